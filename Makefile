@@ -1,0 +1,35 @@
+# papertide: `make run` sets everything up and serves the demo; `make test` runs every test.
+# Both work on a fresh Debian machine with Python 3.11+: they create .venv and install what is needed.
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+export PAPERTIDE_DATABASE_URL ?= sqlite:///papertide.db
+
+.PHONY: run install demo test system-deps clean
+
+run: demo
+	$(BIN)/papertide serve --host 127.0.0.1 --port 8000
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# The demo corpus ships in data/demo; ingesting it again is a no-op, so this is safe to repeat.
+demo: install
+	$(BIN)/papertide init
+	$(BIN)/papertide ingest --quiet data/demo/papers.jsonl.gz
+
+# Debian packages the tests drive for real (installed only when missing; needs root, as in CI).
+system-deps:
+	@scripts/install-system-deps
+
+test: install system-deps
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) papertide.db papertide.db-wal papertide.db-shm

@@ -1,0 +1,44 @@
+"""arXiv identifiers: the two shapes arXiv has used, and the versions on top of them.
+
+New style (April 2007 on): ``YYMM.NNNN`` or, from 2015, ``YYMM.NNNNN``.
+Old style: ``archive[.SUBJECT]/YYMMNNN``, e.g. ``astro-ph/0601001`` or ``math.GT/0309136``.
+Either may carry a version suffix ``vN``; papertide keys papers by the id without it.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NEW = r"\d{4}\.\d{4,5}"
+_OLD = r"[a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?/\d{7}"
+_ID = re.compile(rf"^(?P<id>{_NEW}|{_OLD})(?:v(?P<version>\d{{1,4}}))?$")
+_PREFIXES = re.compile(r"^(?:https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/|arxiv:)", re.IGNORECASE)
+
+
+class InvalidArxivId(ValueError):
+    """Raised for text that is not an arXiv identifier."""
+
+
+def parse_arxiv_id(text: str) -> tuple[str, int | None]:
+    """``"arXiv:2405.15738v2"`` -> ``("2405.15738", 2)``; also takes abs/pdf URLs.
+
+    Raises InvalidArxivId with the offending text (shortened) for anything else.
+    """
+    raw = text.strip()
+    candidate = _PREFIXES.sub("", raw).removesuffix(".pdf").strip("/")
+    match = _ID.match(candidate)
+    if not match:
+        shown = raw if len(raw) <= 60 else raw[:57] + "..."
+        raise InvalidArxivId(
+            f"not an arXiv id: {shown!r} (expected e.g. 2405.15738, 2405.15738v2 or astro-ph/0601001)"
+        )
+    version = match.group("version")
+    return match.group("id"), int(version) if version else None
+
+
+def is_arxiv_id(text: str) -> bool:
+    try:
+        parse_arxiv_id(text)
+    except InvalidArxivId:
+        return False
+    return True

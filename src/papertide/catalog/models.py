@@ -1,0 +1,115 @@
+"""Catalog tables: what a paper is, who published it, and when it was on the daily list."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from papertide.orm import Base, UTCDateTime, utcnow
+
+
+class Organization(Base):
+    """A lab or company that papers are attributed to (Hugging Face "organization")."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    papers: Mapped[list["Paper"]] = relationship(back_populates="organization")
+
+
+class Paper(Base):
+    """One arXiv paper, at its newest known version.
+
+    Upvote and comment counts are kept in two parts: what a source reported (``imported_*``,
+    e.g. Hugging Face's count when the paper was ingested) and what papertide's own users did
+    (``vote_count``, ``comment_count``, maintained by the community service in the same
+    transaction as the vote or comment). The totals are their sums.
+    """
+
+    __tablename__ = "papers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    arxiv_id: Mapped[str] = mapped_column(String(40), unique=True)
+    version: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    abstract: Mapped[str] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    primary_category: Mapped[str | None] = mapped_column(String(40))
+    comment: Mapped[str | None] = mapped_column(Text)
+    journal_ref: Mapped[str | None] = mapped_column(Text)
+    doi: Mapped[str | None] = mapped_column(String(200))
+    github_repo: Mapped[str | None] = mapped_column(String(500))
+    github_stars: Mapped[int | None] = mapped_column(Integer)
+    project_page: Mapped[str | None] = mapped_column(String(1000))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    ai_summary: Mapped[str | None] = mapped_column(Text)
+    ai_keywords: Mapped[list[str] | None] = mapped_column(JSON)
+    imported_upvotes: Mapped[int] = mapped_column(Integer, default=0)
+    imported_comments: Mapped[int] = mapped_column(Integer, default=0)
+    vote_count: Mapped[int] = mapped_column(Integer, default=0)
+    comment_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Hash of the source-derived fields: lets a re-ingest tell "unchanged" without a field diff.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organization: Mapped[Organization | None] = relationship(back_populates="papers")
+    daily_entry: Mapped["DailyEntry | None"] = relationship(back_populates="paper", uselist=False)
+
+    @property
+    def upvotes(self) -> int:
+        return self.imported_upvotes + self.vote_count
+
+    @property
+    def num_comments(self) -> int:
+        return self.imported_comments + self.comment_count
+
+    @property
+    def abs_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+
+class DailyEntry(Base):
+    """A paper's place on the daily list: the day it was put there, and by whom.
+
+    A paper is on the list once; the first day it was submitted wins.
+    """
+
+    __tablename__ = "daily_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), unique=True)
+    daily_date: Mapped[date] = mapped_column(Date, index=True)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # For entries imported from Hugging Face: the HF username that submitted it.
+    submitted_by_name: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(20), default="import")
+
+    paper: Mapped[Paper] = relationship(back_populates="daily_entry")
+
+
+class HarvestCheckpoint(Base):
+    """Where a long harvest (e.g. OAI-PMH) stopped, so that the next run resumes there."""
+
+    __tablename__ = "harvest_checkpoints"
+
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

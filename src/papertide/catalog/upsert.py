@@ -1,0 +1,209 @@
+"""The one door into the catalog: an idempotent, version-aware upsert of PaperRecords.
+
+Rules, so that sources can be ingested in any order and any number of times:
+
+* A paper is keyed by its arXiv id without version.
+* arXiv metadata (title, abstract, authors, dates, categories, ...) is replaced only by a record of
+  the same or a newer version; a record without a version (Hugging Face, JSONL) never replaces
+  text that came with a version, and only fills what is missing.
+* Enrichment (GitHub repo, project page, organisation, AI summary) is taken whenever a source has it.
+* Imported upvote and comment counts only grow (a source's later count replaces an earlier one).
+* A paper's place on the daily list is set once: the first day seen wins.
+* Votes, comments and daily entries are never touched by ingest.
+
+The caller owns the transaction: one call is one batch, committed or rolled back as a whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from papertide.catalog.models import DailyEntry, Organization, Paper
+from papertide.catalog.record import SOURCE_FIELDS, PaperRecord, content_hash
+from papertide.orm import utcnow
+
+VERSIONED_FIELDS = (
+    "version", "title", "abstract", "authors", "published_at", "updated_at", "categories",
+    "primary_category", "comment", "journal_ref", "doi",
+)
+ENRICHMENT_FIELDS = ("github_repo", "github_stars", "project_page", "ai_summary", "ai_keywords")
+STORED_FIELDS = (*SOURCE_FIELDS, "organization_id", "imported_upvotes", "imported_comments", "content_hash")
+
+papers = Paper.__table__
+organizations = Organization.__table__
+daily_entries = DailyEntry.__table__
+
+
+@dataclass
+class UpsertCounts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: "UpsertCounts") -> "UpsertCounts":
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCounts:
+    """Insert or update ``records`` in one batch; returns what happened to each."""
+    counts = UpsertCounts()
+    if not records:
+        return counts
+    now = utcnow()
+    org_ids = _ensure_organizations(session, records)
+    state = _load_papers(session, {r.arxiv_id for r in records})
+    new_rows: dict[str, dict[str, Any]] = {}
+    changed: dict[str, dict[str, Any]] = {}
+    outcome: list[str] = []
+
+    for record in records:
+        org_id = org_ids.get(record.organization.slug) if record.organization else None
+        current = state.get(record.arxiv_id)
+        if current is None:
+            row = _new_row(record, org_id, now)
+            state[record.arxiv_id] = new_rows[record.arxiv_id] = row
+            outcome.append("added")
+            continue
+        merged = _merge(current, record, org_id)
+        if merged == current:
+            outcome.append("unchanged")
+            continue
+        merged["modified_at"] = now
+        state[record.arxiv_id] = merged
+        if record.arxiv_id in new_rows:
+            new_rows[record.arxiv_id] = merged
+        else:
+            changed[record.arxiv_id] = merged
+        outcome.append("updated")
+
+    if new_rows:
+        session.execute(insert(papers), [_columns_only(row) for row in new_rows.values()])
+    if changed:
+        session.execute(
+            update(papers).where(papers.c.id == bindparam("_id")),
+            [{"_id": row["id"], **{k: row[k] for k in (*STORED_FIELDS, "modified_at")}} for row in changed.values()],
+        )
+    daily_added = _add_daily_entries(session, records, now)
+
+    for record, what in zip(records, outcome):
+        if what == "unchanged" and record.arxiv_id in daily_added:
+            what = "updated"
+            daily_added.discard(record.arxiv_id)
+        setattr(counts, what, getattr(counts, what) + 1)
+    return counts
+
+
+def _merge(current: dict[str, Any], record: PaperRecord, org_id: int | None) -> dict[str, Any]:
+    merged = dict(current)
+    fields = record.model_dump(include=set(SOURCE_FIELDS))
+    if _is_same_or_newer(record.version, current["version"]):
+        merged.update({name: fields[name] for name in VERSIONED_FIELDS})
+    else:
+        for name in VERSIONED_FIELDS:
+            if merged[name] in (None, "", []) and fields[name] not in (None, "", []):
+                merged[name] = fields[name]
+    for name in ENRICHMENT_FIELDS:
+        if fields[name] is not None:
+            merged[name] = fields[name]
+    if org_id is not None:
+        merged["organization_id"] = org_id
+    merged["imported_upvotes"] = max(current["imported_upvotes"], record.upvotes)
+    merged["imported_comments"] = max(current["imported_comments"], record.num_comments)
+    org_slug = record.organization.slug if record.organization and org_id == merged["organization_id"] else current["_org_slug"]
+    merged["_org_slug"] = org_slug
+    merged["content_hash"] = content_hash(merged, org_slug)
+    return merged
+
+
+def _columns_only(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in row.items() if not name.startswith("_")}
+
+
+def _is_same_or_newer(incoming: int | None, stored: int | None) -> bool:
+    if incoming is None:
+        return stored is None
+    return stored is None or incoming >= stored
+
+
+def _new_row(record: PaperRecord, org_id: int | None, now: datetime) -> dict[str, Any]:
+    row = record.model_dump(include=set(SOURCE_FIELDS))
+    org_slug = record.organization.slug if record.organization else None
+    row.update(
+        arxiv_id=record.arxiv_id,
+        organization_id=org_id,
+        imported_upvotes=record.upvotes,
+        imported_comments=record.num_comments,
+        vote_count=0,
+        comment_count=0,
+        hidden=False,
+        created_at=now,
+        modified_at=now,
+        content_hash=content_hash(row, org_slug),
+        _org_slug=org_slug,
+    )
+    return row
+
+
+def _load_papers(session: Session, arxiv_ids: set[str]) -> dict[str, dict[str, Any]]:
+    columns = [papers.c.id, papers.c.arxiv_id, *(papers.c[name] for name in STORED_FIELDS), organizations.c.slug]
+    query = (
+        select(*columns)
+        .select_from(papers.outerjoin(organizations, papers.c.organization_id == organizations.c.id))
+        .where(papers.c.arxiv_id.in_(arxiv_ids))
+    )
+    state = {}
+    for row in session.execute(query).mappings():
+        values = dict(row)
+        values["_org_slug"] = values.pop("slug")
+        state[values["arxiv_id"]] = values
+    return state
+
+
+def _ensure_organizations(session: Session, records: Sequence[PaperRecord]) -> dict[str, int]:
+    wanted = {r.organization.slug: r.organization.name for r in records if r.organization}
+    if not wanted:
+        return {}
+    existing = dict(session.execute(select(organizations.c.slug, organizations.c.id).where(organizations.c.slug.in_(wanted))).all())
+    missing = [{"slug": slug, "name": name, "created_at": utcnow()} for slug, name in wanted.items() if slug not in existing]
+    if missing:
+        session.execute(insert(organizations), missing)
+        existing.update(session.execute(select(organizations.c.slug, organizations.c.id).where(organizations.c.slug.in_([m["slug"] for m in missing]))).all())
+    return existing
+
+
+def _add_daily_entries(session: Session, records: Sequence[PaperRecord], now: datetime) -> set[str]:
+    """Put papers on the daily list where a record says so and they are not there yet."""
+    first_daily: dict[str, PaperRecord] = {}
+    for record in records:
+        if record.daily and record.arxiv_id not in first_daily:
+            first_daily[record.arxiv_id] = record
+    if not first_daily:
+        return set()
+    ids = dict(session.execute(select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(first_daily))).all())
+    listed = set(session.execute(select(daily_entries.c.paper_id).where(daily_entries.c.paper_id.in_(ids.values()))).scalars())
+    rows, added = [], set()
+    for arxiv_id, record in first_daily.items():
+        paper_id = ids[arxiv_id]
+        if paper_id in listed:
+            continue
+        daily = record.daily
+        rows.append({
+            "paper_id": paper_id,
+            "daily_date": daily.date,
+            "submitted_at": daily.submitted_at or now,
+            "submitted_by_name": daily.submitted_by,
+            "source": "import",
+        })
+        added.add(arxiv_id)
+    if rows:
+        session.execute(insert(daily_entries), rows)
+    return added

@@ -1,0 +1,19 @@
+"""``papertide serve``: the web site and API."""
+
+from __future__ import annotations
+
+import click
+
+from papertide.cli.common import open_database
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes (needs a secret key set).")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the site at http://HOST:PORT."""
+    import uvicorn
+
+    open_database()
+    uvicorn.run("papertide.web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")

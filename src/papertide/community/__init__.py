@@ -1,0 +1,1 @@
+"""Accounts, votes, comments, submissions and moderation."""

@@ -1,0 +1,86 @@
+"""Settings read from the environment, so secrets never live in code.
+
+Every setting has a working default for the embedded, single-machine setup; a deployment
+overrides them with ``PAPERTIDE_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite:///papertide.db"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"PAPERTIDE_{name}", default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(f"PAPERTIDE_{name}")
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(f"PAPERTIDE_{name}")
+    return default if value is None or not value.strip() else int(value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, in one immutable object."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    # Signs session cookies, CSRF tokens and email links. Without one configured, a random
+    # key is made per process: fine for a demo, but sessions do not survive a restart and
+    # several workers would disagree, so deployments must set PAPERTIDE_SECRET_KEY.
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    base_url: str = "http://127.0.0.1:8000"
+    site_name: str = "papertide"
+    # Email delivery (digests, confirmations).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: str = "none"  # none | starttls | tls
+    smtp_username: str = ""
+    smtp_password: str = ""
+    mail_from: str = "papertide <digest@localhost>"
+    # Upstream sources.
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
+    hf_api_url: str = "https://huggingface.co/api"
+    # Search.
+    embedder: str = "default"
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        base = cls()
+        return cls(
+            database_url=_env("DATABASE_URL", DEFAULT_DATABASE_URL),
+            secret_key=os.environ.get("PAPERTIDE_SECRET_KEY") or base.secret_key,
+            base_url=_env("BASE_URL", base.base_url).rstrip("/"),
+            site_name=_env("SITE_NAME", base.site_name),
+            smtp_host=_env("SMTP_HOST", base.smtp_host),
+            smtp_port=_env_int("SMTP_PORT", base.smtp_port),
+            smtp_security=_env("SMTP_SECURITY", base.smtp_security),
+            smtp_username=_env("SMTP_USERNAME", ""),
+            smtp_password=_env("SMTP_PASSWORD", ""),
+            mail_from=_env("MAIL_FROM", base.mail_from),
+            arxiv_api_url=_env("ARXIV_API_URL", base.arxiv_api_url),
+            arxiv_oai_url=_env("ARXIV_OAI_URL", base.arxiv_oai_url),
+            hf_api_url=_env("HF_API_URL", base.hf_api_url).rstrip("/"),
+            embedder=_env("EMBEDDER", base.embedder),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings.from_env()
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent

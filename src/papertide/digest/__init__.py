@@ -1,0 +1,1 @@
+"""Email digests: subscriptions, composing, an outbox, delivery over SMTP, and the schedule."""

@@ -1,0 +1,6 @@
+"""Sources that turn feeds and files into PaperRecords, and the runner that feeds the catalog.
+
+Each source is a small class that yields ``PaperRecord`` or ``Rejected`` items and raises
+``SourceError`` when the input as a whole is unusable. Sources never write to the database;
+``papertide.ingest.runner`` batches their records into ``catalog.upsert``.
+"""

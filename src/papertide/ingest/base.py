@@ -1,0 +1,35 @@
+"""What every source is: an iterable of records and rejections, behind one small interface."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol, Union
+
+from papertide.catalog.record import PaperRecord
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record a source could not accept: where it was, and why, in words a person can act on."""
+
+    where: str  # e.g. "line 12" or "entry 3"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+SourceItem = Union[PaperRecord, Rejected]
+
+
+class SourceError(Exception):
+    """The input as a whole is unusable (truncated archive, broken XML, HTTP error, ...)."""
+
+
+class Source(Protocol):
+    """Anything that yields records; ``describe()`` names it in progress bars and messages."""
+
+    def __iter__(self) -> Iterator[SourceItem]: ...
+
+    def describe(self) -> str: ...

@@ -1,0 +1,1 @@
+"""Hybrid search: keyword (FTS) and semantic (embeddings) retrieval, fused; similar papers."""
