@@ -83,18 +83,19 @@ class JsonlSource:
         self.path = Path(path) if path is not None else None
         self.stream = stream
         self.name = name or (str(path) if path is not None else "<stdin>")
+        self._raw: IO[bytes] | None = None
+        self._size: int | None = None
 
     def describe(self) -> str:
         return self.name
 
-    def estimated_total(self) -> int | None:
-        """Number of lines, for the progress bar; None for streams."""
-        if self.path is None:
+    def fraction_read(self) -> float | None:
+        """How far through the (compressed) file reading is, for the progress bar; None for streams."""
+        if self._raw is None or self._size is None or not self._size:
             return None
         try:
-            with self.path.open("rb") as raw, open_maybe_gzip(raw) as data:
-                return sum(chunk.count(b"\n") for chunk in iter(lambda: data.read(1 << 20), b""))
-        except (OSError, EOFError, zlib.error):
+            return min(self._raw.tell() / self._size, 1.0)
+        except (OSError, ValueError):
             return None
 
     def __iter__(self) -> Iterator[SourceItem]:
@@ -104,7 +105,9 @@ class JsonlSource:
             except OSError as error:
                 raise SourceError(f"{self.name}: cannot open: {error.strerror or error}") from error
             with raw:
+                self._raw, self._size = raw, self.path.stat().st_size
                 yield from self._read(raw)
+            self._raw = None
         else:
             yield from self._read(self.stream)
 

@@ -2,7 +2,9 @@
 
 Each batch is committed on its own, so an interrupted ingest (even ``kill -9``) leaves the
 catalog as it was after the last whole batch; ingesting the same input again finishes the job
-and, the upsert being idempotent, ends in the same state as one clean run.
+and, the upsert being idempotent, ends in the same state as one clean run. A ``Checkpoint``
+from the source is stored in the same transaction as the records read before it, so a
+resumable source (an OAI-PMH harvest) restarts exactly after the last page it stored.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
+from papertide.catalog.checkpoints import save_checkpoint
 from papertide.catalog.record import PaperRecord
 from papertide.catalog.upsert import UpsertCounts, upsert_papers
 from papertide.db import Database
-from papertide.ingest.base import Rejected, Source, SourceError
+from papertide.ingest.base import Checkpoint, Rejected, Source, SourceError
 
 BATCH_SIZE = 1000
 
@@ -51,29 +54,49 @@ def ingest(
     ``summary.error`` after the records read before it have been stored.
     """
     summary = summary or IngestSummary()
-    estimate = getattr(source, "estimated_total", None)
-    total = estimate() if callable(estimate) else None
     batch: list[PaperRecord] = []
+    bar = tqdm(total=_call(source, "estimated_total"), desc=source.describe(), unit=" papers",
+               disable=not progress, leave=False, dynamic_ncols=True)
 
-    def flush() -> None:
-        if batch:
+    def flush(checkpoint: Checkpoint | None = None) -> None:
+        if batch or checkpoint:
             with database.session() as session:
-                summary.counts += upsert_papers(session, batch)
+                if batch:
+                    summary.counts += upsert_papers(session, batch)
+                if checkpoint:
+                    save_checkpoint(session, checkpoint.key, checkpoint.state)
             batch.clear()
+        _refresh_total(bar, source)
 
-    with tqdm(total=total, desc=source.describe(), unit=" papers", disable=not progress, leave=False) as bar:
+    with bar:
         try:
             for item in source:
-                bar.update(1)
-                if isinstance(item, Rejected):
+                if isinstance(item, PaperRecord):
+                    bar.update(1)
+                    batch.append(item)
+                    if len(batch) >= batch_size:
+                        flush()
+                elif isinstance(item, Rejected):
+                    bar.update(1)
                     summary.rejected.append(item)
                     if on_reject:
                         on_reject(item)
-                    continue
-                batch.append(item)
-                if len(batch) >= batch_size:
-                    flush()
+                elif isinstance(item, Checkpoint):
+                    flush(item)
         except SourceError as error:
             summary.error = str(error)
         flush()
     return summary
+
+
+def _call(source: Source, method: str):
+    function = getattr(source, method, None)
+    return function() if callable(function) else None
+
+
+def _refresh_total(bar: tqdm, source: Source) -> None:
+    """Re-estimate the bar's total from how much of its input a source has read (no pre-pass)."""
+    fraction = _call(source, "fraction_read")
+    if fraction and bar.n:
+        bar.total = max(bar.n, round(bar.n / fraction))
+        bar.refresh()
