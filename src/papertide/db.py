@@ -3,11 +3,15 @@
 The backend is chosen by the URL alone: ``sqlite:///papertide.db`` (the embedded default) or
 ``postgresql+psycopg://...``. SQLite connections are tuned for a web site that reads a lot and
 writes a little from several processes: WAL journal, a busy timeout instead of instant
-"database is locked" errors, and foreign keys enforced.
+"database is locked" errors, and foreign keys enforced. PostgreSQL connections run in UTC
+and are checked before use, so a restarted server costs one retry, not a failed request.
+
+What must differ between the backends lives here and nowhere else (see docs/postgres-notes.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -15,7 +19,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from papertide.config import PACKAGE_DIR, get_settings
@@ -23,8 +27,32 @@ from papertide.config import PACKAGE_DIR, get_settings
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
+def is_sqlite(engine: Engine | Connection | Session) -> bool:
+    return _dialect(engine) == "sqlite"
+
+
+def is_postgres(engine: Engine | Connection | Session) -> bool:
+    return _dialect(engine) == "postgresql"
+
+
+def _dialect(bind: Engine | Connection | Session) -> str:
+    return (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name
+
+
+def lock_for_transaction(bind: Session | Connection, name: str) -> None:
+    """Serialise one kind of write across every process sharing the database, until commit.
+
+    On PostgreSQL this takes a transaction-scoped advisory lock (``pg_advisory_xact_lock``), so
+    two ingest processes, or two machines migrating at once, take turns instead of racing on
+    unique keys. SQLite needs nothing: it already allows one writer at a time.
+    """
+    if is_postgres(bind):
+        bind.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit lock key for ``name`` (PostgreSQL advisory locks take a bigint)."""
+    return int.from_bytes(hashlib.sha256(f"papertide:{name}".encode()).digest()[:8], "big", signed=True)
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
@@ -45,7 +73,13 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args={"options": "-c timezone=UTC", "application_name": "papertide"},
+    )
 
 
 class Database:
@@ -73,6 +107,7 @@ class Database:
         """Bring the schema to the newest revision (idempotent)."""
         config = alembic_config(self.url)
         with self.engine.begin() as connection:
+            lock_for_transaction(connection, "migrate")  # several workers may start at once
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
