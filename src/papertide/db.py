@@ -40,14 +40,21 @@ def _dialect(bind: Engine | Connection | Session) -> str:
 
 
 def lock_for_transaction(bind: Session | Connection, name: str) -> None:
-    """Serialise one kind of write across every process sharing the database, until commit.
+    """Serialise one kind of read-then-write across every process sharing the database, until commit.
 
-    On PostgreSQL this takes a transaction-scoped advisory lock (``pg_advisory_xact_lock``), so
-    two ingest processes, or two machines migrating at once, take turns instead of racing on
-    unique keys. SQLite needs nothing: it already allows one writer at a time.
+    Two ingests at once (a cron harvest and a manual load), or two machines migrating at once,
+    must take turns instead of both inserting the paper neither saw. On PostgreSQL this takes a
+    transaction-scoped advisory lock named ``name``. SQLite has one write lock for the whole
+    file: ``BEGIN IMMEDIATE`` takes it now (waiting up to the busy timeout), so the reads that
+    follow see what the previous writer committed. (The sqlite3 module opens transactions only
+    before a write, so if one is open, this connection holds the write lock already.)
     """
     if is_postgres(bind):
         bind.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
+    elif is_sqlite(bind):
+        connection = bind.connection() if isinstance(bind, Session) else bind
+        if not connection.connection.dbapi_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def advisory_key(name: str) -> int:
@@ -88,6 +95,8 @@ class Database:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+        # For messages and logs: the URL without its password.
+        self.display_url = self.engine.url.render_as_string(hide_password=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
