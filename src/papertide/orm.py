@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints, so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
@@ -46,6 +47,11 @@ class UTCDateTime(TypeDecorator):
 
     def load_dialect_impl(self, dialect):
         return dialect.type_descriptor(DateTime(timezone=dialect.name != "sqlite"))
+
+
+# JSON values (lists of authors, checkpoint state, ...). On PostgreSQL they are stored as JSONB,
+# which unlike JSON can be compared (DISTINCT, GROUP BY, =) and indexed (GIN, ``@>``).
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
 def utcnow() -> datetime:
