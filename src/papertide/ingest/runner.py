@@ -95,8 +95,10 @@ def _call(source: Source, method: str):
 
 
 def _refresh_total(bar: tqdm, source: Source) -> None:
-    """Re-estimate the bar's total from how much of its input a source has read (no pre-pass)."""
+    """Re-estimate the bar's total as the source learns more: from the share of a file read so
+    far (no counting pre-pass), or from a total the source was told (an OAI-PMH list size)."""
     fraction = _call(source, "fraction_read")
-    if fraction and bar.n:
-        bar.total = max(bar.n, round(bar.n / fraction))
+    total = max(bar.n, round(bar.n / fraction)) if fraction and bar.n else _call(source, "estimated_total")
+    if total and total != bar.total:
+        bar.total = total
         bar.refresh()
