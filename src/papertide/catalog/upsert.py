@@ -130,11 +130,14 @@ def _merge(current: dict[str, Any], record: PaperRecord, org_id: int | None) -> 
 
 def _source_fields(record: PaperRecord) -> dict[str, Any]:
     """The record's catalog fields (read directly: ``model_dump`` would copy every list)."""
-    return {name: getattr(record, name) for name in SOURCE_FIELDS}
+    values = record.__dict__
+    return {name: values[name] for name in SOURCE_FIELDS}
 
 
 def _columns_only(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in row.items() if not name.startswith("_")}
+    columns = dict(row)
+    del columns["_org_slug"]  # bookkeeping for the merge, not a column
+    return columns
 
 
 def _is_same_or_newer(incoming: int | None, stored: int | None) -> bool:

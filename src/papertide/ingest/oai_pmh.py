@@ -226,11 +226,15 @@ class OaiHarvestSource:
         self.fetcher = fetcher
         self.resume_token = resume_token
         self.pages = 0
+        self.list_size: int | None = None  # what the server says the whole harvest holds
 
     def describe(self) -> str:
         r = self.request
         scope = f"{r.set_spec or 'all sets'}, {r.from_date or 'start'} to {r.until_date or 'now'}"
         return f"arXiv OAI-PMH {r.metadata_prefix} ({scope})"
+
+    def estimated_total(self) -> int | None:
+        return self.list_size
 
     def __iter__(self) -> Iterator[SourceItem | Checkpoint]:
         token = self.resume_token
@@ -238,6 +242,7 @@ class OaiHarvestSource:
             params = {"verb": "ListRecords", "resumptionToken": token} if token else self.request.first_params()
             page = self._fetch(params, resumed=token is not None and token == self.resume_token)
             self.pages += 1
+            self.list_size = page.complete_list_size or self.list_size
             yield from page.items
             state: dict[str, Any] | None = None
             if page.token:
