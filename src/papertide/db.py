@@ -60,9 +60,10 @@ def lock_for_transaction(bind: Session | Connection, name: str) -> None:
 def dialect_insert(bind: Engine | Connection | Session, table):
     """``INSERT`` with ``ON CONFLICT`` for this backend (SQLite and PostgreSQL spell it alike).
 
-    ``dialect_insert(session, votes).values(...).on_conflict_do_nothing(index_elements=[...])``
-    inserts unless the row exists, in one statement that is safe under concurrency; the
-    result's ``rowcount`` says whether it did.
+    ``dialect_insert(session, votes).values(...).on_conflict_do_nothing(index_elements=[...])
+    .returning(votes.c.id)`` inserts unless the row exists, in one statement that is safe under
+    concurrency; a returned row says that it did. (Do not read ``rowcount`` after an insert: on
+    PostgreSQL SQLAlchemy adds RETURNING for the new key, and the count is then -1.)
     """
     if is_postgres(bind):
         from sqlalchemy.dialects.postgresql import insert

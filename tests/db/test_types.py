@@ -63,8 +63,13 @@ def test_insert_on_conflict_do_nothing_is_one_statement_on_both_backends(databas
         paper_id = session.scalar(select(Paper.id))
         outcomes = []
         for _ in range(3):
-            statement = dialect_insert(session, Vote.__table__).values(user_id=user.id, paper_id=paper_id)
-            outcomes.append(session.execute(statement.on_conflict_do_nothing(index_elements=["user_id", "paper_id"])).rowcount)
-        assert outcomes == [1, 0, 0]
+            statement = (
+                dialect_insert(session, Vote.__table__)
+                .values(user_id=user.id, paper_id=paper_id)
+                .on_conflict_do_nothing(index_elements=["user_id", "paper_id"])
+                .returning(Vote.id)
+            )
+            outcomes.append(session.execute(statement).first() is not None)
+        assert outcomes == [True, False, False]
         assert session.scalar(select(func.count()).select_from(Vote)) == 1
         assert is_postgres(session) == (database.engine.dialect.name == "postgresql")
