@@ -58,6 +58,23 @@ def lock_for_transaction(bind: Session | Connection, name: str) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def dialect_insert(bind: Engine | Connection | Session, table):
+    """``INSERT`` with ``ON CONFLICT`` for this backend (SQLite and PostgreSQL spell it alike).
+
+    ``dialect_insert(session, votes).values(...).on_conflict_do_nothing(index_elements=[...])
+    .returning(votes.c.id)`` inserts unless the row exists, in one statement that is safe under
+    concurrency; a returned row says that it did. (Do not read ``rowcount`` after an insert: on
+    PostgreSQL SQLAlchemy adds RETURNING for the new key, and the count is then -1.)
+    """
+    if is_postgres(bind):
+        from sqlalchemy.dialects.postgresql import insert
+    elif is_sqlite(bind):
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - papertide supports these two
+        raise NotImplementedError(_dialect(bind))
+    return insert(table)
+
+
 def advisory_key(name: str) -> int:
     """A stable signed 64-bit lock key for ``name`` (PostgreSQL advisory locks take a bigint)."""
     return int.from_bytes(hashlib.sha256(f"papertide:{name}".encode()).digest()[:8], "big", signed=True)
