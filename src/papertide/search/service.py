@@ -3,7 +3,7 @@
 One query goes through, in order:
 
 1. nothing to search for (blank, or no word at all): no results;
-2. an arXiv id or URL: that paper, straight away;
+2. an arXiv id or URL: that paper, straight away (or nothing if it is not in the catalog);
 3. an exact title (case-insensitive): that paper first, then the rest;
 4. hybrid: BM25 (FTS5) top candidates and semantic top candidates, fused (``fusion.py``).
 
@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import make_url
 
-from papertide.catalog.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.catalog.arxiv_ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
 from papertide.db import Database
 from papertide.search.embedder import Embedder, EmbedderUnavailable, load_embedder
 from papertide.search.fusion import fuse
@@ -98,9 +98,9 @@ class SearchService:
         if not any(ch.isalnum() for ch in query):
             return []
         with self.database.session() as session:
-            direct = self._arxiv_id_hit(session, query, filters)
-            if direct is not None:
-                return [direct]
+            if is_arxiv_id(query):  # an id means that paper; words or meaning of "2405.15738" mean nothing
+                direct = self._arxiv_id_hit(session, query, filters)
+                return [direct] if direct else []
             first = self._title_match(session, query, filters)
             keyword = keyword_search(session, query, CANDIDATES, filters)
             semantic, cosines = self._semantic(session, query, keyword, filters)
@@ -141,10 +141,7 @@ class SearchService:
     # -- steps --------------------------------------------------------------------------------
 
     def _arxiv_id_hit(self, session, query: str, filters: Filters) -> SearchHit | None:
-        try:
-            key, _ = parse_arxiv_id(query)
-        except InvalidArxivId:
-            return None
+        key, _ = parse_arxiv_id(query)
         row = session.execute(text("SELECT id FROM papers WHERE arxiv_id = :a"), {"a": key}).first()
         if row is None:
             return None
