@@ -67,7 +67,7 @@ class MiniLM:
     model_id = MODEL_ID
     dim = 384
 
-    def __init__(self, document_precision: str = "auto", batch_size: int = 16, directory: Path | None = None):
+    def __init__(self, document_precision: str = "auto", batch_size: int = 16, directory: Path | None = None, threads: int | None = None):
         try:
             import torch
             from safetensors.torch import load_file
@@ -76,6 +76,10 @@ class MiniLM:
             raise EmbedderUnavailable(f"embedding backend not installed: {error}") from error
         directory = directory or model_dir()
         verify(directory)
+        if threads:
+            # torch's thread pool is per process. One thread per query is what a web worker wants:
+            # with two threads on a busy 2-core machine, spinning workers made a query 20x slower.
+            torch.set_num_threads(threads)
         self._torch = torch
         config = json.loads((directory / "config.json").read_text())
         weights = load_file(str(directory / "model.safetensors"))

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 CANDIDATES = 100  # taken from each retriever before fusion
 MAX_QUERY_CHARS = 2_000  # longer input is cut: the model reads 256 tokens, FTS5 64 terms
 REFRESH_SECONDS = 10.0  # how often a running service looks for newly indexed vectors
+QUERY_THREADS = 1  # torch threads for query embedding: see minilm.MiniLM
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ class SearchService:
             with self._lock:
                 if self._embedder is None and self.semantic_error is None:
                     try:
-                        self._embedder = load_embedder(self._embedder_spec)
+                        self._embedder = load_embedder(self._embedder_spec, threads=QUERY_THREADS)
                     except EmbedderUnavailable as error:
                         self.semantic_error = str(error)
                         log.warning("semantic search off, keyword only: %s", error)
