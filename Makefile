@@ -23,6 +23,7 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(BIN)/papertide init
 	$(BIN)/papertide ingest --quiet data/demo/papers.jsonl.gz
+	$(BIN)/papertide index --quiet --import data/demo/papers.embeddings.npz
 
 # Debian packages the tests drive for real (installed only when missing; needs root, as in CI).
 system-deps:

@@ -8,6 +8,7 @@ from papertide import __version__
 from papertide.cli.catalog import ingest, init, stats
 from papertide.cli.harvest import harvest
 from papertide.cli.db import db
+from papertide.cli.search import index, search
 from papertide.cli.serve import serve
 
 
@@ -26,3 +27,5 @@ main.add_command(stats)
 main.add_command(serve)
 main.add_command(harvest)
 main.add_command(db)
+main.add_command(search)
+main.add_command(index)

@@ -1,0 +1,276 @@
+"""Search speed: end-to-end hybrid query latency, the semantic side at 1M, memory, embedding rate.
+
+    python benchmarks/search_latency.py [--sizes 10000,100000] [--vector-sizes 1000000] [--queries 200]
+
+10k is the real demo corpus with its real vectors. Larger sizes add synthetic papers: titles and
+abstracts drawn from the demo corpus's own word frequencies (so FTS5 posting lists have realistic
+lengths) and vectors that mix two real vectors plus noise (so the HNSW graph sees realistic
+structure, not uniform noise). Queries are the known-item benchmark's queries (real sentences).
+Each query goes through ``SearchService.search`` exactly as the web app calls it: query
+embedding, FTS5, vector search, fusion, loading the hits. ``--vector-sizes`` measures the semantic
+side alone (HNSW build, recall@10 against exact, latency, memory) on synthetic vectors.
+Wall-clock and CPU time are both reported: on a shared machine the CPU time is the stable figure.
+Databases are kept in ``--workdir`` and reused. The last line is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import resource
+import sqlite3
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from papertide.db import Database  # noqa: E402
+from papertide.search.embedder import load_embedder  # noqa: E402
+from papertide.search.indexer import text_hash  # noqa: E402
+from papertide.search.service import SearchService  # noqa: E402
+from papertide.search.vectors import VectorIndex, to_blob  # noqa: E402
+
+DEMO = REPO / "data" / "demo" / "papers.jsonl.gz"
+DEMO_VECTORS = REPO / "data" / "demo" / "papers.embeddings.npz"
+QUERIES = REPO.parent / "shared" / "data" / "benchmark_known_item" / "queries.jsonl"
+ABSTRACT_AUTHORS = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Claude Shannon", "Marie Curie", "John von Neumann"]
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(values: list[float], p: float) -> float:
+    return float(np.percentile(np.array(values), p))
+
+
+def build(path: Path, size: int, papers: list[dict], vectors: np.ndarray, model_id: str, seed: int = 0) -> None:
+    """A migrated database with ``size`` papers: the real ones first, then synthetic ones."""
+    database = Database(f"sqlite:///{path}")
+    database.migrate()
+    database.dispose()
+    rng = np.random.default_rng(seed)
+    words = Counter(w for p in papers for w in re.findall(r"[A-Za-z][A-Za-z-]+", p["title"] + " " + p["abstract"]))
+    vocabulary = np.array(list(words))
+    weights = np.array(list(words.values()), dtype=np.float64)
+    weights /= weights.sum()
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=OFF")
+    start = datetime(2020, 1, 1)
+    batch = 20_000
+    for first in range(0, size, batch):
+        rows, embeddings = [], []
+        count = min(batch, size - first)
+        synthetic_at = max(0, len(papers) - first)
+        draws = rng.choice(len(vocabulary), size=(count, 160), p=weights)
+        mix = rng.integers(0, len(vectors), size=(count, 2))
+        noise = rng.standard_normal((count, vectors.shape[1])).astype(np.float32) * 0.03
+        synthetic = vectors[mix[:, 0]].astype(np.float32) + 0.6 * vectors[mix[:, 1]].astype(np.float32) + noise
+        synthetic /= np.linalg.norm(synthetic, axis=1, keepdims=True)
+        for j in range(count):
+            n = first + j + 1
+            if j < synthetic_at:
+                paper = papers[first + j]
+                title, abstract, authors, vector = paper["title"], paper["abstract"], paper["authors"], vectors[first + j]
+                published = paper["published"]
+            else:
+                tokens = vocabulary[draws[j]]
+                title, abstract = " ".join(tokens[:10]).capitalize(), " ".join(tokens[10:]) + "."
+                authors, vector = [ABSTRACT_AUTHORS[n % 6]], synthetic[j]
+                published = (start + timedelta(minutes=3 * n)).strftime("%Y-%m-%d %H:%M:%S.%f")
+            rows.append((n, f"9{n:09d}" if j >= synthetic_at else paper["arxiv_id"], title, abstract, json.dumps(authors), published))
+            embeddings.append((n, model_id, text_hash(title, abstract), to_blob(vector)))
+        connection.executemany(
+            "INSERT INTO papers (id, arxiv_id, title, abstract, authors, published_at, categories, content_hash, hidden, "
+            "imported_upvotes, imported_comments, vote_count, comment_count, created_at, modified_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, '[]', '', 0, 0, 0, 0, 0, '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')",
+            rows,
+        )
+        connection.executemany("INSERT INTO paper_embeddings (paper_id, model, text_hash, vector) VALUES (?, ?, ?, ?)", embeddings)
+        connection.commit()
+        print(f"  built {first + count:,} / {size:,}", file=sys.stderr, flush=True)
+    connection.execute("INSERT INTO papers_fts(papers_fts) VALUES ('optimize')")
+    connection.commit()
+    connection.close()
+
+
+def load_demo() -> tuple[list[dict], np.ndarray, str]:
+    with gzip.open(DEMO, "rt", encoding="utf-8") as handle:
+        raw = [json.loads(line) for line in handle]
+    with np.load(DEMO_VECTORS) as data:
+        order = {a: i for i, a in enumerate(data["arxiv_ids"].tolist())}
+        vectors, model_id = data["vectors"], str(data["model"])
+    papers = []
+    for item in raw:
+        if item["arxiv_id"] in order:
+            published = datetime.fromisoformat(item["published_at"].replace("Z", "+00:00")).astimezone(timezone.utc)
+            papers.append({
+                "arxiv_id": item["arxiv_id"], "title": item["title"], "abstract": item["abstract"],
+                "authors": item.get("authors") or [], "published": published.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                "row": order[item["arxiv_id"]],
+            })
+    return papers, np.stack([vectors[p["row"]] for p in papers]), model_id
+
+
+def measure_size(size: int, args, papers, vectors, embedder, queries: list[str]) -> dict:
+    path = args.workdir / f"latency-{size}.db"
+    done = path.with_suffix(".done")
+    if not done.exists():
+        for stale in args.workdir.glob(f"latency-{size}.db*"):
+            stale.unlink()
+        started = time.perf_counter()
+        build(path, size, papers[:size], vectors[:size], embedder.model_id)
+        done.write_text("ok")
+        print(f"  database of {size:,} built in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    database = Database(f"sqlite:///{path}")
+    service = SearchService(database, embedder)
+    before = rss_mb()
+    started = time.perf_counter()
+    service.search("warm up the vector index", limit=20)
+    load_seconds = time.perf_counter() - started
+    with database.session() as session:
+        index = service._vector_index(session)
+    after = rss_mb()
+    for q in queries[:10]:
+        service.search(q, limit=20)
+    latencies, cpu = [], []
+    for q in queries:
+        t, c = time.perf_counter(), time.process_time()
+        service.search(q, limit=20)
+        latencies.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+    result = {
+        "papers": size,
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p99_ms": round(percentile(latencies, 99), 2),
+        "mean_ms": round(float(np.mean(latencies)), 2),
+        "cpu_p50_ms": round(percentile(cpu, 50), 2),
+        "cpu_p99_ms": round(percentile(cpu, 99), 2),
+        "ann": index.uses_ann,
+        "index_load_s": round(load_seconds, 1),
+        "rss_mb_after_load": round(after, 0),
+        "index_rss_mb": round(after - before, 0),
+    }
+    if index.uses_ann:
+        exact = VectorIndex(index.ids, index.vectors, ann_threshold=10**12)
+        recalls = []
+        for q in queries[:100]:
+            v = embedder.embed_query(q)
+            truth = {i for i, _ in exact.search(v, 10)}
+            recalls.append(len(truth & {i for i, _ in index.search(v, 10)}) / 10)
+        result["ann_recall@10"] = round(float(np.mean(recalls)), 4)
+    database.dispose()
+    return result
+
+
+def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str], workdir: Path) -> dict:
+    """The semantic side alone at ``size`` synthetic vectors: HNSW build, recall@10 against exact
+    search, query latency (embedding excluded) and memory."""
+    rng = np.random.default_rng(1)
+    mix = rng.integers(0, len(vectors), size=(size, 2))
+    synthetic = np.empty((size, vectors.shape[1]), dtype=np.float16)
+    for start in range(0, size, 100_000):
+        m = mix[start : start + 100_000]
+        block = vectors[m[:, 0]].astype(np.float32) + 0.6 * vectors[m[:, 1]].astype(np.float32)
+        block += rng.standard_normal(block.shape).astype(np.float32) * 0.03
+        synthetic[start : start + len(m)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    before = rss_mb()
+    started = time.perf_counter()
+    index = VectorIndex(np.arange(1, size + 1), synthetic, ann_cache=workdir / f"vectors-{size}.usearch")
+    build_seconds = time.perf_counter() - started
+    after = rss_mb()
+    exact = VectorIndex(index.ids, index.vectors, ann_threshold=10**12)
+    query_vectors = [embedder.embed_query(q) for q in queries]
+    recalls, latencies, exact_latencies = [], [], []
+    for v in query_vectors:
+        t = time.perf_counter()
+        found = {i for i, _ in index.search(v, 100)}
+        latencies.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        truth = exact.search(v, 10)
+        exact_latencies.append((time.perf_counter() - t) * 1000)
+        recalls.append(len({i for i, _ in truth} & {i for i, _ in index.search(v, 10)}) / 10)
+    return {
+        "vectors": size, "ann": index.uses_ann, "ann_recall@10": round(float(np.mean(recalls)), 4),
+        "ann_top100_p50_ms": round(percentile(latencies, 50), 2), "ann_top100_p99_ms": round(percentile(latencies, 99), 2),
+        "exact_p50_ms": round(percentile(exact_latencies, 50), 2),
+        "index_build_or_load_s": round(build_seconds, 1), "index_rss_mb": round(after - before, 0),
+    }
+
+
+def embedding_rate(papers: list[dict]) -> dict:
+    """Abstracts per second (tokenising and pooling included), by precision and thread count.
+
+    Wall-clock rates depend on what else the machine runs; the CPU-time rate (abstracts per
+    CPU-second of this process) is reported too, as the contention-free figure per core.
+    """
+    texts = [p["abstract"] for p in papers[:512]]
+    figures = {}
+    for threads in (1, 2):
+        for name in ("minilm", "minilm-bf16"):
+            model = load_embedder(name, threads=threads)
+            model.embed_documents(texts[:32])
+            wall, cpu = time.perf_counter(), time.process_time()
+            model.embed_documents(texts)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            figures[f"{name}_{threads}t_docs_per_s"] = round(len(texts) / wall, 1)
+            figures[f"{name}_{threads}t_docs_per_cpu_s"] = round(len(texts) / cpu, 1)
+    model = load_embedder("minilm", threads=1)
+    times = []
+    for p in papers[:110]:
+        t = time.perf_counter()
+        model.embed_query(p["title"])
+        times.append((time.perf_counter() - t) * 1000)
+    figures["query_embedding_p50_ms"] = round(percentile(times[10:], 50), 2)
+    figures["query_embedding_p99_ms"] = round(percentile(times[10:], 99), 2)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000", help="Corpus sizes for end-to-end hybrid queries.")
+    parser.add_argument("--vector-sizes", default="1000000", help="Sizes for the semantic side alone ('' for none).")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--workdir", type=Path, default=Path(".cache/search_latency"))
+    parser.add_argument("--skip-embedding", action="store_true", help="Do not measure the embedding rate.")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    papers, vectors, model_id = load_demo()
+    embedder = load_embedder("default", threads=1)  # as SearchService loads it
+    if QUERIES.exists():
+        queries = [json.loads(line)["text"] for line in QUERIES.read_text().splitlines() if line.strip()]
+    else:
+        queries = [p["title"] for p in papers[::50]]
+    queries = (queries * (1 + args.queries // max(1, len(queries))))[: args.queries]
+    results = {}
+    if not args.skip_embedding:
+        results["embedding"] = embedding_rate(papers)
+        print(f"embedding: {results['embedding']}", flush=True)
+        load_embedder("default", threads=1)  # back to one thread for the query measurements
+    print(f"{'papers':>9} {'p50 ms':>7} {'p99 ms':>7} {'mean':>6} {'cpu p50':>7} {'cpu p99':>7} {'ann':>4} {'recall@10':>9} {'RSS MB':>7} {'index MB':>8} {'load s':>6}")
+    for size in (int(s) for s in args.sizes.split(",")):
+        r = measure_size(size, args, papers, vectors, embedder, queries)
+        results[str(size)] = r
+        print(f"{size:>9,} {r['p50_ms']:>7} {r['p99_ms']:>7} {r['mean_ms']:>6} {r['cpu_p50_ms']:>7} {r['cpu_p99_ms']:>7} {str(r['ann']):>4} {r.get('ann_recall@10', '-'):>9} "
+              f"{r['rss_mb_after_load']:>7} {r['index_rss_mb']:>8} {r['index_load_s']:>6}", flush=True)
+    for size in (int(s) for s in args.vector_sizes.split(",") if s):
+        r = measure_vectors(size, vectors, embedder, queries[:100], args.workdir)
+        results[f"vectors_{size}"] = r
+        print(f"semantic side at {size:,} vectors: {r}", flush=True)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

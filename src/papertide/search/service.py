@@ -1,0 +1,264 @@
+"""``SearchService``: what the web pages, the API, the digest and the CLI call to search.
+
+One query goes through, in order:
+
+1. nothing to search for (blank, or no word at all): no results;
+2. an arXiv id or URL: that paper, straight away (or nothing if it is not in the catalog);
+3. an exact title (case-insensitive): that paper first, then the rest;
+4. hybrid: BM25 (FTS5) top candidates and semantic top candidates, fused (``fusion.py``).
+
+If the embedding model cannot be loaded or fails on a query, search carries on with keywords
+only and says so in ``SearchService.semantic_error``; it never fails because of the model.
+Date and organisation filters apply to every path; hidden papers are never returned.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import make_url
+
+from papertide.catalog.arxiv_ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
+from papertide.db import Database
+from papertide.search.embedder import Embedder, EmbedderUnavailable, load_embedder
+from papertide.search.fusion import fuse
+from papertide.search.keyword import Filters, keyword_search
+from papertide.search.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+CANDIDATES = 100  # taken from each retriever before fusion
+MAX_QUERY_CHARS = 2_000  # longer input is cut: the model reads 256 tokens, FTS5 64 terms
+REFRESH_SECONDS = 10.0  # how often a running service looks for newly indexed vectors
+QUERY_THREADS = 1  # torch threads for query embedding: see minilm.MiniLM
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One result. ``match`` says why it is here: ``arxiv_id``, ``title``, ``hybrid``, ``keyword``
+    (matched words only) or ``semantic`` (similar meaning only); ``similar`` for similar papers."""
+
+    paper_id: int
+    arxiv_id: str
+    title: str
+    authors: list[str]
+    published_at: datetime | None
+    organization: str | None
+    score: float
+    match: str
+
+    def to_dict(self) -> dict:
+        return {
+            "arxiv_id": self.arxiv_id,
+            "title": self.title,
+            "authors": self.authors,
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "organization": self.organization,
+            "score": round(self.score, 4),
+            "match": self.match,
+        }
+
+
+class SearchService:
+    """Hybrid search and similar papers over one database. Thread-safe; create one per process."""
+
+    def __init__(self, database: Database, embedder: Embedder | str | None = "default", *, ann_threshold: int | None = None):
+        self.database = database
+        self._embedder_spec = embedder
+        self._embedder: Embedder | None = embedder if embedder is not None and not isinstance(embedder, str) else None
+        self.semantic_error: str | None = None if embedder is not None else "semantic search disabled"
+        self._ann_threshold = ann_threshold
+        self._index: VectorIndex | None = None
+        self._index_signature: tuple | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    # -- public API -------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        limit: int = 20,
+        date_from: date | datetime | None = None,
+        date_to: date | datetime | None = None,
+        organization: str | None = None,
+    ) -> list[SearchHit]:
+        """The best ``limit`` papers for ``query``; ``date_from`` inclusive, ``date_to`` exclusive
+        (on ``published_at``), ``organization`` an organisation slug. Never raises on user input."""
+        query = (query or "").strip()[:MAX_QUERY_CHARS]
+        limit = max(1, min(int(limit), 200))
+        filters = Filters(date_from, date_to, organization or None)
+        if not any(ch.isalnum() for ch in query):
+            return []
+        with self.database.session() as session:
+            if is_arxiv_id(query):  # an id means that paper; words or meaning of "2405.15738" mean nothing
+                direct = self._arxiv_id_hit(session, query, filters)
+                return [direct] if direct else []
+            first = self._title_match(session, query, filters)
+            keyword = keyword_search(session, query, CANDIDATES, filters)
+            semantic, cosines = self._semantic(session, query, keyword, filters)
+            fused = fuse(keyword, semantic, cosines)
+            ordered = ([first] if first else []) + [f.paper_id for f in fused if f.paper_id != first]
+            reasons = {f.paper_id: _reason(f.keyword_rank, f.semantic_rank) for f in fused}
+            scores = {f.paper_id: f.score for f in fused}
+            if first:
+                reasons[first] = "title"
+                scores[first] = max(scores.values(), default=0.0) + 1.0
+            return self._hydrate(session, ordered[: limit + 10], filters, scores, reasons)[:limit]
+
+    def similar(self, arxiv_id: str, k: int = 10) -> list[SearchHit]:
+        """The ``k`` papers nearest to ``arxiv_id`` in meaning (by title words if there are no
+        vectors). Empty when the paper is unknown."""
+        try:
+            key, _ = parse_arxiv_id(arxiv_id)
+        except InvalidArxivId:
+            return []
+        k = max(1, min(int(k), 100))
+        with self.database.session() as session:
+            row = session.execute(text("SELECT id, title, abstract FROM papers WHERE arxiv_id = :a"), {"a": key}).first()
+            if row is None:
+                return []
+            paper_id, title, abstract = row
+            index = self._vector_index(session)
+            vector = index.vector(paper_id) if index is not None else None
+            if vector is None and index is not None and len(index):
+                vector = self._embed_query(f"{title}. {abstract}")
+            if vector is not None:
+                neighbours = index.search(vector, k + 11)
+            else:
+                neighbours = keyword_search(session, title, k + 11)
+            neighbours = [(pid, s) for pid, s in neighbours if pid != paper_id]
+            hits = self._hydrate(session, [pid for pid, _ in neighbours], Filters(), dict(neighbours), {})
+            return [SearchHit(**{**h.__dict__, "match": "similar"}) for h in hits[:k]]
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _arxiv_id_hit(self, session, query: str, filters: Filters) -> SearchHit | None:
+        key, _ = parse_arxiv_id(query)
+        row = session.execute(text("SELECT id FROM papers WHERE arxiv_id = :a"), {"a": key}).first()
+        if row is None:
+            return None
+        hits = self._hydrate(session, [row[0]], filters, {row[0]: 1.0}, {row[0]: "arxiv_id"})
+        return hits[0] if hits else None
+
+    def _title_match(self, session, query: str, filters: Filters) -> int | None:
+        condition, params = filters.sql()
+        row = session.execute(
+            text(f"SELECT p.id FROM papers AS p WHERE lower(p.title) = lower(:q) AND {condition} ORDER BY p.id LIMIT 1"),
+            {"q": query.rstrip(". "), **params},
+        ).first()
+        if row is None and query.endswith("."):
+            row = session.execute(
+                text(f"SELECT p.id FROM papers AS p WHERE lower(p.title) = lower(:q) AND {condition} ORDER BY p.id LIMIT 1"),
+                {"q": query, **params},
+            ).first()
+        return row[0] if row else None
+
+    def _semantic(self, session, query: str, keyword, filters: Filters):
+        index = self._vector_index(session)
+        if index is None or not len(index):
+            return [], {}
+        vector = self._embed_query(query)
+        if vector is None:
+            return [], {}
+        allowed = None
+        if filters.active:
+            condition, params = filters.sql()
+            allowed = set(session.execute(text(f"SELECT p.id FROM papers AS p WHERE {condition}"), params).scalars())
+        semantic = index.search(vector, CANDIDATES, allowed)
+        cosines = index.scores(vector, {pid for pid, _ in keyword} | {pid for pid, _ in semantic})
+        return semantic, cosines
+
+    def _hydrate(self, session, ids: list[int], filters: Filters, scores: dict, reasons: dict) -> list[SearchHit]:
+        if not ids:
+            return []
+        condition, params = filters.sql()
+        statement = text(
+            "SELECT p.id, p.arxiv_id, p.title, p.authors, p.published_at, o.slug FROM papers AS p "
+            f"LEFT JOIN organizations AS o ON o.id = p.organization_id WHERE p.id IN :ids AND {condition}"
+        ).bindparams(bindparam("ids", expanding=True))
+        rows = {r[0]: r for r in session.execute(statement, {"ids": list(ids), **params})}
+        hits = []
+        for pid in ids:
+            r = rows.get(pid)
+            if r is None:
+                continue
+            authors = json.loads(r[3]) if isinstance(r[3], str) else r[3]
+            hits.append(SearchHit(pid, r[1], r[2], list(authors or []), _as_utc(r[4]), r[5], float(scores.get(pid, 0.0)), reasons.get(pid, "keyword")))
+        return hits
+
+    # -- the model and the vectors, loaded lazily -----------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder | None:
+        if self._embedder is None and self.semantic_error is None:
+            with self._lock:
+                if self._embedder is None and self.semantic_error is None:
+                    try:
+                        self._embedder = load_embedder(self._embedder_spec, threads=QUERY_THREADS)
+                    except EmbedderUnavailable as error:
+                        self.semantic_error = str(error)
+                        log.warning("semantic search off, keyword only: %s", error)
+        return self._embedder
+
+    def _embed_query(self, query: str) -> np.ndarray | None:
+        embedder = self.embedder
+        if embedder is None:
+            return None
+        try:
+            return embedder.embed_query(query)
+        except Exception as error:  # noqa: BLE001 - any model failure means keyword-only, not a 500
+            log.warning("query embedding failed, keyword only: %s", error)
+            return None
+
+    def _vector_index(self, session) -> VectorIndex | None:
+        embedder = self.embedder
+        if embedder is None:
+            return None
+        now = time.monotonic()
+        if self._index is not None and now - self._checked_at < REFRESH_SECONDS:
+            return self._index
+        signature = tuple(
+            session.execute(
+                text("SELECT count(*), max(paper_id) FROM paper_embeddings WHERE model = :m"), {"m": embedder.model_id}
+            ).one()
+        )
+        with self._lock:
+            self._checked_at = now
+            if self._index is None or signature != self._index_signature:
+                kwargs = {} if self._ann_threshold is None else {"ann_threshold": self._ann_threshold}
+                self._index = VectorIndex.load(session, embedder.model_id, embedder.dim, ann_cache_path(self.database.url, embedder.model_id), **kwargs)
+                self._index_signature = signature
+        return self._index
+
+
+def ann_cache_path(database_url: str, model_id: str) -> Path | None:
+    """Where the HNSW graph of a SQLite database is kept: next to the database file."""
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
+        return None
+    slug = "".join(ch if ch.isalnum() else "-" for ch in model_id.split("/")[-1].lower())
+    return Path(url.database).with_name(Path(url.database).name + f".{slug}.usearch")
+
+
+def _reason(keyword_rank: int | None, semantic_rank: int | None) -> str:
+    if keyword_rank and semantic_rank:
+        return "hybrid"
+    return "keyword" if keyword_rank else "semantic"
+
+
+def _as_utc(value) -> datetime | None:
+    """Raw SQL returns SQLite's naive UTC text; give callers an aware datetime like the ORM does."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value

@@ -1,0 +1,139 @@
+"""Semantic retrieval: every paper vector of one model in memory, searched exactly or with HNSW.
+
+Exact search (one matrix product) is used while it is fast: under ``ANN_THRESHOLD`` vectors it
+takes a few milliseconds. Above it an HNSW graph (usearch) answers instead, with recall@10
+against exact measured by ``benchmarks/search_latency.py``. The graph is saved next to the
+SQLite file, keyed by the set of ids it holds, so a restart does not rebuild it.
+
+Vectors are stored in the database as float16 (half the size; cosine error ~1e-4) and kept in
+memory as float16 too; rows are converted to float32 only in the blocks being multiplied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+ANN_THRESHOLD = 100_000
+EXACT_BLOCK = 65_536  # rows converted to float32 at a time: bounded extra memory
+ANN_CONNECTIVITY = 16
+ANN_EXPANSION_ADD = 128
+ANN_EXPANSION_SEARCH = 96
+FILTER_OVERSAMPLE = 20  # filtered ANN search asks for this many times k, then filters
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f2").tobytes()
+
+
+def from_blobs(blobs: list[bytes], dim: int) -> np.ndarray:
+    return np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(blobs), dim) if blobs else np.zeros((0, dim), np.float16)
+
+
+class VectorIndex:
+    """Nearest papers by cosine similarity, for one embedding model."""
+
+    def __init__(self, ids: np.ndarray, vectors: np.ndarray, ann_cache: Path | None = None, ann_threshold: int = ANN_THRESHOLD):
+        order = np.argsort(ids, kind="stable")
+        self.ids = np.asarray(ids, dtype=np.int64)[order]
+        self.vectors = np.asarray(vectors, dtype=np.float16)[order]
+        self.dim = self.vectors.shape[1] if self.vectors.ndim == 2 and len(self.vectors) else 0
+        self._ann = None
+        if len(self.ids) >= ann_threshold:
+            self._ann = _load_or_build_ann(self.ids, self.vectors, ann_cache)
+
+    @classmethod
+    def load(cls, session: Session, model_id: str, dim: int, ann_cache: Path | None = None, ann_threshold: int = ANN_THRESHOLD) -> "VectorIndex":
+        """Every stored vector of ``model_id`` (hidden papers are filtered at query time)."""
+        rows = session.execute(
+            text("SELECT paper_id, vector FROM paper_embeddings WHERE model = :model ORDER BY paper_id"), {"model": model_id}
+        ).all()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return cls(ids, from_blobs([r[1] for r in rows], dim), ann_cache, ann_threshold)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def uses_ann(self) -> bool:
+        return self._ann is not None
+
+    def rows_of(self, paper_ids) -> tuple[np.ndarray, np.ndarray]:
+        """(paper ids that have a vector, their row numbers)."""
+        wanted = np.asarray(list(paper_ids), dtype=np.int64)
+        if not len(self.ids) or not len(wanted):
+            return wanted[:0], wanted[:0]
+        rows = np.clip(np.searchsorted(self.ids, wanted), 0, len(self.ids) - 1)
+        present = self.ids[rows] == wanted
+        return wanted[present], rows[present]
+
+    def vector(self, paper_id: int) -> np.ndarray | None:
+        _, rows = self.rows_of([paper_id])
+        return self.vectors[rows[0]].astype(np.float32) if len(rows) else None
+
+    def scores(self, query: np.ndarray, paper_ids) -> dict[int, float]:
+        """Exact cosine of ``query`` with each given paper that has a vector."""
+        ids, rows = self.rows_of(paper_ids)
+        if not len(rows):
+            return {}
+        values = self.vectors[rows].astype(np.float32) @ query.astype(np.float32)
+        return dict(zip(ids.tolist(), values.tolist()))
+
+    def search(self, query: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """The ``k`` papers most similar to ``query`` (restricted to ``allowed`` ids if given)."""
+        if not len(self.ids) or k <= 0:
+            return []
+        query = query.astype(np.float32)
+        if allowed is not None:
+            if self._ann is None or len(allowed) <= ANN_THRESHOLD:
+                ids, rows = self.rows_of(sorted(allowed))
+                return _top_k(ids, self.vectors[rows], query, k)
+            hits = self._ann_search(query, k * FILTER_OVERSAMPLE)
+            return [(i, s) for i, s in hits if i in allowed][:k]
+        if self._ann is not None:
+            return self._ann_search(query, k)
+        return _top_k(self.ids, self.vectors, query, k)
+
+    def _ann_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        matches = self._ann.search(query, k)
+        return [(int(key), 1.0 - float(distance)) for key, distance in zip(matches.keys, matches.distances)]
+
+
+def _top_k(ids: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    if not len(ids):
+        return []
+    scores = np.empty(len(ids), dtype=np.float32)
+    for start in range(0, len(ids), EXACT_BLOCK):
+        scores[start : start + EXACT_BLOCK] = vectors[start : start + EXACT_BLOCK].astype(np.float32) @ query
+    k = min(k, len(ids))
+    best = np.argpartition(-scores, k - 1)[:k]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return list(zip(ids[best].tolist(), scores[best].tolist()))
+
+
+def _load_or_build_ann(ids: np.ndarray, vectors: np.ndarray, cache: Path | None):
+    from usearch.index import Index
+
+    fingerprint = hashlib.sha256(ids.tobytes()).hexdigest()[:16]
+    manifest = cache.with_suffix(cache.suffix + ".json") if cache else None
+    if cache and cache.exists() and manifest.exists():
+        if json.loads(manifest.read_text()).get("ids") == fingerprint:
+            index = Index(ndim=vectors.shape[1], metric="cos", dtype="f16", connectivity=ANN_CONNECTIVITY)
+            index.load(str(cache))
+            index.expansion_search = ANN_EXPANSION_SEARCH
+            return index
+    index = Index(
+        ndim=vectors.shape[1], metric="cos", dtype="f16", connectivity=ANN_CONNECTIVITY,
+        expansion_add=ANN_EXPANSION_ADD, expansion_search=ANN_EXPANSION_SEARCH,
+    )
+    index.add(ids, vectors)
+    if cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        index.save(str(cache))
+        manifest.write_text(json.dumps({"ids": fingerprint, "count": int(len(ids))}))
+    return index

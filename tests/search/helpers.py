@@ -1,0 +1,48 @@
+"""Small builders the search tests share: papers through the real upsert, and a service."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from papertide.catalog.record import PaperRecord
+from papertide.catalog.upsert import upsert_papers
+from papertide.search.embedder import HashEmbedder
+from papertide.search.indexer import index_papers
+from papertide.search.service import SearchService
+
+PAPERS = [
+    ("2401.00001", "Sparse attention for long documents", "We make transformer attention sparse so that long documents fit in memory.", ["Ada Lovelace"], "2024-01-05", "deepmind"),
+    ("2402.00002", "Protein folding with diffusion models", "A diffusion model predicts protein structures from sequences.", ["Grace Hopper"], "2024-02-10", None),
+    ("2403.00003", "Reinforcement learning for robot grasping", "Robots learn to grasp objects by trial and error with reinforcement learning.", ["Alan Turing"], "2024-03-15", "openai"),
+    ("2404.00004", "Speech recognition in noisy rooms", "An acoustic model that recognises speech despite background noise.", ["Claude Shannon"], "2024-04-20", None),
+    ("2405.00005", "Graph neural networks for molecules", "Message passing networks predict molecular properties from graphs.", ["Marie Curie"], "2024-05-25", "deepmind"),
+    ("2406.00006", "Retrieval augmented generation at scale", "Language models retrieve documents before answering questions.", ["Ada Lovelace", "Alan Turing"], "2024-06-30", None),
+]
+
+
+def record(arxiv_id, title, abstract, authors, published, org=None, **extra) -> PaperRecord:
+    fields = {
+        "arxiv_id": arxiv_id, "title": title, "abstract": abstract, "authors": authors,
+        "published_at": datetime.fromisoformat(published).replace(tzinfo=timezone.utc),
+    }
+    if org:
+        fields["organization"] = {"slug": org, "name": org.title()}
+    return PaperRecord.model_validate({**fields, **extra})
+
+
+def add_papers(database, papers=PAPERS) -> None:
+    with database.session() as session:
+        upsert_papers(session, [record(*p) for p in papers])
+
+
+def service_with(database, papers=PAPERS, embedder=None) -> SearchService:
+    add_papers(database, papers)
+    embedder = embedder or HashEmbedder()
+    index_papers(database, embedder, progress=False)
+    return SearchService(database, embedder)
+
+HOSTILE_QUERIES = [
+    '"', '"unbalanced', "((", "a)", "NEAR(attention long, 2)", "attention AND", "OR", "NOT robots", "*", "atten*",
+    "title:protein", "^sparse", "-", "'; DROP TABLE papers; --", "\x00", "🙂 émoji", "a" * 10_000,
+    " ".join(["protein"] * 5000), "2405.99999", "2405.00005v99",
+]

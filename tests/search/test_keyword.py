@@ -1,0 +1,77 @@
+"""The keyword side: FTS5 kept in sync by triggers, and user text that never becomes FTS5 syntax."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from papertide.search.keyword import Filters, keyword_search, match_expression, query_terms
+from papertide.catalog.upsert import upsert_papers
+
+from .helpers import HOSTILE_QUERIES, add_papers, record
+
+
+def ids(database, query, **filters):
+    with database.session() as session:
+        return [pid for pid, _ in keyword_search(session, query, 10, Filters(**filters))]
+
+
+def arxiv(database, paper_ids):
+    with database.session() as session:
+        names = dict(session.execute(text("SELECT id, arxiv_id FROM papers")).all())
+    return [names[i] for i in paper_ids]
+
+
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES)
+def test_no_input_reaches_fts5_as_syntax(database, query):
+    add_papers(database)
+    ids(database, query)  # must not raise (an FTS5 syntax error would be sqlite3.OperationalError)
+
+
+def test_operators_are_searched_as_plain_words(database):
+    add_papers(database)
+    assert arxiv(database, ids(database, "protein AND NEAR"))[0] == "2402.00002"
+    assert match_expression('say "hi" (now)') == '"say" OR "hi" OR "now"'
+
+
+def test_empty_and_wordless_queries_have_no_terms():
+    assert match_expression("") is None
+    assert match_expression("  ?!*() ") is None
+    assert query_terms("the of and") == ["the", "of", "and"]  # only stopwords: keep them
+    assert len(query_terms(" ".join(f"w{i}" for i in range(500)))) == 64
+
+
+def test_stemming_matches_other_word_forms(database):
+    add_papers(database)
+    assert arxiv(database, ids(database, "grasped object"))[0] == "2403.00003"
+
+
+def test_index_follows_inserts_updates_and_deletes(database):
+    add_papers(database)
+    assert arxiv(database, ids(database, "folding")) == ["2402.00002"]
+    with database.session() as session:
+        upsert_papers(session, [record("2402.00002", "Protein design with flow matching", "Flow matching designs proteins.", ["Grace Hopper"], "2024-02-10", version=2)])
+    assert ids(database, "folding") == []
+    assert arxiv(database, ids(database, "flow matching")) == ["2402.00002"]
+    with database.session() as session:
+        session.execute(text("DELETE FROM papers WHERE arxiv_id = '2402.00002'"))
+    assert ids(database, "flow matching") == []
+
+
+def test_authors_are_searchable(database):
+    add_papers(database)
+    assert arxiv(database, ids(database, "Hopper")) == ["2402.00002"]
+
+
+def test_filters_and_hidden_papers(database):
+    from datetime import date
+
+    add_papers(database)
+    assert set(arxiv(database, ids(database, "networks models", organization="deepmind"))) == {"2405.00005"}
+    assert set(arxiv(database, ids(database, "learning models", date_from=date(2024, 3, 1), date_to=date(2024, 6, 1)))) <= {
+        "2403.00003", "2404.00004", "2405.00005"}
+    with database.session() as session:
+        session.execute(text("UPDATE papers SET hidden = 1 WHERE arxiv_id = '2403.00003'"))
+    assert "2403.00003" not in arxiv(database, ids(database, "robot grasping"))
