@@ -10,17 +10,16 @@ from __future__ import annotations
 import click
 
 from papertide.catalog.checkpoints import load_checkpoint, save_checkpoint
-from papertide.cli.common import open_database
+from papertide.cli.common import RejectionReport, open_database
 from papertide.config import get_settings
 from papertide.db import Database
 from papertide.ingest.arxiv_api import ArxivClient, ArxivQuerySource
-from papertide.ingest.base import Rejected, Source
+from papertide.ingest.base import Source
 from papertide.ingest.hf_daily import HfDailyApiSource
 from papertide.ingest.http import PoliteFetcher
 from papertide.ingest.oai_pmh import METADATA_FORMATS, HarvestRequest, OaiHarvestSource
 from papertide.ingest.runner import ingest
 
-MAX_REJECTIONS_SHOWN = 20
 ARXIV_DELAY = 3.0  # seconds between requests, as arXiv's API terms ask
 
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -103,20 +102,11 @@ def harvest_hf(day, delay: float, quiet: bool) -> None:
 
 def _run(database: Database, source: Source, quiet: bool) -> None:
     """Ingest ``source``, report rejections and the summary line; exit 1 if the source failed."""
-    shown = 0
-
-    def report(rejected: Rejected) -> None:
-        nonlocal shown
-        if shown < MAX_REJECTIONS_SHOWN:
-            click.echo(f"{source.describe()}: {rejected}", err=True)
-        shown += 1
-
+    report = RejectionReport(source.describe())
     summary = ingest(database, source, progress=not quiet, on_reject=report)
-    if shown > MAX_REJECTIONS_SHOWN:
-        click.echo(f"... and {shown - MAX_REJECTIONS_SHOWN:,} more rejected records", err=True)
+    report.finish()
     if summary.error:
         click.echo(f"error: {summary.error}", err=True)
     click.echo(summary.line())
     if summary.error:
         raise SystemExit(1)
-

@@ -8,8 +8,6 @@ was wrong (e.g. ``incorrect id format for abc``); that text becomes the ``ArxivE
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import IO
 from xml.etree.ElementTree import Element
 
 from pydantic import ValidationError
@@ -17,7 +15,7 @@ from pydantic import ValidationError
 from papertide.catalog.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.catalog.record import PaperRecord, describe_error
 from papertide.ingest.base import Rejected, SourceError, SourceItem
-from papertide.ingest.files import read_document
+from papertide.ingest.files import DocumentSource
 from papertide.ingest.http import FetchError, PoliteFetcher
 from papertide.ingest.safe_xml import parse_xml, text_of
 
@@ -164,18 +162,11 @@ def fetch_paper(arxiv_id: str, api_url: str | None = None, fetcher: PoliteFetche
     return ArxivClient(api_url, fetcher).fetch_paper(arxiv_id)
 
 
-class ArxivAtomFileSource:
-    """A saved arXiv API response (file or stream)."""
+class ArxivAtomFileSource(DocumentSource):
+    """A saved arXiv API response."""
 
-    def __init__(self, path: str | Path | None = None, stream: IO[bytes] | None = None, name: str | None = None):
-        self.path, self.stream = path, stream
-        self.name = name or str(path)
-
-    def describe(self) -> str:
-        return self.name
-
-    def __iter__(self) -> Iterator[SourceItem]:
-        yield from parse_atom(read_document(self.path, self.stream, name=self.name), self.name).items()
+    def parse(self, data: bytes) -> Iterator[SourceItem]:
+        return parse_atom(data, self.name).items()
 
 
 class ArxivQuerySource:

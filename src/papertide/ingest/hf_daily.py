@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from papertide.catalog.arxiv_ids import InvalidArxivId
 from papertide.catalog.record import PaperRecord, describe_error
 from papertide.ingest.base import Rejected, SourceError, SourceItem
-from papertide.ingest.files import read_document
+from papertide.ingest.files import DocumentSource
 from papertide.ingest.http import FetchError, PoliteFetcher
 
 
@@ -89,21 +89,16 @@ def parse_daily_papers(data: bytes, name: str, daily_date: date | None = None) -
             yield Rejected(where, describe_error(error))
 
 
-class HfDailyFileSource:
-    """A saved ``daily_papers`` response (file or stream, plain or gzip)."""
+class HfDailyFileSource(DocumentSource):
+    """A saved ``daily_papers`` response; ``daily_date`` overrides the day read from the items."""
 
     def __init__(self, path: str | Path | None = None, stream: IO[bytes] | None = None, name: str | None = None,
                  daily_date: date | None = None):
-        self.path, self.stream = path, stream
-        self.name = name or str(path)
+        super().__init__(path, stream, name)
         self.daily_date = daily_date
 
-    def describe(self) -> str:
-        return self.name
-
-    def __iter__(self) -> Iterator[SourceItem]:
-        data = read_document(self.path, self.stream, name=self.name)
-        yield from parse_daily_papers(data, self.name, self.daily_date)
+    def parse(self, data: bytes) -> Iterator[SourceItem]:
+        return parse_daily_papers(data, self.name, self.daily_date)
 
 
 class HfDailyApiSource:
