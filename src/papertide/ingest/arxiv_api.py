@@ -153,12 +153,23 @@ class ArxivClient:
         return f"arXiv API request failed: {error}"
 
 
+_interactive_fetcher: PoliteFetcher | None = None
+
+
 def fetch_paper(arxiv_id: str, api_url: str | None = None, fetcher: PoliteFetcher | None = None) -> PaperRecord | None:
-    """One paper from arXiv by id, for "submit a paper"; None when arXiv does not know it."""
+    """One paper from arXiv by id, for "submit a paper"; None when arXiv does not know it.
+
+    Without a ``fetcher``, one per process is shared, so successive submissions are still paced
+    3 s apart; it retries briefly, since a person is waiting.
+    """
+    global _interactive_fetcher
     if api_url is None:
         from papertide.config import get_settings
 
         api_url = get_settings().arxiv_api_url
+    if fetcher is None:
+        _interactive_fetcher = _interactive_fetcher or PoliteFetcher(retries=2, max_wait=10.0, timeout=20.0)
+        fetcher = _interactive_fetcher
     return ArxivClient(api_url, fetcher).fetch_paper(arxiv_id)
 
 
