@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from papertide.catalog.checkpoints import load_checkpoint
+from papertide.catalog.checkpoints import load_checkpoint, save_checkpoint
 from papertide.catalog.models import Paper
 from papertide.ingest.base import Checkpoint
 from papertide.ingest.http import PoliteFetcher
@@ -154,3 +154,14 @@ def test_oai_dc_harvest_with_a_set(replay, database):
     source = OaiHarvestSource(HarvestRequest(replay.url + OAI, "oai_dc", date(2024, 1, 25), None, "cs"), PoliteFetcher(delay=0))
     summary = ingest(database, source, progress=False)
     assert summary.error is None and summary.counts.added == 5
+
+
+def test_restart_forgets_the_saved_token(replay, database):
+    route_chain(replay)
+    with database.session() as session:
+        save_checkpoint(session, request(replay).key, {"resumptionToken": "726959|1001"})
+    result = run_cli("harvest", "arxiv", "--from", "2016-10-20", "--until", "2016-10-21", "--delay", "0", "--quiet",
+                     "--restart", database_url=database.url, env={"PAPERTIDE_ARXIV_OAI_URL": replay.url + OAI})
+    assert result.returncode == 0, result.stderr
+    assert [r.params for r in replay.requests] == [FIRST, SECOND, LAST]
+    assert result.stdout.strip() == b"added 394 / updated 0 / unchanged 0 / rejected 0"
