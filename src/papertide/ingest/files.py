@@ -12,7 +12,7 @@ from papertide.ingest.base import SourceError, SourceItem
 from papertide.ingest.jsonl import open_maybe_gzip
 
 # A document source holds its input in memory; a whole-day HF list or an OAI page is a few MB.
-MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 
 
 def read_document(path: str | Path | None = None, stream: IO[bytes] | None = None, *, name: str) -> bytes:

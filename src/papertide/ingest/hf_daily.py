@@ -38,7 +38,8 @@ def record_from_item(item: Any, daily_date: date | None = None) -> PaperRecord:
     submitted_at = paper.get("submittedOnDailyAt")
     if submitted_at is None and "submittedOnDailyBy" not in paper:
         submitted_at = item.get("publishedAt")  # the 2024 schema: the item's time is the submission
-    submitter = paper.get("submittedOnDailyBy") or item.get("submittedBy") or {}
+    submitter = paper.get("submittedOnDailyBy") or item.get("submittedBy")
+    submitted_by = (submitter.get("user") or submitter.get("name")) if isinstance(submitter, dict) else None
     organization = paper.get("organization") or item.get("organization")
     when = daily_date or (submitted_at[:10] if isinstance(submitted_at, str) else None)
     fields = {
@@ -58,7 +59,7 @@ def record_from_item(item: Any, daily_date: date | None = None) -> PaperRecord:
         "daily": {
             "date": when,
             "submitted_at": submitted_at,
-            "submitted_by": submitter.get("user") or submitter.get("name") if isinstance(submitter, dict) else None,
+            "submitted_by": submitted_by,
         } if when else None,
     }
     return PaperRecord.model_validate(fields)
