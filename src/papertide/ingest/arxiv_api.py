@@ -123,7 +123,7 @@ class ArxivClient:
             yield from self.page(search_query="", id_list=",".join(ids), start=0, max_results=len(ids)).items()
 
     def search(self, query: str, *, max_results: int | None = None, page_size: int = PAGE_SIZE) -> Iterator[SourceItem]:
-        """Records matching ``query`` (arXiv search syntax, e.g. ``cat:cs.CL AND ti:retrieval``), newest pages first."""
+        """Records matching ``query`` (arXiv search syntax, e.g. ``cat:cs.CL AND ti:retrieval``), a page per request."""
         start = 0
         while max_results is None or start < max_results:
             size = page_size if max_results is None else min(page_size, max_results - start)
