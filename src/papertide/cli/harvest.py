@@ -91,12 +91,20 @@ def harvest_arxiv_search(query: str, max_results: int, delay: float, quiet: bool
 
 
 @harvest.command("hf")
-@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The day (YYYY-MM-DD).")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="The day (YYYY-MM-DD).")
+@click.option("--from", "from_day", type=click.DateTime(["%Y-%m-%d"]), help="First day of a range, instead of --date.")
+@click.option("--until", "until_day", type=click.DateTime(["%Y-%m-%d"]), help="Last day of the range (default: --from).")
 @click.option("--delay", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Seconds between requests.")
 @quiet_option
-def harvest_hf(day, delay: float, quiet: bool) -> None:
-    """Fetch one day of Hugging Face daily papers (GET /api/daily_papers?date=D)."""
-    source = HfDailyApiSource(get_settings().hf_api_url, day.date(), PoliteFetcher(delay=delay))
+def harvest_hf(day, from_day, until_day, delay: float, quiet: bool) -> None:
+    """Fetch Hugging Face daily papers (GET /api/daily_papers?date=D), for one day or each day of a range."""
+    if (day is None) == (from_day is None):
+        raise click.UsageError("give --date, or --from (and optionally --until)")
+    first = (day or from_day).date()
+    last = until_day.date() if until_day else first
+    if last < first:
+        raise click.BadParameter("--until is before --from")
+    source = HfDailyApiSource(get_settings().hf_api_url, first, PoliteFetcher(delay=delay), last=last)
     _run(open_database(), source, quiet)
 
 

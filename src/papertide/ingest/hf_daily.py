@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -103,19 +103,21 @@ class HfDailyFileSource(DocumentSource):
 
 
 class HfDailyApiSource:
-    """``GET {api_url}/daily_papers?date=D``: the list of one day, fetched live."""
+    """``GET {api_url}/daily_papers?date=D`` for each day from ``first`` to ``last``, fetched live."""
 
-    def __init__(self, api_url: str, day: date, fetcher: PoliteFetcher):
+    def __init__(self, api_url: str, first: date, fetcher: PoliteFetcher, last: date | None = None):
         self.url = f"{api_url.rstrip('/')}/daily_papers"
-        self.day = day
+        self.days = [first + timedelta(days=n) for n in range(((last or first) - first).days + 1)]
         self.fetcher = fetcher
 
     def describe(self) -> str:
-        return f"Hugging Face daily papers {self.day.isoformat()}"
+        span = self.days[0].isoformat() + (f" to {self.days[-1].isoformat()}" if len(self.days) > 1 else "")
+        return f"Hugging Face daily papers {span}"
 
     def __iter__(self) -> Iterator[SourceItem]:
-        try:
-            response = self.fetcher.get(self.url, params={"date": self.day.isoformat()})
-        except FetchError as error:
-            raise SourceError(f"Hugging Face daily_papers for {self.day}: {error}") from error
-        yield from parse_daily_papers(response.content, str(response.request.url), self.day)
+        for day in self.days:
+            try:
+                response = self.fetcher.get(self.url, params={"date": day.isoformat()})
+            except FetchError as error:
+                raise SourceError(f"Hugging Face daily_papers for {day}: {error}") from error
+            yield from parse_daily_papers(response.content, str(response.request.url), day)
