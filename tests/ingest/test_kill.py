@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 
 import pytest
+
+from sqlalchemy import text
 
 from papertide.db import Database
 from papertide.ingest.jsonl import JsonlSource
@@ -18,18 +19,17 @@ from tests.ingest.dump import canonical_dump
 CORPUS_SIZE = 9877
 
 
-def paper_count(path) -> int:
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as connection:
-        return connection.execute("SELECT count(*) FROM papers").fetchone()[0]
+def paper_count(database: Database) -> int:
+    with database.engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM papers")).scalar_one()
 
 
 @pytest.mark.slow
-def test_kill_9_mid_ingest_then_again_equals_one_clean_run(database, tmp_path):
-    path = database.url.removeprefix("sqlite:///")
+def test_kill_9_mid_ingest_then_again_equals_one_clean_run(database, make_database):
     process = start_cli("ingest", "--quiet", str(DEMO_CORPUS), database_url=database.url)
     try:
         # Wait until at least two batches are committed; waiting on the process itself paces the poll.
-        while paper_count(path) < 2 * BATCH_SIZE:
+        while paper_count(database) < 2 * BATCH_SIZE:
             try:
                 process.wait(timeout=0.005)
                 pytest.fail(f"ingest finished before it could be killed: {process.stderr.read().decode()}")
@@ -40,7 +40,7 @@ def test_kill_9_mid_ingest_then_again_equals_one_clean_run(database, tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
-    stored = paper_count(path)
+    stored = paper_count(database)
     assert 2 * BATCH_SIZE <= stored < CORPUS_SIZE  # killed part-way, whole batches only
     assert stored % BATCH_SIZE == 0
 
@@ -50,8 +50,6 @@ def test_kill_9_mid_ingest_then_again_equals_one_clean_run(database, tmp_path):
         f"added {CORPUS_SIZE - stored:,} / updated 0 / unchanged {stored:,} / rejected 0".encode()
     )
 
-    clean = Database(f"sqlite:///{tmp_path / 'clean.db'}")
-    clean.migrate()
+    clean = make_database()
     ingest(clean, JsonlSource(DEMO_CORPUS), progress=False)
     assert canonical_dump(database) == canonical_dump(clean)
-    clean.dispose()

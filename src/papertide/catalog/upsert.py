@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from papertide.catalog.models import DailyEntry, Organization, Paper
 from papertide.catalog.record import SOURCE_FIELDS, PaperRecord, content_hash
+from papertide.db import lock_for_transaction
 from papertide.orm import utcnow
 
 VERSIONED_FIELDS = (
@@ -58,6 +59,8 @@ def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCou
     counts = UpsertCounts()
     if not records:
         return counts
+    # Read-then-write: two ingests (say, a cron harvest and a manual load) must take turns.
+    lock_for_transaction(session, "catalog-upsert")
     now = utcnow()
     org_ids = _ensure_organizations(session, records)
     state = _load_papers(session, {r.arxiv_id for r in records})

@@ -18,7 +18,7 @@ from papertide.ingest.runner import IngestSummary, ingest as run_ingest
 def init() -> None:
     """Create the database (or bring it to the newest schema)."""
     database = open_database()
-    click.echo(f"database ready: {database.url}")
+    click.echo(f"database ready: {database.display_url}")
 
 
 @click.command()
