@@ -165,3 +165,11 @@ def test_restart_forgets_the_saved_token(replay, database):
     assert result.returncode == 0, result.stderr
     assert [r.params for r in replay.requests] == [FIRST, SECOND, LAST]
     assert result.stdout.strip() == b"added 394 / updated 0 / unchanged 0 / rejected 0"
+
+
+def test_a_server_that_repeats_its_token_does_not_loop_forever(replay, database):
+    route_chain(replay)
+    replay.route(OAI, SECOND, page("arxiv_oai/litpuvn_ListRecords_arXivRaw.xml"))  # hands out 1403493|1001 again
+    summary = harvest(database, replay)
+    assert "answered token '1403493|1001' with the same token" in summary.error
+    assert len(replay.requests) == 2

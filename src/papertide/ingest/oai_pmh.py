@@ -224,7 +224,6 @@ class OaiHarvestSource:
         self.request = request
         self.fetcher = fetcher
         self.resume_token = resume_token
-        self.pages = 0
         self.list_size: int | None = None  # what the server says the whole harvest holds
 
     def describe(self) -> str:
@@ -240,7 +239,8 @@ class OaiHarvestSource:
         while True:
             params = {"verb": "ListRecords", "resumptionToken": token} if token else self.request.first_params()
             page = self._fetch(params, resumed=token is not None and token == self.resume_token)
-            self.pages += 1
+            if page.token is not None and page.token == token:
+                raise SourceError(f"OAI-PMH harvest stopped: the server answered token {token!r} with the same token")
             self.list_size = page.complete_list_size or self.list_size
             yield from page.items
             state: dict[str, Any] | None = None
