@@ -102,7 +102,7 @@ def test_each_page_yields_a_checkpoint_with_the_next_token(replay):
     ]
 
 
-def test_an_interrupted_harvest_resumes_where_it_stopped_and_ends_like_a_clean_one(replay, database, tmp_path):
+def test_an_interrupted_harvest_resumes_where_it_stopped_and_ends_like_a_clean_one(replay, database, make_database):
     route_chain(replay, interrupt=True)
     first = run_cli("harvest", "arxiv", "--from", "2016-10-20", "--until", "2016-10-21", "--delay", "0", "--quiet",
                     database_url=database.url, env={"PAPERTIDE_ARXIV_OAI_URL": replay.url + OAI})
@@ -120,14 +120,10 @@ def test_an_interrupted_harvest_resumes_where_it_stopped_and_ends_like_a_clean_o
     assert [r.params for r in replay.requests] == [LAST]  # picks up at the saved token, nothing re-fetched
     assert second.stdout.strip().endswith(b"added 1 / updated 0 / unchanged 0 / rejected 0")
 
-    from papertide.db import Database
-
-    clean = Database(f"sqlite:///{tmp_path / 'clean.db'}")
-    clean.migrate()
+    clean = make_database()
     route_chain(replay)
     harvest(clean, replay)
     assert canonical_dump(database) == canonical_dump(clean)
-    clean.dispose()
 
 
 def test_an_expired_saved_token_says_to_restart(replay, database):
