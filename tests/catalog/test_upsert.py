@@ -91,3 +91,8 @@ def test_duplicates_within_one_batch_are_merged(database):
     counts = upsert(database, record(version=1), record(version=2, title="Second"))
     assert (counts.added, counts.updated) == (1, 1)
     assert paper(database).title == "Second"
+
+
+def test_an_identical_duplicate_in_the_batch_of_a_new_paper_is_unchanged(database):
+    counts = upsert(database, record(daily={"date": "2025-01-02"}), record(daily={"date": "2025-01-03"}))
+    assert (counts.added, counts.updated, counts.unchanged) == (1, 0, 1)

@@ -91,3 +91,13 @@ def test_harvest_hf_reports_http_errors(replay, database):
     result = run_cli("harvest", "hf", "--date", "2025-08-20", "--delay", "0", "--quiet", database_url=database.url,
                      env={"PAPERTIDE_HF_API_URL": replay.url + "/api"})
     assert result.returncode == 1 and b"HTTP 404" in result.stderr
+
+
+def test_harvest_hf_over_a_range_of_days(replay, database):
+    for day in ("2024-07-22", "2024-07-23"):
+        replay.route("/api/daily_papers", {"date": day}, Reply.file(recorded("hf_api/daily_papers_2024-07-22.json"), JSON))
+    source = HfDailyApiSource(replay.url + "/api", date(2024, 7, 22), PoliteFetcher(delay=0), last=date(2024, 7, 23))
+    summary = ingest(database, source, progress=False)
+    assert [r.params["date"] for r in replay.requests] == ["2024-07-22", "2024-07-23"]
+    counts = summary.counts
+    assert (counts.added, counts.updated, counts.unchanged) == (16, 0, 16)  # the first day a paper was listed wins

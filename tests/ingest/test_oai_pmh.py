@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from papertide.catalog.checkpoints import load_checkpoint
+from papertide.catalog.checkpoints import load_checkpoint, save_checkpoint
 from papertide.catalog.models import Paper
 from papertide.ingest.base import Checkpoint
 from papertide.ingest.http import PoliteFetcher
@@ -102,7 +102,7 @@ def test_each_page_yields_a_checkpoint_with_the_next_token(replay):
     ]
 
 
-def test_an_interrupted_harvest_resumes_where_it_stopped_and_ends_like_a_clean_one(replay, database, tmp_path):
+def test_an_interrupted_harvest_resumes_where_it_stopped_and_ends_like_a_clean_one(replay, database, make_database):
     route_chain(replay, interrupt=True)
     first = run_cli("harvest", "arxiv", "--from", "2016-10-20", "--until", "2016-10-21", "--delay", "0", "--quiet",
                     database_url=database.url, env={"PAPERTIDE_ARXIV_OAI_URL": replay.url + OAI})
@@ -120,14 +120,10 @@ def test_an_interrupted_harvest_resumes_where_it_stopped_and_ends_like_a_clean_o
     assert [r.params for r in replay.requests] == [LAST]  # picks up at the saved token, nothing re-fetched
     assert second.stdout.strip().endswith(b"added 1 / updated 0 / unchanged 0 / rejected 0")
 
-    from papertide.db import Database
-
-    clean = Database(f"sqlite:///{tmp_path / 'clean.db'}")
-    clean.migrate()
+    clean = make_database()
     route_chain(replay)
     harvest(clean, replay)
     assert canonical_dump(database) == canonical_dump(clean)
-    clean.dispose()
 
 
 def test_an_expired_saved_token_says_to_restart(replay, database):
@@ -154,3 +150,22 @@ def test_oai_dc_harvest_with_a_set(replay, database):
     source = OaiHarvestSource(HarvestRequest(replay.url + OAI, "oai_dc", date(2024, 1, 25), None, "cs"), PoliteFetcher(delay=0))
     summary = ingest(database, source, progress=False)
     assert summary.error is None and summary.counts.added == 5
+
+
+def test_restart_forgets_the_saved_token(replay, database):
+    route_chain(replay)
+    with database.session() as session:
+        save_checkpoint(session, request(replay).key, {"resumptionToken": "726959|1001"})
+    result = run_cli("harvest", "arxiv", "--from", "2016-10-20", "--until", "2016-10-21", "--delay", "0", "--quiet",
+                     "--restart", database_url=database.url, env={"PAPERTIDE_ARXIV_OAI_URL": replay.url + OAI})
+    assert result.returncode == 0, result.stderr
+    assert [r.params for r in replay.requests] == [FIRST, SECOND, LAST]
+    assert result.stdout.strip() == b"added 394 / updated 0 / unchanged 0 / rejected 0"
+
+
+def test_a_server_that_repeats_its_token_does_not_loop_forever(replay, database):
+    route_chain(replay)
+    replay.route(OAI, SECOND, page("arxiv_oai/litpuvn_ListRecords_arXivRaw.xml"))  # hands out 1403493|1001 again
+    summary = harvest(database, replay)
+    assert "answered token '1403493|1001' with the same token" in summary.error
+    assert len(replay.requests) == 2

@@ -205,6 +205,8 @@ class PaperRecord(BaseModel):
     @classmethod
     def _string_list(cls, value: Any) -> Any:
         if isinstance(value, list):
+            if all(isinstance(v, str) for v in value) and _all_clean(value):
+                return value
             return [clean_text(v) for v in value if isinstance(v, str) and v.strip()]
         return value
 

@@ -98,9 +98,10 @@ def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCou
     daily_added = _add_daily_entries(session, records, now)
 
     for record, what in zip(records, outcome):
-        if what == "unchanged" and record.arxiv_id in daily_added:
-            what = "updated"
+        if record.arxiv_id in daily_added:  # a new daily entry changes the paper once, not per duplicate
             daily_added.discard(record.arxiv_id)
+            if what == "unchanged":
+                what = "updated"
         setattr(counts, what, getattr(counts, what) + 1)
     return counts
 

@@ -6,14 +6,12 @@ import click
 from sqlalchemy import func, select
 
 from papertide.catalog.models import DailyEntry, Organization, Paper
-from papertide.cli.common import open_database
+from papertide.cli.common import RejectionReport, open_database
 from papertide.community.models import Comment, User, Vote
 from papertide.digest.models import Subscription
-from papertide.ingest.base import Rejected, SourceError
+from papertide.ingest.base import SourceError
 from papertide.ingest.detect import open_source
 from papertide.ingest.runner import IngestSummary, ingest as run_ingest
-
-MAX_REJECTIONS_SHOWN = 20
 
 
 @click.command()
@@ -37,14 +35,7 @@ def ingest(paths: tuple[str, ...], quiet: bool) -> None:
     summary = IngestSummary()
     failed = False
     for path in paths:
-        shown = 0
-
-        def report(rejected: Rejected) -> None:
-            nonlocal shown
-            if shown < MAX_REJECTIONS_SHOWN:
-                click.echo(f"{path}: {rejected}", err=True)
-            shown += 1
-
+        report = RejectionReport(path)
         before = summary.total
         try:
             source = open_source(path)
@@ -55,8 +46,7 @@ def ingest(paths: tuple[str, ...], quiet: bool) -> None:
         rejected_before = len(summary.rejected)
         summary.error = None
         run_ingest(database, source, progress=not quiet, on_reject=report, summary=summary)
-        if shown > MAX_REJECTIONS_SHOWN:
-            click.echo(f"{path}: ... and {shown - MAX_REJECTIONS_SHOWN:,} more rejected records", err=True)
+        report.finish()
         read = summary.total - before
         rejected_here = len(summary.rejected) - rejected_before
         if summary.error:

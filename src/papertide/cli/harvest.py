@@ -10,17 +10,16 @@ from __future__ import annotations
 import click
 
 from papertide.catalog.checkpoints import load_checkpoint, save_checkpoint
-from papertide.cli.common import open_database
+from papertide.cli.common import RejectionReport, open_database
 from papertide.config import get_settings
 from papertide.db import Database
 from papertide.ingest.arxiv_api import ArxivClient, ArxivQuerySource
-from papertide.ingest.base import Rejected, Source
+from papertide.ingest.base import Source
 from papertide.ingest.hf_daily import HfDailyApiSource
 from papertide.ingest.http import PoliteFetcher
 from papertide.ingest.oai_pmh import METADATA_FORMATS, HarvestRequest, OaiHarvestSource
 from papertide.ingest.runner import ingest
 
-MAX_REJECTIONS_SHOWN = 20
 ARXIV_DELAY = 3.0  # seconds between requests, as arXiv's API terms ask
 
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -92,31 +91,30 @@ def harvest_arxiv_search(query: str, max_results: int, delay: float, quiet: bool
 
 
 @harvest.command("hf")
-@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The day (YYYY-MM-DD).")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="The day (YYYY-MM-DD).")
+@click.option("--from", "from_day", type=click.DateTime(["%Y-%m-%d"]), help="First day of a range, instead of --date.")
+@click.option("--until", "until_day", type=click.DateTime(["%Y-%m-%d"]), help="Last day of the range (default: --from).")
 @click.option("--delay", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Seconds between requests.")
 @quiet_option
-def harvest_hf(day, delay: float, quiet: bool) -> None:
-    """Fetch one day of Hugging Face daily papers (GET /api/daily_papers?date=D)."""
-    source = HfDailyApiSource(get_settings().hf_api_url, day.date(), PoliteFetcher(delay=delay))
+def harvest_hf(day, from_day, until_day, delay: float, quiet: bool) -> None:
+    """Fetch Hugging Face daily papers (GET /api/daily_papers?date=D), for one day or each day of a range."""
+    if (day is None) == (from_day is None):
+        raise click.UsageError("give --date, or --from (and optionally --until)")
+    first = (day or from_day).date()
+    last = until_day.date() if until_day else first
+    if last < first:
+        raise click.BadParameter("--until is before --from")
+    source = HfDailyApiSource(get_settings().hf_api_url, first, PoliteFetcher(delay=delay), last=last)
     _run(open_database(), source, quiet)
 
 
 def _run(database: Database, source: Source, quiet: bool) -> None:
     """Ingest ``source``, report rejections and the summary line; exit 1 if the source failed."""
-    shown = 0
-
-    def report(rejected: Rejected) -> None:
-        nonlocal shown
-        if shown < MAX_REJECTIONS_SHOWN:
-            click.echo(f"{source.describe()}: {rejected}", err=True)
-        shown += 1
-
+    report = RejectionReport(source.describe())
     summary = ingest(database, source, progress=not quiet, on_reject=report)
-    if shown > MAX_REJECTIONS_SHOWN:
-        click.echo(f"... and {shown - MAX_REJECTIONS_SHOWN:,} more rejected records", err=True)
+    report.finish()
     if summary.error:
         click.echo(f"error: {summary.error}", err=True)
     click.echo(summary.line())
     if summary.error:
         raise SystemExit(1)
-

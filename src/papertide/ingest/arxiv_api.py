@@ -8,8 +8,6 @@ was wrong (e.g. ``incorrect id format for abc``); that text becomes the ``ArxivE
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import IO
 from xml.etree.ElementTree import Element
 
 from pydantic import ValidationError
@@ -17,7 +15,7 @@ from pydantic import ValidationError
 from papertide.catalog.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.catalog.record import PaperRecord, describe_error
 from papertide.ingest.base import Rejected, SourceError, SourceItem
-from papertide.ingest.files import read_document
+from papertide.ingest.files import DocumentSource
 from papertide.ingest.http import FetchError, PoliteFetcher
 from papertide.ingest.safe_xml import parse_xml, text_of
 
@@ -125,7 +123,7 @@ class ArxivClient:
             yield from self.page(search_query="", id_list=",".join(ids), start=0, max_results=len(ids)).items()
 
     def search(self, query: str, *, max_results: int | None = None, page_size: int = PAGE_SIZE) -> Iterator[SourceItem]:
-        """Records matching ``query`` (arXiv search syntax, e.g. ``cat:cs.CL AND ti:retrieval``), newest pages first."""
+        """Records matching ``query`` (arXiv search syntax, e.g. ``cat:cs.CL AND ti:retrieval``), a page per request."""
         start = 0
         while max_results is None or start < max_results:
             size = page_size if max_results is None else min(page_size, max_results - start)
@@ -155,27 +153,31 @@ class ArxivClient:
         return f"arXiv API request failed: {error}"
 
 
+_interactive_fetcher: PoliteFetcher | None = None
+
+
 def fetch_paper(arxiv_id: str, api_url: str | None = None, fetcher: PoliteFetcher | None = None) -> PaperRecord | None:
-    """One paper from arXiv by id, for "submit a paper"; None when arXiv does not know it."""
+    """One paper from arXiv by id, for "submit a paper"; None when arXiv does not know it.
+
+    Without a ``fetcher``, one per process is shared, so successive submissions are still paced
+    3 s apart; it retries briefly, since a person is waiting.
+    """
+    global _interactive_fetcher
     if api_url is None:
         from papertide.config import get_settings
 
         api_url = get_settings().arxiv_api_url
+    if fetcher is None:
+        _interactive_fetcher = _interactive_fetcher or PoliteFetcher(retries=2, max_wait=10.0, timeout=20.0)
+        fetcher = _interactive_fetcher
     return ArxivClient(api_url, fetcher).fetch_paper(arxiv_id)
 
 
-class ArxivAtomFileSource:
-    """A saved arXiv API response (file or stream)."""
+class ArxivAtomFileSource(DocumentSource):
+    """A saved arXiv API response."""
 
-    def __init__(self, path: str | Path | None = None, stream: IO[bytes] | None = None, name: str | None = None):
-        self.path, self.stream = path, stream
-        self.name = name or str(path)
-
-    def describe(self) -> str:
-        return self.name
-
-    def __iter__(self) -> Iterator[SourceItem]:
-        yield from parse_atom(read_document(self.path, self.stream, name=self.name), self.name).items()
+    def parse(self, data: bytes) -> Iterator[SourceItem]:
+        return parse_atom(data, self.name).items()
 
 
 class ArxivQuerySource:

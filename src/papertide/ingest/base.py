@@ -40,7 +40,11 @@ class SourceError(Exception):
 
 
 class Source(Protocol):
-    """Anything that yields records; ``describe()`` names it in progress bars and messages."""
+    """Anything that yields records; ``describe()`` names it in progress bars and messages.
+
+    Optional, for the progress bar: ``estimated_total() -> int | None`` (how many items are
+    coming) and ``fraction_read() -> float | None`` (how much of a file has been read).
+    """
 
     def __iter__(self) -> Iterator[SourceItem | Checkpoint]: ...
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from papertide.catalog.arxiv_ids import InvalidArxivId
 from papertide.catalog.record import PaperRecord, describe_error
 from papertide.ingest.base import Rejected, SourceError, SourceItem
-from papertide.ingest.files import read_document
+from papertide.ingest.files import DocumentSource
 from papertide.ingest.http import FetchError, PoliteFetcher
 
 
@@ -38,7 +38,8 @@ def record_from_item(item: Any, daily_date: date | None = None) -> PaperRecord:
     submitted_at = paper.get("submittedOnDailyAt")
     if submitted_at is None and "submittedOnDailyBy" not in paper:
         submitted_at = item.get("publishedAt")  # the 2024 schema: the item's time is the submission
-    submitter = paper.get("submittedOnDailyBy") or item.get("submittedBy") or {}
+    submitter = paper.get("submittedOnDailyBy") or item.get("submittedBy")
+    submitted_by = (submitter.get("user") or submitter.get("name")) if isinstance(submitter, dict) else None
     organization = paper.get("organization") or item.get("organization")
     when = daily_date or (submitted_at[:10] if isinstance(submitted_at, str) else None)
     fields = {
@@ -58,7 +59,7 @@ def record_from_item(item: Any, daily_date: date | None = None) -> PaperRecord:
         "daily": {
             "date": when,
             "submitted_at": submitted_at,
-            "submitted_by": submitter.get("user") or submitter.get("name") if isinstance(submitter, dict) else None,
+            "submitted_by": submitted_by,
         } if when else None,
     }
     return PaperRecord.model_validate(fields)
@@ -89,37 +90,34 @@ def parse_daily_papers(data: bytes, name: str, daily_date: date | None = None) -
             yield Rejected(where, describe_error(error))
 
 
-class HfDailyFileSource:
-    """A saved ``daily_papers`` response (file or stream, plain or gzip)."""
+class HfDailyFileSource(DocumentSource):
+    """A saved ``daily_papers`` response; ``daily_date`` overrides the day read from the items."""
 
     def __init__(self, path: str | Path | None = None, stream: IO[bytes] | None = None, name: str | None = None,
                  daily_date: date | None = None):
-        self.path, self.stream = path, stream
-        self.name = name or str(path)
+        super().__init__(path, stream, name)
         self.daily_date = daily_date
 
-    def describe(self) -> str:
-        return self.name
-
-    def __iter__(self) -> Iterator[SourceItem]:
-        data = read_document(self.path, self.stream, name=self.name)
-        yield from parse_daily_papers(data, self.name, self.daily_date)
+    def parse(self, data: bytes) -> Iterator[SourceItem]:
+        return parse_daily_papers(data, self.name, self.daily_date)
 
 
 class HfDailyApiSource:
-    """``GET {api_url}/daily_papers?date=D``: the list of one day, fetched live."""
+    """``GET {api_url}/daily_papers?date=D`` for each day from ``first`` to ``last``, fetched live."""
 
-    def __init__(self, api_url: str, day: date, fetcher: PoliteFetcher):
+    def __init__(self, api_url: str, first: date, fetcher: PoliteFetcher, last: date | None = None):
         self.url = f"{api_url.rstrip('/')}/daily_papers"
-        self.day = day
+        self.days = [first + timedelta(days=n) for n in range(((last or first) - first).days + 1)]
         self.fetcher = fetcher
 
     def describe(self) -> str:
-        return f"Hugging Face daily papers {self.day.isoformat()}"
+        span = self.days[0].isoformat() + (f" to {self.days[-1].isoformat()}" if len(self.days) > 1 else "")
+        return f"Hugging Face daily papers {span}"
 
     def __iter__(self) -> Iterator[SourceItem]:
-        try:
-            response = self.fetcher.get(self.url, params={"date": self.day.isoformat()})
-        except FetchError as error:
-            raise SourceError(f"Hugging Face daily_papers for {self.day}: {error}") from error
-        yield from parse_daily_papers(response.content, str(response.request.url), self.day)
+        for day in self.days:
+            try:
+                response = self.fetcher.get(self.url, params={"date": day.isoformat()})
+            except FetchError as error:
+                raise SourceError(f"Hugging Face daily_papers for {day}: {error}") from error
+            yield from parse_daily_papers(response.content, str(response.request.url), day)

@@ -7,6 +7,7 @@ does both for every source. Time is injected (``clock``/``sleep``) so tests neve
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class PoliteFetcher:
     sleep: Callable[[float], None] = time.sleep
     client: httpx.Client | None = None
     _last_request: float | None = field(default=None, init=False, repr=False)
+    _turn: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.client is None:
@@ -82,13 +84,14 @@ class PoliteFetcher:
             self.client.close()
 
     def _wait_turn(self) -> None:
-        now = self.clock()
-        if self._last_request is not None and self.delay > 0:
-            remaining = self._last_request + self.delay - now
-            if remaining > 0:
-                self.sleep(remaining)
-                now = self.clock()
-        self._last_request = now
+        with self._turn:  # one request at a time per fetcher, even from several threads
+            now = self.clock()
+            if self._last_request is not None and self.delay > 0:
+                remaining = self._last_request + self.delay - now
+                if remaining > 0:
+                    self.sleep(remaining)
+                    now = self.clock()
+            self._last_request = now
 
     def _retry_wait(self, response: httpx.Response, attempt: int) -> float:
         wait = retry_after_seconds(response.headers.get("Retry-After"))

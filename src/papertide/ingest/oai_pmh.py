@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from pydantic import ValidationError
@@ -24,7 +23,7 @@ from pydantic import ValidationError
 from papertide.catalog.arxiv_ids import InvalidArxivId
 from papertide.catalog.record import PaperRecord, describe_error
 from papertide.ingest.base import Checkpoint, Rejected, SourceError, SourceItem
-from papertide.ingest.files import read_document
+from papertide.ingest.files import DocumentSource
 from papertide.ingest.http import FetchError, PoliteFetcher
 from papertide.ingest.safe_xml import local_name, parse_xml, text_of
 
@@ -225,7 +224,6 @@ class OaiHarvestSource:
         self.request = request
         self.fetcher = fetcher
         self.resume_token = resume_token
-        self.pages = 0
         self.list_size: int | None = None  # what the server says the whole harvest holds
 
     def describe(self) -> str:
@@ -241,7 +239,8 @@ class OaiHarvestSource:
         while True:
             params = {"verb": "ListRecords", "resumptionToken": token} if token else self.request.first_params()
             page = self._fetch(params, resumed=token is not None and token == self.resume_token)
-            self.pages += 1
+            if page.token is not None and page.token == token:
+                raise SourceError(f"OAI-PMH harvest stopped: the server answered token {token!r} with the same token")
             self.list_size = page.complete_list_size or self.list_size
             yield from page.items
             state: dict[str, Any] | None = None
@@ -267,15 +266,8 @@ class OaiHarvestSource:
             raise
 
 
-class OaiFileSource:
-    """A saved ``ListRecords`` page (file or stream); its resumption token is ignored."""
+class OaiFileSource(DocumentSource):
+    """A saved ``ListRecords`` (or ``GetRecord``) response; its resumption token is ignored."""
 
-    def __init__(self, path: str | Path | None = None, stream: IO[bytes] | None = None, name: str | None = None):
-        self.path, self.stream = path, stream
-        self.name = name or str(path)
-
-    def describe(self) -> str:
-        return self.name
-
-    def __iter__(self) -> Iterator[SourceItem]:
-        yield from parse_page(read_document(self.path, self.stream, name=self.name), self.name).items
+    def parse(self, data: bytes) -> Iterator[SourceItem]:
+        return iter(parse_page(data, self.name).items)
