@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,14 +32,9 @@ sys.path.insert(0, str(REPO / "src"))
 from papertide.db import Database  # noqa: E402
 from papertide.ingest.jsonl import JsonlSource  # noqa: E402
 from papertide.ingest.runner import ingest  # noqa: E402
+from papertide.local_postgres import free_port  # noqa: E402
 
 CORPUS = REPO / "data" / "demo" / "papers.jsonl.gz"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def default_paths() -> list[str]:

@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from papertide.local_postgres import free_port
+
 pytestmark = pytest.mark.postgres
 
 
@@ -52,16 +54,13 @@ def test_full_text_search_folds_unicode_case(postgres_databases):
 def test_local_server_command_runs_in_the_foreground_and_keeps_its_data(tmp_path):
     import os
     import signal
-    import socket
     import subprocess
     import sys
     import tempfile
 
     from sqlalchemy import create_engine
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     directory = Path(tempfile.mkdtemp(prefix="papertide-local-server-")) / "pg"
     directory.parent.chmod(0o755)  # when the tests run as root, the server runs as nobody and must get in
     command = [sys.executable, "-m", "papertide", "db", "local-server", str(directory), "--port", str(port)]
