@@ -260,7 +260,7 @@ def main() -> None:
         print(f"embedding: {results['embedding']}", flush=True)
         load_embedder("default", threads=1)  # back to one thread for the query measurements
     print(f"{'papers':>9} {'p50 ms':>7} {'p99 ms':>7} {'mean':>6} {'cpu p50':>7} {'cpu p99':>7} {'ann':>4} {'recall@10':>9} {'RSS MB':>7} {'index MB':>8} {'load s':>6}")
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s):
         r = measure_size(size, args, papers, vectors, embedder, queries)
         results[str(size)] = r
         print(f"{size:>9,} {r['p50_ms']:>7} {r['p99_ms']:>7} {r['mean_ms']:>6} {r['cpu_p50_ms']:>7} {r['cpu_p99_ms']:>7} {str(r['ann']):>4} {r.get('ann_recall@10', '-'):>9} "

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> dict:
         database = Database(f"sqlite:///{tmp}/bench.db")
         database.migrate()
         load_corpus(database, docs)
-        embedder = load_embedder(args.embedder)
+        embedder = load_embedder(args.embedder, threads=1)  # one thread: robust on a shared machine
         print(f"corpus {args.corpus}: {len(docs):,} docs, {len(queries)} judged queries; model {embedder.model_id}", flush=True)
         print(embed_corpus(database, embedder, args.corpus, args.cache), flush=True)
         service = SearchService(database, embedder)

@@ -33,7 +33,15 @@ def test_no_input_reaches_fts5_as_syntax(database, query):
 def test_operators_are_searched_as_plain_words(database):
     add_papers(database)
     assert arxiv(database, ids(database, "protein AND NEAR"))[0] == "2402.00002"
-    assert match_expression('say "hi" (now)') == '"say" OR "hi" OR "now"'
+    assert match_expression('say "hi" (now)') == '"say" OR "hi" OR "now" OR "say hi" OR "hi now"'
+
+
+def test_words_in_the_query_order_rank_higher(database):
+    add_papers(database, [
+        ("2501.00001", "Scattered words", "Attention to sparse data in long trips and documents.", ["A"], "2025-01-01", None),
+        ("2501.00002", "Ordered words", "Sparse attention for long documents and data.", ["B"], "2025-01-02", None),
+    ])
+    assert arxiv(database, ids(database, "sparse attention long documents"))[0] == "2501.00002"
 
 
 def test_empty_and_wordless_queries_have_no_terms():

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 # won (title x1.5 / authors x0.5 cost 0.04 nDCG@10 on CACM and gained nothing on known-item).
 COLUMN_WEIGHTS = (1.0, 1.0, 1.0)
 MAX_TERMS = 64  # a 10 KB paste becomes a long but bounded OR query
+MAX_BIGRAMS = 32
 
 # Function words, plus the words of a search request ("papers about ..."), which match everything.
 STOPWORDS = frozenset(
@@ -38,13 +39,24 @@ def query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(kept))[:MAX_TERMS]
 
 
+def query_bigrams(query: str) -> list[str]:
+    """Adjacent pairs of non-stopwords, in query order: "sparse attention", "long documents"."""
+    words = [w.lower() for w in _WORD.findall(query)]
+    pairs = [f"{a} {b}" for a, b in zip(words, words[1:]) if a not in STOPWORDS and b not in STOPWORDS]
+    return list(dict.fromkeys(pairs))[:MAX_BIGRAMS]
+
+
 def match_expression(query: str) -> str | None:
-    """The FTS5 MATCH string for ``query``, or None when it has no words at all."""
+    """The FTS5 MATCH string for ``query``, or None when it has no words at all.
+
+    Every word, plus every adjacent pair as a phrase: a paper that has the query's words in the
+    query's order scores higher (+0.03 nDCG@10 on CACM, +0.003 MRR@10 on known-item for BM25).
+    """
     terms = query_terms(query)
     if not terms:
         return None
-    # \w+ never contains a double quote, so quoting each term is a complete escape.
-    return " OR ".join(f'"{t}"' for t in terms)
+    # \w+ never contains a double quote, so quoting each term or pair is a complete escape.
+    return " OR ".join([f'"{t}"' for t in terms] + [f'"{p}"' for p in query_bigrams(query)])
 
 
 @dataclass(frozen=True)
@@ -77,8 +89,8 @@ class Filters:
 def keyword_search(session: Session, query: str, limit: int, filters: Filters = Filters()) -> list[tuple[int, float]]:
     """(paper id, BM25 score; higher is better) for the ``limit`` best keyword matches."""
     expression = match_expression(query)
-    if expression is None:
-        return []
+    if expression is None or session.get_bind().dialect.name != "sqlite":
+        return []  # the FTS5 index is SQLite's; on PostgreSQL search is semantic-only for now
     condition, params = filters.sql()
     weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
     rows = session.execute(
