@@ -1,0 +1,147 @@
+"""A rendered-page cache for anonymous readers, correct across any number of web workers.
+
+Most visits are anonymous readers asking for the same few pages (today's list, a popular paper,
+a common search). Each worker keeps the bytes it rendered, keyed on the request's path and query,
+and tagged with the site's *content version*: a counter in the database that the community
+services bump in the same transaction as every vote, comment, submission or moderation action
+(``papertide.community.versions``). Before answering from the cache a worker reads that counter,
+one indexed row; if it moved, the entry is stale and the page is rendered again. So a vote made
+through one worker is reflected by every worker on the very next request, with no messaging
+between processes, and a cache hit costs one tiny query instead of a page render.
+
+Entries also expire after ``ttl`` seconds, which covers what changes without a vote: the clock
+(trending decays with age, "today" turns into tomorrow) and a catalog ingest.
+
+Only responses that are the same for everyone are stored: GET requests without a session
+cookie, answered 200, setting no cookie and not marked ``no-store`` or ``private``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    version: Hashable
+    expires: float
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+class PageCache:
+    """A bounded LRU of rendered pages; the caller supplies the current content version."""
+
+    def __init__(self, *, max_entries: int = 2048, max_bytes: int = 64 * 1024 * 1024, ttl: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.max_entries, self.max_bytes, self.ttl, self.clock = max_entries, max_bytes, ttl, clock
+        self._entries: OrderedDict[Hashable, CachedPage] = OrderedDict()
+        self._bytes = 0
+        self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Hashable, version: Hashable) -> CachedPage | None:
+        """The page stored under ``key`` if it was rendered at ``version`` and has not expired."""
+        entry = self._entries.get(key)
+        if entry is None or entry.version != version or entry.expires <= self.clock():
+            if entry is not None:
+                self._drop(key)
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return entry
+
+    def put(self, key: Hashable, version: Hashable, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        if len(body) > self.max_bytes // 8:
+            return  # one huge page must not flush everything else
+        self._drop(key)
+        self._entries[key] = CachedPage(version, self.clock() + self.ttl, status, headers, body)
+        self._bytes += len(body)
+        while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
+            self._drop(next(iter(self._entries)))
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
+    def _drop(self, key: Hashable) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry.body)
+
+
+def _has_cookie(scope: Scope, names: Iterable[bytes]) -> bool:
+    for header, value in scope["headers"]:
+        if header == b"cookie":
+            return any(name + b"=" in value for name in names)
+    return False
+
+
+class PageCacheMiddleware:
+    """ASGI middleware that answers cacheable GETs from a ``PageCache``.
+
+    ``version`` is called once per candidate request (it reads the database); ``cacheable``
+    decides by path which pages may be shared; ``private_cookies`` are the cookie names that
+    make a request personal (the session), so it bypasses the cache entirely.
+    """
+
+    def __init__(self, app: ASGIApp, *, cache: PageCache, version: Callable[[], Hashable],
+                 cacheable: Callable[[str], bool], private_cookies: Iterable[str]):
+        self.app, self.cache, self.version, self.cacheable = app, cache, version, cacheable
+        self.private_cookies = tuple(name.encode() for name in private_cookies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not self.cacheable(scope["path"])
+            or _has_cookie(scope, self.private_cookies)
+        ):
+            await self.app(scope, receive, send)
+            return
+
+        key = (scope["path"], scope["query_string"])
+        version = self.version()
+        entry = self.cache.get(key, version)
+        if entry is not None:
+            await send({"type": "http.response.start", "status": entry.status,
+                        "headers": [*entry.headers, (b"x-cache", b"hit")]})
+            await send({"type": "http.response.body", "body": entry.body})
+            return
+
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                message = {**message, "headers": [*message.get("headers", []), (b"x-cache", b"miss")]}
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    self._store(key, version, start, b"".join(chunks))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+
+    def _store(self, key: Hashable, version: Hashable, start: Message, body: bytes) -> None:
+        headers = list(start.get("headers", []))
+        if start.get("status") != 200:
+            return
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered == b"set-cookie":
+                return
+            if lowered == b"cache-control" and (b"no-store" in value or b"private" in value):
+                return
+        self.cache.put(key, version, 200, headers, body)
