@@ -1,0 +1,299 @@
+"""The state-changing endpoints behind the site's forms and htmx buttons.
+
+Each one: CSRF check (``security.verify_csrf``), who is asking, a rate limit, one call to a
+community service inside one transaction, then an answer in the shape the caller wants:
+
+* an htmx request (``HX-Request``) gets the HTML fragment to swap in (the page templates'
+  partials), or the error text with its status and ``HX-Reswap: none``;
+* a request that accepts JSON gets JSON;
+* a plain form post gets a 303 redirect back (``next``), with a flash message on errors.
+
+The page routes (GET /login, /signup, /submit, /admin) belong to ``web.pages``; these only act.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from papertide.catalog import queries
+from papertide.community import accounts, comments, moderation, ratelimit, submissions, votes
+from papertide.community.accounts import Account
+from papertide.community.errors import CommunityError
+from papertide.web import deps, security
+
+router = APIRouter(tags=["actions"], dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
+
+Text = Annotated[str, Form(max_length=100)]
+LongText = Annotated[str, Form(max_length=comments.MAX_COMMENT * 2)]
+Next = Annotated[str, Form(max_length=500)]
+Reason = Annotated[str, Form(max_length=moderation.MAX_REASON)]
+
+
+def _login_required(request: Request) -> Account:
+    """The account, or: a redirect to the log-in page (forms), HX-Redirect (htmx), 401 (JSON)."""
+    account = security.current_user(request)
+    if account is not None:
+        return account
+    referer = urlsplit(request.headers.get("referer", "")).path or "/"
+    target = f"/login?next={quote(safe_next(referer))}"
+    if _is_htmx(request):
+        raise HTTPException(status_code=401, detail="log in first", headers={"HX-Redirect": target})
+    if _wants_json(request):
+        raise HTTPException(status_code=401, detail="log in first")
+    raise HTTPException(status_code=303, detail="log in first", headers={"Location": target})
+
+
+def _admin_required(request: Request) -> Account:
+    account = _login_required(request)
+    if not account.is_admin:
+        raise HTTPException(status_code=403, detail="only moderators can do that")
+    return account
+
+
+User = Annotated[Account, Depends(_login_required)]
+Admin = Annotated[Account, Depends(_admin_required)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Answers
+
+
+def flash(request: Request, message: str, level: str = "error") -> None:
+    """Queue a message for the next page (``pop_flashes``)."""
+    request.session.setdefault("flash", []).append({"level": level, "message": message[:500]})
+
+
+def pop_flashes(request: Request) -> list[dict[str, str]]:
+    """The queued messages, removed from the session (pages call this to show them)."""
+    if "session" not in request.scope:
+        return []
+    return request.session.pop("flash", None) or []
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site paths: ``next=https://evil.example`` or ``//evil`` becomes ``default``."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target or len(target) > 500:
+        return default
+    return target
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "") and not _is_htmx(request)
+
+
+def _fragment(request: Request, template: str, **context: Any) -> Response:
+    from papertide.web.pages.rendering import render
+
+    return render(request, template, **context)
+
+
+def _fail(request: Request, status: int, message: str, back: str, headers: dict[str, str] | None = None) -> Response:
+    if _is_htmx(request):
+        return HTMLResponse(f'<p class="form-error" role="alert">{_escape(message)}</p>', status_code=status,
+                            headers={"HX-Reswap": "none", "HX-Trigger": "papertide-error", **(headers or {})})
+    if _wants_json(request):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+    flash(request, message)
+    return RedirectResponse(back, status_code=303)
+
+
+def _escape(text: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(text))
+
+
+def _limited(request: Request, limited: ratelimit.RateLimited, back: str) -> Response:
+    return _fail(request, 429, str(limited), back, {"Retry-After": str(limited.retry_after)})
+
+
+def _scale(request: Request) -> float:
+    return deps.settings(request).rate_limit_scale
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts
+
+
+@router.post("/signup")
+def sign_up(request: Request, username: Text, password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
+            email: Annotated[str, Form(max_length=accounts.MAX_EMAIL)] = "", next: Next = "/") -> Response:
+    back = f"/signup?next={quote(safe_next(next))}"
+    try:
+        with deps.database(request).session() as session:
+            ratelimit.hit(session, "signup", f"ip:{security.client_address(request)}", now=deps.now(request), scale=_scale(request))
+            account = accounts.sign_up(session, username, password, email or None)
+    except ratelimit.RateLimited as limited:
+        return _limited(request, limited, back)
+    except CommunityError as problem:
+        return _fail(request, problem.status, str(problem), back)
+    security.log_in(request, account)
+    return _done(request, safe_next(next), {"username": account.username})
+
+
+@router.post("/login")
+def log_in(request: Request, username: Text, password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
+           next: Next = "/") -> Response:
+    back = f"/login?next={quote(safe_next(next))}"
+    try:
+        with deps.database(request).session() as session:
+            now, scale = deps.now(request), _scale(request)
+            ratelimit.hit(session, "login", f"ip:{security.client_address(request)}", now=now, scale=scale)
+            ratelimit.hit(session, "login", f"user:{username.strip().lower()}", now=now, scale=scale)
+            account = accounts.authenticate(session, username, password)
+    except ratelimit.RateLimited as limited:
+        return _limited(request, limited, back)
+    if account is None:
+        return _fail(request, 401, "wrong username or password", back)
+    security.log_in(request, account)
+    return _done(request, safe_next(next), {"username": account.username})
+
+
+@router.post("/logout")
+def log_out(request: Request) -> Response:
+    security.log_out(request)
+    return _done(request, "/", {"ok": True})
+
+
+def _done(request: Request, target: str, payload: dict[str, Any]) -> Response:
+    if _is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    if _wants_json(request):
+        return JSONResponse(payload)
+    return RedirectResponse(target, status_code=303)
+
+
+# ---------------------------------------------------------------------------------------------
+# Votes and comments
+
+
+@router.post("/papers/{arxiv_id:path}/vote")
+def vote(request: Request, arxiv_id: str, account: User, pill: Annotated[str, Form(max_length=5)] = "",
+         next: Next = "") -> Response:
+    key = queries.normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
+    back = safe_next(next, f"/papers/{key}")
+    try:
+        with deps.database(request).session() as session:
+            ratelimit.hit(session, "vote", f"user:{account.id}", now=deps.now(request), scale=_scale(request))
+            result = votes.toggle_vote(session, account.id, key)
+    except ratelimit.RateLimited as limited:
+        return _limited(request, limited, back)
+    except CommunityError as problem:
+        return _fail(request, problem.status, str(problem), back)
+    if _is_htmx(request):
+        with deps.database(request).session() as session:
+            item = queries.get_paper_item(session, key)
+        return _fragment(request, "partials/vote.html", item=item, voted=result.voted, pill=bool(pill))
+    if _wants_json(request):
+        return JSONResponse({"id": key, "voted": result.voted, "upvotes": result.upvotes})
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post("/papers/{arxiv_id:path}/comments")
+def comment(request: Request, arxiv_id: str, account: User, body: LongText,
+            parent_id: Annotated[int | None, Form()] = None) -> Response:
+    key = queries.normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
+    back = f"/papers/{key}#comments"
+    try:
+        with deps.database(request).session() as session:
+            ratelimit.hit(session, "comment", f"user:{account.id}", now=deps.now(request), scale=_scale(request))
+            view = comments.add_comment(session, account.id, key, body, parent_id)
+    except ratelimit.RateLimited as limited:
+        return _limited(request, limited, back)
+    except CommunityError as problem:
+        return _fail(request, problem.status, str(problem), back)
+    if _is_htmx(request):
+        return _fragment(request, "partials/comment.html", comment=view)
+    if _wants_json(request):
+        return JSONResponse({"id": view.id, "html": view.html}, status_code=201)
+    return RedirectResponse(f"/papers/{key}#comment-{view.id}", status_code=303)
+
+
+# ---------------------------------------------------------------------------------------------
+# Submissions
+
+
+@router.post("/submit")
+def submit(request: Request, account: User, arxiv_id: Annotated[str, Form(max_length=submissions.MAX_ID_INPUT)]) -> Response:
+    fetch = getattr(request.app.state, "fetch_paper", None)  # tests and deployments may set their own
+    try:
+        with deps.database(request).session() as session:
+            ratelimit.hit(session, "submit", f"user:{account.id}", now=deps.now(request), scale=_scale(request))
+            result = submissions.submit_paper(session, account.id, arxiv_id, fetch, now=deps.now(request))
+    except ratelimit.RateLimited as limited:
+        return _limited(request, limited, "/submit")
+    except CommunityError as problem:
+        return _fail(request, problem.status, str(problem), "/submit")
+    target = f"/papers/{result.arxiv_id}"
+    if _wants_json(request):
+        return JSONResponse({"id": result.arxiv_id, "fetched": result.fetched, "date": result.daily_date.isoformat()},
+                            status_code=201)
+    flash(request, f"{result.arxiv_id} is on the daily list of {result.daily_date.isoformat()}", "success")
+    return _done(request, target, {})
+
+
+# ---------------------------------------------------------------------------------------------
+# Moderation
+
+
+def _moderate(request: Request, action, *args, back: str, fragment: tuple[str, dict[str, Any]] | None = None) -> Response:
+    try:
+        with deps.database(request).session() as session:
+            action(session, *args)
+    except CommunityError as problem:
+        return _fail(request, problem.status, str(problem), back)
+    if _wants_json(request):
+        return JSONResponse({"ok": True})
+    if _is_htmx(request) and fragment is not None:
+        return _fragment(request, fragment[0], **fragment[1])
+    flash(request, "done", "success")
+    return _done(request, back, {"ok": True})
+
+
+@router.post("/admin/papers/{arxiv_id:path}/hide")
+def hide_paper(request: Request, arxiv_id: str, admin: Admin, reason: Reason = "", next: Next = "") -> Response:
+    key = queries.normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
+    return _moderate(request, moderation.hide_paper, admin.id, key, reason, back=safe_next(next, f"/papers/{key}"))
+
+
+@router.post("/admin/papers/{arxiv_id:path}/unhide")
+def unhide_paper(request: Request, arxiv_id: str, admin: Admin, reason: Reason = "", next: Next = "") -> Response:
+    key = queries.normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
+    return _moderate(request, moderation.unhide_paper, admin.id, key, reason, back=safe_next(next, f"/papers/{key}"))
+
+
+def _comment_action(request: Request, action, comment_id: int, admin: Account, reason: str, next: str) -> Response:
+    response = _moderate(request, action, admin.id, comment_id, reason, back=safe_next(next, "/admin"))
+    if _is_htmx(request) and response.status_code < 400:
+        with deps.database(request).session() as session:
+            view = comments.get_comment(session, comment_id)
+        return _fragment(request, "partials/comment.html", comment=view)
+    return response
+
+
+@router.post("/admin/comments/{comment_id}/hide")
+def hide_comment(request: Request, comment_id: int, admin: Admin, reason: Reason = "", next: Next = "") -> Response:
+    return _comment_action(request, moderation.hide_comment, comment_id, admin, reason, next)
+
+
+@router.post("/admin/comments/{comment_id}/unhide")
+def unhide_comment(request: Request, comment_id: int, admin: Admin, reason: Reason = "", next: Next = "") -> Response:
+    return _comment_action(request, moderation.unhide_comment, comment_id, admin, reason, next)
+
+
+@router.post("/admin/users/{username}/block")
+def block_user(request: Request, username: str, admin: Admin, reason: Reason = "", next: Next = "") -> Response:
+    return _moderate(request, moderation.block_user, admin.id, username[:40], reason, back=safe_next(next, "/admin"))
+
+
+@router.post("/admin/users/{username}/unblock")
+def unblock_user(request: Request, username: str, admin: Admin, reason: Reason = "", next: Next = "") -> Response:
+    return _moderate(request, moderation.unblock_user, admin.id, username[:40], reason, back=safe_next(next, "/admin"))
