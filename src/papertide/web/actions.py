@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from papertide.catalog import queries
@@ -33,29 +33,21 @@ Next = Annotated[str, Form(max_length=500)]
 Reason = Annotated[str, Form(max_length=moderation.MAX_REASON)]
 
 
-def _login_required(request: Request) -> Account:
-    """The account, or: a redirect to the log-in page (forms), HX-Redirect (htmx), 401 (JSON)."""
+def _who(request: Request, *, admin: bool = False) -> Account | Response:
+    """The account making the request, or the answer to give instead: a redirect to the log-in
+    page (forms), ``HX-Redirect`` (htmx) or 401 (JSON); 403 for non-moderators on admin actions."""
     account = security.current_user(request)
-    if account is not None:
-        return account
-    referer = urlsplit(request.headers.get("referer", "")).path or "/"
-    target = f"/login?next={quote(safe_next(referer))}"
-    if _is_htmx(request):
-        raise HTTPException(status_code=401, detail="log in first", headers={"HX-Redirect": target})
-    if _wants_json(request):
-        raise HTTPException(status_code=401, detail="log in first")
-    raise HTTPException(status_code=303, detail="log in first", headers={"Location": target})
-
-
-def _admin_required(request: Request) -> Account:
-    account = _login_required(request)
-    if not account.is_admin:
-        raise HTTPException(status_code=403, detail="only moderators can do that")
+    if account is None:
+        referer = urlsplit(request.headers.get("referer", "")).path or "/"
+        target = f"/login?next={quote(safe_next(referer))}"
+        if _is_htmx(request):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        if _wants_json(request):
+            return JSONResponse({"error": "log in first"}, status_code=401)
+        return RedirectResponse(target, status_code=303)
+    if admin and not account.is_admin:
+        return _fail(request, 403, "only moderators can do that", "/")
     return account
-
-
-User = Annotated[Account, Depends(_login_required)]
-Admin = Annotated[Account, Depends(_admin_required)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,8 +168,11 @@ def _done(request: Request, target: str, payload: dict[str, Any]) -> Response:
 
 
 @router.post("/papers/{arxiv_id:path}/vote")
-def vote(request: Request, arxiv_id: str, account: User, pill: Annotated[str, Form(max_length=5)] = "",
+def vote(request: Request, arxiv_id: str, pill: Annotated[str, Form(max_length=5)] = "",
          next: Next = "") -> Response:
+    account = _who(request)
+    if isinstance(account, Response):
+        return account
     key = queries.normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
     back = safe_next(next, f"/papers/{key}")
     try:
@@ -198,8 +193,11 @@ def vote(request: Request, arxiv_id: str, account: User, pill: Annotated[str, Fo
 
 
 @router.post("/papers/{arxiv_id:path}/comments")
-def comment(request: Request, arxiv_id: str, account: User, body: LongText,
+def comment(request: Request, arxiv_id: str, body: LongText,
             parent_id: Annotated[int | None, Form()] = None) -> Response:
+    account = _who(request)
+    if isinstance(account, Response):
+        return account
     key = queries.normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
     back = f"/papers/{key}#comments"
     try:
@@ -222,7 +220,10 @@ def comment(request: Request, arxiv_id: str, account: User, body: LongText,
 
 
 @router.post("/submit")
-def submit(request: Request, account: User, arxiv_id: Annotated[str, Form(max_length=submissions.MAX_ID_INPUT)]) -> Response:
+def submit(request: Request, arxiv_id: Annotated[str, Form(max_length=submissions.MAX_ID_INPUT)]) -> Response:
+    account = _who(request)
+    if isinstance(account, Response):
+        return account
     fetch = getattr(request.app.state, "fetch_paper", None)  # tests and deployments may set their own
     try:
         with deps.database(request).session() as session:
@@ -244,28 +245,31 @@ def submit(request: Request, account: User, arxiv_id: Annotated[str, Form(max_le
 # Moderation
 
 
-def _moderate(request: Request, action, *args, back: str, fragment: tuple[str, dict[str, Any]] | None = None) -> Response:
+def _moderate(request: Request, action, *args, back: str) -> Response:
     try:
         with deps.database(request).session() as session:
             action(session, *args)
     except CommunityError as problem:
         return _fail(request, problem.status, str(problem), back)
-    if _wants_json(request):
-        return JSONResponse({"ok": True})
-    if _is_htmx(request) and fragment is not None:
-        return _fragment(request, fragment[0], **fragment[1])
-    flash(request, "done", "success")
+    if not _is_htmx(request) and not _wants_json(request):
+        flash(request, "Done.", "success")
     return _done(request, back, {"ok": True})
 
 
 @router.post("/admin/papers/{arxiv_id:path}/hide")
-def hide_paper(request: Request, arxiv_id: str, admin: Admin, reason: Reason = "", next: Next = "") -> Response:
+def hide_paper(request: Request, arxiv_id: str, reason: Reason = "", next: Next = "") -> Response:
+    admin = _who(request, admin=True)
+    if isinstance(admin, Response):
+        return admin
     key = queries.normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
     return _moderate(request, moderation.hide_paper, admin.id, key, reason, back=safe_next(next, f"/papers/{key}"))
 
 
 @router.post("/admin/papers/{arxiv_id:path}/unhide")
-def unhide_paper(request: Request, arxiv_id: str, admin: Admin, reason: Reason = "", next: Next = "") -> Response:
+def unhide_paper(request: Request, arxiv_id: str, reason: Reason = "", next: Next = "") -> Response:
+    admin = _who(request, admin=True)
+    if isinstance(admin, Response):
+        return admin
     key = queries.normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
     return _moderate(request, moderation.unhide_paper, admin.id, key, reason, back=safe_next(next, f"/papers/{key}"))
 
@@ -280,20 +284,32 @@ def _comment_action(request: Request, action, comment_id: int, admin: Account, r
 
 
 @router.post("/admin/comments/{comment_id}/hide")
-def hide_comment(request: Request, comment_id: int, admin: Admin, reason: Reason = "", next: Next = "") -> Response:
+def hide_comment(request: Request, comment_id: int, reason: Reason = "", next: Next = "") -> Response:
+    admin = _who(request, admin=True)
+    if isinstance(admin, Response):
+        return admin
     return _comment_action(request, moderation.hide_comment, comment_id, admin, reason, next)
 
 
 @router.post("/admin/comments/{comment_id}/unhide")
-def unhide_comment(request: Request, comment_id: int, admin: Admin, reason: Reason = "", next: Next = "") -> Response:
+def unhide_comment(request: Request, comment_id: int, reason: Reason = "", next: Next = "") -> Response:
+    admin = _who(request, admin=True)
+    if isinstance(admin, Response):
+        return admin
     return _comment_action(request, moderation.unhide_comment, comment_id, admin, reason, next)
 
 
 @router.post("/admin/users/{username}/block")
-def block_user(request: Request, username: str, admin: Admin, reason: Reason = "", next: Next = "") -> Response:
+def block_user(request: Request, username: str, reason: Reason = "", next: Next = "") -> Response:
+    admin = _who(request, admin=True)
+    if isinstance(admin, Response):
+        return admin
     return _moderate(request, moderation.block_user, admin.id, username[:40], reason, back=safe_next(next, "/admin"))
 
 
 @router.post("/admin/users/{username}/unblock")
-def unblock_user(request: Request, username: str, admin: Admin, reason: Reason = "", next: Next = "") -> Response:
+def unblock_user(request: Request, username: str, reason: Reason = "", next: Next = "") -> Response:
+    admin = _who(request, admin=True)
+    if isinstance(admin, Response):
+        return admin
     return _moderate(request, moderation.unblock_user, admin.id, username[:40], reason, back=safe_next(next, "/admin"))

@@ -35,6 +35,17 @@ def error(status: int, message: str) -> JSON:
     return JSON({"error": message}, status_code=status)
 
 
+@router.get("/session", summary="Who you are and your CSRF token (papertide)")
+def session_info(request: Request) -> JSON:
+    """For scripts and single-page clients: the logged-in user (or null) and the token to send as
+    ``X-CSRF-Token`` with POSTs. Starts a session cookie; never cached."""
+    account = security.current_user(request)
+    return JSON({"user": hf_shapes.user(account.username) if account else None,
+                 "isAdmin": bool(account and account.is_admin),
+                 "csrfToken": str(security.csrf_token(request))},
+                headers={"Cache-Control": "no-store"})
+
+
 @router.get("/daily_papers", summary="The daily list (Hugging Face compatible)")
 def daily_papers(
     request: Request,
