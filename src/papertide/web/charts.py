@@ -45,11 +45,13 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.1f}"
 
 
-def bar_chart(bars: Sequence[Bar], *, title: str, width: int = 640, label_chars: int = 46) -> Markup:
-    """Horizontal bars, largest value setting the scale; each label links to its ``href``."""
-    row, gap, label_width, note_width = 26, 8, 300, 56
-    plot_width = width - label_width - note_width
-    height = max(len(bars), 1) * (row + gap)
+def bar_chart(bars: Sequence[Bar], *, title: str, width: int = 480, label_chars: int = 64) -> Markup:
+    """Horizontal bars, each under its label (so long titles fit on a phone too); the largest value
+    sets the scale; each label links to its ``href``."""
+    label_h, bar_h, gap, note_width = 17, 12, 12, 48
+    row = label_h + bar_h + gap
+    plot_width = width - note_width
+    height = max(len(bars), 1) * row - gap + 2
     top = max((bar.value for bar in bars), default=0) or 1
     parts = [
         f'<svg class="chart chart-bars" viewBox="0 0 {width} {height}" role="img" '
@@ -57,19 +59,19 @@ def bar_chart(bars: Sequence[Bar], *, title: str, width: int = 640, label_chars:
         f"<title>{escape(title)}</title>",
     ]
     for index, bar in enumerate(bars):
-        y = index * (row + gap)
+        y = index * row
         length = max(plot_width * bar.value / top, 2)
         label = escape(_shorten(bar.label, label_chars))
-        text = f'<text class="chart-label" x="0" y="{y + row * 0.68:.1f}">{label}</text>'
+        text = f'<text class="chart-label" x="0" y="{y + 12}">{label}</text>'
         if bar.href:
             text = f'<a href="{escape(bar.href)}">{text}</a>'
         parts.append(text)
         parts.append(
-            f'<rect class="chart-bar" x="{label_width}" y="{y}" width="{length:.1f}" height="{row}" rx="4">'
+            f'<rect class="chart-bar" x="0" y="{y + label_h}" width="{length:.1f}" height="{bar_h}" rx="3">'
             f"<title>{label}: {escape(_number(bar.value))}</title></rect>"
         )
         note = escape(bar.note or _number(bar.value))
-        parts.append(f'<text class="chart-note" x="{label_width + length + 6:.1f}" y="{y + row * 0.68:.1f}">{note}</text>')
+        parts.append(f'<text class="chart-note" x="{length + 6:.1f}" y="{y + label_h + bar_h - 1}">{note}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
