@@ -8,7 +8,6 @@ the huggingface_hub client).
 
 from __future__ import annotations
 
-import inspect
 import socket
 import threading
 import time
@@ -104,21 +103,10 @@ def settings_for(database: Database, **overrides) -> Settings:
 
 
 def build_app(settings: Settings, database: Database, clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """The real site (``create_app``)."""
+    """The real site, as ``papertide serve`` runs it (page cache included)."""
     from papertide.web.app import create_app
 
-    if "settings" in inspect.signature(create_app).parameters:
-        return create_app(settings, database=database, clock=clock)
-    # Until the pages' app factory lands on this branch: the routers of the contract, wired the same way.
-    from papertide.web import actions, api, feeds, security
-
-    app = FastAPI()
-    app.state.settings, app.state.database, app.state.clock = settings, database, clock
-    app.include_router(api.router)
-    app.include_router(feeds.router)
-    app.include_router(actions.router)
-    security.install(app, settings)
-    return app
+    return create_app(settings, database=database, clock=clock)
 
 
 @pytest.fixture
@@ -159,6 +147,7 @@ class Visitor:
 
     def sign_up(self, username: str, password: str = PASSWORD) -> httpx.Response:
         answer = self.post("/signup", {"username": username, "password": password})
+        assert answer.status_code == 200, answer.text
         self.refresh_token()  # logging in starts a new session with a new token
         return answer
 

@@ -70,7 +70,8 @@ def clean_body(body: str) -> str:
     return body
 
 
-def add_comment(session: Session, user_id: int, arxiv_id: str, body: str, parent_id: int | None = None) -> CommentView:
+def add_comment(session: Session, user_id: int, arxiv_id: str, body: str, parent_id: int | None = None, *,
+                now: datetime | None = None) -> CommentView:
     """Add a comment (optionally a reply) to a visible paper; returns it rendered."""
     account = require_active(session, user_id)
     body = clean_body(body)
@@ -81,7 +82,7 @@ def add_comment(session: Session, user_id: int, arxiv_id: str, body: str, parent
         parent_paper = session.scalar(select(Comment.paper_id).where(Comment.id == parent_id))
         if parent_paper != paper_id:
             raise CommunityError("the comment replied to is not on this paper")
-    comment = Comment(paper_id=paper_id, user_id=user_id, parent_id=parent_id, body=body, hidden=False, created_at=utcnow())
+    comment = Comment(paper_id=paper_id, user_id=user_id, parent_id=parent_id, body=body, hidden=False, created_at=now or utcnow())
     session.add(comment)
     session.flush()
     session.execute(update(Paper).where(Paper.id == paper_id).values(comment_count=Paper.comment_count + 1))

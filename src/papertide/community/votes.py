@@ -8,6 +8,7 @@ the same transaction as the vote row, so the count always equals the rows.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import delete, select, update
@@ -37,30 +38,30 @@ def _visible_paper_id(session: Session, arxiv_id: str) -> int:
     return paper_id
 
 
-def toggle_vote(session: Session, user_id: int, arxiv_id: str) -> VoteResult:
-    """Turn the user's vote on ``arxiv_id`` on if it was off, off if it was on."""
+def toggle_vote(session: Session, user_id: int, arxiv_id: str, *, now: datetime | None = None) -> VoteResult:
+    """Turn the user's vote on ``arxiv_id`` on if it was off, off if it was on (cast at ``now``)."""
     require_active(session, user_id)
     paper_id = _visible_paper_id(session, arxiv_id)
     removed = session.execute(delete(_votes).where(_votes.c.user_id == user_id, _votes.c.paper_id == paper_id)).rowcount
     if removed:
         return VoteResult(False, _change_count(session, paper_id, -removed))
-    return VoteResult(True, _add(session, user_id, paper_id))
+    return VoteResult(True, _add(session, user_id, paper_id, now))
 
 
-def set_vote(session: Session, user_id: int, arxiv_id: str, on: bool) -> VoteResult:
+def set_vote(session: Session, user_id: int, arxiv_id: str, on: bool, *, now: datetime | None = None) -> VoteResult:
     """Make the user's vote on ``arxiv_id`` be ``on`` (idempotent: safe to retry)."""
     require_active(session, user_id)
     paper_id = _visible_paper_id(session, arxiv_id)
     if on:
-        return VoteResult(True, _add(session, user_id, paper_id))
+        return VoteResult(True, _add(session, user_id, paper_id, now))
     removed = session.execute(delete(_votes).where(_votes.c.user_id == user_id, _votes.c.paper_id == paper_id)).rowcount
     return VoteResult(False, _change_count(session, paper_id, -removed))
 
 
-def _add(session: Session, user_id: int, paper_id: int) -> int:
+def _add(session: Session, user_id: int, paper_id: int, now: datetime | None) -> int:
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     added = session.execute(
-        insert(_votes).values(user_id=user_id, paper_id=paper_id, created_at=utcnow()).on_conflict_do_nothing()
+        insert(_votes).values(user_id=user_id, paper_id=paper_id, created_at=now or utcnow()).on_conflict_do_nothing()
     ).rowcount
     return _change_count(session, paper_id, added)
 

@@ -178,7 +178,7 @@ def vote(request: Request, arxiv_id: str, pill: Annotated[str, Form(max_length=5
     try:
         with deps.database(request).session() as session:
             ratelimit.hit(session, "vote", f"user:{account.id}", now=deps.now(request), scale=_scale(request))
-            result = votes.toggle_vote(session, account.id, key)
+            result = votes.toggle_vote(session, account.id, key, now=deps.now(request))
     except ratelimit.RateLimited as limited:
         return _limited(request, limited, back)
     except CommunityError as problem:
@@ -203,7 +203,7 @@ def comment(request: Request, arxiv_id: str, body: LongText,
     try:
         with deps.database(request).session() as session:
             ratelimit.hit(session, "comment", f"user:{account.id}", now=deps.now(request), scale=_scale(request))
-            view = comments.add_comment(session, account.id, key, body, parent_id)
+            view = comments.add_comment(session, account.id, key, body, parent_id, now=deps.now(request))
     except ratelimit.RateLimited as limited:
         return _limited(request, limited, back)
     except CommunityError as problem:

@@ -145,7 +145,7 @@ def vote(request: Request, arxiv_id: str, account: Annotated[Account, Depends(se
         with deps.database(request).session() as session:
             ratelimit.hit(session, "vote", f"user:{account.id}", now=deps.now(request),
                           scale=deps.settings(request).rate_limit_scale)
-            result = votes.toggle_vote(session, account.id, key)
+            result = votes.toggle_vote(session, account.id, key, now=deps.now(request))
     except ratelimit.RateLimited as limited:
         return JSON({"error": str(limited)}, status_code=429, headers={"Retry-After": str(limited.retry_after)})
     except CommunityError as problem:
