@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 from typing import Literal
 
@@ -465,13 +466,22 @@ def list_organizations(session: Session, *, limit: int = 200) -> list[tuple[Orga
 
 
 def _search_service(session: Session):
-    """The hybrid search service of ``papertide.search`` when present (wired at merge), else None."""
+    """The hybrid search service of ``papertide.search`` when it is installed, else None (then the
+    small keyword fallback below answers). One service per database URL per process."""
     try:
-        from papertide.search import service
+        from papertide.search import service  # noqa: F401  (present once the search package lands)
     except ImportError:
         return None
+    return _service_for(session.get_bind().url.render_as_string(hide_password=False))
+
+
+@lru_cache(maxsize=4)
+def _service_for(url: str):
+    from papertide.db import get_database
+    from papertide.search import service
+
     factory = getattr(service, "get_search_service", None)
-    return factory(session) if factory else None
+    return factory(get_database(url)) if factory else service.SearchService(get_database(url))
 
 
 def _hit_id(hit) -> str:
@@ -500,7 +510,8 @@ def search_papers(session: Session, q: str, *, limit: int = 20, now: datetime | 
         return []
     service = _search_service(session)
     if service is not None:
-        hits = service.search(q, limit=limit, date_from=date_from, date_to=date_to, organization=organization)
+        until = date_to + timedelta(days=1) if date_to else None  # the service's date_to is exclusive
+        hits = service.search(q, limit=limit, date_from=date_from, date_to=until, organization=organization)
         return items_by_ids(session, [_hit_id(h) for h in hits], now=now)
     exact = normalise_arxiv_id(q)
     query = _items_query()

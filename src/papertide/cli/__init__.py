@@ -7,6 +7,7 @@ import click
 from papertide import __version__
 from papertide.cli.catalog import ingest, init, stats
 from papertide.cli.serve import serve
+from papertide.cli.users import users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,3 +23,4 @@ main.add_command(init)
 main.add_command(ingest)
 main.add_command(stats)
 main.add_command(serve)
+main.add_command(users)
