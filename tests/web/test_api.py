@@ -112,7 +112,12 @@ def test_openapi_documents_the_api(client):
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/api/daily_papers", "/api/papers/search", "/api/papers/{arxiv_id}", "/api/papers/{arxiv_id}/similar"):
         assert path in paths
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/docs/assets/swagger-ui-bundle.js" in docs.text
+    assert "http" not in docs.text.split("<body", 1)[1]  # nothing from a CDN
+    assert "<script>" not in docs.text  # no inline script: the strict CSP holds
+    assert client.get("/docs/assets/swagger-ui-bundle.js").headers["content-type"].startswith("text/javascript")
+    assert client.get("/docs/assets/..%2F..%2Fsecurity.py").status_code == 404
 
 
 # --- the official client ------------------------------------------------------------------------

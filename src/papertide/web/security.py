@@ -91,6 +91,18 @@ def install(app: FastAPI, settings: Settings) -> None:
         https_only=settings.base_url.startswith("https://"),
     )
     app.add_middleware(SecurityHeadersMiddleware)
+    _drop_cdn_docs(app)
+
+
+def _drop_cdn_docs(app: FastAPI) -> None:
+    """FastAPI's built-in ``/docs`` pulls Swagger UI from a CDN with an inline script: blocked by
+    the CSP above, and offline deployments have no CDN. Remove it so the vendored one
+    (``papertide.web.api.docs``) answers ``/docs``."""
+    if app.docs_url:
+        builtin = {app.docs_url, app.swagger_ui_oauth2_redirect_url}
+        app.router.routes[:] = [r for r in app.router.routes
+                                if not (getattr(r, "path", None) in builtin and getattr(r, "name", "").startswith("swagger_ui"))]
+        app.docs_url = None
 
 
 # ---------------------------------------------------------------------------------------------
