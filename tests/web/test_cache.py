@@ -88,3 +88,34 @@ def test_middleware_never_caches_personal_or_failed_responses():
     client.get("/p")
     client.get("/p")
     assert len(renders) == 8
+
+
+def test_concurrent_misses_for_one_page_render_it_once():
+    """A stampede on a cold page: one render, every request answered with it."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    renders = []
+
+    async def slow_page(request):
+        renders.append(1)
+        await asyncio.sleep(0)  # yield, so the other requests arrive while this one renders
+        await asyncio.sleep(0)
+        return PlainTextResponse("the page")
+
+    app = Starlette(routes=[Route("/p", slow_page)])
+    app.add_middleware(PageCacheMiddleware, cache=PageCache(), version=lambda: 1,
+                       cacheable=lambda path: True, private_cookies=["session"])
+
+    async def crowd():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            return await asyncio.gather(*(client.get("/p") for _ in range(20)))
+
+    # In a thread of its own: the browser tests' Playwright keeps an event loop in the main thread.
+    with ThreadPoolExecutor(1) as thread:
+        responses = thread.submit(asyncio.run, crowd()).result()
+    assert {r.text for r in responses} == {"the page"}
+    assert len(renders) == 1
+    assert sorted(r.headers["x-cache"] for r in responses) == ["hit"] * 19 + ["miss"]

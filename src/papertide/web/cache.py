@@ -14,10 +14,16 @@ Entries also expire after ``ttl`` seconds, which covers what changes without a v
 
 Only responses that are the same for everyone are stored: GET requests without a session
 cookie, answered 200, setting no cookie and not marked ``no-store`` or ``private``.
+
+Misses are coalesced: while one request renders a page, others asking for the same page at the
+same version wait for that render instead of starting their own. Without it, a popular page that
+expires under load is rendered by every waiting connection at once (a cache stampede), and the
+GIL makes each of those renders as slow as all of them together.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -60,14 +66,18 @@ class PageCache:
         self.hits += 1
         return entry
 
-    def put(self, key: Hashable, version: Hashable, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    def put(self, key: Hashable, version: Hashable, status: int, headers: list[tuple[bytes, bytes]],
+            body: bytes) -> CachedPage:
+        """Store a page (unless it alone would take an eighth of the budget) and return it."""
+        page = CachedPage(version, self.clock() + self.ttl, status, headers, body)
         if len(body) > self.max_bytes // 8:
-            return  # one huge page must not flush everything else
+            return page  # one huge page must not flush everything else
         self._drop(key)
-        self._entries[key] = CachedPage(version, self.clock() + self.ttl, status, headers, body)
+        self._entries[key] = page
         self._bytes += len(body)
         while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
             self._drop(next(iter(self._entries)))
+        return page
 
     def clear(self) -> None:
         self._entries.clear()
@@ -98,6 +108,7 @@ class PageCacheMiddleware:
                  cacheable: Callable[[str], bool], private_cookies: Iterable[str]):
         self.app, self.cache, self.version, self.cacheable = app, cache, version, cacheable
         self.private_cookies = tuple(name.encode() for name in private_cookies)
+        self._rendering: dict[Hashable, asyncio.Future[CachedPage | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -112,12 +123,16 @@ class PageCacheMiddleware:
         key = (scope["path"], scope["query_string"])
         version = self.version()
         entry = self.cache.get(key, version)
+        if entry is None and (leader := self._rendering.get((key, version))) is not None:
+            entry = await asyncio.shield(leader)  # someone is rendering this page: share theirs
         if entry is not None:
             await send({"type": "http.response.start", "status": entry.status,
                         "headers": [*entry.headers, (b"x-cache", b"hit")]})
             await send({"type": "http.response.body", "body": entry.body})
             return
 
+        rendered: asyncio.Future[CachedPage | None] = asyncio.get_running_loop().create_future()
+        self._rendering[(key, version)] = rendered
         start: Message = {}
         chunks: list[bytes] = []
 
@@ -128,20 +143,26 @@ class PageCacheMiddleware:
                 message = {**message, "headers": [*message.get("headers", []), (b"x-cache", b"miss")]}
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    self._store(key, version, start, b"".join(chunks))
+                if not message.get("more_body", False) and not rendered.done():
+                    rendered.set_result(self._store(key, version, start, b"".join(chunks)))
             await send(message)
 
-        await self.app(scope, receive, capture)
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            if not rendered.done():
+                rendered.set_result(None)  # failed or not shareable: waiters render their own
+            self._rendering.pop((key, version), None)
 
-    def _store(self, key: Hashable, version: Hashable, start: Message, body: bytes) -> None:
+    def _store(self, key: Hashable, version: Hashable, start: Message, body: bytes) -> CachedPage | None:
+        """Keep the response if it is shareable; return it (None if not) for coalesced waiters."""
         headers = list(start.get("headers", []))
         if start.get("status") != 200:
-            return
+            return None
         for name, value in headers:
             lowered = name.lower()
             if lowered == b"set-cookie":
-                return
+                return None
             if lowered == b"cache-control" and (b"no-store" in value or b"private" in value):
-                return
-        self.cache.put(key, version, 200, headers, body)
+                return None
+        return self.cache.put(key, version, 200, headers, body)

@@ -6,6 +6,7 @@ of it (``hx-select``): one response per query string, so the page cache serves b
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 from fastapi import APIRouter, Request
@@ -19,6 +20,21 @@ from papertide.web.pages.rendering import page_context, render_page
 router = APIRouter()
 RESULTS = 30
 SUGGESTIONS = ("diffusion", "reasoning", "LLM agents", "video generation", "reinforcement learning", "2405.15738")
+
+
+_ORGANIZATIONS_TTL = 300.0
+_organizations: dict[str, tuple[float, list[tuple[str, str, int]]]] = {}
+
+
+def organization_choices(session, database_url: str) -> list[tuple[str, str, int]]:
+    """(slug, name, papers) for the filter menu. Counting papers per organisation scans the
+    catalog, and the menu need not be exact to the minute: kept per worker for five minutes."""
+    cached = _organizations.get(database_url)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    choices = [(org.slug, org.name, count) for org, count in queries.list_organizations(session, limit=150)]
+    _organizations[database_url] = (time.monotonic() + _ORGANIZATIONS_TTL, choices)
+    return choices
 
 
 def _date(text: str | None) -> date | None:
@@ -39,7 +55,7 @@ def search_page(request: Request, q: str = "", date_from: str | None = None, dat
             return RedirectResponse(f"/papers/{exact}", status_code=303)  # "I'm feeling lucky" on an id
         items = queries.search_papers(session, q, limit=RESULTS, now=now(request), date_from=start, date_to=end,
                                       organization=org or None) if q else []
-        organizations = queries.list_organizations(session, limit=150)
+        organizations = organization_choices(session, database(request).url)
         user = context["user"]
         voted = votes.voted_papers(session, user.id, [i.paper.id for i in items]) if user else set()
     return render_page(request, context, "search.html", nav="search", query=q, items=items, voted_ids=voted,
