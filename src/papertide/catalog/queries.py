@@ -218,11 +218,14 @@ def _page_limit(page: int, limit: int) -> tuple[int, int]:
 # The daily list
 
 
-def _items_query(*, include_hidden: bool = False) -> Select:
-    """Papers with their daily entry, organisation and submitter; hidden papers excluded."""
+def _items_query(*, include_hidden: bool = False, on_list: bool = False) -> Select:
+    """Papers with their daily entry, organisation and submitter; hidden papers excluded.
+    ``on_list``: only papers on the daily list (an inner join the planner can drive by date)."""
+    join = Select.join if on_list else Select.outerjoin
+    query = join(
+        select(Paper, DailyEntry, Organization, User.username), DailyEntry, DailyEntry.paper_id == Paper.id)
     query = (
-        select(Paper, DailyEntry, Organization, User.username)
-        .outerjoin(DailyEntry, DailyEntry.paper_id == Paper.id)
+        query
         .outerjoin(Organization, Organization.id == Paper.organization_id)
         .outerjoin(User, User.id == DailyEntry.submitted_by_user_id)
     )
@@ -288,7 +291,7 @@ def daily_feed(
         if latest is None:
             return FeedPage(None, sort, [], page, limit, 0)
         period = day_period(latest)
-    query = _items_query().where(DailyEntry.daily_date >= period.start, DailyEntry.daily_date < period.end)
+    query = _items_query(on_list=True).where(DailyEntry.daily_date >= period.start, DailyEntry.daily_date < period.end)
     if submitter:
         query = query.where(or_(User.username == submitter, DailyEntry.submitted_by_name == submitter))
     items = sort_items([_item(row, now) for row in session.execute(query)], sort)
@@ -310,12 +313,18 @@ def recent_feed(session: Session, *, sort: str = "newest", now: datetime, page: 
     page ``p`` walks back in time ``limit`` papers at a time. Sorted within the page."""
     sort = normalise_sort(sort)
     page, limit = _page_limit(page, limit)
-    query = _items_query().where(DailyEntry.id.is_not(None))
+    hidden = select(Paper.id).where(Paper.hidden.is_(True)).scalar_subquery()  # few, usually none
+    entries = select(DailyEntry.paper_id).where(DailyEntry.paper_id.not_in(hidden))
     if submitter:
-        query = query.where(or_(User.username == submitter, DailyEntry.submitted_by_name == submitter))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    query = query.order_by(DailyEntry.submitted_at.desc(), Paper.id.desc()).offset(page * limit).limit(limit)
-    items = sort_items([_item(row, now) for row in session.execute(query)], sort)
+        entries = entries.outerjoin(User, User.id == DailyEntry.submitted_by_user_id).where(
+            or_(User.username == submitter, DailyEntry.submitted_by_name == submitter))
+    total = session.scalar(select(func.count()).select_from(entries.subquery()))
+    # Page through daily_entries alone, newest first, so the date index drives it and stops after
+    # one page (joined to papers, SQLite may prefer to scan every paper and sort); then load the page.
+    ids = session.scalars(entries.order_by(DailyEntry.daily_date.desc(), DailyEntry.submitted_at.desc(),
+                                           DailyEntry.paper_id.desc()).offset(page * limit).limit(limit)).all()
+    rows = {row[0].id: row for row in session.execute(_items_query(on_list=True).where(Paper.id.in_(ids)))}
+    items = sort_items([_item(rows[i], now) for i in ids if i in rows], sort)
     return FeedPage(None, sort, items, page, limit, total)
 
 
@@ -329,7 +338,7 @@ def trending(session: Session, now: datetime, *, days: int = 7, limit: int = 30)
     latest = latest_daily_date(session, on_or_before=now.date())
     if latest is not None and latest < end - timedelta(days=days):
         end = latest + timedelta(days=1)
-    query = _items_query().where(DailyEntry.daily_date >= end - timedelta(days=days), DailyEntry.daily_date < end)
+    query = _items_query(on_list=True).where(DailyEntry.daily_date >= end - timedelta(days=days), DailyEntry.daily_date < end)
     return sort_items([_item(row, now) for row in session.execute(query)], "trending")[:limit]
 
 
