@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or get_settings()
     database = database or get_database(settings.database_url)
     app = FastAPI(title=settings.site_name, description="papertide: research papers, every morning.",
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)  # /docs: vendored Swagger UI in api.router
     app.state.settings, app.state.database, app.state.clock = settings, database, clock
 
     app.mount("/static", ImmutableStaticFiles(directory=STATIC_DIR), name="static")

@@ -36,6 +36,7 @@ def paper_page(request: Request, arxiv_id: str):
             voted=votes.has_voted(session, user.id, paper.arxiv_id) if user else False,
             comments=comments.list_comments(session, paper.arxiv_id, include_hidden=moderator),
             similar=queries.similar_papers(session, paper.arxiv_id, k=6, now=clock),
+            local_votes=sum(point.votes for point in history),
             votes_chart=line_chart([(p.day, p.total) for p in history], title=f"Upvotes of {paper.title} over time"),
         )
     return render_page(request, context, "paper.html")
