@@ -45,7 +45,7 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.1f}"
 
 
-def bar_chart(bars: Sequence[Bar], *, title: str, width: int = 480, label_chars: int = 64) -> Markup:
+def bar_chart(bars: Sequence[Bar], *, title: str, width: int = 640, label_chars: int = 76) -> Markup:
     """Horizontal bars, each under its label (so long titles fit on a phone too); the largest value
     sets the scale; each label links to its ``href``."""
     label_h, bar_h, gap, note_width = 17, 12, 12, 48
