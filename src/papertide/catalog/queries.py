@@ -19,7 +19,7 @@ from functools import lru_cache
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Select, Text, and_, cast, func, or_, select
+from sqlalchemy import Select, Text, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from papertide import ranking
@@ -510,8 +510,8 @@ def search_papers(session: Session, q: str, *, limit: int = 20, now: datetime | 
                   organization: str | None = None) -> list[FeedItem]:
     """Papers matching ``q`` (title, abstract, authors), best first; an arXiv id finds its paper.
 
-    Uses ``papertide.search`` when available; otherwise every word must appear (SQL LIKE),
-    most upvoted first.
+    Uses ``papertide.search`` when available; otherwise every word (of three letters or more) must
+    appear (SQL LIKE), and papers whose title holds the query, then most of its words, come first.
     """
     q = (q or "").strip()[:MAX_QUERY]
     limit = max(1, min(limit, MAX_LIMIT))
@@ -524,20 +524,26 @@ def search_papers(session: Session, q: str, *, limit: int = 20, now: datetime | 
         return items_by_ids(session, [_hit_id(h) for h in hits], now=now)
     exact = normalise_arxiv_id(q)
     query = _items_query()
+    title = func.lower(Paper.title)
+    relevance = []
     if exact:
         query = query.where(Paper.arxiv_id == exact)
     else:
-        for word in re.findall(r"\w+", q)[:10]:
-            pattern = f"%{word.lower()}%"
-            query = query.where(or_(func.lower(Paper.title).like(pattern), func.lower(Paper.abstract).like(pattern),
+        words = [w for w in re.findall(r"\w+", q.lower()) if len(w) > 2][:10] or re.findall(r"\w+", q.lower())[:1]
+        for word in words:
+            pattern = f"%{word}%"
+            query = query.where(or_(title.like(pattern), func.lower(Paper.abstract).like(pattern),
                                     func.lower(cast(Paper.authors, Text)).like(pattern)))
+        # Title hits first: the whole query, then each word, then popularity.
+        relevance = [case((title.like(f"%{q.lower()}%"), 1), else_=0).desc(),
+                     sum((case((title.like(f"%{w}%"), 1), else_=0) for w in words), literal(0)).desc()]
     if date_from:
         query = query.where(func.coalesce(DailyEntry.daily_date, func.date(Paper.published_at)) >= date_from)
     if date_to:
         query = query.where(func.coalesce(DailyEntry.daily_date, func.date(Paper.published_at)) <= date_to)
     if organization:
         query = query.where(Organization.slug == organization)
-    query = query.order_by((Paper.imported_upvotes + Paper.vote_count).desc(), Paper.id.desc()).limit(limit)
+    query = query.order_by(*relevance, (Paper.imported_upvotes + Paper.vote_count).desc(), Paper.id.desc()).limit(limit)
     return [_item(row, now) for row in session.execute(query)]
 
 
