@@ -260,6 +260,18 @@ def test_rate_limit_refuses_past_the_limit_and_recovers_after_the_window(databas
         assert session.scalar(select(func.count()).select_from(RateLimitEvent).where(RateLimitEvent.key == "comment:user:1")) == 1
 
 
+def test_check_then_record_counts_only_what_is_recorded(database):
+    limit = ratelimit.LIMITS["login"]
+    with database.session() as session:
+        for _ in range(limit.count * 2):
+            ratelimit.check(session, "login", "user:ada", now=NOW)  # checking alone never fills the window
+        for _ in range(limit.count):
+            ratelimit.check(session, "login", "user:ada", now=NOW)
+            ratelimit.record(session, "login", "user:ada", now=NOW)
+        with pytest.raises(ratelimit.RateLimited):
+            ratelimit.check(session, "login", "user:ada", now=NOW)
+
+
 def test_rate_limits_scale_and_switch_off(database):
     with database.session() as session:
         for _ in range(ratelimit.LIMITS["signup"].count * 3):

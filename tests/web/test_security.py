@@ -110,12 +110,18 @@ def test_redirects_after_log_in_stay_on_the_site(client, target, expected):
     assert answer.status_code == 303 and answer.headers["location"] == expected
 
 
-def test_log_in_is_rate_limited_per_address(client):
+def test_failed_log_ins_are_rate_limited_per_username_and_per_address(client):
     visitor = Visitor(client)
+    visitor.sign_up("ada")
+    for _ in range(15):  # successful log-ins do not count: a lab behind one address can all log in
+        assert visitor.log_in("ada").status_code == 200
     for _ in range(10):
         assert visitor.post("/login", {"username": "ada", "password": "wrong password"}).status_code == 401
-    refused = visitor.post("/login", {"username": "ada", "password": "wrong password"})
+    refused = visitor.post("/login", {"username": "ada", "password": PASSWORD})  # even the right one, for now
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    for n in range(20):  # guessing across many names is limited by address
+        assert visitor.post("/login", {"username": f"user{n}", "password": "guess"}).status_code == 401
+    assert visitor.post("/login", {"username": "someone-else", "password": "guess"}).status_code == 429
 
 
 def test_votes_comments_and_submissions_are_rate_limited(catalog):

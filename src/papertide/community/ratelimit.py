@@ -37,10 +37,11 @@ class Limit:
         return Limit(max(1, math.ceil(self.count * scale)), self.window)
 
 
-# The defaults: generous for people, tight for scripts.
+# The defaults: generous for people (a lab shares one address), tight for scripts.
 LIMITS: dict[str, Limit] = {
-    "login": Limit(10, timedelta(minutes=5)),      # per client address and per username
-    "signup": Limit(5, timedelta(hours=1)),        # per client address
+    "login": Limit(10, timedelta(minutes=5)),      # failed log-ins per username
+    "login_ip": Limit(30, timedelta(minutes=5)),   # failed log-ins per client address
+    "signup": Limit(20, timedelta(hours=1)),       # per client address
     "vote": Limit(120, timedelta(minutes=1)),      # per user
     "comment": Limit(10, timedelta(minutes=1)),    # per user
     "submit": Limit(20, timedelta(hours=1)),       # per user
@@ -62,13 +63,30 @@ def hit(session: Session, action: str, subject: str, *, now: datetime, scale: fl
     limit = LIMITS[action].scaled(scale)
     if limit is None:
         return
+    record(session, action, subject, now=now)
+    _check(session, action, f"{action}:{subject}"[:200], limit, now, allowed=limit.count)
+
+
+def check(session: Session, action: str, subject: str, *, now: datetime, scale: float = 1.0) -> None:
+    """Raise ``RateLimited`` if ``subject`` already used up ``action``'s limit, recording nothing
+    (for counting only failures, e.g. wrong passwords: ``check`` first, ``record`` on failure)."""
+    limit = LIMITS[action].scaled(scale)
+    if limit is not None:
+        _check(session, action, f"{action}:{subject}"[:200], limit, now, allowed=limit.count - 1)
+
+
+def record(session: Session, action: str, subject: str, *, now: datetime) -> None:
+    """Count one ``action`` by ``subject``, forgetting events that left the longest window."""
     key = f"{action}:{subject}"[:200]
-    since = now - limit.window
-    session.execute(delete(_events).where(_events.c.key == key, _events.c.created_at < since))
+    session.execute(delete(_events).where(_events.c.key == key, _events.c.created_at < now - LIMITS[action].window))
     session.execute(insert(_events).values(key=key, created_at=now))
+
+
+def _check(session: Session, action: str, key: str, limit: Limit, now: datetime, *, allowed: int) -> None:
+    since = now - limit.window
     count, oldest = session.execute(
         select(func.count(), func.min(_events.c.created_at)).where(_events.c.key == key, _events.c.created_at >= since)
     ).one()
-    if count > limit.count:
+    if count > allowed:
         retry_after = max(1, math.ceil((oldest + limit.window - now).total_seconds())) if oldest else 1
-        raise RateLimited(action, retry_after)
+        raise RateLimited(action.removesuffix("_ip"), retry_after)

@@ -135,12 +135,16 @@ def sign_up(request: Request, username: Text, password: Annotated[str, Form(max_
 def log_in(request: Request, username: Text, password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
            next: Next = "/") -> Response:
     back = f"/login?next={quote(safe_next(next))}"
-    try:
+    now, scale = deps.now(request), _scale(request)
+    by_address, by_name = f"ip:{security.client_address(request)}", f"user:{username.strip().lower()}"
+    try:  # only failed attempts count: a lab behind one address can all log in at nine
         with deps.database(request).session() as session:
-            now, scale = deps.now(request), _scale(request)
-            ratelimit.hit(session, "login", f"ip:{security.client_address(request)}", now=now, scale=scale)
-            ratelimit.hit(session, "login", f"user:{username.strip().lower()}", now=now, scale=scale)
+            ratelimit.check(session, "login_ip", by_address, now=now, scale=scale)
+            ratelimit.check(session, "login", by_name, now=now, scale=scale)
             account = accounts.authenticate(session, username, password)
+            if account is None:
+                ratelimit.record(session, "login_ip", by_address, now=now)
+                ratelimit.record(session, "login", by_name, now=now)
     except ratelimit.RateLimited as limited:
         return _limited(request, limited, back)
     if account is None:

@@ -109,11 +109,15 @@ def _drop_cdn_docs(app: FastAPI) -> None:
 # Who is asking
 
 
+_UNKNOWN = object()
+
+
 def current_user(request: Request) -> Account | None:
     """The logged-in, non-blocked account of this request, or None. Usable as a dependency;
     looked up once per request."""
-    if "papertide_user" in request.state._state:
-        return request.state.papertide_user
+    cached = getattr(request.state, "papertide_user", _UNKNOWN)
+    if cached is not _UNKNOWN:
+        return cached
     account = None
     user_id = request.session.get("uid") if "session" in request.scope else None
     if isinstance(user_id, int):
@@ -195,12 +199,17 @@ def csrf_token(request: Request) -> CsrfToken:
 
 
 def _same_origin(request: Request) -> bool:
+    """False when the browser says the request comes from another site. Browsers send
+    ``Sec-Fetch-Site`` and ``Origin`` on cross-site POSTs; scripts may send neither (they still
+    need the token)."""
     fetch_site = request.headers.get("sec-fetch-site")
     if fetch_site and fetch_site not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin != "null"
+    if origin is None:
+        return True
+    if origin == "null":  # sandboxed frames, data: URLs
+        return False
     allowed = {f"{request.url.scheme}://{request.url.netloc}".lower()}
     base = deps.settings(request).base_url
     parts = urlsplit(base)
