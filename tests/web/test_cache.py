@@ -5,7 +5,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from papertide.web.cache import PageCache, PageCacheMiddleware
+from papertide.web.cache import Memo, PageCache, PageCacheMiddleware
 
 
 class Clock:
@@ -119,3 +119,13 @@ def test_concurrent_misses_for_one_page_render_it_once():
     assert {r.text for r in responses} == {"the page"}
     assert len(renders) == 1
     assert sorted(r.headers["x-cache"] for r in responses) == ["hit"] * 19 + ["miss"]
+
+
+def test_memo_computes_once_per_ttl():
+    clock = Clock()
+    memo = Memo(ttl=5, clock=clock)
+    calls = []
+    compute = lambda: calls.append(1) or len(calls)  # noqa: E731
+    assert memo.get("k", compute) == memo.get("k", compute) == 1
+    clock.now = 6
+    assert memo.get("k", compute) == 2

@@ -89,6 +89,27 @@ class PageCache:
             self._bytes -= len(entry.body)
 
 
+class Memo:
+    """A small per-worker memo with a time to live, for derived data that may lag a few minutes
+    (which papers are similar to one another, the organisation menu) and is costly to compute."""
+
+    def __init__(self, *, ttl: float, max_entries: int = 4096, clock: Callable[[], float] = time.monotonic):
+        self.ttl, self.max_entries, self.clock = ttl, max_entries, clock
+        self._values: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
+
+    def get(self, key: Hashable, compute: Callable[[], object]):
+        found = self._values.get(key)
+        if found is not None and found[0] > self.clock():
+            self._values.move_to_end(key)
+            return found[1]
+        value = compute()
+        self._values[key] = (self.clock() + self.ttl, value)
+        self._values.move_to_end(key)
+        while len(self._values) > self.max_entries:
+            self._values.popitem(last=False)
+        return value
+
+
 def _has_cookie(scope: Scope, names: Iterable[bytes]) -> bool:
     for header, value in scope["headers"]:
         if header == b"cookie":

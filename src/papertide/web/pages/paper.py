@@ -7,11 +7,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from papertide.catalog import queries
 from papertide.community import comments, votes
+from papertide.web.cache import Memo
 from papertide.web.charts import line_chart
 from papertide.web.deps import database, now
 from papertide.web.pages.rendering import page_context, render_page
 
 router = APIRouter()
+SIMILAR = 6
+# Which papers are similar changes only when papers are added; their counts change all the time.
+# So the neighbours' ids are kept per worker for ten minutes and their cards read fresh.
+_similar_ids = Memo(ttl=600.0)
+
+
+def similar_items(session, database_url: str, arxiv_id: str, clock) -> list[queries.FeedItem]:
+    ids = _similar_ids.get((database_url, arxiv_id), lambda: [
+        item.paper.arxiv_id for item in queries.similar_papers(session, arxiv_id, k=SIMILAR, now=clock)
+    ])
+    return queries.items_by_ids(session, ids, now=clock)
 
 
 @router.get("/papers/{arxiv_id:path}", response_class=HTMLResponse)
@@ -35,7 +47,7 @@ def paper_page(request: Request, arxiv_id: str):
             bibtex=detail.bibtex,
             voted=votes.has_voted(session, user.id, paper.arxiv_id) if user else False,
             comments=comments.list_comments(session, paper.arxiv_id, include_hidden=moderator),
-            similar=queries.similar_papers(session, paper.arxiv_id, k=6, now=clock),
+            similar=similar_items(session, database(request).url, paper.arxiv_id, clock),
             local_votes=sum(point.votes for point in history),
             votes_chart=line_chart([(p.day, p.total) for p in history], title=f"Upvotes of {paper.title} over time"),
         )

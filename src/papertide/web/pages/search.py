@@ -6,7 +6,6 @@ of it (``hx-select``): one response per query string, so the page cache serves b
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 from fastapi import APIRouter, Request
@@ -14,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from papertide.catalog import queries
 from papertide.community import votes
+from papertide.web.cache import Memo
 from papertide.web.deps import database, now
 from papertide.web.pages.rendering import page_context, render_page
 
@@ -22,19 +22,15 @@ RESULTS = 30
 SUGGESTIONS = ("diffusion", "reasoning", "LLM agents", "video generation", "reinforcement learning", "2405.15738")
 
 
-_ORGANIZATIONS_TTL = 300.0
-_organizations: dict[str, tuple[float, list[tuple[str, str, int]]]] = {}
+_organizations = Memo(ttl=300.0, max_entries=16)
 
 
 def organization_choices(session, database_url: str) -> list[tuple[str, str, int]]:
     """(slug, name, papers) for the filter menu. Counting papers per organisation scans the
     catalog, and the menu need not be exact to the minute: kept per worker for five minutes."""
-    cached = _organizations.get(database_url)
-    if cached and cached[0] > time.monotonic():
-        return cached[1]
-    choices = [(org.slug, org.name, count) for org, count in queries.list_organizations(session, limit=150)]
-    _organizations[database_url] = (time.monotonic() + _ORGANIZATIONS_TTL, choices)
-    return choices
+    return _organizations.get(database_url, lambda: [
+        (org.slug, org.name, count) for org, count in queries.list_organizations(session, limit=150)
+    ])
 
 
 def _date(text: str | None) -> date | None:
