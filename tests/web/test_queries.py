@@ -165,3 +165,15 @@ def test_content_version_moves_with_votes(catalog):
     with catalog.session() as session:
         assert queries.content_version(session) == before + 1
         assert queries.paper_version(session, paper_id) == paper_before + 1
+
+
+def test_version_reader_sees_each_committed_bump(catalog):
+    from papertide.community import versions
+
+    read = versions.reader(catalog.engine)
+    assert read() == 0  # no row yet
+    for expected in (1, 2):
+        with catalog.session() as session:
+            versions.bump(session, versions.CATALOG)
+        assert read() == expected
+    assert versions.reader(catalog.engine, "paper:1")() == 0

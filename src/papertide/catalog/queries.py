@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Select, Text, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Engine, Select, Text, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from papertide import ranking
@@ -582,3 +583,8 @@ def content_version(session: Session) -> int:
 def paper_version(session: Session, paper_id: int) -> int:
     """Changes whenever what one paper's page shows could change."""
     return versions.current(session, [versions.paper_key(paper_id)])[0]
+
+
+def content_version_reader(engine: Engine) -> Callable[[], int]:
+    """``content_version`` without a session, for the page cache's hot path (see ``versions.reader``)."""
+    return versions.reader(engine)
