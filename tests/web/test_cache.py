@@ -129,3 +129,16 @@ def test_memo_computes_once_per_ttl():
     assert memo.get("k", compute) == memo.get("k", compute) == 1
     clock.now = 6
     assert memo.get("k", compute) == 2
+
+
+def test_the_fast_content_version_reader_follows_every_bump(database):
+    from papertide.catalog.queries import content_version, content_version_reader
+    from papertide.community import versions
+
+    read = content_version_reader(database.engine)
+    assert read() == 0
+    for expected in (1, 2):
+        with database.session() as session:
+            versions.bump(session, versions.CATALOG)
+        with database.session() as session:
+            assert read() == content_version(session) == expected

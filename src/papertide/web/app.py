@@ -24,7 +24,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from papertide.catalog import queries
-from papertide.community import versions
 from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
 from papertide.web import actions, api, feeds, pages, security
@@ -52,18 +51,10 @@ class ImmutableStaticFiles(StaticFiles):
 def content_version(database: Database) -> Callable[[], int]:
     """The cache's version stamp: the catalog's content version, read fresh on every request.
 
-    It sits on the hot path of every cached answer, so it is the community service's raw one-row
-    reader when available (tens of microseconds) rather than an ORM session (hundreds).
+    It sits on the hot path of every cached answer, so it is a raw one-row read (tens of
+    microseconds) rather than an ORM session (hundreds).
     """
-    fast_reader = getattr(versions, "reader", None)
-    if fast_reader is not None:
-        return fast_reader(database.engine)
-
-    def read() -> int:
-        with database.session() as session:
-            return queries.content_version(session)
-
-    return read
+    return queries.content_version_reader(database.engine)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None,
