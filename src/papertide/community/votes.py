@@ -32,7 +32,12 @@ class VoteResult(NamedTuple):
 
 
 def _visible_paper_id(session: Session, arxiv_id: str) -> int:
-    paper_id = session.scalar(select(_papers.c.id).where(_papers.c.arxiv_id == arxiv_id, _papers.c.hidden.is_(False)))
+    """The paper's id, its row locked for this transaction (PostgreSQL; SQLite serialises writers
+    anyway). Every vote on a paper updates its row, so the lock costs no concurrency, and it makes
+    a toggle see the vote a racing request just committed: two racing toggles flip twice."""
+    paper_id = session.scalar(
+        select(_papers.c.id).where(_papers.c.arxiv_id == arxiv_id, _papers.c.hidden.is_(False)).with_for_update()
+    )
     if paper_id is None:
         raise NotFound(f"no paper {arxiv_id!r}")
     return paper_id
@@ -60,10 +65,12 @@ def set_vote(session: Session, user_id: int, arxiv_id: str, on: bool, *, now: da
 
 def _add(session: Session, user_id: int, paper_id: int, now: datetime | None) -> int:
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    added = session.execute(
-        insert(_votes).values(user_id=user_id, paper_id=paper_id, created_at=now or utcnow()).on_conflict_do_nothing()
-    ).rowcount
-    return _change_count(session, paper_id, added)
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
+    inserted = session.execute(
+        insert(_votes).values(user_id=user_id, paper_id=paper_id, created_at=now or utcnow())
+        .on_conflict_do_nothing().returning(_votes.c.id)
+    ).first()
+    return _change_count(session, paper_id, 1 if inserted is not None else 0)
 
 
 def _change_count(session: Session, paper_id: int, delta: int) -> int:
