@@ -159,3 +159,61 @@ def test_phone_layout_has_no_horizontal_scroll(page, site, viewport):
         page.goto(path)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {viewport} size"
+
+
+def test_log_out_then_back_in_with_a_wrong_password_first(page, site, viewport):
+    username = sign_up(page, viewport)
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("current-user")).to_have_count(0)
+
+    page.get_by_role("link", name="Log in", exact=True).click()
+    page.fill("#username", username)
+    page.fill("#password", "not the password")
+    page.locator("main form button[type=submit]").click()
+    expect(page.get_by_test_id("flash")).to_contain_text("wrong username or password")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page.get_by_test_id("current-user")).to_have_text(username)
+
+
+def test_moderator_hides_a_comment_and_a_paper_and_blocks_a_user(page, site, viewport):
+    from papertide.community import accounts
+
+    # A reader comments on a paper.
+    author = sign_up(page, viewport)
+    arxiv_id = page.get_by_test_id("paper-card").first.get_attribute("data-arxiv-id")
+    page.goto(f"/papers/{arxiv_id}")
+    page.fill("#comment-body", f"spam from {author}")
+    page.locator("#comments form button[type=submit]").click()
+    expect(page.get_by_test_id("comment").filter(has_text=f"spam from {author}")).to_be_visible()
+    page.get_by_role("button", name="Log out").click()
+
+    # A moderator (made one from the command line's service) acts from the admin view.
+    moderator = sign_up(page, viewport)
+    with site.database.session() as session:
+        accounts.set_admin(session, moderator)
+    page.goto("/admin")
+    expect(page.locator("h1")).to_have_text("Moderation")
+    row = page.locator("tr").filter(has_text=f"spam from {author}")
+    row.get_by_role("button", name="Hide").click()
+    expect(page.get_by_test_id("flash")).to_contain_text("done", ignore_case=True)
+    expect(page.locator("tr").filter(has_text=f"spam from {author}").get_by_role("button", name="Unhide")).to_be_visible()
+    page.locator("tr").filter(has_text=author).filter(has_not_text="spam").get_by_role("button", name="Block").click()
+    expect(page.locator("tr").filter(has_text=author).filter(has_not_text="spam").get_by_role("button", name="Unblock")).to_be_visible()
+
+    # Hiding a paper takes it off the lists for everyone but moderators.
+    page.goto(f"/papers/{arxiv_id}")
+    page.get_by_role("button", name="Hide paper").click()
+    expect(page.get_by_text("hidden from lists")).to_be_visible()
+    anonymous = page.context.browser.new_context(base_url=site.base_url)
+    try:
+        reader = anonymous.new_page()
+        assert reader.goto(f"/papers/{arxiv_id}").status == 404
+        reader.goto("/")
+        expect(reader.locator(f'[data-arxiv-id="{arxiv_id}"]')).to_have_count(0)
+    finally:
+        anonymous.close()
+    page.get_by_role("button", name="Unhide paper").click()
+    expect(page.get_by_text("hidden from lists")).to_have_count(0)
