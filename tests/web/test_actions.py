@@ -102,3 +102,12 @@ def test_moderators_hide_and_unhide_papers_and_comments(client, catalog):
     assert anonymous.get("/api/papers/2508.00001/comments").json() == []
     admin_page = client.get("/admin")
     assert admin_page.status_code == 200 and "spam" in admin_page.text  # the audit log shows the reason
+
+
+def test_unknown_moderation_actions_are_not_found(client, catalog):
+    moderator = Visitor(client)
+    moderator.sign_up("mod")
+    make_admin(catalog, "mod")
+    for path in ("/admin/papers/2508.00001/delete", "/admin/comments/abc/hide", "/admin/planets/mars/hide"):
+        assert moderator.post(path).status_code == 404
+    assert moderator.post("/admin/users/nobody/block").status_code == 404

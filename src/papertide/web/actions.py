@@ -249,71 +249,41 @@ def submit(request: Request, arxiv_id: Annotated[str, Form(max_length=submission
 # Moderation
 
 
-def _moderate(request: Request, action, *args, back: str) -> Response:
+# (what, verb) -> the moderation service; what is acted on is the path's target.
+MODERATION = {
+    ("papers", "hide"): moderation.hide_paper,
+    ("papers", "unhide"): moderation.unhide_paper,
+    ("comments", "hide"): moderation.hide_comment,
+    ("comments", "unhide"): moderation.unhide_comment,
+    ("users", "block"): moderation.block_user,
+    ("users", "unblock"): moderation.unblock_user,
+}
+
+
+@router.post("/admin/{what}/{target:path}/{verb}")
+def moderate(request: Request, what: str, target: str, verb: str, reason: Reason = "", next: Next = "") -> Response:
+    """``/admin/papers/<arxiv id>/hide|unhide``, ``/admin/comments/<id>/hide|unhide``,
+    ``/admin/users/<name>/block|unblock``. htmx on a comment gets the comment back, re-rendered."""
+    admin = _who(request, admin=True)
+    if isinstance(admin, Response):
+        return admin
+    action = MODERATION.get((what, verb))
+    if action is None or (what == "comments" and not target.isdigit()):
+        return _fail(request, 404, "no such moderation action", "/admin")
+    if what == "papers":
+        key: str | int = queries.normalise_arxiv_id(target) or target[:60]
+        back = safe_next(next, f"/papers/{key}")
+    else:
+        key, back = (int(target[:18]) if what == "comments" else target[:40]), safe_next(next, "/admin")
     try:
         with deps.database(request).session() as session:
-            action(session, *args)
+            action(session, admin.id, key, reason)
     except CommunityError as problem:
         return _fail(request, problem.status, str(problem), back)
+    if what == "comments" and _is_htmx(request):
+        with deps.database(request).session() as session:
+            view = comments.get_comment(session, key)
+        return _fragment(request, "partials/comment.html", comment=view)
     if not _is_htmx(request) and not _wants_json(request):
         flash(request, "Done.", "success")
     return _done(request, back, {"ok": True})
-
-
-@router.post("/admin/papers/{arxiv_id:path}/hide")
-def hide_paper(request: Request, arxiv_id: str, reason: Reason = "", next: Next = "") -> Response:
-    admin = _who(request, admin=True)
-    if isinstance(admin, Response):
-        return admin
-    key = queries.normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
-    return _moderate(request, moderation.hide_paper, admin.id, key, reason, back=safe_next(next, f"/papers/{key}"))
-
-
-@router.post("/admin/papers/{arxiv_id:path}/unhide")
-def unhide_paper(request: Request, arxiv_id: str, reason: Reason = "", next: Next = "") -> Response:
-    admin = _who(request, admin=True)
-    if isinstance(admin, Response):
-        return admin
-    key = queries.normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
-    return _moderate(request, moderation.unhide_paper, admin.id, key, reason, back=safe_next(next, f"/papers/{key}"))
-
-
-def _comment_action(request: Request, action, comment_id: int, admin: Account, reason: str, next: str) -> Response:
-    response = _moderate(request, action, admin.id, comment_id, reason, back=safe_next(next, "/admin"))
-    if _is_htmx(request) and response.status_code < 400:
-        with deps.database(request).session() as session:
-            view = comments.get_comment(session, comment_id)
-        return _fragment(request, "partials/comment.html", comment=view)
-    return response
-
-
-@router.post("/admin/comments/{comment_id}/hide")
-def hide_comment(request: Request, comment_id: int, reason: Reason = "", next: Next = "") -> Response:
-    admin = _who(request, admin=True)
-    if isinstance(admin, Response):
-        return admin
-    return _comment_action(request, moderation.hide_comment, comment_id, admin, reason, next)
-
-
-@router.post("/admin/comments/{comment_id}/unhide")
-def unhide_comment(request: Request, comment_id: int, reason: Reason = "", next: Next = "") -> Response:
-    admin = _who(request, admin=True)
-    if isinstance(admin, Response):
-        return admin
-    return _comment_action(request, moderation.unhide_comment, comment_id, admin, reason, next)
-
-
-@router.post("/admin/users/{username}/block")
-def block_user(request: Request, username: str, reason: Reason = "", next: Next = "") -> Response:
-    admin = _who(request, admin=True)
-    if isinstance(admin, Response):
-        return admin
-    return _moderate(request, moderation.block_user, admin.id, username[:40], reason, back=safe_next(next, "/admin"))
-
-
-@router.post("/admin/users/{username}/unblock")
-def unblock_user(request: Request, username: str, reason: Reason = "", next: Next = "") -> Response:
-    admin = _who(request, admin=True)
-    if isinstance(admin, Response):
-        return admin
-    return _moderate(request, moderation.unblock_user, admin.id, username[:40], reason, back=safe_next(next, "/admin"))
