@@ -217,3 +217,13 @@ def test_moderator_hides_a_comment_and_a_paper_and_blocks_a_user(page, site, vie
         anonymous.close()
     page.get_by_role("button", name="Unhide paper").click()
     expect(page.get_by_text("hidden from lists")).to_have_count(0)
+
+
+def test_the_date_picker_goes_to_that_day(page, site):
+    page.goto("/?sort=upvotes")
+    picker = page.locator("#pick-date")
+    page.goto("/?date=2026-08-12&sort=upvotes")
+    expect(page.get_by_test_id("feed-heading")).to_have_text("Wednesday, August 12, 2026")
+    picker.fill("2026-08-14")  # fires change: the form submits itself (static JS, no inline handler)
+    expect(page).to_have_url(re.compile(r"\?date=2026-08-14&sort=upvotes$"))
+    expect(page.get_by_test_id("feed-heading")).to_have_text("Friday, August 14, 2026")

@@ -44,7 +44,7 @@ def feed_context(feed: queries.FeedPage) -> dict:
         return query_url("/", **target.query, sort=default_sort, **extra) if target else None
 
     if period is None:
-        return {"items": [], "total": 0, "period": "day", "sort": sort, "heading": "No papers yet",
+        return {"items": [], "total": 0, "period": "none", "sort": sort, "heading": "No papers yet",
                 "short_heading": "–", "prev_url": None, "next_url": None, "period_tabs": [], "sort_pills": [],
                 "top_orgs": [], "more_url": None}
     # Switching to a shorter period lands on the newest day shown, not on an empty first day.
@@ -64,6 +64,7 @@ def feed_context(feed: queries.FeedPage) -> dict:
         "sort": sort,
         "heading": long_date(period.start) if period.kind == "day" else period.label,
         "short_heading": period.start.strftime("%b %-d, %Y") if period.kind == "day" else period.key,
+        "day_value": period.start.isoformat(),
         "prev_url": link(feed.prev),
         "next_url": link(feed.next),
         "period_tabs": tabs,
