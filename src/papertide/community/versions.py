@@ -26,13 +26,13 @@ def paper_key(paper_id: int) -> str:
 
 
 def bump(session: Session, *keys: str) -> None:
-    """Increment each of ``keys`` (creating it at 1) within the caller's transaction."""
+    """Increment each of ``keys`` (creating it at 1) within the caller's transaction: one statement."""
+    if not keys:
+        return
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    for key in sorted(set(keys)):  # a fixed order, so concurrent bumps cannot deadlock
-        statement = insert(_table).values(key=key, version=1)
-        session.execute(
-            statement.on_conflict_do_update(index_elements=[_table.c.key], set_={"version": _table.c.version + 1})
-        )
+    rows = [{"key": key, "version": 1} for key in sorted(set(keys))]  # a fixed order: no deadlocks
+    statement = insert(_table).values(rows)
+    session.execute(statement.on_conflict_do_update(index_elements=[_table.c.key], set_={"version": _table.c.version + 1}))
 
 
 def current(session: Session, keys: Iterable[str] = (CATALOG,)) -> tuple[int, ...]:

@@ -74,10 +74,14 @@ def _add(session: Session, user_id: int, paper_id: int, now: datetime | None) ->
 
 
 def _change_count(session: Session, paper_id: int, delta: int) -> int:
-    if delta:
-        session.execute(update(_papers).where(_papers.c.id == paper_id).values(vote_count=_papers.c.vote_count + delta))
-        versions.bump_for_paper(session, paper_id)
-    return session.scalar(select(_papers.c.imported_upvotes + _papers.c.vote_count).where(_papers.c.id == paper_id))
+    """Apply ``delta`` to the paper's count; returns its total upvotes."""
+    total = _papers.c.imported_upvotes + _papers.c.vote_count
+    if not delta:
+        return session.scalar(select(total).where(_papers.c.id == paper_id))
+    versions.bump_for_paper(session, paper_id)
+    return session.scalar(
+        update(_papers).where(_papers.c.id == paper_id).values(vote_count=_papers.c.vote_count + delta).returning(total)
+    )
 
 
 def voted_papers(session: Session, user_id: int | None, paper_ids: Iterable[int]) -> set[int]:
