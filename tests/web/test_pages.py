@@ -105,6 +105,8 @@ def test_anonymous_pages_set_no_cookie_and_are_served_from_the_cache(client):
     first, second = client.get("/papers/2508.00001"), client.get("/papers/2508.00001")
     assert "set-cookie" not in first.headers and "csrf" not in first.text.lower()
     assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit")
+    assert second.headers["content-security-policy"] == first.headers["content-security-policy"]
+    assert "script-src 'self'" in second.headers["content-security-policy"]
 
 
 def test_a_vote_through_another_client_invalidates_cached_pages(app, client):

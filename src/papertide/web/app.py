@@ -2,11 +2,11 @@
 
 Request path, outermost first:
 
-    SecurityHeaders -> Session -> PageCache -> routes
-                                      |
-                                      +- an anonymous GET of a shared page whose content version
-                                         (one indexed row, see ``community.versions``) has not
-                                         moved is answered from memory, without rendering
+    PageCache -> SecurityHeaders -> Session -> routes
+        |
+        +- an anonymous GET of a shared page whose content version (one indexed row, see
+           ``community.versions``) has not moved is answered from memory, without rendering;
+           the stored answer already carries the security headers it was rendered with
 
 Workers keep no state but that cache, which is keyed on the database's content version, so any
 number of them (``papertide serve --workers N``) serve the same, current site.
@@ -91,10 +91,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         return render(request, "error.html", status_code=error.status_code,
                       error_title=titles.get(error.status_code, "Something went wrong"), error_text=str(error.detail))
 
-    if page_cache:
+    security.install(app, settings)  # sessions, CSRF, the CSP and other security headers
+    if page_cache:  # added last, so outermost: a hit skips the session and header layers
         app.add_middleware(PageCacheMiddleware, cache=PageCache(), version=content_version(database),
                            cacheable=is_cacheable, private_cookies=[security.SESSION_COOKIE])
-    security.install(app, settings)  # after the cache: sessions and headers wrap cached answers too
     return app
 
 
