@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from papertide.catalog.models import DailyEntry, Paper
 from papertide.community import accounts, comments, moderation, ratelimit, submissions, votes
-from papertide.community.errors import CommunityError, Conflict, Forbidden, NotFound
+from papertide.community.errors import CommunityError, Conflict, Forbidden, NotFound, Unavailable
 from papertide.community.models import ModerationAction, RateLimitEvent, User, Vote
 from tests.web.conftest import NOW, make_record
 
@@ -207,6 +207,18 @@ def test_submitting_an_unknown_paper_fetches_it(catalog):
         paper = session.scalar(select(Paper).where(Paper.arxiv_id == "2508.09999"))
         day = session.scalar(select(DailyEntry.daily_date).where(DailyEntry.paper_id == paper.id))
     assert fetched == ["2508.09999"] and result.fetched and paper.title == "Fetched from arXiv" and day == NOW.date()
+
+
+def test_arxiv_being_down_is_a_clear_error_and_changes_nothing(catalog):
+    def fetch(arxiv_id):
+        raise OSError("connection refused")
+
+    with catalog.session() as session:
+        user = _user(session)
+    with pytest.raises(Unavailable, match="try again later"), catalog.session() as session:
+        submissions.submit_paper(session, user.id, "2508.77777", fetch, now=NOW)
+    with catalog.session() as session:
+        assert session.scalar(select(Paper).where(Paper.arxiv_id == "2508.77777")) is None
 
 
 def test_submission_errors_are_clear(catalog):

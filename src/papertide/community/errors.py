@@ -19,3 +19,9 @@ class Forbidden(CommunityError):
 
 class Conflict(CommunityError):
     status = 409
+
+
+class Unavailable(CommunityError):
+    """Something papertide depends on (arXiv) did not answer; trying again later may work."""
+
+    status = 503

@@ -22,7 +22,7 @@ from papertide.catalog.record import PaperRecord
 from papertide.catalog.upsert import upsert_papers
 from papertide.community import versions
 from papertide.community.accounts import require_active
-from papertide.community.errors import CommunityError, Conflict, NotFound
+from papertide.community.errors import CommunityError, Conflict, NotFound, Unavailable
 
 Fetch = Callable[[str], PaperRecord | None]
 MAX_ID_INPUT = 200
@@ -60,7 +60,8 @@ def submit_paper(session: Session, user_id: int, arxiv_id: str, fetch: Fetch | N
     """Put ``arxiv_id`` on the daily list of ``now``'s date, fetching it first if needed.
 
     Raises ``CommunityError`` for a malformed id, ``NotFound`` when neither the catalog nor arXiv
-    knows it, ``Conflict`` when it is already on the list (the message says which day).
+    knows it, ``Unavailable`` when arXiv cannot be reached, ``Conflict`` when it is already on the
+    list (the message says which day).
     """
     require_active(session, user_id)
     arxiv_id = normalise_id(arxiv_id)
@@ -68,7 +69,10 @@ def submit_paper(session: Session, user_id: int, arxiv_id: str, fetch: Fetch | N
     fetched = False
     if paper is None:
         fetch = fetch or default_fetch()
-        record = fetch(arxiv_id) if fetch else None
+        try:
+            record = fetch(arxiv_id) if fetch else None
+        except Exception as error:  # network down, arXiv erroring or rate limiting: say so, keep nothing
+            raise Unavailable(f"arXiv could not be asked about {arxiv_id} just now; please try again later") from error
         if record is None:
             raise NotFound(f"arXiv has no paper {arxiv_id}" if fetch else f"{arxiv_id} is not in the catalog")
         upsert_papers(session, [record.model_copy(update={"daily": None})])
