@@ -222,9 +222,9 @@ def _page_limit(page: int, limit: int) -> tuple[int, int]:
 def _items_query(*, include_hidden: bool = False, on_list: bool = False) -> Select:
     """Papers with their daily entry, organisation and submitter; hidden papers excluded.
     ``on_list``: only papers on the daily list (an inner join the planner can drive by date)."""
-    join = Select.join if on_list else Select.outerjoin
-    query = join(
-        select(Paper, DailyEntry, Organization, User.username), DailyEntry, DailyEntry.paper_id == Paper.id)
+    query = select(Paper, DailyEntry, Organization, User.username)
+    on_entry = DailyEntry.paper_id == Paper.id
+    query = query.join(DailyEntry, on_entry) if on_list else query.outerjoin(DailyEntry, on_entry)
     query = (
         query
         .outerjoin(Organization, Organization.id == Paper.organization_id)
