@@ -142,3 +142,23 @@ def test_the_fast_content_version_reader_follows_every_bump(database):
             versions.bump(session, versions.CATALOG)
         with database.session() as session:
             assert read() == content_version(session) == expected
+
+
+def test_cached_text_is_sent_gzipped_to_clients_that_accept_it():
+    page_text = "<p>paper</p>" * 500
+
+    async def page(request):
+        return PlainTextResponse(page_text, headers={"vary": "Cookie"})
+
+    app = Starlette(routes=[Route("/p", page)])
+    app.add_middleware(PageCacheMiddleware, cache=PageCache(), version=lambda: 1,
+                       cacheable=lambda path: True, private_cookies=["session"])
+    client = TestClient(app)
+    client.get("/p")  # miss: stored, compressed once
+    zipped = client.get("/p", headers={"accept-encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip" and zipped.text == page_text  # httpx decodes
+    assert int(zipped.headers["content-length"]) < len(page_text) / 10
+    assert zipped.headers["vary"] == "Cookie, Accept-Encoding"
+    raw = client.get("/p", headers={"accept-encoding": "identity"})
+    assert raw.headers["x-cache"] == "hit" and "content-encoding" not in raw.headers
+    assert raw.content == page_text.encode()

@@ -9,6 +9,9 @@ one indexed row; if it moved, the entry is stale and the page is rendered again.
 through one worker is reflected by every worker on the very next request, with no messaging
 between processes, and a cache hit costs one tiny query instead of a page render.
 
+Text answers are also stored gzip-compressed (once, when stored) and sent that way to clients
+that accept it: a 37 kB daily page travels as about 8 kB at no per-request cost.
+
 Entries also expire after ``ttl`` seconds, which covers what changes without a vote: the clock
 (trending decays with age, "today" turns into tomorrow) and a catalog ingest.
 
@@ -24,12 +27,16 @@ GIL makes each of those renders as slow as all of them together.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+COMPRESSIBLE = (b"text/", b"application/json", b"application/xml", b"application/atom+xml", b"application/rss+xml")
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,32 @@ class CachedPage:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
+    gzipped: bytes | None = None  # compressed once when stored, for clients that accept gzip
+
+    def answer(self, accepts_gzip: bool) -> tuple[list[tuple[bytes, bytes]], bytes]:
+        """Headers and body for a client, gzip-encoded when it accepts that and it pays."""
+        if not (accepts_gzip and self.gzipped is not None):
+            return self.headers, self.body
+        headers = [(n, v) for n, v in self.headers if n.lower() != b"content-length"]
+        headers += [(b"content-length", str(len(self.gzipped)).encode()), (b"content-encoding", b"gzip")]
+        return headers, self.gzipped
+
+
+def _vary_on_encoding(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers with ``Accept-Encoding`` added to ``Vary`` (shared caches must keep both forms)."""
+    vary = [v for n, v in headers if n.lower() == b"vary"]
+    if any(b"accept-encoding" in v.lower() for v in vary):
+        return headers
+    merged = b", ".join([*vary, b"Accept-Encoding"])
+    return [*((n, v) for n, v in headers if n.lower() != b"vary"), (b"vary", merged)]
+
+
+def compress(headers: list[tuple[bytes, bytes]], body: bytes) -> bytes | None:
+    """The gzip of a text body worth compressing, else None."""
+    kind = next((v for n, v in headers if n.lower() == b"content-type"), b"")
+    if len(body) < 1024 or not kind.startswith(COMPRESSIBLE) or any(n.lower() == b"content-encoding" for n, _ in headers):
+        return None
+    return gzip.compress(body, compresslevel=6, mtime=0)
 
 
 class PageCache:
@@ -69,12 +102,13 @@ class PageCache:
     def put(self, key: Hashable, version: Hashable, status: int, headers: list[tuple[bytes, bytes]],
             body: bytes) -> CachedPage:
         """Store a page (unless it alone would take an eighth of the budget) and return it."""
-        page = CachedPage(version, self.clock() + self.ttl, status, headers, body)
+        headers = _vary_on_encoding(headers)
+        page = CachedPage(version, self.clock() + self.ttl, status, headers, body, compress(headers, body))
         if len(body) > self.max_bytes // 8:
             return page  # one huge page must not flush everything else
         self._drop(key)
         self._entries[key] = page
-        self._bytes += len(body)
+        self._bytes += len(body) + len(page.gzipped or b"")
         while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
             self._drop(next(iter(self._entries)))
         return page
@@ -86,7 +120,7 @@ class PageCache:
     def _drop(self, key: Hashable) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None:
-            self._bytes -= len(entry.body)
+            self._bytes -= len(entry.body) + len(entry.gzipped or b"")
 
 
 class Memo:
@@ -108,6 +142,13 @@ class Memo:
         while len(self._values) > self.max_entries:
             self._values.popitem(last=False)
         return value
+
+
+def _accepts_gzip(scope: Scope) -> bool:
+    for header, value in scope["headers"]:
+        if header == b"accept-encoding":
+            return b"gzip" in value
+    return False
 
 
 def _has_cookie(scope: Scope, names: Iterable[bytes]) -> bool:
@@ -147,9 +188,9 @@ class PageCacheMiddleware:
         if entry is None and (leader := self._rendering.get((key, version))) is not None:
             entry = await asyncio.shield(leader)  # someone is rendering this page: share theirs
         if entry is not None:
-            await send({"type": "http.response.start", "status": entry.status,
-                        "headers": [*entry.headers, (b"x-cache", b"hit")]})
-            await send({"type": "http.response.body", "body": entry.body})
+            headers, body = entry.answer(_accepts_gzip(scope))
+            await send({"type": "http.response.start", "status": entry.status, "headers": [*headers, (b"x-cache", b"hit")]})
+            await send({"type": "http.response.body", "body": body})
             return
 
         rendered: asyncio.Future[CachedPage | None] = asyncio.get_running_loop().create_future()
