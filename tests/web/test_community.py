@@ -284,6 +284,16 @@ def test_check_then_record_counts_only_what_is_recorded(database):
             ratelimit.check(session, "login", "user:ada", now=NOW)
 
 
+def test_prune_forgets_events_outside_every_window(database):
+    old, recent = NOW - timedelta(hours=2), NOW - timedelta(minutes=1)
+    with database.session() as session:
+        for n in range(5):
+            ratelimit.record(session, "signup", f"ip:10.0.0.{n}", now=old)  # addresses never seen again
+        ratelimit.record(session, "vote", "user:1", now=recent)
+        assert ratelimit.prune(session, now=NOW) == 5
+        assert session.scalar(select(func.count()).select_from(RateLimitEvent)) == 1
+
+
 def test_rate_limits_scale_and_switch_off(database):
     with database.session() as session:
         for _ in range(ratelimit.LIMITS["signup"].count * 3):

@@ -13,6 +13,7 @@ benchmarks can raise them without code changes.
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,6 +49,9 @@ LIMITS: dict[str, Limit] = {
 }
 
 
+PRUNE_EVERY = 200
+
+
 class RateLimited(Exception):
     """Too many attempts; ``retry_after`` seconds until the oldest one leaves the window."""
 
@@ -76,10 +80,19 @@ def check(session: Session, action: str, subject: str, *, now: datetime, scale: 
 
 
 def record(session: Session, action: str, subject: str, *, now: datetime) -> None:
-    """Count one ``action`` by ``subject``, forgetting events that left the longest window."""
+    """Count one ``action`` by ``subject``, forgetting its events that left the window; now and
+    then (one call in ``PRUNE_EVERY``) also everyone's, so one-off subjects leave no rows behind."""
     key = f"{action}:{subject}"[:200]
     session.execute(delete(_events).where(_events.c.key == key, _events.c.created_at < now - LIMITS[action].window))
     session.execute(insert(_events).values(key=key, created_at=now))
+    if random.randrange(PRUNE_EVERY) == 0:
+        prune(session, now=now)
+
+
+def prune(session: Session, *, now: datetime) -> int:
+    """Delete every event older than the longest window; returns how many."""
+    longest = max(limit.window for limit in LIMITS.values())
+    return session.execute(delete(_events).where(_events.c.created_at < now - longest)).rowcount
 
 
 def _check(session: Session, action: str, key: str, limit: Limit, now: datetime, *, allowed: int) -> None:
