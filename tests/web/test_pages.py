@@ -125,3 +125,21 @@ def test_a_vote_through_another_client_invalidates_cached_pages(app, client):
         own = other.get("/?date=2025-08-21")
         assert "x-cache" not in own.headers and 'hx-headers=' in own.text and 'aria-pressed="true"' in own.text
     assert upvotes() == (9, "miss")
+
+
+def test_favicon_robots_and_a_server_error_page(catalog):
+    from fastapi import APIRouter
+
+    app = build_app(settings_for(catalog), catalog, clock=lambda: NOW)
+    broken = APIRouter()
+
+    @broken.get("/boom")
+    def boom():
+        raise RuntimeError("a bug")
+
+    app.include_router(broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/favicon.ico", follow_redirects=False).headers["location"].startswith("/static/img/favicon.svg")
+        assert "Disallow: /admin" in client.get("/robots.txt").text
+        page = client.get("/boom", headers=HTML)
+        assert page.status_code == 500 and "Something went wrong" in page.text and "a bug" not in page.text

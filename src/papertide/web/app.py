@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
@@ -28,7 +28,7 @@ from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
 from papertide.web import actions, api, feeds, pages, security
 from papertide.web.cache import PageCache, PageCacheMiddleware
-from papertide.web.pages.rendering import STATIC_DIR, render
+from papertide.web.pages.rendering import STATIC_DIR, render, render_string, static
 
 # Answers that are the same for every anonymous reader (by path prefix): pages, the JSON API and
 # feeds. Forms, the admin view and anything personal are never cached.
@@ -79,6 +79,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:  # browsers ask for it whatever the <link> says
+        return RedirectResponse(static("img/favicon.svg"), status_code=301)
+
+    @app.get("/robots.txt", include_in_schema=False, response_class=PlainTextResponse)
+    def robots() -> str:
+        return "User-agent: *\nDisallow: /admin\nDisallow: /api/\n"
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
         """HTML error pages for people; JSON for the API and for clients that ask for it."""
@@ -90,6 +98,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         titles = {404: "Page not found", 403: "Not allowed", 401: "Log in first", 405: "Not allowed"}
         return render(request, "error.html", status_code=error.status_code,
                       error_title=titles.get(error.status_code, "Something went wrong"), error_text=str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, error: Exception):
+        """A page, not a bare "Internal Server Error"; uvicorn still logs the traceback."""
+        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+            return PlainTextResponse("Internal Server Error", status_code=500)
+        page = render_string("error.html", {"request": request, "user": None, "csrf_token": "", "flashes": [],
+                                            "error_title": "Something went wrong",
+                                            "error_text": "The error was logged. Please try again in a moment."})
+        return HTMLResponse(page, status_code=500)
 
     security.install(app, settings)  # sessions, CSRF, the CSP and other security headers
     if page_cache:  # added last, so outermost: a hit skips the session and header layers
