@@ -302,3 +302,4 @@ def test_rate_limits_scale_and_switch_off(database):
             ratelimit.hit(session, "signup", "ip:x", now=NOW, scale=3)
         for _ in range(100):
             ratelimit.hit(session, "signup", "ip:y", now=NOW, scale=0)
+

@@ -82,11 +82,10 @@ def sign_up(session: Session, username: str, password: str, email: str | None = 
     if email and session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("an account with that email address exists")
     user = User(username=username, email=email, password_hash=_hasher.hash(password), is_admin=is_admin, is_blocked=False)
+    session.add(user)
     try:
-        with session.begin_nested():
-            session.add(user)
-            session.flush()
-    except IntegrityError as error:  # a concurrent sign-up took the name first
+        session.flush()
+    except IntegrityError as error:  # a concurrent sign-up took the name first; the caller rolls back
         raise Conflict(f"the username {username!r} is taken") from error
     return _account(user)
 

@@ -84,11 +84,10 @@ def submit_paper(session: Session, user_id: int, arxiv_id: str, fetch: Fetch | N
     if existing is not None:
         raise Conflict(f"{arxiv_id} is already on the daily list of {existing.isoformat()}")
     entry = DailyEntry(paper_id=paper.id, daily_date=now.date(), submitted_at=now, submitted_by_user_id=user_id, source="user")
+    session.add(entry)
     try:
-        with session.begin_nested():
-            session.add(entry)
-            session.flush()
-    except IntegrityError as error:  # someone submitted it in the same instant
+        session.flush()
+    except IntegrityError as error:  # someone submitted it in the same instant; the caller rolls back
         raise Conflict(f"{arxiv_id} was just submitted by someone else") from error
     versions.bump_for_paper(session, paper.id)
     return SubmissionResult(arxiv_id=paper.arxiv_id, fetched=fetched, daily_date=entry.daily_date)
