@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from papertide.catalog.models import Paper
+from papertide.catalog.models import DailyEntry, Paper
 from papertide.community.models import Vote
 from tests.web.conftest import MON, Visitor, make_record, seed
 
@@ -67,3 +67,21 @@ def test_one_user_racing_toggles_on_one_paper_flips_exactly_once_per_request(cat
     assert results.count(True) == 21 and results.count(False) == 20  # on, off, on, ... serialised
     with httpx.Client(base_url=base_url) as http:
         assert http.get("/api/papers/2508.00001").json()["upvotes"] == 5 + 1
+
+
+def test_racing_submissions_of_one_paper_put_it_on_the_list_once(catalog, live_server):
+    base_url = live_server(rate_limit_scale=100)
+    visitors = []
+    for n in range(10):
+        visitor = Visitor(httpx.Client(base_url=base_url, timeout=60))
+        visitor.sign_up(f"submitter{n}")
+        visitors.append(visitor)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(lambda v: v.post("/submit", {"arxiv_id": "2508.00007"}).status_code, visitors))
+    assert sorted(statuses) == [201] + [409] * 9
+    for visitor in visitors:
+        visitor.http.close()
+    with catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(DailyEntry).join(Paper)
+                              .where(Paper.arxiv_id == "2508.00007")) == 1
