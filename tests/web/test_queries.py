@@ -177,3 +177,32 @@ def test_version_reader_sees_each_committed_bump(catalog):
             versions.bump(session, versions.CATALOG)
         assert read() == expected
     assert versions.reader(catalog.engine, "paper:1")() == 0
+
+
+def test_a_failing_search_service_falls_back_to_keywords(catalog, monkeypatch):
+    class Broken:
+        def search(self, *args, **kwargs):
+            raise RuntimeError("vector index missing")
+
+        def similar(self, *args, **kwargs):
+            raise RuntimeError("vector index missing")
+
+    monkeypatch.setattr(queries, "_search_service", lambda session: Broken())
+    with catalog.session() as session:
+        assert [i.paper.arxiv_id for i in queries.search_papers(session, "sparse attention")] == ["2508.00001", "2508.00007"]
+        assert queries.similar_papers(session, "2508.00001")[0].paper.arxiv_id == "2508.00007"
+
+
+def test_the_search_service_answers_when_present(catalog, monkeypatch):
+    asked = []
+
+    class Service:
+        def search(self, query, limit, date_from, date_to, organization):
+            asked.append((query, limit, date_from, date_to, organization))
+            return ["2508.00003", "2508.99999", "2508.00002"]  # unknown ids are dropped, order kept
+
+    monkeypatch.setattr(queries, "_search_service", lambda session: Service())
+    with catalog.session() as session:
+        found = queries.search_papers(session, "anything", limit=5, date_to=TUE)
+    assert [i.paper.arxiv_id for i in found] == ["2508.00003", "2508.00002"]
+    assert asked == [("anything", 5, None, TUE + timedelta(days=1), None)]  # the service's date_to is exclusive

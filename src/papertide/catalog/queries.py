@@ -12,6 +12,7 @@ paper). Key caches on it; it is one indexed read and is shared by every worker.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -35,6 +36,7 @@ SORTS: tuple[str, ...] = ("trending", "upvotes", "newest")
 SORT_ALIASES = {"publishedAt": "newest", "published": "newest", "new": "newest", "most_upvoted": "upvotes",
                 "votes": "upvotes", "top": "upvotes", "hot": "trending"}
 MAX_LIMIT = 100
+log = logging.getLogger(__name__)
 MAX_QUERY = 500
 
 
@@ -521,8 +523,12 @@ def search_papers(session: Session, q: str, *, limit: int = 20, now: datetime | 
     service = _search_service(session)
     if service is not None:
         until = date_to + timedelta(days=1) if date_to else None  # the service's date_to is exclusive
-        hits = service.search(q, limit=limit, date_from=date_from, date_to=until, organization=organization)
-        return items_by_ids(session, [_hit_id(h) for h in hits], now=now)
+        try:
+            hits = service.search(q, limit=limit, date_from=date_from, date_to=until, organization=organization)
+        except Exception:  # a broken index must not take search down: answer by keywords instead
+            log.exception("search service failed; answering %r with the keyword fallback", q[:80])
+        else:
+            return items_by_ids(session, [_hit_id(h) for h in hits], now=now)
     exact = normalise_arxiv_id(q)
     query = _items_query()
     title = func.lower(Paper.title)
@@ -556,8 +562,12 @@ def similar_papers(session: Session, arxiv_id: str, *, k: int = 6, now: datetime
         return []
     service = _search_service(session)
     if service is not None:
-        hits = [h for h in (_hit_id(h) for h in service.similar(arxiv_id, k=k + 1)) if h != arxiv_id]
-        return items_by_ids(session, hits[:k], now=now)
+        try:
+            hits = [h for h in (_hit_id(h) for h in service.similar(arxiv_id, k=k + 1)) if h != arxiv_id]
+        except Exception:
+            log.exception("search service failed on similar(%s); using the title-word fallback", arxiv_id)
+        else:
+            return items_by_ids(session, hits[:k], now=now)
     title = session.scalar(select(Paper.title).where(Paper.arxiv_id == arxiv_id))
     if not title:
         return []
