@@ -47,6 +47,15 @@
     }
   });
 
+  // "/" focuses the search box, as on most sites with one (not while typing somewhere else).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    var active = document.activeElement;
+    if (active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName))) return;
+    var box = document.getElementById("q") || document.getElementById("top-q");
+    if (box) { event.preventDefault(); box.focus(); box.select(); }
+  });
+
   // Select inputs with data-autosubmit submit their form on change (e.g. search filters).
   document.addEventListener("change", function (event) {
     var field = event.target.closest("[data-autosubmit]");
