@@ -243,21 +243,41 @@ def _item(row, now: datetime | None) -> FeedItem:
     return FeedItem(paper, entry, organization, upvotes, paper.imported_comments + paper.comment_count, score, submitted_by)
 
 
+def _sort_key(sort: str, *, score: float, upvotes: int, submitted: datetime | None, published: datetime | None,
+              paper_id: int) -> tuple:
+    """The one definition of each sort (descending); ties go to the newer submission, then the id."""
+    submitted_ts = (submitted or published).timestamp() if (submitted or published) else 0.0
+    published_ts = published.timestamp() if published else submitted_ts
+    if sort == "trending":
+        return (score, upvotes, submitted_ts, paper_id)
+    if sort == "upvotes":
+        return (upvotes, submitted_ts, paper_id)
+    return (published_ts, submitted_ts, paper_id)
+
+
 def sort_items(items: list[FeedItem], sort: str) -> list[FeedItem]:
-    """Order items by a sort name; ties go to the newer submission, then the id, so order is stable."""
-    def submitted(item: FeedItem) -> float:
-        when = item.entry.submitted_at if item.entry else item.paper.published_at
-        return when.timestamp() if when else 0.0
+    """Order items by a sort name (stable: see ``_sort_key``)."""
+    return sorted(items, reverse=True, key=lambda i: _sort_key(
+        sort, score=i.score, upvotes=i.upvotes, submitted=i.entry.submitted_at if i.entry else None,
+        published=i.paper.published_at, paper_id=i.paper.id))
 
-    def published(item: FeedItem) -> float:
-        return item.paper.published_at.timestamp() if item.paper.published_at else submitted(item)
 
-    keys = {
-        "trending": lambda i: (i.score, i.upvotes, submitted(i), i.paper.id),
-        "upvotes": lambda i: (i.upvotes, submitted(i), i.paper.id),
-        "newest": lambda i: (published(i), submitted(i), i.paper.id),
-    }
-    return sorted(items, key=keys[sort], reverse=True)
+def _sorted_page(session: Session, where: list, sort: str, now: datetime, page: int, limit: int, *,
+                 on_list: bool) -> tuple[list[FeedItem], int, int]:
+    """(one page of items, how many match, their total upvotes), sorting on a few columns of every
+    match and loading whole rows for the page only: a month has hundreds of papers, a page 50."""
+    upvotes = Paper.imported_upvotes + Paper.vote_count
+    query = select(Paper.id, upvotes, DailyEntry.submitted_at, Paper.published_at)
+    on_entry = DailyEntry.paper_id == Paper.id
+    query = query.join(DailyEntry, on_entry) if on_list else query.outerjoin(DailyEntry, on_entry)
+    query = query.outerjoin(User, User.id == DailyEntry.submitted_by_user_id).where(Paper.hidden.is_(False), *where)
+    rows = session.execute(query).all()
+    rows.sort(reverse=True, key=lambda r: _sort_key(
+        sort, score=ranking.trending_score(r[1], r[2], now) if r[2] else 0.0, upvotes=r[1], submitted=r[2],
+        published=r[3], paper_id=r[0]))
+    ids = [r[0] for r in rows[page * limit:(page + 1) * limit]]
+    loaded = {row[0].id: _item(row, now) for row in session.execute(_items_query().where(Paper.id.in_(ids)))} if ids else {}
+    return [loaded[i] for i in ids if i in loaded], len(rows), sum(r[1] for r in rows)
 
 
 def latest_daily_date(session: Session, *, on_or_before: date | None = None) -> date | None:
@@ -294,12 +314,12 @@ def daily_feed(
         if latest is None:
             return FeedPage(None, sort, [], page, limit, 0)
         period = day_period(latest)
-    query = _items_query(on_list=True).where(DailyEntry.daily_date >= period.start, DailyEntry.daily_date < period.end)
+    where = [DailyEntry.daily_date >= period.start, DailyEntry.daily_date < period.end]
     if submitter:
-        query = query.where(or_(User.username == submitter, DailyEntry.submitted_by_name == submitter))
-    items = sort_items([_item(row, now) for row in session.execute(query)], sort)
+        where.append(or_(User.username == submitter, DailyEntry.submitted_by_name == submitter))
+    items, total, _ = _sorted_page(session, where, sort, now, page, limit, on_list=True)
     prev, next_ = _neighbours(session, period)
-    return FeedPage(period, sort, items[page * limit:(page + 1) * limit], page, limit, len(items), prev, next_)
+    return FeedPage(period, sort, items, page, limit, total, prev, next_)
 
 
 def _neighbours(session: Session, period: Period) -> tuple[Period | None, Period | None]:
@@ -459,8 +479,9 @@ def organization_page(session: Session, slug: str, *, sort: str = "newest", now:
     organization = session.scalar(select(Organization).where(Organization.slug == (slug or "")[:100]))
     if organization is None:
         return None
-    items = sort_items([_item(row, now) for row in session.execute(_items_query().where(Paper.organization_id == organization.id))], sort)
-    return OrganizationPage(organization, items[page * limit:(page + 1) * limit], len(items), sum(i.upvotes for i in items), page, limit)
+    items, total, upvotes = _sorted_page(session, [Paper.organization_id == organization.id], sort, now, page, limit,
+                                         on_list=False)
+    return OrganizationPage(organization, items, total, upvotes, page, limit)
 
 
 def list_organizations(session: Session, *, limit: int = 200) -> list[tuple[Organization, int]]:
