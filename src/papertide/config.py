@@ -55,6 +55,9 @@ class Settings:
     hf_api_url: str = "https://huggingface.co/api"
     # Search.
     embedder: str = "default"
+    # Multiplies every community rate limit (log-in, sign-up, votes, comments, submissions):
+    # raise it for load tests and benchmarks; 0 turns rate limiting off.
+    rate_limit_scale: float = 1.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -74,6 +77,7 @@ class Settings:
             arxiv_oai_url=_env("ARXIV_OAI_URL", base.arxiv_oai_url),
             hf_api_url=_env("HF_API_URL", base.hf_api_url).rstrip("/"),
             embedder=_env("EMBEDDER", base.embedder),
+            rate_limit_scale=float(_env("RATE_LIMIT_SCALE", str(base.rate_limit_scale))),
         )
 
 

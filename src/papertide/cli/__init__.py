@@ -10,6 +10,7 @@ from papertide.cli.harvest import harvest
 from papertide.cli.db import db
 from papertide.cli.search import index, search
 from papertide.cli.serve import serve
+from papertide.cli.users import users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,3 +30,4 @@ main.add_command(harvest)
 main.add_command(db)
 main.add_command(search)
 main.add_command(index)
+main.add_command(users)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+
 import click
 
 from papertide.cli.common import open_database
@@ -10,10 +13,17 @@ from papertide.cli.common import open_database
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes (needs a secret key set).")
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the site at http://HOST:PORT."""
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes (they share nothing but the database).")
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request (costs throughput).")
+def serve(host: str, port: int, workers: int, access_log: bool) -> None:
+    """Serve the site at http://HOST:PORT (uvloop and httptools when installed)."""
     import uvicorn
 
     open_database()
-    uvicorn.run("papertide.web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    if workers > 1 and not os.environ.get("PAPERTIDE_SECRET_KEY"):
+        # Every worker must sign sessions with the same key; without a configured one, make one
+        # for this run (workers inherit the environment). Sessions then end when the server stops.
+        os.environ["PAPERTIDE_SECRET_KEY"] = secrets.token_urlsafe(32)
+        click.echo("PAPERTIDE_SECRET_KEY is not set: using a random key for this run (sessions end on restart).", err=True)
+    uvicorn.run("papertide.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                loop="auto", http="auto", access_log=access_log, log_level="info")

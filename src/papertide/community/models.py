@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from papertide.orm import Base, UTCDateTime, utcnow
@@ -59,3 +59,32 @@ class ModerationAction(Base):
     target_id: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RateLimitEvent(Base):
+    """One rate-limited action (a log-in attempt, a vote...), counted per key over a time window.
+
+    Kept in the database, not in memory, so that a limit holds across several web workers.
+    Rows older than the longest window are deleted as new ones arrive.
+    """
+
+    __tablename__ = "rate_limit_events"
+    __table_args__ = (Index("ix_rate_limit_events_key_created_at", "key", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))  # e.g. "login:ip:127.0.0.1", "vote:user:42"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContentVersion(Base):
+    """A counter per cacheable thing ("catalog", "paper:42"), bumped in the same transaction as
+    any change a reader would see (vote, comment, moderation, submission).
+
+    Web workers key their caches on these numbers: one indexed read tells every worker whether
+    what it cached is still current, without any cross-process messaging.
+    """
+
+    __tablename__ = "content_versions"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,22 +1,130 @@
-"""The ASGI application factory (a placeholder until the web product lands)."""
+"""The ASGI application factory: one FastAPI app with the pages, the actions, the API and feeds.
+
+Request path, outermost first:
+
+    PageCache -> SecurityHeaders -> Session -> routes
+        |
+        +- an anonymous GET of a shared page whose content version (one indexed row, see
+           ``community.versions``) has not moved is answered from memory, without rendering;
+           the stored answer already carries the security headers it was rendered with
+
+Workers keep no state but that cache, which is keyed on the database's content version, so any
+number of them (``papertide serve --workers N``) serve the same, current site.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
+import importlib.util
+from collections.abc import Callable
+from datetime import datetime
 
-from papertide.catalog.models import Paper
-from papertide.db import get_database
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
+
+from papertide.catalog import queries
+from papertide.config import Settings, get_settings
+from papertide.db import Database, get_database
+from papertide.web import actions, api, feeds, pages, security
+from papertide.web.cache import PageCache, PageCacheMiddleware
+from papertide.web.pages.rendering import STATIC_DIR, render, render_string, static
+
+# Answers that are the same for every anonymous reader (by path prefix): pages, the JSON API and
+# feeds. Forms, the admin view and anything personal are never cached.
+CACHEABLE_PREFIXES = ("/papers/", "/orgs", "/search", "/trending", "/api/", "/feeds/")
 
 
-def create_app() -> FastAPI:
-    app = FastAPI(title="papertide")
+def is_cacheable(path: str) -> bool:
+    return path == "/" or path.startswith(CACHEABLE_PREFIXES)
 
-    @app.get("/", response_class=HTMLResponse)
-    def home() -> str:
-        with get_database().session() as session:
-            count = session.scalar(select(func.count()).select_from(Paper))
-        return f"<!doctype html><title>papertide</title><h1>papertide</h1><p>{count:,} papers in the catalog.</p>"
 
+class ImmutableStaticFiles(StaticFiles):
+    """Static files under content-hashed URLs (``?v=<hash>``, see ``rendering.static``): cache forever."""
+
+    def file_response(self, *args, **kwargs):
+        response = super().file_response(*args, **kwargs)
+        response.headers["cache-control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+def content_version(database: Database) -> Callable[[], int]:
+    """The cache's version stamp: the catalog's content version, read fresh on every request.
+
+    It sits on the hot path of every cached answer, so it is a raw one-row read (tens of
+    microseconds) rather than an ORM session (hundreds).
+    """
+    return queries.content_version_reader(database.engine)
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None,
+               clock: Callable[[], datetime] | None = None, page_cache: bool = True) -> FastAPI:
+    """The whole site. ``settings``, ``database`` and ``clock`` default to the configured ones;
+    tests pass their own (and may turn the page cache off to watch every render)."""
+    settings = settings or get_settings()
+    database = database or get_database(settings.database_url)
+    app = FastAPI(title=settings.site_name, description="papertide: research papers, every morning.",
+                  docs_url=None, redoc_url=None)  # /docs: vendored Swagger UI in api.router
+    app.state.settings, app.state.database, app.state.clock = settings, database, clock
+
+    app.mount("/static", ImmutableStaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(pages.router)
+    app.include_router(actions.router)  # POSTs: sign up, log in/out, vote, comment, submit, moderate
+    app.include_router(api.router)  # the Hugging Face-compatible JSON API under /api
+    app.include_router(feeds.router)  # RSS / Atom under /feeds
+    # Email digests: subscribe form, confirm, unsubscribe, preview (the digest engineer's router).
+    _include_optional(app, "papertide.web.digest_routes")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:  # browsers ask for it whatever the <link> says
+        return RedirectResponse(static("img/favicon.svg"), status_code=301)
+
+    @app.get("/robots.txt", include_in_schema=False, response_class=PlainTextResponse)
+    def robots() -> str:
+        return "User-agent: *\nDisallow: /admin\nDisallow: /api/\n"
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        """HTML error pages for people; JSON for the API and for clients that ask for it."""
+        wants_html = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
+        if not wants_html:
+            from fastapi.exception_handlers import http_exception_handler
+
+            return await http_exception_handler(request, error)
+        titles = {404: "Page not found", 403: "Not allowed", 401: "Log in first", 405: "Not allowed"}
+        return render(request, "error.html", status_code=error.status_code,
+                      error_title=titles.get(error.status_code, "Something went wrong"), error_text=str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, error: Exception):
+        """A page, not a bare "Internal Server Error"; uvicorn still logs the traceback."""
+        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+            return PlainTextResponse("Internal Server Error", status_code=500)
+        page = render_string("error.html", {"request": request, "user": None, "csrf_token": "", "flashes": [],
+                                            "error_title": "Something went wrong",
+                                            "error_text": "The error was logged. Please try again in a moment."})
+        return HTMLResponse(page, status_code=500)
+
+    security.install(app, settings)  # sessions, CSRF, the CSP and other security headers
+    if page_cache:  # added last, so outermost: a hit skips the session and header layers
+        app.add_middleware(PageCacheMiddleware, cache=PageCache(), version=content_version(database),
+                           cacheable=is_cacheable, private_cookies=[security.SESSION_COOKIE])
     return app
+
+
+def _include_optional(app: FastAPI, module_name: str) -> None:
+    """Include ``module_name``'s ``router`` when that module is part of this installation.
+
+    Lets each part of the product land on its own branch; once merged, the router is simply there.
+    """
+    try:
+        if importlib.util.find_spec(module_name) is None:
+            return
+    except ModuleNotFoundError:  # its parent package is not there either
+        return
+    module = importlib.import_module(module_name)
+    app.include_router(module.router)

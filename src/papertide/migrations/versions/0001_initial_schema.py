@@ -30,6 +30,20 @@ def upgrade() -> None:
     sa.Column('updated_at', papertide.orm.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_harvest_checkpoints'))
     )
+    op.create_table('content_versions',
+    sa.Column('key', sa.String(length=100), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_content_versions'))
+    )
+    op.create_table('rate_limit_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('created_at', papertide.orm.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rate_limit_events'))
+    )
+    with op.batch_alter_table('rate_limit_events', schema=None) as batch_op:
+        batch_op.create_index('ix_rate_limit_events_key_created_at', ['key', 'created_at'], unique=False)
+
     op.create_table('organizations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=100), nullable=False),
@@ -230,3 +244,8 @@ def downgrade() -> None:
     op.drop_table('users')
     op.drop_table('organizations')
     op.drop_table('harvest_checkpoints')
+    with op.batch_alter_table('rate_limit_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_rate_limit_events_key_created_at')
+
+    op.drop_table('rate_limit_events')
+    op.drop_table('content_versions')

@@ -1,0 +1,27 @@
+"""What community services raise when a request cannot be honoured, with a message for people."""
+
+from __future__ import annotations
+
+
+class CommunityError(ValueError):
+    """A request that breaks a community rule; ``str(error)`` is safe to show the user."""
+
+    status = 400
+
+
+class NotFound(CommunityError):
+    status = 404
+
+
+class Forbidden(CommunityError):
+    status = 403
+
+
+class Conflict(CommunityError):
+    status = 409
+
+
+class Unavailable(CommunityError):
+    """Something papertide depends on (arXiv) did not answer; trying again later may work."""
+
+    status = 503

@@ -1,0 +1,105 @@
+"""Rate limits kept in the database, so they hold across any number of web workers.
+
+A limit is "at most ``limit`` events per ``window`` for a key" (``"vote:user:42"``). Checking
+records the event first and then counts, inside the caller's transaction: on SQLite writers are
+serialised, so the count is exact; on PostgreSQL two racing requests may both pass at the edge,
+which is fine for abuse control. A refused attempt is rolled back with the request, so it does
+not extend the penalty.
+
+Limits are scaled by ``Settings.rate_limit_scale`` (0 turns them off), so load tests and
+benchmarks can raise them without code changes.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from papertide.community.models import RateLimitEvent
+
+_events = RateLimitEvent.__table__
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``count`` actions per ``window``."""
+
+    count: int
+    window: timedelta
+
+    def scaled(self, scale: float) -> "Limit | None":
+        if scale <= 0:
+            return None
+        return Limit(max(1, math.ceil(self.count * scale)), self.window)
+
+
+# The defaults: generous for people (a lab shares one address), tight for scripts.
+LIMITS: dict[str, Limit] = {
+    "login": Limit(10, timedelta(minutes=5)),      # failed log-ins per username
+    "login_ip": Limit(30, timedelta(minutes=5)),   # failed log-ins per client address
+    "signup": Limit(20, timedelta(hours=1)),       # per client address
+    "vote": Limit(120, timedelta(minutes=1)),      # per user
+    "comment": Limit(10, timedelta(minutes=1)),    # per user
+    "submit": Limit(20, timedelta(hours=1)),       # per user
+}
+
+
+PRUNE_EVERY = 200
+
+
+class RateLimited(Exception):
+    """Too many attempts; ``retry_after`` seconds until the oldest one leaves the window."""
+
+    def __init__(self, action: str, retry_after: int):
+        super().__init__(f"too many {action} attempts; try again in {retry_after} s")
+        self.action = action
+        self.retry_after = retry_after
+
+
+def hit(session: Session, action: str, subject: str, *, now: datetime, scale: float = 1.0) -> None:
+    """Record one ``action`` by ``subject`` (a user id or client address); raise ``RateLimited``
+    if that makes more than the action's limit within its window."""
+    limit = LIMITS[action].scaled(scale)
+    if limit is None:
+        return
+    record(session, action, subject, now=now)
+    _check(session, action, f"{action}:{subject}"[:200], limit, now, allowed=limit.count)
+
+
+def check(session: Session, action: str, subject: str, *, now: datetime, scale: float = 1.0) -> None:
+    """Raise ``RateLimited`` if ``subject`` already used up ``action``'s limit, recording nothing
+    (for counting only failures, e.g. wrong passwords: ``check`` first, ``record`` on failure)."""
+    limit = LIMITS[action].scaled(scale)
+    if limit is not None:
+        _check(session, action, f"{action}:{subject}"[:200], limit, now, allowed=limit.count - 1)
+
+
+def record(session: Session, action: str, subject: str, *, now: datetime) -> None:
+    """Count one ``action`` by ``subject``, forgetting its events that left the window; now and
+    then (one call in ``PRUNE_EVERY``) also everyone's, so one-off subjects leave no rows behind."""
+    key = f"{action}:{subject}"[:200]
+    session.execute(delete(_events).where(_events.c.key == key, _events.c.created_at < now - LIMITS[action].window))
+    session.execute(insert(_events).values(key=key, created_at=now))
+    if random.randrange(PRUNE_EVERY) == 0:
+        prune(session, now=now)
+
+
+def prune(session: Session, *, now: datetime) -> int:
+    """Delete every event older than the longest window; returns how many."""
+    longest = max(limit.window for limit in LIMITS.values())
+    return session.execute(delete(_events).where(_events.c.created_at < now - longest)).rowcount
+
+
+def _check(session: Session, action: str, key: str, limit: Limit, now: datetime, *, allowed: int) -> None:
+    since = now - limit.window
+    count, oldest = session.execute(
+        select(func.count(), func.min(_events.c.created_at)).where(_events.c.key == key, _events.c.created_at >= since)
+    ).one()
+    if count > allowed:
+        retry_after = max(1, math.ceil((oldest + limit.window - now).total_seconds())) if oldest else 1
+        raise RateLimited(action.removesuffix("_ip"), retry_after)

@@ -1,0 +1,72 @@
+"""Content versions: cheap counters that tell a cache whether what it holds is still current.
+
+Every change a reader would see (a vote, a comment, a moderation action, a submission) bumps
+``"catalog"`` and the changed paper's ``"paper:<id>"`` in the same transaction as the change.
+Caches in any number of web workers key their entries on these numbers, so a vote in one worker
+is visible in every other on the next request, with no cross-process messaging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from papertide.community.models import ContentVersion
+
+CATALOG = "catalog"
+
+_table = ContentVersion.__table__
+
+
+def paper_key(paper_id: int) -> str:
+    return f"paper:{paper_id}"
+
+
+def bump(session: Session, *keys: str) -> None:
+    """Increment each of ``keys`` (creating it at 1) within the caller's transaction: one statement."""
+    if not keys:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [{"key": key, "version": 1} for key in sorted(set(keys))]  # a fixed order: no deadlocks
+    statement = insert(_table).values(rows)
+    session.execute(statement.on_conflict_do_update(index_elements=[_table.c.key], set_={"version": _table.c.version + 1}))
+
+
+def current(session: Session, keys: Iterable[str] = (CATALOG,)) -> tuple[int, ...]:
+    """The versions of ``keys`` in the order given (0 for a key never bumped)."""
+    keys = list(keys)
+    found = dict(session.execute(select(_table.c.key, _table.c.version).where(_table.c.key.in_(keys))).all())
+    return tuple(found.get(key, 0) for key in keys)
+
+
+def bump_for_paper(session: Session, paper_id: int) -> None:
+    """What a change to one paper's visible state must invalidate: it, and every list."""
+    bump(session, CATALOG, paper_key(paper_id))
+
+
+def reader(engine: Engine, key: str = CATALOG) -> Callable[[], int]:
+    """A function returning the current version of ``key`` through one pooled DBAPI cursor.
+
+    For the page cache's hot path (every anonymous request): tens of microseconds, where an ORM
+    session costs hundreds. The key is fixed, so the SQL is compiled once with it inlined (no
+    paramstyle differences between backends). Returning the connection to the pool ends its read
+    transaction, so each call sees the newest committed version.
+    """
+    statement = select(_table.c.version).where(_table.c.key == key)
+    sql = str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+
+    def read() -> int:
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql)
+            row = cursor.fetchone()
+            cursor.close()
+            return row[0] if row else 0
+        finally:
+            connection.close()
+
+    return read

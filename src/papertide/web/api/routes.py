@@ -1,0 +1,161 @@
+"""``/api/...`` routes. Reads are the same for everyone (cacheable by URL); the one write,
+``POST /api/papers/{id}/vote``, needs a session and the CSRF header like any form."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from papertide.catalog import queries
+from papertide.community import comments, ratelimit, votes
+from papertide.community.accounts import Account
+from papertide.community.errors import CommunityError
+from papertide.web import deps, security
+from papertide.web.api import hf_shapes
+
+router = APIRouter(prefix="/api", tags=["papers"])
+
+ReadSession = Annotated[Session, Depends(deps.read_session)]
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error(status: int, message: str) -> JSON:
+    """Errors as Hugging Face sends them: ``{"error": "..."}``."""
+    return JSON({"error": message}, status_code=status)
+
+
+@router.get("/session", summary="Who you are and your CSRF token (papertide)")
+def session_info(request: Request) -> JSON:
+    """For scripts and single-page clients: the logged-in user (or null) and the token to send as
+    ``X-CSRF-Token`` with POSTs. Starts a session cookie; never cached."""
+    account = security.current_user(request)
+    return JSON({"user": hf_shapes.user(account.username) if account else None,
+                 "isAdmin": bool(account and account.is_admin),
+                 "csrfToken": str(security.csrf_token(request))},
+                headers={"Cache-Control": "no-store"})
+
+
+@router.get("/daily_papers", summary="The daily list (Hugging Face compatible)")
+def daily_papers(
+    request: Request,
+    session: ReadSession,
+    date: Annotated[str | None, Query(max_length=20, description="YYYY-MM-DD")] = None,
+    week: Annotated[str | None, Query(max_length=20, description="YYYY-Www, e.g. 2025-W09")] = None,
+    month: Annotated[str | None, Query(max_length=20, description="YYYY-MM")] = None,
+    sort: Annotated[str, Query(max_length=20, description="publishedAt (newest), trending or upvotes")] = "publishedAt",
+    p: Annotated[int, Query(ge=0, le=100_000, description="page, from 0")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    submitter: Annotated[str | None, Query(max_length=100)] = None,
+) -> JSON:
+    """Papers on the daily list of a day, week or month; without one, the newest submissions."""
+    try:
+        if date or week or month:
+            page = queries.daily_feed(session, day=date, week=week, month=month, sort=sort, now=deps.now(request),
+                                      page=p, limit=limit, submitter=submitter)
+        else:
+            page = queries.recent_feed(session, sort=sort, now=deps.now(request), page=p, limit=limit, submitter=submitter)
+    except queries.InvalidQuery as problem:
+        return error(400, str(problem))
+    return JSON([hf_shapes.daily_item(item) for item in page.items])
+
+
+@router.get("/papers/search", summary="Search papers (Hugging Face compatible)")
+def search(
+    request: Request,
+    session: ReadSession,
+    q: Annotated[str, Query(max_length=queries.MAX_QUERY)] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    organization: Annotated[str | None, Query(max_length=100)] = None,
+) -> JSON:
+    items = queries.search_papers(session, q, limit=limit, now=deps.now(request), date_from=date_from,
+                                  date_to=date_to, organization=organization)
+    return JSON([hf_shapes.daily_item(item) for item in items])
+
+
+@router.get("/trending", summary="Trending papers (papertide)")
+def trending(request: Request, session: ReadSession, days: Annotated[int, Query(ge=1, le=90)] = 7,
+             limit: Annotated[int, Query(ge=1, le=100)] = 30) -> JSON:
+    items = queries.trending(session, deps.now(request), days=days, limit=limit)
+    return JSON([hf_shapes.daily_item(item) | {"trendingScore": round(item.score, 6)} for item in items])
+
+
+@router.get("/organizations/{slug}/papers", summary="An organisation's papers (papertide)")
+def organization_papers(request: Request, session: ReadSession, slug: str,
+                        sort: Annotated[str, Query(max_length=20)] = "newest",
+                        p: Annotated[int, Query(ge=0, le=100_000)] = 0,
+                        limit: Annotated[int, Query(ge=1, le=100)] = 50) -> JSON:
+    try:
+        page = queries.organization_page(session, slug, sort=sort, now=deps.now(request), page=p, limit=limit)
+    except queries.InvalidQuery as problem:
+        return error(400, str(problem))
+    if page is None:
+        return error(404, f"no organization {slug[:100]!r}")
+    return JSON([hf_shapes.daily_item(item) for item in page.items])
+
+
+@router.get("/papers/{arxiv_id:path}/similar", summary="Similar papers (papertide)")
+def similar(request: Request, session: ReadSession, arxiv_id: str, k: Annotated[int, Query(ge=1, le=50)] = 6) -> JSON:
+    if queries.get_paper_item(session, arxiv_id) is None:
+        return error(404, "Paper not found")
+    return JSON([hf_shapes.daily_item(item) for item in queries.similar_papers(session, arxiv_id, k=k, now=deps.now(request))])
+
+
+@router.get("/papers/{arxiv_id:path}/votes", summary="Upvotes over time (papertide)")
+def vote_history(request: Request, session: ReadSession, arxiv_id: str) -> JSON:
+    item = queries.get_paper_item(session, arxiv_id)
+    if item is None:
+        return error(404, "Paper not found")
+    points = queries.votes_over_time(session, item.paper.id, now=deps.now(request))
+    return JSON({"id": item.paper.arxiv_id, "upvotes": item.upvotes,
+                 "points": [{"date": pt.day.isoformat(), "votes": pt.votes, "total": pt.total} for pt in points]})
+
+
+@router.get("/papers/{arxiv_id:path}/comments", summary="Comments (papertide)")
+def list_comments(session: ReadSession, arxiv_id: str) -> JSON:
+    item = queries.get_paper_item(session, arxiv_id)
+    if item is None:
+        return error(404, "Paper not found")
+    return JSON([
+        {"id": c.id, "author": hf_shapes.user(c.author), "body": c.body, "html": c.html,
+         "createdAt": hf_shapes.iso(c.created_at), "parentId": c.parent_id}
+        for c in comments.list_comments(session, item.paper.arxiv_id)
+    ])
+
+
+@router.post("/papers/{arxiv_id:path}/vote", summary="Toggle your upvote (papertide; session + X-CSRF-Token)",
+             dependencies=[Depends(security.verify_csrf)])
+def vote(request: Request, arxiv_id: str, account: Annotated[Account, Depends(security.require_user)]) -> JSON:
+    key = queries.normalise_arxiv_id(arxiv_id)
+    if key is None:
+        return error(404, "Paper not found")
+    try:
+        with deps.database(request).session() as session:
+            ratelimit.hit(session, "vote", f"user:{account.id}", now=deps.now(request),
+                          scale=deps.settings(request).rate_limit_scale)
+            result = votes.toggle_vote(session, account.id, key, now=deps.now(request))
+    except ratelimit.RateLimited as limited:
+        return JSON({"error": str(limited)}, status_code=429, headers={"Retry-After": str(limited.retry_after)})
+    except CommunityError as problem:
+        return error(problem.status, str(problem))
+    return JSON({"id": key, "voted": result.voted, "upvotes": result.upvotes})
+
+
+@router.get("/papers/{arxiv_id:path}", summary="One paper (Hugging Face compatible)")
+def paper(session: ReadSession, arxiv_id: str) -> JSON:
+    item = queries.get_paper_item(session, arxiv_id)
+    if item is None:
+        return error(404, "Paper not found")
+    return JSON(hf_shapes.paper_with_counts(item))

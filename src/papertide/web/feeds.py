@@ -1,0 +1,112 @@
+"""Atom and RSS feeds: the daily list, trending, an organisation, a saved search.
+
+Each feed is ``/feeds/<what>.atom`` or ``.rss`` (feedgen writes both), takes the same query
+parameters as its page, and is the same for every reader, so it caches by URL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse, Response
+from feedgen.feed import FeedGenerator
+from sqlalchemy.orm import Session
+
+from papertide.catalog import queries
+from papertide.catalog.queries import FeedItem
+from papertide.web import deps
+
+router = APIRouter(prefix="/feeds", tags=["feeds"])
+
+Format = Literal["atom", "rss"]
+ReadSession = Annotated[Session, Depends(deps.read_session)]
+MEDIA_TYPES = {"atom": "application/atom+xml; charset=utf-8", "rss": "application/rss+xml; charset=utf-8"}
+MAX_ENTRY_AUTHORS = 20
+
+
+def build_feed(items: list[FeedItem], *, title: str, subtitle: str, page_url: str, self_url: str, base_url: str,
+               fmt: Format, now: datetime) -> bytes:
+    """An Atom or RSS document for ``items`` (newest-known times as the entries' dates)."""
+    feed = FeedGenerator()
+    feed.id(self_url)
+    feed.title(title)
+    feed.subtitle(subtitle)
+    feed.link(href=page_url, rel="alternate")
+    feed.link(href=self_url, rel="self")
+    feed.author({"name": "papertide"})
+    feed.language("en")
+    feed.generator("papertide")
+    latest = None
+    for item in items:
+        paper = item.paper
+        when = (item.entry.submitted_at if item.entry else None) or paper.published_at or paper.created_at
+        latest = max(latest, when) if latest else when
+        entry = feed.add_entry(order="append")
+        url = f"{base_url}/papers/{paper.arxiv_id}"
+        entry.id(url)
+        entry.guid(url, permalink=True)
+        entry.title(paper.title)
+        entry.link(href=url, rel="alternate")
+        entry.summary(paper.abstract or paper.title)
+        for name in (paper.authors or [])[:MAX_ENTRY_AUTHORS]:
+            entry.author({"name": name} if fmt == "atom" else {"name": name, "email": "unknown@arxiv.org"})
+        if item.organization is not None:
+            entry.category(term=item.organization.slug, label=item.organization.name)
+        entry.published(paper.published_at or when)
+        entry.updated(when)
+    feed.updated(latest or now)
+    return feed.atom_str(pretty=False) if fmt == "atom" else feed.rss_str(pretty=False)
+
+
+def _respond(request: Request, items: list[FeedItem], fmt: Format, title: str, subtitle: str, page_path: str) -> Response:
+    base = deps.settings(request).base_url
+    self_url = f"{base}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
+    body = build_feed(items, title=title, subtitle=subtitle, page_url=f"{base}{page_path}", self_url=self_url,
+                      base_url=base, fmt=fmt, now=deps.now(request))
+    return Response(body, media_type=MEDIA_TYPES[fmt])
+
+
+def _bad(message: str) -> Response:
+    return PlainTextResponse(message, status_code=400)
+
+
+@router.get("/daily.{fmt}", summary="The daily list as a feed")
+def daily(request: Request, session: ReadSession, fmt: Format,
+          date: Annotated[str | None, Query(max_length=20)] = None,
+          week: Annotated[str | None, Query(max_length=20)] = None,
+          month: Annotated[str | None, Query(max_length=20)] = None,
+          sort: Annotated[str, Query(max_length=20)] = "trending") -> Response:
+    try:
+        page = queries.daily_feed(session, day=date, week=week, month=month, sort=sort, now=deps.now(request), limit=100)
+    except queries.InvalidQuery as problem:
+        return _bad(str(problem))
+    label = page.period.label if page.period else "nothing yet"
+    path = "/?" + urlencode(page.period.query) if page.period else "/"
+    return _respond(request, page.items, fmt, f"Daily papers: {label}", "Papers submitted to the daily list", path)
+
+
+@router.get("/trending.{fmt}", summary="Trending papers as a feed")
+def trending(request: Request, session: ReadSession, fmt: Format) -> Response:
+    items = queries.trending(session, deps.now(request), limit=50)
+    return _respond(request, items, fmt, "Trending papers", "Papers rising with votes this week", "/trending")
+
+
+@router.get("/organizations/{slug}.{fmt}", summary="An organisation's papers as a feed")
+def organization(request: Request, session: ReadSession, slug: str, fmt: Format) -> Response:
+    page = queries.organization_page(session, slug, sort="newest", now=deps.now(request), limit=50)
+    if page is None:
+        return PlainTextResponse("no such organization", status_code=404)
+    org = page.organization
+    return _respond(request, page.items, fmt, f"Papers from {org.name}", f"New papers from {org.name}",
+                    f"/organizations/{org.slug}")
+
+
+@router.get("/search.{fmt}", summary="A saved search as a feed")
+def search(request: Request, session: ReadSession, fmt: Format,
+           q: Annotated[str, Query(min_length=1, max_length=queries.MAX_QUERY)]) -> Response:
+    items = queries.search_papers(session, q, limit=50, now=deps.now(request))
+    items = queries.sort_items(items, "newest")
+    return _respond(request, items, fmt, f"Papers matching “{q}”", f"New papers matching {q}", "/search?" + urlencode({"q": q}))

@@ -1,0 +1,13 @@
+"""The HTML pages: one module per page family, each with a ``router`` of GET routes.
+
+Pages only read (through ``papertide.catalog.queries`` and the community services) and render;
+everything that changes state is a POST in ``papertide.web.actions``.
+"""
+
+from fastapi import APIRouter
+
+from papertide.web.pages import account, admin, daily, orgs, paper, search, trending
+
+router = APIRouter()
+for module in (daily, trending, paper, search, orgs, account, admin):
+    router.include_router(module.router)

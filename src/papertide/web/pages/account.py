@@ -1,0 +1,30 @@
+"""Forms people fill in: sign up, log in, submit a paper. Each posts to ``papertide.web.actions``,
+which renders the same template again, with ``error`` and the values typed, when it refuses."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from papertide.web.actions import safe_next
+from papertide.web.pages.rendering import page_context, render_page
+
+router = APIRouter()
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return render_page(request, page_context(request), "signup.html", next=safe_next(next))
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return render_page(request, page_context(request), "login.html", next=safe_next(next))
+
+
+@router.get("/submit", response_class=HTMLResponse)
+def submit_page(request: Request, arxiv_id: str = ""):
+    context = page_context(request)
+    if context["user"] is None:
+        return RedirectResponse("/login?next=/submit", status_code=303)
+    return render_page(request, context, "submit.html", nav="submit", arxiv_id=arxiv_id[:200])

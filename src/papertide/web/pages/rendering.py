@@ -1,0 +1,147 @@
+"""Turning a template and a context into an HTML response.
+
+One Jinja2 environment for the whole site, autoescaping everything (a paper title or a comment
+can never become markup), compiled once per process. The filters here are the small
+formatting rules every page shares: how a date, a count or an author list is shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Sequence
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlencode
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
+
+from papertide.config import get_settings
+
+WEB_DIR = Path(__file__).resolve().parents[1]
+TEMPLATES_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+AVATAR_COLOURS = 8
+
+
+def compact(number: int | None) -> str:
+    """1234 -> '1.2k', as on every count in a list; exact numbers stay in titles."""
+    number = number or 0
+    if abs(number) < 1000:
+        return str(number)
+    if abs(number) < 10_000:
+        return f"{number / 1000:.1f}".rstrip("0").rstrip(".") + "k"
+    if abs(number) < 1_000_000:
+        return f"{number // 1000}k"
+    return f"{number / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
+
+
+def author_line(authors: Sequence[str], shown: int = 3) -> str:
+    """'Ada Lovelace, Alan Turing +5 authors': the first few names and how many more."""
+    authors = list(authors or [])
+    if len(authors) <= shown:
+        return ", ".join(authors)
+    return f"{', '.join(authors[:shown])} +{len(authors) - shown} authors"
+
+
+def initials(name: str) -> str:
+    words = [word for word in (name or "?").replace("-", " ").split() if word[:1].isalnum()]
+    return ("".join(word[0] for word in words[:2]) or (name or "?")[:1]).upper()
+
+
+def avatar_class(name: str) -> str:
+    """A stable colour class per name (a class, not a style attribute: CSP allows no inline style)."""
+    return f"c{zlib.crc32((name or '').encode()) % AVATAR_COLOURS}"
+
+
+def short_date(value: date | datetime | None) -> str:
+    return f"{value:%b %-d, %Y}" if value else ""
+
+
+def long_date(value: date | None) -> str:
+    return f"{value:%A, %B %-d, %Y}" if value else ""
+
+
+def github_name(url: str | None) -> str:
+    """'https://github.com/org/repo' -> 'org/repo'."""
+    if not url:
+        return ""
+    return url.rstrip("/").split("github.com/", 1)[-1]
+
+
+@lru_cache(maxsize=None)
+def _static_hash(path: str) -> str:
+    try:
+        return hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
+    except OSError:
+        return "missing"
+
+
+def static(path: str) -> str:
+    """The URL of a static file with a content hash, so browsers may cache it forever."""
+    return f"/static/{path}?v={_static_hash(path)}"
+
+
+def make_environment(*, strict: bool = False) -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        undefined=StrictUndefined if strict else Undefined,
+    )
+    environment.filters.update(
+        compact=compact,
+        author_line=author_line,
+        initials=initials,
+        avatar_class=avatar_class,
+        short_date=short_date,
+        long_date=long_date,
+        github_name=github_name,
+    )
+    environment.globals.update(static=static, site_name=get_settings().site_name)
+    return environment
+
+
+environment = make_environment()
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    """What every page needs: who is logged in, the CSRF token for its forms, messages to show.
+
+    The token is lazy: a page that never prints it (an anonymous reader's) starts no session,
+    sets no cookie, and so stays shareable by the page cache.
+    """
+    from papertide.web import actions, security
+
+    return {
+        "request": request,
+        "user": security.current_user(request),
+        "csrf_token": security.csrf_token(request),
+        "flashes": actions.pop_flashes(request),
+    }
+
+
+def query_url(path: str, **params: object) -> str:
+    """``path`` with its non-empty query parameters in a fixed order (so equal pages share a cache key)."""
+    pairs = [(key, str(value)) for key, value in params.items() if value not in (None, "", False)]
+    return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
+def render_string(name: str, context: dict[str, Any]) -> str:
+    return environment.get_template(name).render(context)
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render template ``name`` with the page context plus ``context``."""
+    return render_page(request, page_context(request), name, status_code, **context)
+
+
+def render_page(request: Request, base: dict[str, Any], name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render with a page context the handler already fetched (it needed the user earlier)."""
+    return HTMLResponse(render_string(name, {**base, **context}), status_code=status_code)

@@ -1,0 +1,59 @@
+"""``/search?q=``: papers by title, abstract, authors or arXiv id, filtered by date and organisation.
+
+The same URL serves the whole page and, for search-as-you-type, htmx takes just ``#results`` out
+of it (``hx-select``): one response per query string, so the page cache serves both.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from papertide.catalog import queries
+from papertide.community import votes
+from papertide.web.cache import Memo
+from papertide.web.deps import database, now
+from papertide.web.pages.rendering import page_context, render_page
+
+router = APIRouter()
+RESULTS = 30
+SUGGESTIONS = ("diffusion", "reasoning", "LLM agents", "video generation", "reinforcement learning", "2405.15738")
+
+
+_organizations = Memo(ttl=300.0, max_entries=16)
+
+
+def organization_choices(session, database_url: str) -> list[tuple[str, str, int]]:
+    """(slug, name, papers) for the filter menu. Counting papers per organisation scans the
+    catalog, and the menu need not be exact to the minute: kept per worker for five minutes."""
+    return _organizations.get(database_url, lambda: [
+        (org.slug, org.name, count) for org, count in queries.list_organizations(session, limit=150)
+    ])
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()[:10]) if text and text.strip() else None
+    except ValueError:
+        return None
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(request: Request, q: str = "", date_from: str | None = None, date_to: str | None = None,
+                org: str | None = None, go: str | None = None):
+    context = page_context(request)
+    q = q.strip()[: queries.MAX_QUERY]
+    start, end = _date(date_from), _date(date_to)
+    with database(request).session() as session:
+        if go and (exact := queries.normalise_arxiv_id(q)) and queries.get_paper_item(session, exact):
+            return RedirectResponse(f"/papers/{exact}", status_code=303)  # "I'm feeling lucky" on an id
+        items = queries.search_papers(session, q, limit=RESULTS, now=now(request), date_from=start, date_to=end,
+                                      organization=org or None) if q else []
+        organizations = organization_choices(session, database(request).url)
+        user = context["user"]
+        voted = votes.voted_papers(session, user.id, [i.paper.id for i in items]) if user else set()
+    return render_page(request, context, "search.html", nav="search", query=q, items=items, voted_ids=voted,
+                       date_from=start, date_to=end, org=org or "", organizations=organizations,
+                       suggestions=SUGGESTIONS)

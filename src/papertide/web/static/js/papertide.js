@@ -1,0 +1,70 @@
+/* papertide's own script: small progressive enhancements on top of htmx.
+   Loaded from our origin (CSP: script-src 'self'); no inline handlers anywhere. */
+(function () {
+  "use strict";
+
+  // "Copy" buttons: <button data-copy="#element-id">. The text of the target goes to the clipboard.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var target = document.querySelector(button.getAttribute("data-copy"));
+    if (!target || !navigator.clipboard) return;
+    navigator.clipboard.writeText(target.textContent.trim()).then(function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 1500);
+    });
+  });
+
+  // An htmx action refused: a lapsed session goes to log in (and back); anything else is shown.
+  var toastTimer = null;
+  function toast(message) {
+    var box = document.getElementById("toast");
+    if (!box) return;
+    box.textContent = message;
+    box.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { box.hidden = true; }, 5000);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr.status === 401) {
+      window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname + window.location.search);
+      return;
+    }
+    var text = new DOMParser().parseFromString(xhr.responseText || "", "text/html").body.textContent.trim();
+    toast(text || "Something went wrong (" + xhr.status + "). Please try again.");
+  });
+  document.addEventListener("htmx:sendError", function () { toast("Could not reach the server. Check your connection."); });
+
+  // Forms marked data-reset-on-success clear themselves once htmx has posted them (e.g. a comment).
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (event.detail.successful && form.matches && form.matches("form[data-reset-on-success]")) {
+      form.reset();
+      var placeholder = document.getElementById("no-comments");
+      if (placeholder) placeholder.remove();
+    }
+  });
+
+  // "/" focuses the search box, as on most sites with one (not while typing somewhere else).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    var active = document.activeElement;
+    if (active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName))) return;
+    var box = document.getElementById("q") || document.getElementById("top-q");
+    if (box) { event.preventDefault(); box.focus(); box.select(); }
+  });
+
+  // Select inputs with data-autosubmit submit their form on change (e.g. search filters).
+  document.addEventListener("change", function (event) {
+    var field = event.target.closest("[data-autosubmit]");
+    if (field && field.form) {
+      if (window.htmx && field.form.hasAttribute("hx-get")) {
+        window.htmx.trigger(field.form, "submit");
+      } else {
+        field.form.requestSubmit();
+      }
+    }
+  });
+})();

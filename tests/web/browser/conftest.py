@@ -1,0 +1,46 @@
+"""Browser-test fixtures: one live demo site and one chromium per session, a fresh browser
+context (cookies, storage) per test, run once at desktop size and once at phone size."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.web.browser.harness import launch_chromium, serve_demo
+
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 860}},
+    "phone": {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2},
+}
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    with serve_demo(tmp_path_factory.mktemp("browser-site")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
+def viewport(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def page(chromium, site, viewport):
+    """A page in a fresh context; console errors (a CSP violation shows up as one) are collected."""
+    context = chromium.new_context(base_url=site.base_url, **VIEWPORTS[viewport])
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    yield page
+    context.close()

@@ -1,0 +1,63 @@
+"""Screenshots of the main pages for the README: ``python -m tests.web.browser.screenshots [DIR]``.
+
+Serves the demo site exactly as the browser tests do (a few hundred demo papers, Debian's
+chromium), leaves a vote and a comment so the paper page shows them, and writes PNGs to
+``docs/screenshots`` (or DIR).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+from tests.web.browser.harness import REPO, launch_chromium, serve_demo
+
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+
+
+def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as directory, serve_demo(Path(directory)) as site, sync_playwright() as p:
+        browser = launch_chromium(p)
+        context = browser.new_context(base_url=site.base_url, **DESKTOP)
+        page = context.new_page()
+        page.goto("/signup")
+        page.fill("#username", "ada")
+        page.fill("#password", "correct horse battery staple")
+        page.locator("main form button[type=submit]").click()
+        expect(page.get_by_test_id("current-user")).to_have_text("ada")
+        page.goto("/?sort=upvotes")
+        paper = page.get_by_test_id("paper-card").first.get_attribute("data-arxiv-id")
+        page.goto(f"/papers/{paper}")
+        page.get_by_test_id(f"vote-{paper}").click()
+        expect(page.get_by_test_id(f"vote-{paper}")).to_have_attribute("aria-pressed", "true")
+        page.fill("#comment-body", "The ablation in section 4 is **really** convincing. Has anyone tried it at 7B?")
+        page.locator("#comments form button[type=submit]").click()
+        expect(page.get_by_test_id("comment").first).to_be_visible()
+        context.close()
+
+        shots = [
+            ("daily.png", "/", DESKTOP, "light", False),
+            ("daily-week-dark.png", "/?week=2026-W34", DESKTOP, "dark", False),
+            ("paper.png", f"/papers/{paper}", DESKTOP, "light", True),
+            ("trending.png", "/trending", DESKTOP, "light", False),
+            ("search.png", "/search?q=video+generation", DESKTOP, "light", False),
+            ("daily-phone.png", "/", PHONE, "light", False),
+            ("paper-phone.png", f"/papers/{paper}", PHONE, "light", False),
+        ]
+        for name, path, device, scheme, full in shots:
+            context = browser.new_context(base_url=site.base_url, color_scheme=scheme, **device)
+            page = context.new_page()
+            page.goto(path)
+            page.screenshot(path=str(out / name), full_page=full)
+            context.close()
+            print(out / name)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "screenshots")
