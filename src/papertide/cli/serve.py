@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from papertide.cli.common import open_database
+from papertide.config import get_settings
 
 
 @click.command()
@@ -15,5 +16,10 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the site at http://HOST:PORT."""
     import uvicorn
 
-    open_database()
+    database = open_database()
+    settings = get_settings()
+    if settings.digests:  # PAPERTIDE_DIGESTS=on: send digests from this process (see digest/schedule.py)
+        from papertide.digest.schedule import start_scheduler
+
+        start_scheduler(database, settings)
     uvicorn.run("papertide.web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
