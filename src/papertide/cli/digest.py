@@ -39,7 +39,9 @@ def digest() -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would be recorded; record and send nothing.")
 @click.option("--retry-window", type=float, default=120.0, show_default=True,
               help="Seconds this run waits for deferred deliveries to come due before leaving them to the next run.")
-def run(frequency: str, day: str | None, dry_run: bool, retry_window: float) -> None:
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=100, show_default=True,
+              help="Outbox rows claimed at a time.")
+def run(frequency: str, day: str | None, dry_run: bool, retry_window: float, batch_size: int) -> None:
     """Record the period's digests in the outbox and deliver everything pending.
 
     Safe to run again, from cron, or twice at once: each confirmed subscriber gets each period's
@@ -57,7 +59,7 @@ def run(frequency: str, day: str | None, dry_run: bool, retry_window: float) -> 
         )
     database = open_database()
     period = _period(frequency, day, settings)
-    policy = DeliveryPolicy(retry_window=timedelta(seconds=retry_window))
+    policy = DeliveryPolicy(retry_window=timedelta(seconds=retry_window), batch_size=batch_size)
     report = run_digests(database, settings, period, dry_run=dry_run, policy=policy)
     for line in report.lines():
         click.echo(line)

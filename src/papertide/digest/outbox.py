@@ -106,19 +106,15 @@ def record(database: Database, period: Period, selector: PaperSelector, now: dat
     ]
     with database.session() as session:
         insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-        before = _count(session, period.key)
+        statement = (
+            insert(outbox).on_conflict_do_nothing(index_elements=["subscription_id", "period_key"]).returning(outbox.c.id)
+        )
         for start in range(0, len(rows), INSERT_CHUNK):
-            statement = insert(outbox).on_conflict_do_nothing(index_elements=["subscription_id", "period_key"])
-            session.execute(statement, rows[start:start + INSERT_CHUNK])
-        result.recorded = _count(session, period.key) - before
+            result.recorded += len(session.execute(statement, rows[start:start + INSERT_CHUNK]).all())
         result.empty = session.scalar(
             select(func.count()).select_from(outbox).where(outbox.c.period_key == period.key, outbox.c.status == "skipped")
         )
     return result
-
-
-def _count(session, period_key: str) -> int:
-    return session.scalar(select(func.count()).select_from(outbox).where(outbox.c.period_key == period_key))
 
 
 @dataclass(frozen=True)
