@@ -159,12 +159,15 @@ def deliver(
     started = clock()
     report.recovered += outbox.recover_stale(database, started, policy.lease)
     connection_failures = 0
+    last_connection_error = None
     try:
         while not stop.is_set():
             claimed = outbox.claim(database, worker, clock(), policy.batch_size)
             if not claimed:
                 if _wait_for_retries(database, policy, started, clock, stop, mailer):
                     continue
+                if connection_failures:  # the last thing the server did was fail us: say so
+                    report.stopped = last_connection_error
                 return report
             fault.at("claimed")
             for position, row in enumerate(claimed):
@@ -195,6 +198,7 @@ def deliver(
                     _defer(database, worker, row, str(error), policy, clock(), report)
                     if isinstance(error, ConnectionFailure):
                         connection_failures += 1
+                        last_connection_error = str(error)
                         if connection_failures >= policy.connection_failures_to_stop:
                             outbox.release(database, worker, [r.id for r in claimed[position + 1:]])
                             report.stopped = str(error)
