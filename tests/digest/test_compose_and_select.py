@@ -9,7 +9,7 @@ from sqlalchemy import select
 from papertide.catalog.models import DailyEntry, Paper
 from papertide.catalog.record import PaperRecord
 from papertide.catalog.upsert import upsert_papers
-from papertide.digest.compose import Composer, PaperCache, one_line
+from papertide.digest.compose import Composer, PaperCache, body_of, one_line
 from papertide.digest.models import Subscription
 from papertide.digest.select import PaperSelector, keyword_matcher
 from papertide.digest.tokens import DigestTokens
@@ -79,7 +79,7 @@ def test_hostile_titles_are_escaped_in_html_and_one_line_summaries_are_short(dat
     composer = Composer(settings)
     papers = PaperCache(database, composer.base_url).get([paper_id])
     message = composer.digest(subscription_id=1, email="r@example.org", period=MONDAY, papers=papers)
-    body = message.get_body(preferencelist=("html",)).get_content()
+    body = body_of(message, "html")
     assert "Thinking with &lt;think&gt; &amp; &#34;quotes&#34;" in body and "<think>" not in body
     assert papers[0].summary == "First sentence ends here."
     assert len(one_line("x " * 500)) <= 221

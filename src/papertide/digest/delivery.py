@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.message import EmailMessage
+from email.message import Message
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
@@ -105,9 +105,9 @@ class SmtpMailer:
         self.connections_opened += 1
         return connection
 
-    def send(self, message: EmailMessage, recipient: str) -> None:
+    def send(self, message: Message, recipient: str) -> None:
         """Hand ``message`` to the server for ``recipient``; returns once it answered 250."""
-        data = message.as_bytes()  # with the message's own policy (compose.MAIL_POLICY: CRLF, long headers kept whole)
+        data = message.as_bytes()  # with the message's own policy (compose.MAIL_POLICY: CRLF, long headers whole)
         if self._connection is None:
             self._connection = self._connect()
         try:

@@ -161,8 +161,8 @@ def claim(database: Database, worker: str, now: datetime, limit: int) -> list[Cl
 
 def _settle(database: Database, row_id: int, worker: str, **values) -> bool:
     """Change a row this worker holds; False when the claim was lost (lease expired, taken over)."""
-    with database.session() as session:
-        return session.execute(
+    with database.engine.begin() as connection:  # Core, not a Session: this runs once per message
+        return connection.execute(
             update(outbox).where(outbox.c.id == row_id, outbox.c.claimed_by == worker, outbox.c.status == "sending").values(**values)
         ).rowcount == 1
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from email.message import EmailMessage
+from email.message import Message
 
 from sqlalchemy import func, select
 
 from papertide.catalog.models import DailyEntry
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.digest.compose import Composer, PaperCache
+from papertide.digest.compose import Composer, PaperCache, body_of
 from papertide.digest.models import Subscription
 from papertide.digest.periods import Period
 from papertide.digest.select import PaperSelector
@@ -21,12 +21,12 @@ SAMPLE_ADDRESS = "you@example.com"
 
 @dataclass
 class Preview:
-    message: EmailMessage
+    message: Message
     period: Period
     note: str | None  # e.g. why an older period is shown
 
     def part(self, subtype: str) -> str:
-        return self.message.get_body(preferencelist=(subtype,)).get_content()
+        return body_of(self.message, subtype)
 
 
 def latest_list_day(database: Database, on_or_before: date) -> date | None:
