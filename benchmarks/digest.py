@@ -7,7 +7,8 @@ Setup (not timed): a fresh SQLite database with the demo corpus, N confirmed dai
 process on 127.0.0.1. Timed: one full ``papertide digest run`` (select papers per subscriber,
 record the outbox, compose each multipart email, deliver it over SMTP, mark it sent). With
 ``--workers W`` the recording is done once and W processes deliver the outbox concurrently, as W
-cron runs at once would. Prints digests/s and peak memory (max RSS of the sending processes).
+cron runs at once would. Prints digests/s, peak memory (max RSS of the sending processes), and the
+CPU time spent per digest by papertide and by the sink, which is what a loaded machine distorts least.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def sink_process(port: int, ready, counter) -> None:
+def sink_process(port: int, ready, counter, cpu) -> None:
     """A real SMTP server (aiosmtpd) that counts what it is given and keeps nothing."""
     from aiosmtpd.controller import Controller
 
@@ -45,6 +46,7 @@ def sink_process(port: int, ready, counter) -> None:
         async def handle_DATA(self, server, session, envelope):
             with counter.get_lock():
                 counter.value += 1
+                cpu.value = time.process_time()  # CPU seconds this sink has used so far
             return "250 OK"
 
     controller = Controller(Count(), hostname="127.0.0.1", port=port)
@@ -93,11 +95,14 @@ def settings_for(url: str, port: int):
 
 
 def deliver_worker(url: str, port: int, results) -> None:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_start = usage.ru_utime + usage.ru_stime
     from papertide.db import Database
     from papertide.digest.run import DeliveryPolicy, deliver
 
     report = deliver(Database(url), settings_for(url, port), policy=DeliveryPolicy(retry_window=timedelta(0)))
-    results.put((report.sent, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    results.put((report.sent, usage.ru_maxrss, usage.ru_utime + usage.ru_stime - cpu_start))
 
 
 def main() -> None:
@@ -120,23 +125,29 @@ def main() -> None:
     setup(url, args.subscribers)
 
     port = free_port()
-    ready, counter = multiprocessing.Event(), multiprocessing.Value("i", 0)
-    sink = multiprocessing.Process(target=sink_process, args=(port, ready, counter), daemon=True)
+    ready, counter, sink_cpu = multiprocessing.Event(), multiprocessing.Value("i", 0), multiprocessing.Value("d", 0.0)
+    sink = multiprocessing.Process(target=sink_process, args=(port, ready, counter, sink_cpu), daemon=True)
     sink.start()
     ready.wait(30)
+    sink_cpu_before = sink_cpu.value
 
     period = Period.containing("daily", date.fromisoformat(args.date))
     database = Database(url)
     settings = settings_for(url, port)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss_before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     if args.workers == 1:
         report = run_digests(database, settings, period, policy=DeliveryPolicy(retry_window=timedelta(0)))
-        sent, peak_kib = report.sent, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        sent, peak_kib = report.sent, usage.ru_maxrss
+        sender_cpu = usage.ru_utime + usage.ru_stime - cpu_before
         recorded = report.recorded.recorded
     else:
         recorded = outbox.record(database, period, PaperSelector(database, period), utcnow()).recorded
         database.dispose()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        sender_cpu = usage.ru_utime + usage.ru_stime - cpu_before
         results = multiprocessing.Queue()
         workers = [multiprocessing.Process(target=deliver_worker, args=(url, port, results)) for _ in range(args.workers)]
         for worker in workers:
@@ -145,13 +156,19 @@ def main() -> None:
         for worker in workers:
             worker.join()
         sent, peak_kib = sum(o[0] for o in outcomes), max(o[1] for o in outcomes)
+        sender_cpu += sum(o[2] for o in outcomes)
     elapsed = time.perf_counter() - started
     statuses = outbox.status_counts(Database(url), period.key)
+    sink_cpu_used = sink_cpu.value - sink_cpu_before
     sink.terminate()
 
     print(f"period {period.key}: {recorded:,} digests recorded, {sent:,} sent, sink received {counter.value:,}; outbox {statuses}")
     print(f"workers: {args.workers}   load average before: {os.getloadavg()[0]:.2f}")
     print(f"time: {elapsed:.2f} s   throughput: {sent / elapsed:,.0f} digests/s")
+    # Wall-clock throughput depends on what else the machine runs; CPU per digest does much less.
+    per_digest = (sender_cpu + sink_cpu_used) / max(sent, 1) * 1000
+    print(f"CPU per digest: papertide {sender_cpu / max(sent, 1) * 1000:.2f} ms + SMTP sink {sink_cpu_used / max(sent, 1) * 1000:.2f} ms"
+          f" = {per_digest:.2f} ms  ->  CPU-bound ceiling on 2 free cores: {2000 / per_digest:,.0f} digests/s")
     print(f"peak memory (max RSS of a sending process): {peak_kib / 1024:.0f} MiB (main process before the run: {rss_before / 1024:.0f} MiB)")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from papertide.cli.common import open_database
@@ -20,6 +22,9 @@ def serve(host: str, port: int, workers: int) -> None:
     settings = get_settings()
     if settings.digests:  # PAPERTIDE_DIGESTS=on: send digests from this process (see digest/schedule.py)
         from papertide.digest.schedule import start_scheduler
+
+        if not os.environ.get("PAPERTIDE_SECRET_KEY"):
+            raise click.ClickException("PAPERTIDE_DIGESTS=on needs PAPERTIDE_SECRET_KEY: digest links are signed with it")
 
         start_scheduler(database, settings)
     uvicorn.run("papertide.web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
