@@ -33,6 +33,16 @@ def test_trending_follows_the_ranking_score_as_of_the_period_end(papers):
     assert selector.papers_for(sub(max_papers=3)) == selector.trending[:3]
 
 
+def test_a_weeks_trending_papers_are_its_most_upvoted(papers):
+    from .conftest import WEEK
+
+    selector = PaperSelector(papers, WEEK)
+    assert len(selector.candidates) == 108
+    upvotes = {c.id: c.upvotes for c in selector.candidates}
+    ranked = [upvotes[i] for i in selector.trending]
+    assert ranked == sorted(ranked, reverse=True)
+
+
 def test_hidden_papers_never_reach_a_digest(papers):
     top = PaperSelector(papers, MONDAY).trending[0]
     with papers.session() as session:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -89,7 +90,7 @@ class DigestScheduler(threading.Thread):
         self.clock = clock
         self.retry_every = retry_every
         self.stopping = threading.Event()
-        self.runs: list[tuple[datetime, list[str]]] = []  # what ran, for `papertide` logs and tests
+        self.runs: deque[tuple[datetime, list[str]]] = deque(maxlen=100)  # the latest runs and what they said
         self._run = runner or self._run_digests
 
     def _run_digests(self, period: Period | None):

@@ -3,7 +3,7 @@
 The candidates are the papers put on the daily list during the period, loaded once per run:
 every subscriber's digest is a choice among them, so ten thousand digests cost one query.
 
-* trending: the period's papers by ``ranking.trending_score`` as of the period's end;
+* trending: a day's papers by ``ranking.trending_score`` as of its end, a week's by upvotes;
 * interests: papers from followed organisations (by slug) or authors (by name), plus papers that
   match the subscriber's free-text topics through the search service (a keyword match over the
   period's papers when the search service is not installed);
@@ -108,10 +108,16 @@ class PaperSelector:
         self._matcher = topic_matcher
         self._database = database
         self._topics: dict[str, list[int]] = {}
+        self.trending = [c.id for c in sorted(self.candidates, key=self._rank_key(period))]
+
+    @staticmethod
+    def _rank_key(period: Period) -> Callable[[Candidate], tuple]:
+        """Daily: the trending score as of the day's end. Weekly: upvotes, because over seven days
+        the score's decay would rank Sunday's papers above the week's best."""
         as_of = datetime.combine(period.end + timedelta(days=1), time.min, timezone.utc)
-        self.trending = [
-            c.id for c in sorted(self.candidates, key=lambda c: (-trending_score(c.upvotes, c.submitted_at, as_of), c.id))
-        ]
+        if period.frequency == "weekly":
+            return lambda c: (-c.upvotes, -trending_score(c.upvotes, c.submitted_at, as_of), c.id)
+        return lambda c: (-trending_score(c.upvotes, c.submitted_at, as_of), c.id)
 
     def _match_topic(self, topic: str) -> list[int]:
         key = topic.casefold()

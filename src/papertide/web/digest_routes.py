@@ -11,7 +11,7 @@ own, see ``DigestCsrf``).
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -26,6 +26,7 @@ from papertide.db import Database, get_database
 from papertide.digest import subscriptions
 from papertide.digest.delivery import DeliveryError
 from papertide.digest.preview import preview_digest
+from papertide.digest.schedule import parse_timezone
 from papertide.digest.subscriptions import Preferences, SubscriptionError
 from papertide.digest.tokens import DigestTokens, InvalidToken
 
@@ -330,7 +331,8 @@ def preview(request: Request, subscriber: str | None = None, frequency: str | No
             return _notice(request, settings, "No such subscriber", f"No subscription {subscriber}.", 404, error=True)
     if frequency not in (None, "daily", "weekly"):
         frequency = None
-    result = preview_digest(database, settings, subscription, today=date.today(), frequency=frequency)
+    today = datetime.now(parse_timezone(settings.digest_timezone)).date()
+    result = preview_digest(database, settings, subscription, today=today, frequency=frequency)
     if result is None:
         return _notice(request, settings, "Nothing to preview yet", "No papers are on the list yet.", 404)
     if format == "text":
