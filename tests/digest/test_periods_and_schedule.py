@@ -87,3 +87,21 @@ def test_the_scheduler_thread_catches_up_on_a_missed_send_and_stops(database):
     scheduler.join(10)
     assert not scheduler.is_alive()
     assert ran[:2] == ["daily:2026-11-22", "weekly:2026-W47"]
+
+
+def test_the_scheduler_sends_the_days_digest_over_smtp(papers, sink):
+    """The real runner: `papertide serve` with digests on, started on Tuesday 18 August 2026 at 07:30."""
+    from .conftest import confirmed, make_settings
+
+    confirmed(papers, 3)
+    settings = make_settings(papers, sink.port)
+    tuesday = datetime(2026, 8, 18, 5, 30, tzinfo=UTC)  # 07:30 in Paris
+    scheduler = DigestScheduler(papers, settings, clock=lambda: tuesday)
+    scheduler.start()
+    try:
+        received = sink.handler.wait_for(3)
+    finally:
+        scheduler.stop()
+        scheduler.join(10)
+    assert sorted(r.recipients[0] for r in received) == [f"reader{n}@example.org" for n in range(3)]
+    assert {r.message["X-Papertide-Period"] for r in received} == {"daily:2026-08-17"}
