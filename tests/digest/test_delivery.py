@@ -276,3 +276,21 @@ def test_concurrent_cli_runs_in_two_processes_send_each_digest_once(papers, sink
         thread.join(180)
     assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
     everyone_once([sink.handler], emails_of(ids))
+
+
+def test_a_broken_row_fails_alone_and_a_digest_emptied_by_moderation_is_not_sent(papers, sink):
+    from papertide.catalog.models import Paper
+
+    ids = confirmed(papers, 3)
+    with papers.session() as session:  # a row no period can be read from, and one of a hidden paper
+        session.add(DigestOutbox(subscription_id=ids[0], period_key="daily:not-a-date", paper_ids=[1]))
+        hidden = session.scalars(select(Paper.id).order_by(Paper.id)).first()
+        session.get(Paper, hidden).hidden = True
+        session.add(DigestOutbox(subscription_id=ids[1], period_key="daily:2026-08-16", paper_ids=[hidden]))
+    report = run_digests(papers, make_settings(papers, sink.port), MONDAY, policy=NO_WAIT)
+    assert report.sent == 3 and report.failed == 1 and report.skipped == 1
+    everyone_once([sink.handler], emails_of(ids))
+    with papers.session() as session:
+        rows = {row.period_key: row for row in session.scalars(select(DigestOutbox))}
+    assert rows["daily:not-a-date"].status == "failed" and "could not compose" in rows["daily:not-a-date"].last_error
+    assert rows["daily:2026-08-16"].status == "skipped"

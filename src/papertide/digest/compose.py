@@ -86,7 +86,8 @@ def byline(authors: Sequence[str], organization: str | None) -> str:
 
 
 class PaperCache:
-    """Digest papers by id, each loaded from the database once per run."""
+    """Digest papers by id, each loaded from the database once per run. A paper hidden by a
+    moderator since the digest was recorded is left out of it."""
 
     def __init__(self, database: Database, base_url: str):
         self._database = database
@@ -106,7 +107,7 @@ class PaperCache:
                 rows = session.execute(
                     select(Paper, Organization.name)
                     .outerjoin(Organization, Organization.id == Paper.organization_id)
-                    .where(Paper.id.in_(ids[start:start + 500]))
+                    .where(Paper.id.in_(ids[start:start + 500]), Paper.hidden.is_(False))
                 )
                 for paper, organization in rows:
                     self._papers[paper.id] = DigestPaper(

@@ -212,6 +212,14 @@ def release(database: Database, worker: str, row_ids: Sequence[int] | None = Non
         ).rowcount
 
 
+def renew(database: Database, worker: str, now: datetime) -> int:
+    """Extend this worker's claims (a slow server must not let its lease lapse mid-batch)."""
+    with database.engine.begin() as connection:
+        return connection.execute(
+            update(outbox).where(outbox.c.claimed_by == worker, outbox.c.status == "sending").values(claimed_at=now)
+        ).rowcount
+
+
 def recover_stale(database: Database, now: datetime, lease: timedelta) -> int:
     """Put back rows whose worker died (on this host) or whose lease ran out (anywhere).
 

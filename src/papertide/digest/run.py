@@ -148,71 +148,102 @@ def deliver(
     stop: threading.Event | None = None,
 ) -> RunReport:
     """Send every due pending row over one reused SMTP connection, settling each as it goes."""
-    report = report or RunReport()
-    stop = stop or threading.Event()
-    worker = outbox.new_worker_id()
-    composer = Composer(settings)
-    papers = PaperCache(database, composer.base_url)
-    periods: dict[str, Period] = {}
-    fault = FaultHook.from_env()
     mailer = (mailer_factory or (lambda: SmtpMailer(settings)))()
-    started = clock()
-    report.recovered += outbox.recover_stale(database, started, policy.lease)
-    connection_failures = 0
-    last_connection_error = None
+    delivery = _Delivery(database, settings, report or RunReport(), policy, mailer, clock, stop or threading.Event())
     try:
-        while not stop.is_set():
-            claimed = outbox.claim(database, worker, clock(), policy.batch_size)
-            if not claimed:
-                if _wait_for_retries(database, policy, started, clock, stop, mailer):
-                    continue
-                if connection_failures:  # the last thing the server did was fail us: say so
-                    report.stopped = last_connection_error
-                return report
-            fault.at("claimed")
-            for position, row in enumerate(claimed):
-                if stop.is_set():
-                    outbox.release(database, worker, [r.id for r in claimed[position:]])
-                    return report
-                if row.subscription_status != "confirmed":
-                    outbox.skip(database, row.id, worker, f"subscription is {row.subscription_status}")
-                    report.skipped += 1
-                    continue
-                period = periods.setdefault(row.period_key, Period.from_key(row.period_key))
-                message_id = composer.digest_message_id(row.subscription_id, period)
-                message = composer.digest(
-                    subscription_id=row.subscription_id, email=row.email, period=period,
-                    papers=papers.get(row.paper_ids), message_id=message_id,
-                )
-                try:
-                    mailer.send(message, row.email)
-                except SenderRejected as error:
-                    outbox.release(database, worker, [r.id for r in claimed[position:]])
-                    report.stopped = str(error)
-                    report.errors.append(str(error))
-                    return report
-                except PermanentFailure as error:
-                    outbox.bounce(database, row.id, worker, row.subscription_id, str(error), clock())
-                    report.bounced += 1
-                except TemporaryFailure as error:
-                    _defer(database, worker, row, str(error), policy, clock(), report)
-                    if isinstance(error, ConnectionFailure):
-                        connection_failures += 1
-                        last_connection_error = str(error)
-                        if connection_failures >= policy.connection_failures_to_stop:
-                            outbox.release(database, worker, [r.id for r in claimed[position + 1:]])
-                            report.stopped = str(error)
-                            return report
-                else:
-                    fault.at("accepted")
-                    outbox.mark_sent(database, row.id, worker, clock(), message_id)
-                    report.sent += 1
-                    connection_failures = 0
-                    fault.at("sent")
-        return report
+        delivery.run()
     finally:
-        outbox.release(database, worker)  # anything still held after an unexpected error
+        outbox.release(database, delivery.worker)  # anything still held after an unexpected error
         mailer.close()
+    return delivery.report
+
+
+class _Stop(Exception):
+    """Delivery cannot go on in this run (server down, or refusing us); the rest stays queued."""
+
+
+class _Delivery:
+    """One worker's pass over the outbox: claim a batch, send its rows in order, settle each."""
+
+    def __init__(self, database, settings, report, policy, mailer, clock, stop):
+        self.database, self.report, self.policy, self.mailer, self.clock, self.stop = (
+            database, report, policy, mailer, clock, stop)
+        self.worker = outbox.new_worker_id()
+        self.composer = Composer(settings)
+        self.papers = PaperCache(database, self.composer.base_url)
+        self.fault = FaultHook.from_env()
+        self.connection_failures = 0
+        self.last_connection_error: str | None = None
+
+    def run(self) -> None:
+        started = self.clock()
+        self.report.recovered += outbox.recover_stale(self.database, started, self.policy.lease)
+        while not self.stop.is_set():
+            claimed = outbox.claim(self.database, self.worker, self.clock(), self.policy.batch_size)
+            if not claimed:
+                if _wait_for_retries(self.database, self.policy, started, self.clock, self.stop, self.mailer):
+                    continue
+                if self.connection_failures:  # the last thing the server did was fail us: say so
+                    self.report.stopped = self.last_connection_error
+                return
+            self.fault.at("claimed")
+            claimed_at = self.clock()
+            for position, row in enumerate(claimed):
+                if self.stop.is_set():
+                    return  # `deliver` releases what is left
+                if self.clock() - claimed_at > self.policy.lease / 3:  # a slow server: keep our claim
+                    claimed_at = self.clock()
+                    outbox.renew(self.database, self.worker, claimed_at)
+                try:
+                    self.send(row)
+                except _Stop as reason:
+                    self.report.stopped = str(reason)
+                    return
+
+    def send(self, row: outbox.Claimed) -> None:
+        report, database, worker = self.report, self.database, self.worker
+        if row.subscription_status != "confirmed":
+            outbox.skip(database, row.id, worker, f"subscription is {row.subscription_status}")
+            report.skipped += 1
+            return
+        try:
+            period = Period.from_key(row.period_key)
+            papers = self.papers.get(row.paper_ids)
+            message_id = self.composer.digest_message_id(row.subscription_id, period)
+            message = self.composer.digest(
+                subscription_id=row.subscription_id, email=row.email, period=period, papers=papers, message_id=message_id,
+            )
+        except Exception as error:  # one bad row must not block the queue behind it
+            outbox.fail(database, row.id, worker, f"could not compose: {error!r}")
+            report.failed += 1
+            return
+        if not papers:  # every paper of it was hidden or deleted since it was recorded
+            outbox.skip(database, row.id, worker, "no papers left to send")
+            report.skipped += 1
+            return
+        try:
+            self.mailer.send(message, row.email)
+        except SenderRejected as error:
+            outbox.release(database, worker, [row.id])
+            report.errors.append(str(error))
+            raise _Stop(str(error)) from error
+        except PermanentFailure as error:
+            outbox.bounce(database, row.id, worker, row.subscription_id, str(error), self.clock())
+            report.bounced += 1
+        except TemporaryFailure as error:
+            _defer(database, worker, row, str(error), self.policy, self.clock(), report)
+            if isinstance(error, ConnectionFailure):
+                self.connection_failures += 1
+                self.last_connection_error = str(error)
+                if self.connection_failures >= self.policy.connection_failures_to_stop:
+                    raise _Stop(str(error)) from error
+        else:
+            self.fault.at("accepted")
+            if not outbox.mark_sent(database, row.id, worker, self.clock(), message_id):
+                report.errors.append(f"outbox row {row.id} was sent after its claim was taken over")
+            report.sent += 1
+            self.connection_failures = 0
+            self.fault.at("sent")
 
 
 def _defer(database, worker, row, error, policy, now, report) -> None:
