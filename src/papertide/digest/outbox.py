@@ -28,9 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import false, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from papertide.db import Database
+from papertide.db import Database, dialect_insert
 from papertide.digest.models import DigestOutbox, Subscription
 from papertide.digest.periods import Period
 from papertide.digest.select import PaperSelector
@@ -105,9 +104,10 @@ def record(database: Database, period: Period, selector: PaperSelector, now: dat
         for subscription, paper_ids in digests_for(selector, subscriptions)
     ]
     with database.session() as session:
-        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
         statement = (
-            insert(outbox).on_conflict_do_nothing(index_elements=["subscription_id", "period_key"]).returning(outbox.c.id)
+            dialect_insert(session, outbox)
+            .on_conflict_do_nothing(index_elements=["subscription_id", "period_key"])
+            .returning(outbox.c.id)
         )
         for start in range(0, len(rows), INSERT_CHUNK):
             result.recorded += len(session.execute(statement, rows[start:start + INSERT_CHUNK]).all())
