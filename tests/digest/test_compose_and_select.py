@@ -51,7 +51,7 @@ def test_hidden_papers_never_reach_a_digest(papers):
 
 
 def test_interests_match_organisations_authors_and_topics(papers):
-    selector = PaperSelector(papers, MONDAY)
+    selector = PaperSelector(papers, MONDAY, topic_matcher=keyword_matcher)
     by_id = {c.id: c for c in selector.candidates}
     org = next(c.organization for c in selector.candidates if c.organization)
     author = selector.candidates[5].authors[0]
@@ -109,3 +109,14 @@ def test_email_links_are_signed_per_purpose_and_per_address():
         DigestTokens("another secret").read_unsubscribe(unsubscribe)
     with pytest.raises(InvalidToken):
         tokens.read_confirm(tokens.confirm(7, "a@example.org"), max_age=-1)
+
+
+def test_topics_fall_back_to_keywords_without_the_search_service(papers, monkeypatch):
+    import sys
+
+    from papertide.digest.select import search_service_matcher
+
+    monkeypatch.setitem(sys.modules, "papertide.search.service", None)  # as on a install without search
+    assert search_service_matcher(papers) is None
+    selector = PaperSelector(papers, MONDAY)
+    assert selector.interests(["agent"], [], []) == keyword_matcher("agent", selector.candidates, MONDAY)

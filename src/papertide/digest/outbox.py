@@ -9,9 +9,9 @@ Life of a row::
 * **Record** inserts rows with ``INSERT ... ON CONFLICT DO NOTHING`` on the unique
   (subscription_id, period_key) key, with the paper list fixed then, so recording twice, from two
   runs at once, or after a crash, leaves one row holding the same digest.
-* **Claim** moves due rows to ``sending`` under this worker's name in one short UPDATE whose
-  WHERE re-checks ``status = 'pending'``: two runs never hold the same row (SQLite serialises
-  writers; on PostgreSQL the inner SELECT takes ``FOR UPDATE SKIP LOCKED``).
+* **Claim** moves due rows to ``sending`` under this worker's name in one short transaction whose
+  UPDATE re-checks ``status = 'pending'``: two runs never hold the same row (SQLite serialises
+  writers; on PostgreSQL the SELECT takes ``FOR UPDATE SKIP LOCKED``).
 * **Mark** each row ``sent`` right after the server's 250, in its own commit, checking the claim
   is still ours.
 * **Recover**: rows left ``sending`` by a worker that is gone (a dead process on this host, or a
@@ -131,18 +131,27 @@ class Claimed:
 
 
 def claim(database: Database, worker: str, now: datetime, limit: int) -> list[Claimed]:
-    """Take up to ``limit`` due pending rows, oldest first; no other worker can take them after this."""
-    due = (
-        select(outbox.c.id)
-        .where(outbox.c.status == "pending", or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
-        .order_by(outbox.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    """Take up to ``limit`` due pending rows, oldest first; no other worker can take them after this.
+
+    Two statements in one transaction: pick due ids (locking them on PostgreSQL, skipping rows
+    another worker has locked), then move them to ``sending`` only where they are still pending,
+    which is what keeps a row from being taken twice on SQLite, where the pick locks nothing.
+    (One ``UPDATE ... WHERE id IN (SELECT ... LIMIT n)`` is not safe to use: PostgreSQL may
+    run the subquery more than once and claim more than ``n`` rows.)
+    """
     with database.session() as session:
+        due = session.scalars(
+            select(outbox.c.id)
+            .where(outbox.c.status == "pending", or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
+            .order_by(outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not due:
+            return []
         taken = session.execute(
             update(outbox)
-            .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.status == "pending")
+            .where(outbox.c.id.in_(due), outbox.c.status == "pending")
             .values(status="sending", claimed_by=worker, claimed_at=now, attempts=outbox.c.attempts + 1)
         ).rowcount
         if not taken:
@@ -153,7 +162,7 @@ def claim(database: Database, worker: str, now: datetime, limit: int) -> list[Cl
                 Subscription.email, Subscription.status,
             )
             .join(Subscription, Subscription.id == outbox.c.subscription_id)
-            .where(outbox.c.claimed_by == worker, outbox.c.status == "sending")
+            .where(outbox.c.id.in_(due), outbox.c.claimed_by == worker, outbox.c.status == "sending")
             .order_by(outbox.c.id)
         )
         return [Claimed(*row) for row in rows]

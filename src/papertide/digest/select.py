@@ -74,17 +74,24 @@ def keyword_matcher(topic: str, candidates: Sequence[Candidate], period: Period)
     return [paper_id for *_, paper_id in sorted(hits)]
 
 
+_services: dict[str, object] = {}  # one SearchService per database and process (it loads a model)
+
+
 def search_service_matcher(database: Database) -> TopicMatcher | None:
     """Topic matching through ``papertide.search.service.SearchService`` when it is installed.
 
-    Merge hook: this adapter assumes ``SearchService(database).search(query, limit=, date_from=,
-    date_to=)`` returning hits with a ``paper_id`` (or ``id``); adjust it to the real service.
+    It is called as ``SearchService(database).search(query, limit=, date_from=, date_to=)``, whose
+    hits carry ``paper_id``; the date window is on publication, so it opens 30 days before the
+    period (papers reach the daily list some days after arXiv) and hits are then kept to the
+    period's list.
     """
     try:
         from papertide.search.service import SearchService  # noqa: PLC0415 (optional, lazily)
     except ImportError:
         return None
-    service = SearchService(database)
+    service = _services.get(database.url)
+    if service is None:
+        service = _services[database.url] = SearchService(database)
 
     def match(topic: str, candidates: Sequence[Candidate], period: Period) -> list[int]:
         wanted = {c.id for c in candidates}
