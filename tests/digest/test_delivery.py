@@ -21,7 +21,7 @@ from papertide.digest.run import DeliveryPolicy, run_digests
 from papertide.orm import utcnow
 
 from .conftest import (
-    EMPTY_DAY, MONDAY, SECRET, WEEK_FIXTURE, RecordingHandler, RefuseAfter, RejectSome, TempFailFirst, confirmed,
+    EMPTY_DAY, MONDAY, SECRET, WEEK_FIXTURE, RefuseAfter, RejectSome, TempFailFirst, confirmed,
     free_port, make_settings,
 )
 
