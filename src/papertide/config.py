@@ -49,6 +49,10 @@ class Settings:
     smtp_username: str = ""
     smtp_password: str = ""
     mail_from: str = "papertide <digest@localhost>"
+    # Digests: sent by `papertide digest run` (cron), or by `papertide serve` itself when on.
+    digests: bool = False
+    digest_time: str = "07:00"  # local time of day, HH:MM
+    digest_timezone: str = "Europe/Paris"
     # Upstream sources.
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
     arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
@@ -73,6 +77,9 @@ class Settings:
             smtp_username=_env("SMTP_USERNAME", ""),
             smtp_password=_env("SMTP_PASSWORD", ""),
             mail_from=_env("MAIL_FROM", base.mail_from),
+            digests=_env_bool("DIGESTS", base.digests),
+            digest_time=_env("DIGEST_TIME", base.digest_time),
+            digest_timezone=_env("DIGEST_TIMEZONE", base.digest_timezone),
             arxiv_api_url=_env("ARXIV_API_URL", base.arxiv_api_url),
             arxiv_oai_url=_env("ARXIV_OAI_URL", base.arxiv_oai_url),
             hf_api_url=_env("HF_API_URL", base.hf_api_url).rstrip("/"),

@@ -6,6 +6,7 @@ import click
 
 from papertide import __version__
 from papertide.cli.catalog import ingest, init, stats
+from papertide.cli.digest import digest
 from papertide.cli.harvest import harvest
 from papertide.cli.db import db
 from papertide.cli.search import index, search
@@ -26,6 +27,7 @@ main.add_command(init)
 main.add_command(ingest)
 main.add_command(stats)
 main.add_command(serve)
+main.add_command(digest)
 main.add_command(harvest)
 main.add_command(db)
 main.add_command(search)

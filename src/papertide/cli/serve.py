@@ -8,6 +8,7 @@ import secrets
 import click
 
 from papertide.cli.common import open_database
+from papertide.config import get_settings
 
 
 @click.command()
@@ -19,7 +20,15 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     """Serve the site at http://HOST:PORT (uvloop and httptools when installed)."""
     import uvicorn
 
-    open_database()
+    database = open_database()
+    settings = get_settings()
+    if settings.digests:  # PAPERTIDE_DIGESTS=on: send digests from this process (see digest/schedule.py)
+        from papertide.digest.schedule import start_scheduler
+
+        if not os.environ.get("PAPERTIDE_SECRET_KEY"):
+            raise click.ClickException("PAPERTIDE_DIGESTS=on needs PAPERTIDE_SECRET_KEY: digest links are signed with it")
+
+        start_scheduler(database, settings)
     if workers > 1 and not os.environ.get("PAPERTIDE_SECRET_KEY"):
         # Every worker must sign sessions with the same key; without a configured one, make one
         # for this run (workers inherit the environment). Sessions then end when the server stops.

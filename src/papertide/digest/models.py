@@ -26,6 +26,11 @@ class Subscription(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the last confirmation email went out: resending is rate-limited so that the form
+    # cannot be used to flood someone's inbox.
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why the address was marked bounced (the SMTP server's permanent 5xx answer).
+    bounce_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class DigestOutbox(Base):

@@ -127,6 +127,8 @@ def upgrade() -> None:
     sa.Column('created_at', papertide.orm.UTCDateTime(), nullable=False),
     sa.Column('confirmed_at', papertide.orm.UTCDateTime(), nullable=True),
     sa.Column('unsubscribed_at', papertide.orm.UTCDateTime(), nullable=True),
+    sa.Column('confirmation_sent_at', papertide.orm.UTCDateTime(), nullable=True),
+    sa.Column('bounce_reason', sa.String(length=500), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_subscriptions_user_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscriptions')),
     sa.UniqueConstraint('email', name=op.f('uq_subscriptions_email'))

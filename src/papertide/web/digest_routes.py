@@ -1,0 +1,344 @@
+"""Digest pages and API: subscribe (double opt-in), confirm, unsubscribe (RFC 8058 one-click),
+preferences, previews.
+
+A self-contained ``APIRouter``: it asks the digest services for everything and holds no SQL.
+Four dependencies are the seams to the rest of the site, each overridable with
+``app.dependency_overrides``: ``get_db``, ``get_site_settings``, ``current_user`` (default:
+``request.state.user``, else nobody) and ``csrf`` (default: a signed double-submit cookie of its
+own, see ``DigestCsrf``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeSerializer
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from papertide.config import PACKAGE_DIR, Settings, get_settings
+from papertide.db import Database, get_database
+from papertide.digest import subscriptions
+from papertide.digest.delivery import DeliveryError
+from papertide.digest.preview import preview_digest
+from papertide.digest.schedule import parse_timezone
+from papertide.digest.subscriptions import Preferences, SubscriptionError
+from papertide.digest.tokens import DigestTokens, InvalidToken
+
+router = APIRouter(tags=["digests"])
+templates = Jinja2Templates(directory=str(PACKAGE_DIR / "web" / "templates"))
+
+STATUS_TEXT = {
+    "pending": "waiting for you to click the confirmation link we emailed.",
+    "confirmed": "active.",
+    "unsubscribed": "unsubscribed; saving subscribes you again after a confirmation email.",
+    "bounced": "paused: your mail server refused our last digest. Saving sends a new confirmation link.",
+}
+
+
+# --- seams -------------------------------------------------------------------------------------
+
+def get_db() -> Database:
+    return get_database()
+
+
+def get_site_settings() -> Settings:
+    return get_settings()
+
+
+def current_user(request: Request) -> Any | None:
+    """The logged-in user (with ``id``, ``email``, ``is_admin``), or None. Merge hook: the site's
+    session dependency replaces this through ``app.dependency_overrides``."""
+    return getattr(request.state, "user", None)
+
+
+class DigestCsrf:
+    """Double-submit CSRF for this router's forms: a random cookie, and the same value signed in a
+    hidden field. Merge hook: override ``csrf`` with the site's ``web/security.py`` protection."""
+
+    COOKIE = "papertide_digest_csrf"
+
+    def __init__(self, settings: Settings):
+        self._signer = URLSafeSerializer(settings.secret_key, salt="papertide.digest.csrf")
+
+    def token(self, request: Request) -> tuple[str, str]:
+        """(hidden-field value, cookie value) for a form page."""
+        cookie = request.cookies.get(self.COOKIE) or secrets.token_urlsafe(16)
+        return self._signer.dumps(cookie), cookie
+
+    def valid(self, request: Request, field: str | None) -> bool:
+        cookie = request.cookies.get(self.COOKIE)
+        try:
+            return bool(cookie and field) and secrets.compare_digest(self._signer.loads(field), cookie)
+        except BadSignature:
+            return False
+
+    def set_cookie(self, response: Response, cookie: str, secure: bool) -> None:
+        response.set_cookie(self.COOKIE, cookie, httponly=True, samesite="lax", secure=secure, path="/")
+
+
+def csrf(settings: Settings = Depends(get_site_settings)) -> DigestCsrf:
+    return DigestCsrf(settings)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def _page(request: Request, settings: Settings, name: str, status: int = 200, csrf_guard: DigestCsrf | None = None, **context):
+    cookie = None
+    if csrf_guard is not None:
+        context["csrf_token"], cookie = csrf_guard.token(request)
+    response = templates.TemplateResponse(
+        request, f"digest/{name}", {"site_name": settings.site_name, "base_url": settings.base_url, **context}, status_code=status
+    )
+    if cookie is not None:
+        csrf_guard.set_cookie(response, cookie, secure=settings.base_url.startswith("https://"))
+    return response
+
+
+def _notice(request, settings, heading, text, status=200, error=False, link=None):
+    return _page(request, settings, "notice.html", status, heading=heading, text=text, error=error, link=link)
+
+
+def _lines(value: Any) -> list[str]:
+    return [part.strip() for part in str(value or "").replace(",", "\n").splitlines() if part.strip()]
+
+
+def _preferences_from_form(form) -> Preferences:
+    return Preferences(
+        frequency=form.get("frequency") or "daily",
+        content=form.get("content") or "trending",
+        topics=_lines(form.get("topics")),
+        organizations=_lines(form.get("organizations")),
+        authors=_lines(form.get("authors")),
+        max_papers=form.get("max_papers") or 10,
+    )
+
+
+def _validation_message(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "__root__")
+    message = first.get("msg", "invalid value").removeprefix("Value error, ")
+    return f"{where.replace('_', ' ')}: {message}" if where else message
+
+
+def _form_prefs(form) -> dict:
+    return {
+        "frequency": form.get("frequency") or "daily", "content": form.get("content") or "trending",
+        "topics": _lines(form.get("topics")), "organizations": _lines(form.get("organizations")),
+        "authors": _lines(form.get("authors")), "max_papers": form.get("max_papers") or 10,
+    }
+
+
+SENT_TEXT = ("If {email} can receive digests, a confirmation link is on its way. "
+             "Click it to start receiving them; nothing is sent before that.")
+
+
+# --- subscribing -------------------------------------------------------------------------------
+
+@router.get("/subscribe", response_class=HTMLResponse)
+def subscribe_form(request: Request, settings: Settings = Depends(get_site_settings), user=Depends(current_user),
+                   guard: DigestCsrf = Depends(csrf)):
+    if user is not None:
+        return RedirectResponse(f"{settings.base_url}/settings/digest", status_code=303)
+    return _page(request, settings, "subscribe.html", csrf_guard=guard, prefs=Preferences(), email="")
+
+
+@router.post("/subscribe", response_class=HTMLResponse)
+async def subscribe_submit(request: Request, database: Database = Depends(get_db),
+                           settings: Settings = Depends(get_site_settings), user=Depends(current_user),
+                           guard: DigestCsrf = Depends(csrf)):
+    form = await request.form()
+    if not guard.valid(request, form.get("csrf_token")):
+        return _notice(request, settings, "Please try again", "The form expired; reload the page and submit it again.", 403, error=True)
+    email = str(form.get("email") or "")
+    try:
+        preferences = _preferences_from_form(form)
+        result = await run_in_threadpool(subscriptions.subscribe, database, settings, email, preferences,
+                                         user_id=getattr(user, "id", None))
+    except (ValidationError, SubscriptionError) as error:
+        message = _validation_message(error) if isinstance(error, ValidationError) else str(error)
+        return _page(request, settings, "subscribe.html", 400, csrf_guard=guard, error=message, email=email,
+                     prefs=_form_prefs(form))
+    except DeliveryError:
+        return _notice(request, settings, "We could not send the email",
+                       "Our mail server did not take the confirmation email. Please try again in a few minutes.", 503, error=True)
+    return _notice(request, settings, "Check your inbox", SENT_TEXT.format(email=result.email))
+
+
+class SubscribeBody(Preferences):
+    email: str
+
+
+@router.post("/api/subscriptions", status_code=202)
+def api_subscribe(body: SubscribeBody, database: Database = Depends(get_db), settings: Settings = Depends(get_site_settings)):
+    """Subscribe an address. Double opt-in: the answer is the same whatever the address's state,
+    and nothing is sent before the owner clicks the link in the confirmation email."""
+    preferences = Preferences.model_validate(body.model_dump(exclude={"email"}))
+    try:
+        result = subscriptions.subscribe(database, settings, body.email, preferences)
+    except SubscriptionError as error:
+        return JSONResponse({"detail": str(error)}, status_code=422)
+    except DeliveryError:
+        return JSONResponse({"error": "the confirmation email could not be sent; try again later"}, status_code=503)
+    return {"status": "confirmation_sent", "email": result.email, "message": SENT_TEXT.format(email=result.email)}
+
+
+@router.get("/subscribe/confirm", response_class=HTMLResponse)
+def confirm(request: Request, token: str = "", database: Database = Depends(get_db),
+            settings: Settings = Depends(get_site_settings)):
+    try:
+        subject = DigestTokens(settings.secret_key).read_confirm(token)
+    except InvalidToken as error:
+        return _notice(request, settings, "This link does not work", str(error), 400, error=True,
+                       link={"url": f"{settings.base_url}/subscribe", "text": "Subscribe again"})
+    subscription = subscriptions.confirm(database, subject.subscription_id, subject.email)
+    if subscription is None:
+        return _notice(request, settings, "This link does not work", "This subscription no longer exists.", 404, error=True)
+    manage = DigestTokens(settings.secret_key).manage(subscription.id, subscription.email)
+    return _notice(request, settings, "You are subscribed",
+                   f"{subscription.email} will get the {subscription.frequency} digest from the next one on.",
+                   link={"url": f"{settings.base_url}/settings/digest?token={manage}", "text": "Choose what it holds"})
+
+
+# --- unsubscribing -----------------------------------------------------------------------------
+
+@router.get("/unsubscribe", response_class=HTMLResponse)
+def unsubscribe_page(request: Request, token: str = "", settings: Settings = Depends(get_site_settings)):
+    """A page with one button: link scanners that fetch every URL in an email must not unsubscribe."""
+    try:
+        subject = DigestTokens(settings.secret_key).read_unsubscribe(token)
+    except InvalidToken as error:
+        return _notice(request, settings, "This link does not work", str(error), 400, error=True)
+    return _page(request, settings, "unsubscribe.html", email=subject.email,
+                 action=f"{settings.base_url}/unsubscribe?token={token}")
+
+
+@router.post("/unsubscribe")
+def unsubscribe(request: Request, token: str = "", database: Database = Depends(get_db),
+                settings: Settings = Depends(get_site_settings)):
+    """RFC 8058 one-click (a mail client POSTs ``List-Unsubscribe=One-Click``) and the page's button.
+    The signed token is the authentication: no login, no CSRF token (the action is harmless to forge)."""
+    try:
+        subject = DigestTokens(settings.secret_key).read_unsubscribe(token)
+    except InvalidToken as error:
+        return PlainTextResponse(str(error), status_code=400)
+    if not subscriptions.unsubscribe(database, subject.subscription_id, subject.email):
+        return PlainTextResponse("this subscription no longer exists", status_code=404)
+    if "text/html" not in request.headers.get("accept", ""):
+        return PlainTextResponse(f"{subject.email} is unsubscribed")
+    return _notice(request, settings, "You are unsubscribed", f"{subject.email} will get no more digests.",
+                   link={"url": f"{settings.base_url}/subscribe", "text": "Changed your mind? Subscribe again"})
+
+
+# --- preferences -------------------------------------------------------------------------------
+
+def _settings_target(request: Request, database: Database, settings: Settings, user, token: str | None):
+    """(subscription or None, email for a new one) for a logged-in user or a preferences link;
+    raises ``InvalidToken`` for a bad link, ``PermissionError`` for neither."""
+    if token:
+        subject = DigestTokens(settings.secret_key).read_manage(token)
+        subscription = subscriptions.get(database, subject.subscription_id)
+        if subscription is None or subscription.email != subject.email:
+            raise InvalidToken("this preferences link is not valid any more")
+        return subscription, subscription.email
+    if user is None:
+        raise PermissionError
+    return subscriptions.for_user(database, user.id, getattr(user, "email", None)), getattr(user, "email", None)
+
+
+def _settings_page(request, settings, guard, subscription, email, token, status=200, **extra):
+    tokens = DigestTokens(settings.secret_key)
+    query = f"?token={token}" if token else ""
+    return _page(
+        request, settings, "settings.html", status, csrf_guard=guard, subscription=subscription, email=email,
+        prefs=extra.pop("prefs", None) or (Preferences.of(subscription) if subscription else Preferences()),
+        status_text=STATUS_TEXT.get(subscription.status, subscription.status) if subscription else "",
+        action=f"{settings.base_url}/settings/digest{query}",
+        unsubscribe_url=f"{settings.base_url}/unsubscribe?token={tokens.unsubscribe(subscription.id, subscription.email)}"
+        if subscription else "",
+        **extra,
+    )
+
+
+@router.get("/settings/digest", response_class=HTMLResponse)
+def settings_page(request: Request, token: str | None = None, database: Database = Depends(get_db),
+                  settings: Settings = Depends(get_site_settings), user=Depends(current_user),
+                  guard: DigestCsrf = Depends(csrf)):
+    try:
+        subscription, email = _settings_target(request, database, settings, user, token)
+    except InvalidToken as error:
+        return _notice(request, settings, "This link does not work", str(error), 400, error=True)
+    except PermissionError:
+        return _notice(request, settings, "Log in to manage your digest",
+                       "Log in, or use the preferences link at the bottom of any digest.", 401,
+                       link={"url": f"{settings.base_url}/subscribe", "text": "Or subscribe with your email"})
+    return _settings_page(request, settings, guard, subscription, email, token, saved=request.query_params.get("saved"))
+
+
+@router.post("/settings/digest", response_class=HTMLResponse)
+async def settings_save(request: Request, token: str | None = None, database: Database = Depends(get_db),
+                        settings: Settings = Depends(get_site_settings), user=Depends(current_user),
+                        guard: DigestCsrf = Depends(csrf)):
+    form = await request.form()
+    if not guard.valid(request, form.get("csrf_token")):
+        return _notice(request, settings, "Please try again", "The form expired; reload the page and submit it again.", 403, error=True)
+    try:
+        subscription, email = _settings_target(request, database, settings, user, token)
+    except InvalidToken as error:
+        return _notice(request, settings, "This link does not work", str(error), 400, error=True)
+    except PermissionError:
+        return _notice(request, settings, "Log in to manage your digest", "Your session has ended; log in again.", 401, error=True)
+    try:
+        preferences = _preferences_from_form(form)
+    except ValidationError as error:
+        return _settings_page(request, settings, guard, subscription, email, token, 400,
+                              error=_validation_message(error), prefs=_form_prefs(form))
+    if subscription is not None and subscription.status in ("confirmed", "pending"):
+        subscriptions.update_preferences(database, subscription.id, preferences)
+        query = f"token={token}&saved=1" if token else "saved=1"
+        return RedirectResponse(f"{settings.base_url}/settings/digest?{query}", status_code=303)
+    if not email:
+        return _notice(request, settings, "No email address", "Add an email address to your account first.", 400, error=True)
+    try:
+        result = await run_in_threadpool(subscriptions.subscribe, database, settings, email, preferences,
+                                         user_id=getattr(user, "id", None))
+    except SubscriptionError as error:
+        return _notice(request, settings, "That address does not work", str(error), 400, error=True)
+    except DeliveryError:
+        return _notice(request, settings, "We could not send the email",
+                       "Our mail server did not take the confirmation email. Please try again in a few minutes.", 503, error=True)
+    return _notice(request, settings, "Check your inbox", SENT_TEXT.format(email=result.email))
+
+
+# --- previews ----------------------------------------------------------------------------------
+
+@router.get("/digest/preview", response_class=HTMLResponse)
+def preview(request: Request, subscriber: str | None = None, frequency: str | None = None, format: str = "page",
+            database: Database = Depends(get_db), settings: Settings = Depends(get_site_settings), user=Depends(current_user)):
+    """A sample digest for visitors; with ``?subscriber=ID`` (admins only) that subscriber's next one.
+    ``format=html`` or ``text`` returns the email's part as is."""
+    subscription = None
+    if subscriber:
+        if user is None or not getattr(user, "is_admin", False):
+            return _notice(request, settings, "Admins only", "Only administrators can preview a subscriber's digest.", 403, error=True)
+        subscription = subscriptions.find(database, subscriber)
+        if subscription is None:
+            return _notice(request, settings, "No such subscriber", f"No subscription {subscriber}.", 404, error=True)
+    if frequency not in (None, "daily", "weekly"):
+        frequency = None
+    today = datetime.now(parse_timezone(settings.digest_timezone)).date()
+    result = preview_digest(database, settings, subscription, today=today, frequency=frequency)
+    if result is None:
+        return _notice(request, settings, "Nothing to preview yet", "No papers are on the list yet.", 404)
+    if format == "text":
+        return PlainTextResponse(result.part("plain"))
+    if format == "html":
+        return HTMLResponse(result.part("html"))
+    heading = f"Next digest for {subscription.email}" if subscription else f"A sample {result.period.frequency} digest"
+    return _page(request, settings, "preview.html", heading=heading, note=result.note, subject=result.message["Subject"],
+                 html=result.part("html"), admin=subscription is not None)

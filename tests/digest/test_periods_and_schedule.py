@@ -1,0 +1,107 @@
+"""Period keys and the send schedule, as pure functions of a date or a passed-in clock."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from papertide.config import Settings
+from papertide.digest.periods import Period
+from papertide.digest.schedule import DigestScheduler, next_run_at, parse_send_time, parse_timezone, periods_due
+
+PARIS = ZoneInfo("Europe/Paris")
+UTC = timezone.utc
+
+
+def test_period_keys_are_stable_and_round_trip():
+    assert Period.containing("daily", date(2026, 11, 24)).key == "daily:2026-11-24"
+    week = Period.containing("weekly", date(2026, 11, 26))
+    assert (week.key, week.start, week.end) == ("weekly:2026-W48", date(2026, 11, 23), date(2026, 11, 29))
+    # ISO weeks cross years: 2026-12-31 is in week 53 of 2026, 2027-01-01 too.
+    assert Period.containing("weekly", date(2027, 1, 1)).key == "weekly:2026-W53"
+    for period in (week, Period.containing("daily", date(2024, 2, 29)), Period.containing("weekly", date(2027, 1, 1))):
+        assert Period.from_key(period.key) == period
+    assert Period.containing("weekly", date(2026, 8, 17)).label == "week 34, 17–23 August 2026"
+    with pytest.raises(ValueError):
+        Period.from_key("monthly:2026-11")
+
+
+def test_last_complete_period_is_yesterday_or_last_week():
+    assert Period.last_complete("daily", date(2026, 11, 24)).key == "daily:2026-11-23"
+    assert Period.last_complete("weekly", date(2026, 11, 23)).key == "weekly:2026-W47"  # on Monday: the week just over
+    assert Period.last_complete("weekly", date(2026, 11, 29)).key == "weekly:2026-W47"  # on Sunday: still last week
+
+
+def test_next_run_is_the_next_local_send_time():
+    seven = time(7, 0)
+    before = datetime(2026, 11, 24, 5, 59, tzinfo=UTC)  # 06:59 in Paris (UTC+1)
+    assert next_run_at(before, seven, PARIS) == datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+    at = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)  # exactly 07:00: the next one is tomorrow
+    assert next_run_at(at, seven, PARIS) == datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+    summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # UTC+2 in summer
+    assert next_run_at(summer, seven, PARIS) == datetime(2026, 7, 2, 5, 0, tzinfo=UTC)
+
+
+def test_daylight_saving_changes_keep_the_local_time():
+    seven = time(7, 0)
+    # Paris springs forward on 2026-03-29: the send stays at 07:00 local, one hour earlier in UTC.
+    assert next_run_at(datetime(2026, 3, 28, 7, 0, tzinfo=UTC), seven, PARIS) == datetime(2026, 3, 29, 5, 0, tzinfo=UTC)
+    # A send time inside the skipped hour (02:30 does not exist that day) still happens once, at 03:30.
+    skipped = next_run_at(datetime(2026, 3, 29, 0, 0, tzinfo=UTC), time(2, 30), PARIS)
+    assert skipped == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    assert skipped.astimezone(PARIS).hour == 3
+
+
+def test_mondays_also_send_the_weekly_digest():
+    monday = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+    assert [p.key for p in periods_due(monday, PARIS)] == ["daily:2026-11-22", "weekly:2026-W47"]
+    assert [p.key for p in periods_due(datetime(2026, 11, 24, 6, 0, tzinfo=UTC), PARIS)] == ["daily:2026-11-23"]
+
+
+def test_bad_schedule_settings_are_explained():
+    with pytest.raises(ValueError, match="HH:MM"):
+        parse_send_time("7am")
+    with pytest.raises(ValueError, match="IANA"):
+        parse_timezone("Mars/Olympus")
+
+
+def test_the_scheduler_thread_catches_up_on_a_missed_send_and_stops(database):
+    """Started at 09:00 on a Monday with the send time 07:00: it runs that morning's periods at once."""
+    now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    ran: list[str] = []
+    done = threading.Event()
+
+    def runner(period):
+        ran.append(period.key if period else "retry")
+        if len(ran) == 2:
+            done.set()
+
+    settings = Settings(database_url=database.url, digest_time="07:00", digest_timezone="Europe/Paris")
+    scheduler = DigestScheduler(database, settings, clock=lambda: now, runner=runner)
+    scheduler.start()
+    assert done.wait(10)
+    scheduler.stop()
+    scheduler.join(10)
+    assert not scheduler.is_alive()
+    assert ran[:2] == ["daily:2026-11-22", "weekly:2026-W47"]
+
+
+def test_the_scheduler_sends_the_days_digest_over_smtp(papers, sink):
+    """The real runner: `papertide serve` with digests on, started on Tuesday 18 August 2026 at 07:30."""
+    from .conftest import confirmed, make_settings
+
+    confirmed(papers, 3)
+    settings = make_settings(papers, sink.port)
+    tuesday = datetime(2026, 8, 18, 5, 30, tzinfo=UTC)  # 07:30 in Paris
+    scheduler = DigestScheduler(papers, settings, clock=lambda: tuesday)
+    scheduler.start()
+    try:
+        received = sink.handler.wait_for(3)
+    finally:
+        scheduler.stop()
+        scheduler.join(10)
+    assert sorted(r.recipients[0] for r in received) == [f"reader{n}@example.org" for n in range(3)]
+    assert {r.message["X-Papertide-Period"] for r in received} == {"daily:2026-08-17"}
