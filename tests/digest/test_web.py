@@ -14,7 +14,7 @@ from datetime import timedelta
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from papertide.community.models import User
 from papertide.digest import subscriptions
@@ -29,13 +29,18 @@ from .conftest import MONDAY, SmtpServer, confirmed, free_port, make_settings
 NO_WAIT = DeliveryPolicy(retry_window=timedelta(0))
 
 
+def user_from_state(request: Request):
+    return request.state.user
+
+
 def make_app(database, settings) -> FastAPI:
     """The router on a small app of its own. The middleware stands in for the site's session
-    layer: it puts the User named by a cookie on ``request.state.user``, the router's seam."""
+    layer: it puts the User named by a cookie on ``request.state.user``, read by the overridden
+    ``current_user`` seam."""
     app = FastAPI()
     app.include_router(digest_routes.router)
-    app.dependency_overrides[digest_routes.get_db] = lambda: database
-    app.dependency_overrides[digest_routes.get_site_settings] = lambda: settings
+    app.state.database, app.state.settings = database, settings
+    app.dependency_overrides[digest_routes.current_user] = user_from_state
 
     @app.middleware("http")
     async def logged_in_user(request, call_next):
@@ -253,3 +258,5 @@ def test_logged_in_users_manage_their_digest_from_settings(site):
     stored = site.subscription("grace@example.org")
     assert (stored.status, stored.frequency, stored.max_papers, stored.user_id is not None) == ("pending", "weekly", 7, True)
     assert "waiting for you to click" in site.client.get("/settings/digest").text
+    # The site's accounts may not carry the address: the router then asks the subscriptions service.
+    assert subscriptions.account_email(site.database, stored.user_id) == "grace@example.org"

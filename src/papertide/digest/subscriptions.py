@@ -197,6 +197,14 @@ def for_user(database: Database, user_id: int, email: str | None) -> Subscriptio
         return found
 
 
+def account_email(database: Database, user_id: int) -> str | None:
+    """The address of a papertide account, offered for its digest."""
+    from papertide.community.models import User
+
+    with database.session() as session:
+        return session.scalar(select(User.email).where(User.id == user_id))
+
+
 def find(database: Database, id_or_email: str) -> Subscription | None:
     with database.session() as session:
         if id_or_email.isdigit():

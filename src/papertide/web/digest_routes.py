@@ -5,7 +5,7 @@ A self-contained ``APIRouter``: it asks the digest services for everything and h
 Four dependencies are the seams to the rest of the site, each overridable with
 ``app.dependency_overrides``: ``get_db``, ``get_site_settings``, ``current_user`` (default:
 ``request.state.user``, else nobody) and ``csrf`` (default: a signed double-submit cookie of its
-own, see ``DigestCsrf``).
+own, see ``DigestCsrf``, which works inside the site as well).
 """
 
 from __future__ import annotations
@@ -43,18 +43,28 @@ STATUS_TEXT = {
 
 # --- seams -------------------------------------------------------------------------------------
 
-def get_db() -> Database:
-    return get_database()
+def get_site_settings(request: Request) -> Settings:
+    """The app's settings (``app.state.settings``, as the site's ``web/deps.py`` keeps them)."""
+    return getattr(request.app.state, "settings", None) or get_settings()
 
 
-def get_site_settings() -> Settings:
-    return get_settings()
+def get_db(request: Request) -> Database:
+    found = getattr(request.app.state, "database", None)
+    return found if found is not None else get_database(get_site_settings(request).database_url)
 
 
 def current_user(request: Request) -> Any | None:
-    """The logged-in user (with ``id``, ``email``, ``is_admin``), or None. Merge hook: the site's
-    session dependency replaces this through ``app.dependency_overrides``."""
-    return getattr(request.state, "user", None)
+    """The logged-in user (``id``, ``is_admin``, optionally ``email``), or None: the site's
+    ``web.security.current_user`` when the site has it, else ``request.state.user``."""
+    try:
+        from papertide.web.security import current_user as site_current_user  # noqa: PLC0415 (the site's, when merged)
+    except ImportError:
+        return getattr(request.state, "user", None)
+    return site_current_user(request)
+
+
+def _user_email(database: Database, user) -> str | None:
+    return getattr(user, "email", None) or subscriptions.account_email(database, user.id)
 
 
 class DigestCsrf:
@@ -248,7 +258,8 @@ def _settings_target(request: Request, database: Database, settings: Settings, u
         return subscription, subscription.email
     if user is None:
         raise PermissionError
-    return subscriptions.for_user(database, user.id, getattr(user, "email", None)), getattr(user, "email", None)
+    email = _user_email(database, user)
+    return subscriptions.for_user(database, user.id, email), email
 
 
 def _settings_page(request, settings, guard, subscription, email, token, status=200, **extra):
