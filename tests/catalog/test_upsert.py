@@ -96,3 +96,22 @@ def test_duplicates_within_one_batch_are_merged(database):
 def test_an_identical_duplicate_in_the_batch_of_a_new_paper_is_unchanged(database):
     counts = upsert(database, record(daily={"date": "2025-01-02"}), record(daily={"date": "2025-01-03"}))
     assert (counts.added, counts.updated, counts.unchanged) == (1, 0, 1)
+
+
+def test_changes_bump_the_content_version_and_no_change_does_not(database):
+    from papertide.catalog import versions
+
+    with database.session() as session:
+        before = versions.current(session)[0]
+    upsert(database, record(version=1))
+    with database.session() as session:
+        after_add = versions.current(session)[0]
+        paper_id = session.scalar(select(Paper.id))
+        paper_before = versions.current(session, [versions.paper_key(paper_id)])[0]
+    upsert(database, record(version=1))
+    with database.session() as session:
+        assert versions.current(session)[0] == after_add == before + 1  # unchanged: caches stay valid
+    upsert(database, record(version=2, title="Revised"))
+    with database.session() as session:
+        assert versions.current(session)[0] == after_add + 1
+        assert versions.current(session, [versions.paper_key(paper_id)])[0] == paper_before + 1

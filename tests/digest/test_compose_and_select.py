@@ -111,12 +111,20 @@ def test_email_links_are_signed_per_purpose_and_per_address():
         tokens.read_confirm(tokens.confirm(7, "a@example.org"), max_age=-1)
 
 
-def test_topics_fall_back_to_keywords_without_the_search_service(papers, monkeypatch):
-    import sys
-
+def test_topics_go_through_the_search_service(papers):
     from papertide.digest.select import search_service_matcher
 
-    monkeypatch.setitem(sys.modules, "papertide.search.service", None)  # as on a install without search
-    assert search_service_matcher(papers) is None
     selector = PaperSelector(papers, MONDAY)
+    matched = search_service_matcher(papers)("agent", selector.candidates, MONDAY)
+    by_id = {c.id: c for c in selector.candidates}
+    assert matched and set(matched) <= set(by_id)  # only papers of the period
+    assert "agent" in (by_id[matched[0]].title + by_id[matched[0]].abstract).lower()
+
+
+def test_topics_fall_back_to_keywords_when_the_search_backend_fails(papers):
+    def broken(topic, candidates, period):
+        raise RuntimeError("index unavailable")
+
+    selector = PaperSelector(papers, MONDAY, topic_matcher=broken)
     assert selector.interests(["agent"], [], []) == keyword_matcher("agent", selector.candidates, MONDAY)
+

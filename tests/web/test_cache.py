@@ -133,7 +133,7 @@ def test_memo_computes_once_per_ttl():
 
 def test_the_fast_content_version_reader_follows_every_bump(database):
     from papertide.catalog.queries import content_version, content_version_reader
-    from papertide.community import versions
+    from papertide.catalog import versions
 
     read = content_version_reader(database.engine)
     assert read() == 0

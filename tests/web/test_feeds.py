@@ -13,7 +13,7 @@ FEEDS = [
     ("/feeds/daily.{fmt}", {"week": "2025-W34"}, {f"2508.0000{n}" for n in range(1, 7)}),
     ("/feeds/trending.{fmt}", {}, {f"2508.0000{n}" for n in range(1, 7)}),
     ("/feeds/organizations/acme.{fmt}", {}, {"2508.00001", "2508.00003", "2508.00007"}),
-    ("/feeds/search.{fmt}", {"q": "sparse attention"}, {"2508.00001", "2508.00007"}),
+    ("/feeds/search.{fmt}", {"q": "sparse attention"}, {"2508.00001", "2508.00007", "2508.00006"}),  # any of the words
 ]
 
 

@@ -113,3 +113,17 @@ class HarvestCheckpoint(Base):
     key: Mapped[str] = mapped_column(String(500), primary_key=True)
     state: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ContentVersion(Base):
+    """A counter per cacheable thing ("catalog", "paper:42"), bumped in the same transaction as
+    any change a reader would see (ingest, vote, comment, moderation, submission).
+
+    Web workers key their caches on these numbers: one indexed read tells every worker whether
+    what it cached is still current, without any cross-process messaging.
+    """
+
+    __tablename__ = "content_versions"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -17,17 +17,16 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Engine, Select, Text, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Engine, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from papertide import ranking
 from papertide.catalog.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.catalog.models import DailyEntry, Organization, Paper
-from papertide.community import versions
+from papertide.catalog import versions
 from papertide.community.models import User, Vote
 
 Sort = Literal["trending", "upvotes", "newest"]
@@ -495,30 +494,7 @@ def list_organizations(session: Session, *, limit: int = 200) -> list[tuple[Orga
 
 
 # ---------------------------------------------------------------------------------------------
-# Search and similar papers: the search service when installed, a small keyword fallback otherwise
-
-
-def _search_service(session: Session):
-    """The hybrid search service of ``papertide.search`` when it is installed, else None (then the
-    small keyword fallback below answers). One service per database URL per process."""
-    try:
-        from papertide.search import service  # noqa: F401  (present once the search package lands)
-    except ImportError:
-        return None
-    return _service_for(session.get_bind().url.render_as_string(hide_password=False))
-
-
-@lru_cache(maxsize=4)
-def _service_for(url: str):
-    from papertide.db import get_database
-    from papertide.search import service
-
-    factory = getattr(service, "get_search_service", None)
-    return factory(get_database(url)) if factory else service.SearchService(get_database(url))
-
-
-def _hit_id(hit) -> str:
-    return hit if isinstance(hit, str) else getattr(hit, "arxiv_id")
+# Papers by id, in a given order (search results: see papertide.search.papers)
 
 
 def items_by_ids(session: Session, arxiv_ids: list[str], *, now: datetime | None = None) -> list[FeedItem]:
@@ -528,78 +504,6 @@ def items_by_ids(session: Session, arxiv_ids: list[str], *, now: datetime | None
     found = {row[0].arxiv_id: _item(row, now) for row in session.execute(_items_query().where(Paper.arxiv_id.in_(arxiv_ids)))}
     return [found[a] for a in arxiv_ids if a in found]
 
-
-def search_papers(session: Session, q: str, *, limit: int = 20, now: datetime | None = None,
-                  date_from: date | None = None, date_to: date | None = None,
-                  organization: str | None = None) -> list[FeedItem]:
-    """Papers matching ``q`` (title, abstract, authors), best first; an arXiv id finds its paper.
-
-    Uses ``papertide.search`` when available; otherwise every word (of three letters or more) must
-    appear (SQL LIKE), and papers whose title holds the query, then most of its words, come first.
-    """
-    q = (q or "").strip()[:MAX_QUERY]
-    limit = max(1, min(limit, MAX_LIMIT))
-    if not q:
-        return []
-    service = _search_service(session)
-    if service is not None:
-        until = date_to + timedelta(days=1) if date_to else None  # the service's date_to is exclusive
-        try:
-            hits = service.search(q, limit=limit, date_from=date_from, date_to=until, organization=organization)
-        except Exception:  # a broken index must not take search down: answer by keywords instead
-            log.exception("search service failed; answering %r with the keyword fallback", q[:80])
-        else:
-            return items_by_ids(session, [_hit_id(h) for h in hits], now=now)
-    exact = normalise_arxiv_id(q)
-    query = _items_query()
-    title = func.lower(Paper.title)
-    relevance = []
-    if exact:
-        query = query.where(Paper.arxiv_id == exact)
-    else:
-        words = [w for w in re.findall(r"\w+", q.lower()) if len(w) > 2][:10] or re.findall(r"\w+", q.lower())[:1]
-        for word in words:
-            pattern = f"%{word}%"
-            query = query.where(or_(title.like(pattern), func.lower(Paper.abstract).like(pattern),
-                                    func.lower(cast(Paper.authors, Text)).like(pattern)))
-        # Title hits first: the whole query, then each word, then popularity.
-        relevance = [case((title.like(f"%{q.lower()}%"), 1), else_=0).desc(),
-                     sum((case((title.like(f"%{w}%"), 1), else_=0) for w in words), literal(0)).desc()]
-    if date_from:
-        query = query.where(func.coalesce(DailyEntry.daily_date, func.date(Paper.published_at)) >= date_from)
-    if date_to:
-        query = query.where(func.coalesce(DailyEntry.daily_date, func.date(Paper.published_at)) <= date_to)
-    if organization:
-        query = query.where(Organization.slug == organization)
-    query = query.order_by(*relevance, (Paper.imported_upvotes + Paper.vote_count).desc(), Paper.id.desc()).limit(limit)
-    return [_item(row, now) for row in session.execute(query)]
-
-
-def similar_papers(session: Session, arxiv_id: str, *, k: int = 6, now: datetime | None = None) -> list[FeedItem]:
-    """Papers like ``arxiv_id``: the search service's neighbours, or (fallback) papers sharing the
-    most distinctive words of its title."""
-    arxiv_id = normalise_arxiv_id(arxiv_id)
-    if arxiv_id is None:
-        return []
-    service = _search_service(session)
-    if service is not None:
-        try:
-            hits = [h for h in (_hit_id(h) for h in service.similar(arxiv_id, k=k + 1)) if h != arxiv_id]
-        except Exception:
-            log.exception("search service failed on similar(%s); using the title-word fallback", arxiv_id)
-        else:
-            return items_by_ids(session, hits[:k], now=now)
-    title = session.scalar(select(Paper.title).where(Paper.arxiv_id == arxiv_id))
-    if not title:
-        return []
-    words = sorted({w for w in re.findall(r"[a-z][a-z-]{4,}", title.lower())}, key=len, reverse=True)[:4]
-    if not words:
-        return []
-    query = _items_query().where(Paper.arxiv_id != arxiv_id, or_(*(func.lower(Paper.title).like(f"%{w}%") for w in words)))
-    query = query.order_by((Paper.imported_upvotes + Paper.vote_count).desc()).limit(k * 5)
-    items = [_item(row, now) for row in session.execute(query)]
-    items.sort(key=lambda i: sum(w in i.paper.title.lower() for w in words), reverse=True)
-    return items[:k]
 
 
 # ---------------------------------------------------------------------------------------------

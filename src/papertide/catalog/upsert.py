@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from papertide.catalog import versions
 from papertide.catalog.models import DailyEntry, Organization, Paper
 from papertide.catalog.record import SOURCE_FIELDS, PaperRecord, content_hash
 from papertide.db import lock_for_transaction
@@ -103,6 +104,8 @@ def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCou
             if what == "unchanged":
                 what = "updated"
         setattr(counts, what, getattr(counts, what) + 1)
+    if counts.added or counts.updated:  # cached pages and lists must show the change
+        versions.bump(session, versions.CATALOG, *(versions.paper_key(row["id"]) for row in changed.values()))
     return counts
 
 

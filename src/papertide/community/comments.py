@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from papertide.catalog.models import Paper
-from papertide.community import versions
+from papertide.catalog import versions
 from papertide.community.accounts import require_active
 from papertide.community.errors import CommunityError, NotFound
 from papertide.community.models import Comment, User

@@ -74,17 +74,3 @@ class RateLimitEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200))  # e.g. "login:ip:127.0.0.1", "vote:user:42"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class ContentVersion(Base):
-    """A counter per cacheable thing ("catalog", "paper:42"), bumped in the same transaction as
-    any change a reader would see (vote, comment, moderation, submission).
-
-    Web workers key their caches on these numbers: one indexed read tells every worker whether
-    what it cached is still current, without any cross-process messaging.
-    """
-
-    __tablename__ = "content_versions"
-
-    key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from papertide.catalog.models import Paper
-from papertide.community import versions
+from papertide.catalog import versions
 from papertide.community.errors import CommunityError, Forbidden, NotFound
 from papertide.community.models import Comment, ModerationAction, User
 from papertide.orm import utcnow

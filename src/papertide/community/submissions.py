@@ -20,7 +20,7 @@ from papertide.catalog.arxiv_ids import parse_arxiv_id
 from papertide.catalog.models import DailyEntry, Paper
 from papertide.catalog.record import PaperRecord
 from papertide.catalog.upsert import upsert_papers
-from papertide.community import versions
+from papertide.catalog import versions
 from papertide.community.accounts import require_active
 from papertide.community.errors import CommunityError, Conflict, NotFound, Unavailable
 

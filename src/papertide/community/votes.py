@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from papertide.catalog.models import Paper
-from papertide.community import versions
+from papertide.catalog import versions
 from papertide.community.accounts import require_active
 from papertide.community.errors import NotFound
 from papertide.community.models import Vote

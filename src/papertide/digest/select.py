@@ -6,7 +6,7 @@ every subscriber's digest is a choice among them, so ten thousand digests cost o
 * trending: a day's papers by ``ranking.trending_score`` as of its end, a week's by upvotes;
 * interests: papers from followed organisations (by slug) or authors (by name), plus papers that
   match the subscriber's free-text topics through the search service (a keyword match over the
-  period's papers when the search service is not installed);
+  period's papers if the search backend fails);
 * both: interest matches first, then trending papers to fill the digest.
 """
 
@@ -24,6 +24,7 @@ from papertide.db import Database
 from papertide.digest.models import Subscription
 from papertide.digest.periods import Period
 from papertide.ranking import trending_score
+from papertide.search.papers import search_service
 
 # How many hits to ask the search service for per topic, before keeping those of the period.
 SEARCH_DEPTH = 200
@@ -74,33 +75,20 @@ def keyword_matcher(topic: str, candidates: Sequence[Candidate], period: Period)
     return [paper_id for *_, paper_id in sorted(hits)]
 
 
-_services: dict[str, object] = {}  # one SearchService per database and process (it loads a model)
+def search_service_matcher(database: Database) -> TopicMatcher:
+    """Topic matching through the search service (``papertide.search.papers.search_service``).
 
-
-def search_service_matcher(database: Database) -> TopicMatcher | None:
-    """Topic matching through ``papertide.search.service.SearchService`` when it is installed.
-
-    It is called as ``SearchService(database).search(query, limit=, date_from=, date_to=)``, whose
-    hits carry ``paper_id``; the date window is on publication, so it opens 30 days before the
-    period (papers reach the daily list some days after arXiv) and hits are then kept to the
-    period's list.
+    The search's date window is on publication, so it opens 30 days before the period (papers
+    reach the daily list some days after arXiv) and hits are then kept to the period's list.
     """
-    try:
-        from papertide.search.service import SearchService  # noqa: PLC0415 (optional, lazily)
-    except ImportError:
-        return None
-    service = _services.get(database.url)
-    if service is None:
-        service = _services[database.url] = SearchService(database)
+    service = search_service(database)
 
     def match(topic: str, candidates: Sequence[Candidate], period: Period) -> list[int]:
         wanted = {c.id for c in candidates}
         start = datetime.combine(period.start, time.min, timezone.utc) - timedelta(days=30)
         end = datetime.combine(period.end, time.max, timezone.utc)
         hits = service.search(topic, limit=SEARCH_DEPTH, date_from=start, date_to=end)
-        hits = getattr(hits, "hits", hits)
-        ids = [getattr(hit, "paper_id", None) or getattr(hit, "id", None) for hit in hits]
-        return [paper_id for paper_id in ids if paper_id in wanted]
+        return [hit.paper_id for hit in hits if hit.paper_id in wanted]
 
     return match
 
@@ -130,7 +118,7 @@ class PaperSelector:
         key = topic.casefold()
         if key not in self._topics:
             if self._matcher is None:
-                self._matcher = search_service_matcher(self._database) or keyword_matcher
+                self._matcher = search_service_matcher(self._database)
             try:
                 self._topics[key] = self._matcher(topic, self.candidates, self.period)
             except Exception:  # a broken search backend must not stop the digests: fall back

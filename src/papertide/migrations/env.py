@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from papertide.schema import metadata
+from papertide.schema import include_object, metadata
 
 config = context.config
 target_metadata = metadata
@@ -24,6 +24,7 @@ def _run(connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

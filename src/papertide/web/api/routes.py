@@ -17,6 +17,7 @@ from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError
 from papertide.web import deps, security
 from papertide.web.api import hf_shapes
+from papertide.search.papers import search_papers, similar_papers
 
 router = APIRouter(prefix="/api", tags=["papers"])
 
@@ -80,7 +81,7 @@ def search(
     date_to: date | None = None,
     organization: Annotated[str | None, Query(max_length=100)] = None,
 ) -> JSON:
-    items = queries.search_papers(session, q, limit=limit, now=deps.now(request), date_from=date_from,
+    items = search_papers(session, q, limit=limit, now=deps.now(request), date_from=date_from,
                                   date_to=date_to, organization=organization)
     return JSON([hf_shapes.daily_item(item) for item in items])
 
@@ -110,7 +111,7 @@ def organization_papers(request: Request, session: ReadSession, slug: str,
 def similar(request: Request, session: ReadSession, arxiv_id: str, k: Annotated[int, Query(ge=1, le=50)] = 6) -> JSON:
     if queries.get_paper_item(session, arxiv_id) is None:
         return error(404, "Paper not found")
-    return JSON([hf_shapes.daily_item(item) for item in queries.similar_papers(session, arxiv_id, k=k, now=deps.now(request))])
+    return JSON([hf_shapes.daily_item(item) for item in similar_papers(session, arxiv_id, k=k, now=deps.now(request))])
 
 
 @router.get("/papers/{arxiv_id:path}/votes", summary="Upvotes over time (papertide)")

@@ -11,6 +11,7 @@ from papertide.web.cache import Memo
 from papertide.web.charts import line_chart
 from papertide.web.deps import database, now
 from papertide.web.pages.rendering import page_context, render_page
+from papertide.search.papers import similar_papers
 
 router = APIRouter()
 SIMILAR = 6
@@ -21,7 +22,7 @@ _similar_ids = Memo(ttl=600.0)
 
 def similar_items(session, database_url: str, arxiv_id: str, clock) -> list[queries.FeedItem]:
     ids = _similar_ids.get((database_url, arxiv_id), lambda: [
-        item.paper.arxiv_id for item in queries.similar_papers(session, arxiv_id, k=SIMILAR, now=clock)
+        item.paper.arxiv_id for item in similar_papers(session, arxiv_id, k=SIMILAR, now=clock)
     ])
     return queries.items_by_ids(session, ids, now=clock)
 

@@ -16,6 +16,7 @@ from papertide.community import votes
 from papertide.web.cache import Memo
 from papertide.web.deps import database, now
 from papertide.web.pages.rendering import page_context, render_page
+from papertide.search.papers import search_papers
 
 router = APIRouter()
 RESULTS = 30
@@ -49,7 +50,7 @@ def search_page(request: Request, q: str = "", date_from: str | None = None, dat
     with database(request).session() as session:
         if go and (exact := queries.normalise_arxiv_id(q)) and queries.get_paper_item(session, exact):
             return RedirectResponse(f"/papers/{exact}", status_code=303)  # "I'm feeling lucky" on an id
-        items = queries.search_papers(session, q, limit=RESULTS, now=now(request), date_from=start, date_to=end,
+        items = search_papers(session, q, limit=RESULTS, now=now(request), date_from=start, date_to=end,
                                       organization=org or None) if q else []
         organizations = organization_choices(session, database(request).url)
         user = context["user"]

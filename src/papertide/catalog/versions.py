@@ -1,6 +1,6 @@
 """Content versions: cheap counters that tell a cache whether what it holds is still current.
 
-Every change a reader would see (a vote, a comment, a moderation action, a submission) bumps
+Every change a reader would see (an ingest, a vote, a comment, a moderation action, a submission) bumps
 ``"catalog"`` and the changed paper's ``"paper:<id>"`` in the same transaction as the change.
 Caches in any number of web workers key their entries on these numbers, so a vote in one worker
 is visible in every other on the next request, with no cross-process messaging.
@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from papertide.community.models import ContentVersion
+from papertide.catalog.models import ContentVersion
 
 CATALOG = "catalog"
 
