@@ -13,15 +13,15 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from papertide.config import PACKAGE_DIR, Settings, get_settings
+from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
 from papertide.digest import subscriptions
 from papertide.digest.delivery import DeliveryError
@@ -29,9 +29,9 @@ from papertide.digest.preview import preview_digest
 from papertide.digest.schedule import parse_timezone
 from papertide.digest.subscriptions import Preferences, SubscriptionError
 from papertide.digest.tokens import DigestTokens, InvalidToken
+from papertide.web.pages.rendering import render
 
 router = APIRouter(tags=["digests"])
-templates = Jinja2Templates(directory=str(PACKAGE_DIR / "web" / "templates"))
 
 STATUS_TEXT = {
     "pending": "waiting for you to click the confirmation link we emailed.",
@@ -96,15 +96,23 @@ def csrf(settings: Settings = Depends(get_site_settings)) -> DigestCsrf:
     return DigestCsrf(settings)
 
 
+# The email's HTML is shown in a sandboxed frame of the preview page: it may style itself inline
+# (as emails must) but run nothing, load nothing from elsewhere, and be framed only by this site.
+EMAIL_PREVIEW_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'",
+    "X-Frame-Options": "SAMEORIGIN",
+}
+
+
 # --- helpers -----------------------------------------------------------------------------------
 
 def _page(request: Request, settings: Settings, name: str, status: int = 200, csrf_guard: DigestCsrf | None = None, **context):
+    """A digest page in the site's layout. The digest forms carry their own CSRF token
+    (``digest_csrf``), so the site's token for the header's forms is left as it is."""
     cookie = None
     if csrf_guard is not None:
-        context["csrf_token"], cookie = csrf_guard.token(request)
-    response = templates.TemplateResponse(
-        request, f"digest/{name}", {"site_name": settings.site_name, "base_url": settings.base_url, **context}, status_code=status
-    )
+        context["digest_csrf"], cookie = csrf_guard.token(request)
+    response = render(request, f"digest/{name}", status, base_url=settings.base_url, **context)
     if cookie is not None:
         csrf_guard.set_cookie(response, cookie, secure=settings.base_url.startswith("https://"))
     return response
@@ -348,8 +356,9 @@ def preview(request: Request, subscriber: str | None = None, frequency: str | No
         return _notice(request, settings, "Nothing to preview yet", "No papers are on the list yet.", 404)
     if format == "text":
         return PlainTextResponse(result.part("plain"))
-    if format == "html":
-        return HTMLResponse(result.part("html"))
+    if format == "html":  # the email as mail clients see it: inline styles, so a policy of its own
+        return HTMLResponse(result.part("html"), headers=EMAIL_PREVIEW_HEADERS)
     heading = f"Next digest for {subscription.email}" if subscription else f"A sample {result.period.frequency} digest"
+    frame_query = urlencode({k: v for k, v in {"subscriber": subscriber, "frequency": frequency, "format": "html"}.items() if v})
     return _page(request, settings, "preview.html", heading=heading, note=result.note, subject=result.message["Subject"],
-                 html=result.part("html"), admin=subscription is not None)
+                 frame_url=f"{settings.base_url}/digest/preview?{frame_query}", admin=subscription is not None)

@@ -1,0 +1,29 @@
+"""The digest pages inside the real site: its layout, its strict CSP, and a preview frame that
+may style itself (as emails do) but is framed only by the site."""
+
+from __future__ import annotations
+
+import re
+
+
+def test_subscribe_page_uses_the_site_layout_and_its_csp(client):
+    page = client.get("/subscribe")
+    assert page.status_code == 200
+    assert 'class="topbar"' in page.text and 'name="email"' in page.text
+    assert "<style" not in page.text and "style=" not in page.text  # nothing the CSP would block
+    policy = page.headers["content-security-policy"]
+    assert "'unsafe-inline'" not in policy and "frame-ancestors 'none'" in policy
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token and token.group(1)
+
+
+def test_preview_frames_the_email_from_this_site(client):
+    page = client.get("/digest/preview")
+    assert page.status_code == 200
+    frame = re.search(r'<iframe class="digest-frame"[^>]* src="([^"]+)"', page.text)
+    assert frame, page.text[:500]
+    email = client.get(frame.group(1).replace("&amp;", "&"))
+    assert email.status_code == 200 and "<html" in email.text.lower()
+    policy = email.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'self'" in policy
+    assert "script" not in policy
