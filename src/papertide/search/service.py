@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -34,6 +35,7 @@ from papertide.search.keyword import Filters, keyword_search
 from papertide.search.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
+_EMBEDDING_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="papertide-embed")
 
 CANDIDATES = 100  # taken from each retriever before fusion
 MAX_QUERY_CHARS = 2_000  # longer input is cut: the model reads 256 tokens, FTS5 64 terms
@@ -102,9 +104,11 @@ class SearchService:
             if is_arxiv_id(query):  # an id means that paper; words or meaning of "2405.15738" mean nothing
                 direct = self._arxiv_id_hit(session, query, filters)
                 return [direct] if direct else []
+            # The query embedding (torch, no GIL) runs on the second core while SQLite searches.
+            pending = _EMBEDDING_POOL.submit(self._embed_query, query) if self._vector_index(session) else None
             first = self._title_match(session, query, filters)
             keyword = keyword_search(session, query, CANDIDATES, filters)
-            semantic, cosines = self._semantic(session, query, keyword, filters)
+            semantic, cosines = self._semantic(session, pending.result() if pending else None, keyword, filters)
             fused = fuse(keyword, semantic, cosines)
             ordered = ([first] if first else []) + [f.paper_id for f in fused if f.paper_id != first]
             reasons = {f.paper_id: _reason(f.keyword_rank, f.semantic_rank) for f in fused}
@@ -162,12 +166,9 @@ class SearchService:
             ).first()
         return row[0] if row else None
 
-    def _semantic(self, session, query: str, keyword, filters: Filters):
+    def _semantic(self, session, vector: np.ndarray | None, keyword, filters: Filters):
         index = self._vector_index(session)
-        if index is None or not len(index):
-            return [], {}
-        vector = self._embed_query(query)
-        if vector is None:
+        if index is None or not len(index) or vector is None:
             return [], {}
         allowed = None
         if filters.active:
