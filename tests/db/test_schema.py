@@ -7,12 +7,12 @@ from sqlalchemy import select
 from papertide.catalog.models import Paper
 from papertide.catalog.record import MAX_URL, PaperRecord
 from papertide.catalog.upsert import upsert_papers
-from papertide.schema import metadata
+from papertide.schema import include_object, metadata
 
 
 def test_migrated_schema_matches_the_models(database):
     with database.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_object": include_object})
         differences = compare_metadata(context, metadata)
     assert differences == []
 

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from papertide.schema import metadata
+from papertide.schema import include_object, metadata
 
 config = context.config
 target_metadata = metadata
@@ -23,6 +23,7 @@ def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
