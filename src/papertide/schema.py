@@ -8,11 +8,20 @@ from papertide.orm import Base
 
 metadata = Base.metadata
 
-# Tables that migrations create with raw SQL and the ORM never maps: the SQLite FTS5 keyword index
-# (``papers_fts`` and its shadow tables). Autogenerate and the schema test leave them alone.
-UNMANAGED_TABLE_PREFIXES = ("papers_fts",)
+# Search structures the migrations create beside the ORM tables, on one backend each: SQLite's
+# FTS5 table (0002, with its shadow tables) and PostgreSQL's generated tsvector column (0003),
+# plus their indexes. Schema comparisons (autogenerate, tests/db/test_schema.py) leave them out.
+MIGRATION_ONLY_TABLE_PREFIX = "papers_fts"
+MIGRATION_ONLY_COLUMNS = frozenset({("papers", "search_document")})
+MIGRATION_ONLY_INDEXES = frozenset({"ix_papers_search_document", "ix_papers_title_lower"})
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Alembic's filter: compare everything but the unmanaged tables."""
-    return not (type_ == "table" and name.startswith(UNMANAGED_TABLE_PREFIXES))
+    """Alembic's ``include_object`` hook: False for the search structures above."""
+    if type_ == "table":
+        return not (name or "").startswith(MIGRATION_ONLY_TABLE_PREFIX)
+    if type_ == "column":
+        return (obj.table.name, name) not in MIGRATION_ONLY_COLUMNS
+    if type_ == "index":
+        return name not in MIGRATION_ONLY_INDEXES
+    return True

@@ -81,5 +81,5 @@ def test_filters_and_hidden_papers(database):
     assert set(arxiv(database, ids(database, "learning models", date_from=date(2024, 3, 1), date_to=date(2024, 6, 1)))) <= {
         "2403.00003", "2404.00004", "2405.00005"}
     with database.session() as session:
-        session.execute(text("UPDATE papers SET hidden = 1 WHERE arxiv_id = '2403.00003'"))
+        session.execute(text("UPDATE papers SET hidden = TRUE WHERE arxiv_id = '2403.00003'"))
     assert "2403.00003" not in arxiv(database, ids(database, "robot grasping"))

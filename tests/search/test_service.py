@@ -66,7 +66,7 @@ def test_an_unknown_arxiv_id_finds_nothing_rather_than_noise(database):
 def test_hidden_papers_never_appear(database):
     service = service_with(database)
     with database.session() as session:
-        session.execute(text("UPDATE papers SET hidden = 1 WHERE arxiv_id = '2402.00002'"))
+        session.execute(text("UPDATE papers SET hidden = TRUE WHERE arxiv_id = '2402.00002'"))
     assert "2402.00002" not in arxiv_ids(service.search("protein folding diffusion"))
     assert service.search("2402.00002") == []
 

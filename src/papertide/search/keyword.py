@@ -1,5 +1,7 @@
 """Keyword retrieval: BM25 over the FTS5 index, with user text that can never become FTS5 syntax.
 
+(On PostgreSQL the same terms go to a weighted tsvector instead: ``keyword_postgres.py``.)
+
 The query is cut into words and each word is sent as a quoted FTS5 string, joined by OR: quotes,
 ``AND``/``OR``/``NEAR``, ``*``, ``:`` and parentheses in the input are just text, so no input
 can raise an FTS5 syntax error. OR (ranked by BM25) rather than AND because people describe a
@@ -15,6 +17,8 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from papertide.search.keyword_postgres import keyword_search_postgres
 
 # Column weights for bm25(): title, abstract, authors. Measured on both benchmarks: equal weights
 # won (title x1.5 / authors x0.5 cost 0.04 nDCG@10 on CACM and gained nothing on known-item).
@@ -67,15 +71,16 @@ class Filters:
     date_to: date | datetime | None = None  # exclusive
     organization: str | None = None
 
-    def sql(self, alias: str = "p") -> tuple[str, dict]:
-        """A SQL condition on papers ``alias`` (hidden papers always excluded) and its parameters."""
-        clauses, params = [f"{alias}.hidden = 0"], {}
+    def sql(self, alias: str = "p", dialect: str = "sqlite") -> tuple[str, dict]:
+        """A SQL condition on papers ``alias`` (hidden papers always excluded) and its parameters,
+        for the ``dialect`` of the session that runs it (times are bound as that backend stores them)."""
+        clauses, params = [f"{alias}.hidden = :hidden"], {"hidden": False}
         if self.date_from is not None:
             clauses.append(f"{alias}.published_at >= :date_from")
-            params["date_from"] = _naive_utc(self.date_from)
+            params["date_from"] = _bound_time(self.date_from, dialect)
         if self.date_to is not None:
             clauses.append(f"{alias}.published_at < :date_to")
-            params["date_to"] = _naive_utc(self.date_to)
+            params["date_to"] = _bound_time(self.date_to, dialect)
         if self.organization:
             clauses.append(f"{alias}.organization_id = (SELECT id FROM organizations WHERE slug = :organization)")
             params["organization"] = self.organization
@@ -88,9 +93,16 @@ class Filters:
 
 def keyword_search(session: Session, query: str, limit: int, filters: Filters = Filters()) -> list[tuple[int, float]]:
     """(paper id, BM25 score; higher is better) for the ``limit`` best keyword matches."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":  # the weighted tsvector of migration 0003; same terms, same OR semantics
+        terms = query_terms(query)
+        if not terms:
+            return []
+        condition, params = filters.sql(dialect=dialect)
+        return keyword_search_postgres(session, terms, query_bigrams(query), COLUMN_WEIGHTS, condition, params, limit)
     expression = match_expression(query)
-    if expression is None or session.get_bind().dialect.name != "sqlite":
-        return []  # the FTS5 index is SQLite's; on PostgreSQL search is semantic-only for now
+    if expression is None:
+        return []
     condition, params = filters.sql()
     weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
     rows = session.execute(
@@ -102,6 +114,17 @@ def keyword_search(session: Session, query: str, limit: int, filters: Filters = 
         {"match": expression, "limit": limit, **params},
     ).all()
     return [(int(r[0]), float(r[1])) for r in rows]
+
+
+def _bound_time(value, dialect: str):
+    """A filter time as ``dialect`` compares it: aware UTC on PostgreSQL (timestamptz), text on SQLite."""
+    if dialect == "sqlite":
+        return _naive_utc(value)
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    raise TypeError(f"expected a date or datetime, got {value!r}")
 
 
 def _naive_utc(value) -> str:

@@ -154,7 +154,7 @@ class SearchService:
         return hits[0] if hits else None
 
     def _title_match(self, session, query: str, filters: Filters) -> int | None:
-        condition, params = filters.sql()
+        condition, params = filters.sql(dialect=session.get_bind().dialect.name)
         row = session.execute(
             text(f"SELECT p.id FROM papers AS p WHERE lower(p.title) = lower(:q) AND {condition} ORDER BY p.id LIMIT 1"),
             {"q": query.rstrip(". "), **params},
@@ -172,7 +172,7 @@ class SearchService:
             return [], {}
         allowed = None
         if filters.active:
-            condition, params = filters.sql()
+            condition, params = filters.sql(dialect=session.get_bind().dialect.name)
             allowed = set(session.execute(text(f"SELECT p.id FROM papers AS p WHERE {condition}"), params).scalars())
         semantic = index.search(vector, CANDIDATES, allowed)
         cosines = index.scores(vector, {pid for pid, _ in keyword} | {pid for pid, _ in semantic})
@@ -181,7 +181,7 @@ class SearchService:
     def _hydrate(self, session, ids: list[int], filters: Filters, scores: dict, reasons: dict) -> list[SearchHit]:
         if not ids:
             return []
-        condition, params = filters.sql()
+        condition, params = filters.sql(dialect=session.get_bind().dialect.name)
         statement = text(
             "SELECT p.id, p.arxiv_id, p.title, p.authors, p.published_at, o.slug FROM papers AS p "
             f"LEFT JOIN organizations AS o ON o.id = p.organization_id WHERE p.id IN :ids AND {condition}"
