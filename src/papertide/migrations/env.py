@@ -25,7 +25,6 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
-        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
