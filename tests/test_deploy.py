@@ -16,8 +16,6 @@ from tests.conftest import REPO
 
 DEPLOY = REPO / "deploy"
 INSTALLED_PAPERTIDE = "/opt/papertide/venv/bin/papertide"
-# Commands the deployment files name that land with branches still in flight; remove when merged.
-PENDING_COMMANDS = {("digest", "send")}
 
 
 def papertide_commands(command_line: str) -> list[tuple[str, ...]]:
@@ -122,8 +120,8 @@ def test_compose_file_is_consistent():
 
 def test_every_papertide_command_the_deployment_runs_exists():
     commands = {words for line in deployment_command_lines() for words in papertide_commands(line)}
-    assert {("serve",), ("init",), ("digest", "send")} <= commands
-    missing = {c for c in commands if not resolves(c) and c not in PENDING_COMMANDS}
+    assert {("serve",), ("init",), ("digest", "run")} <= commands
+    missing = {c for c in commands if not resolves(c)}
     assert missing == set()
 
 
