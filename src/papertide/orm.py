@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+import numpy as np
+from sqlalchemy import JSON, DateTime, LargeBinary, MetaData, TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints, so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
@@ -46,6 +48,50 @@ class UTCDateTime(TypeDecorator):
 
     def load_dialect_impl(self, dialect):
         return dialect.type_descriptor(DateTime(timezone=dialect.name != "sqlite"))
+
+
+# JSON values (lists of authors, checkpoint state, ...). On PostgreSQL they are stored as JSONB,
+# which unlike JSON can be compared (DISTINCT, GROUP BY, =) and indexed (GIN, ``@>``).
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Embedding(TypeDecorator):
+    """A fixed-length float32 vector: pgvector's ``vector(n)`` on PostgreSQL, raw bytes on SQLite.
+
+    Values are NumPy float32 arrays of shape ``(dimensions,)`` on both backends, so code that
+    stores or copies embeddings never asks which one it is on. On PostgreSQL the column can carry
+    an HNSW index and be ordered by distance in SQL (``column.op("<=>")(vector)``, cosine);
+    on SQLite nearest-neighbour search runs outside the database (a usearch index).
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, dimensions: int):
+        super().__init__()
+        self.dimensions = dimensions
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            from pgvector.sqlalchemy import VECTOR  # the `postgres` extra
+
+            return dialect.type_descriptor(VECTOR(self.dimensions))
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        array = np.asarray(value, dtype=np.float32)
+        if array.shape != (self.dimensions,):
+            raise ValueError(f"expected an embedding of {self.dimensions} numbers, got shape {array.shape}")
+        return array if dialect.name == "postgresql" else array.tobytes()
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "postgresql":
+            return np.asarray(value, dtype=np.float32)
+        return np.frombuffer(value, dtype=np.float32).copy()
 
 
 def utcnow() -> datetime:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from papertide.orm import Base, UTCDateTime, utcnow
+from papertide.orm import Base, JSONDocument, UTCDateTime, utcnow
 
 
 class Organization(Base):
@@ -40,20 +40,20 @@ class Paper(Base):
     version: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)
     abstract: Mapped[str] = mapped_column(Text)
-    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    authors: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    categories: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     primary_category: Mapped[str | None] = mapped_column(String(40))
     comment: Mapped[str | None] = mapped_column(Text)
     journal_ref: Mapped[str | None] = mapped_column(Text)
     doi: Mapped[str | None] = mapped_column(String(200))
-    github_repo: Mapped[str | None] = mapped_column(String(500))
+    github_repo: Mapped[str | None] = mapped_column(String(1000))
     github_stars: Mapped[int | None] = mapped_column(Integer)
     project_page: Mapped[str | None] = mapped_column(String(1000))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     ai_summary: Mapped[str | None] = mapped_column(Text)
-    ai_keywords: Mapped[list[str] | None] = mapped_column(JSON)
+    ai_keywords: Mapped[list[str] | None] = mapped_column(JSONDocument)
     imported_upvotes: Mapped[int] = mapped_column(Integer, default=0)
     imported_comments: Mapped[int] = mapped_column(Integer, default=0)
     vote_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -111,5 +111,5 @@ class HarvestCheckpoint(Base):
     __tablename__ = "harvest_checkpoints"
 
     key: Mapped[str] = mapped_column(String(500), primary_key=True)
-    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

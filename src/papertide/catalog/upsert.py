@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from papertide.catalog.models import DailyEntry, Organization, Paper
 from papertide.catalog.record import SOURCE_FIELDS, PaperRecord, content_hash
+from papertide.db import lock_for_transaction
 from papertide.orm import utcnow
 
 VERSIONED_FIELDS = (
@@ -58,6 +59,8 @@ def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCou
     counts = UpsertCounts()
     if not records:
         return counts
+    # Read-then-write: two ingests (say, a cron harvest and a manual load) must take turns.
+    lock_for_transaction(session, "catalog-upsert")
     now = utcnow()
     org_ids = _ensure_organizations(session, records)
     state = _load_papers(session, {r.arxiv_id for r in records})
@@ -104,7 +107,7 @@ def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCou
 
 def _merge(current: dict[str, Any], record: PaperRecord, org_id: int | None) -> dict[str, Any]:
     merged = dict(current)
-    fields = record.model_dump(include=set(SOURCE_FIELDS))
+    fields = _source_fields(record)
     if _is_same_or_newer(record.version, current["version"]):
         merged.update({name: fields[name] for name in VERSIONED_FIELDS})
     else:
@@ -120,12 +123,21 @@ def _merge(current: dict[str, Any], record: PaperRecord, org_id: int | None) -> 
     merged["imported_comments"] = max(current["imported_comments"], record.num_comments)
     org_slug = record.organization.slug if record.organization and org_id == merged["organization_id"] else current["_org_slug"]
     merged["_org_slug"] = org_slug
-    merged["content_hash"] = content_hash(merged, org_slug)
+    if merged != current:  # the hash only needs computing when something changed
+        merged["content_hash"] = content_hash(merged, org_slug)
     return merged
 
 
+def _source_fields(record: PaperRecord) -> dict[str, Any]:
+    """The record's catalog fields (read directly: ``model_dump`` would copy every list)."""
+    values = record.__dict__
+    return {name: values[name] for name in SOURCE_FIELDS}
+
+
 def _columns_only(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in row.items() if not name.startswith("_")}
+    columns = dict(row)
+    del columns["_org_slug"]  # bookkeeping for the merge, not a column
+    return columns
 
 
 def _is_same_or_newer(incoming: int | None, stored: int | None) -> bool:
@@ -135,7 +147,7 @@ def _is_same_or_newer(incoming: int | None, stored: int | None) -> bool:
 
 
 def _new_row(record: PaperRecord, org_id: int | None, now: datetime) -> dict[str, Any]:
-    row = record.model_dump(include=set(SOURCE_FIELDS))
+    row = _source_fields(record)
     org_slug = record.organization.slug if record.organization else None
     row.update(
         arxiv_id=record.arxiv_id,

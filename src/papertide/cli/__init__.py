@@ -6,6 +6,8 @@ import click
 
 from papertide import __version__
 from papertide.cli.catalog import ingest, init, stats
+from papertide.cli.db import db
+from papertide.cli.harvest import harvest
 from papertide.cli.search import index, search
 from papertide.cli.serve import serve
 
@@ -23,5 +25,7 @@ main.add_command(init)
 main.add_command(ingest)
 main.add_command(stats)
 main.add_command(serve)
+main.add_command(harvest)
+main.add_command(db)
 main.add_command(search)
 main.add_command(index)

@@ -20,7 +20,7 @@ MAX_REJECTIONS_SHOWN = 20
 def init() -> None:
     """Create the database (or bring it to the newest schema)."""
     database = open_database()
-    click.echo(f"database ready: {database.url}")
+    click.echo(f"database ready: {database.display_url}")
 
 
 @click.command()

@@ -13,5 +13,5 @@ def open_database() -> Database:
     try:
         database.migrate()
     except Exception as error:  # a bad URL or an unreachable server: say so, no traceback
-        raise click.ClickException(f"cannot open the database {database.url}: {error}") from error
+        raise click.ClickException(f"cannot open the database {database.display_url}: {error}") from error
     return database

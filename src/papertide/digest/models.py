@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from papertide.orm import Base, UTCDateTime, utcnow
+from papertide.orm import Base, JSONDocument, UTCDateTime, utcnow
 
 
 class Subscription(Base):
@@ -19,9 +19,9 @@ class Subscription(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|confirmed|unsubscribed|bounced
     frequency: Mapped[str] = mapped_column(String(10), default="daily")  # daily | weekly
     content: Mapped[str] = mapped_column(String(20), default="trending")  # trending | interests | both
-    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
-    follow_organizations: Mapped[list[str]] = mapped_column(JSON, default=list)
-    follow_authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    topics: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    follow_organizations: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    follow_authors: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     max_papers: Mapped[int] = mapped_column(Integer, default=10)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -46,7 +46,7 @@ class DigestOutbox(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(300))
-    paper_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # what the digest holds, fixed at record time
+    paper_ids: Mapped[list[int]] = mapped_column(JSONDocument, default=list)  # what the digest holds, fixed at record time
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol, Union
+from typing import Any, Protocol, Union
 
 from papertide.catalog.record import PaperRecord
 
@@ -20,6 +20,18 @@ class Rejected:
         return f"{self.where}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """A point a long source can resume from, stored with the records read before it.
+
+    ``state`` is what the source needs to carry on (e.g. an OAI-PMH resumption token);
+    None means the source has finished and its checkpoint can be forgotten.
+    """
+
+    key: str
+    state: dict[str, Any] | None
+
+
 SourceItem = Union[PaperRecord, Rejected]
 
 
@@ -30,6 +42,6 @@ class SourceError(Exception):
 class Source(Protocol):
     """Anything that yields records; ``describe()`` names it in progress bars and messages."""
 
-    def __iter__(self) -> Iterator[SourceItem]: ...
+    def __iter__(self) -> Iterator[SourceItem | Checkpoint]: ...
 
     def describe(self) -> str: ...

@@ -3,26 +3,39 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 from pathlib import Path
 from typing import IO
 
+from papertide.ingest.arxiv_api import ArxivAtomFileSource
 from papertide.ingest.base import Source, SourceError
+from papertide.ingest.hf_daily import HfDailyFileSource
 from papertide.ingest.jsonl import GZIP_MAGIC, JsonlSource
+from papertide.ingest.oai_pmh import OaiFileSource
 
 SNIFF_BYTES = 4096
 
 
+_XML_ROOT = re.compile(rb"^(?:<\?.*?\?>|<!--.*?-->|\s)*<([A-Za-z_][\w.:-]*)", re.DOTALL)
+
+
 def sniff(head: bytes) -> str:
-    """``"jsonl"``, ``"hf-json"`` (a JSON array, as the daily_papers API returns), ``"xml"`` or ``"unknown"``."""
+    """What the first bytes look like: ``"jsonl"``, ``"hf-json"`` (a JSON array, as the daily_papers
+    API returns), ``"arxiv-atom"``, ``"oai-pmh"``, ``"xml-dtd"`` (refused: DTDs are how entity bombs
+    arrive), ``"xml"`` (something else) or ``"unknown"``."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"{"):
         return "jsonl"
     if text.startswith(b"["):
         return "hf-json"
-    if text.startswith(b"<"):
-        return "xml"
-    return "unknown"
+    if not text.startswith(b"<"):
+        return "unknown"
+    if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
+        return "xml-dtd"
+    match = _XML_ROOT.match(text)
+    root = match.group(1).rpartition(b":")[2] if match else b""
+    return {b"feed": "arxiv-atom", b"OAI-PMH": "oai-pmh"}.get(root, "xml")
 
 
 def _peek(stream: io.BufferedReader) -> bytes:
@@ -53,8 +66,19 @@ def open_source(path: str) -> Source:
 def _source_for(head: bytes, *, path: str, stream: IO[bytes] | None = None) -> Source:
     kind = sniff(head)
     name = "<stdin>" if path == "-" else path
+    where = {"stream": stream, "name": name} if stream is not None else {"path": path}
     if kind == "jsonl":
-        return JsonlSource(stream=stream, name=name) if stream is not None else JsonlSource(path)
+        return JsonlSource(**where)
+    if kind == "hf-json":
+        return HfDailyFileSource(**where)
+    if kind == "arxiv-atom":
+        return ArxivAtomFileSource(**where)
+    if kind == "oai-pmh":
+        return OaiFileSource(**where)
+    if kind == "xml-dtd":
+        raise SourceError(f"{name}: the XML has a DTD or entity declarations (how entity-expansion bombs arrive); refused")
     if not head.strip():
         raise SourceError(f"{name}: the input is empty")
+    if kind == "xml":
+        raise SourceError(f"{name}: XML, but neither an arXiv Atom feed nor an OAI-PMH response")
     raise SourceError(f"{name}: unrecognised format (expected JSONL, Hugging Face daily_papers JSON, arXiv Atom or OAI-PMH XML)")

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 from pydantic import ValidationError
 
 from papertide.catalog.arxiv_ids import InvalidArxivId
@@ -83,18 +84,19 @@ class JsonlSource:
         self.path = Path(path) if path is not None else None
         self.stream = stream
         self.name = name or (str(path) if path is not None else "<stdin>")
+        self._raw: IO[bytes] | None = None
+        self._size: int | None = None
 
     def describe(self) -> str:
         return self.name
 
-    def estimated_total(self) -> int | None:
-        """Number of lines, for the progress bar; None for streams."""
-        if self.path is None:
+    def fraction_read(self) -> float | None:
+        """How far through the (compressed) file reading is, for the progress bar; None for streams."""
+        if self._raw is None or self._size is None or not self._size:
             return None
         try:
-            with self.path.open("rb") as raw, open_maybe_gzip(raw) as data:
-                return sum(chunk.count(b"\n") for chunk in iter(lambda: data.read(1 << 20), b""))
-        except (OSError, EOFError, zlib.error):
+            return min(self._raw.tell() / self._size, 1.0)
+        except (OSError, ValueError):
             return None
 
     def __iter__(self) -> Iterator[SourceItem]:
@@ -104,7 +106,9 @@ class JsonlSource:
             except OSError as error:
                 raise SourceError(f"{self.name}: cannot open: {error.strerror or error}") from error
             with raw:
+                self._raw, self._size = raw, self.path.stat().st_size
                 yield from self._read(raw)
+            self._raw = None
         else:
             yield from self._read(self.stream)
 
@@ -124,14 +128,23 @@ class JsonlSource:
     def _parse(line: bytes, line_number: int) -> SourceItem:
         where = f"line {line_number}"
         try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as error:
-            return Rejected(where, f"invalid UTF-8 at byte {error.start}")
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as error:
-            return Rejected(where, f"invalid JSON: {error.msg} at column {error.colno}")
+            obj = orjson.loads(line)  # also checks the UTF-8
+        except orjson.JSONDecodeError as error:
+            return Rejected(where, _json_problem(line, error))
         try:
             return record_from_mapping(obj)
         except (ValidationError, InvalidArxivId, ValueError) as error:
             return Rejected(where, describe_error(error))
+
+
+def _json_problem(line: bytes, error: orjson.JSONDecodeError) -> str:
+    """Why a line is not JSON, in the standard library's words (they name the column)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"invalid UTF-8 at byte {bad.start}"
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as detail:
+        return f"invalid JSON: {detail.msg} at column {detail.colno}"
+    return f"invalid JSON: {error}"  # what only orjson refuses, e.g. lone surrogates or NaN

@@ -7,8 +7,11 @@ Create Date: 2026-11-24 03:21:35.925051
 
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 import papertide.orm
+
+JSON_DOCUMENT = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
 
 
 revision = '0001'
@@ -18,9 +21,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # pgvector, for embeddings; installing it needs a superuser once (see docs/deploy.md).
+        op.execute("CREATE EXTENSION IF NOT EXISTS vector")
     op.create_table('harvest_checkpoints',
     sa.Column('key', sa.String(length=500), nullable=False),
-    sa.Column('state', sa.JSON(), nullable=False),
+    sa.Column('state', JSON_DOCUMENT, nullable=False),
     sa.Column('updated_at', papertide.orm.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_harvest_checkpoints'))
     )
@@ -62,20 +68,20 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=True),
     sa.Column('title', sa.Text(), nullable=False),
     sa.Column('abstract', sa.Text(), nullable=False),
-    sa.Column('authors', sa.JSON(), nullable=False),
+    sa.Column('authors', JSON_DOCUMENT, nullable=False),
     sa.Column('published_at', papertide.orm.UTCDateTime(), nullable=True),
     sa.Column('updated_at', papertide.orm.UTCDateTime(), nullable=True),
-    sa.Column('categories', sa.JSON(), nullable=False),
+    sa.Column('categories', JSON_DOCUMENT, nullable=False),
     sa.Column('primary_category', sa.String(length=40), nullable=True),
     sa.Column('comment', sa.Text(), nullable=True),
     sa.Column('journal_ref', sa.Text(), nullable=True),
     sa.Column('doi', sa.String(length=200), nullable=True),
-    sa.Column('github_repo', sa.String(length=500), nullable=True),
+    sa.Column('github_repo', sa.String(length=1000), nullable=True),
     sa.Column('github_stars', sa.Integer(), nullable=True),
     sa.Column('project_page', sa.String(length=1000), nullable=True),
     sa.Column('organization_id', sa.Integer(), nullable=True),
     sa.Column('ai_summary', sa.Text(), nullable=True),
-    sa.Column('ai_keywords', sa.JSON(), nullable=True),
+    sa.Column('ai_keywords', JSON_DOCUMENT, nullable=True),
     sa.Column('imported_upvotes', sa.Integer(), nullable=False),
     sa.Column('imported_comments', sa.Integer(), nullable=False),
     sa.Column('vote_count', sa.Integer(), nullable=False),
@@ -100,9 +106,9 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('frequency', sa.String(length=10), nullable=False),
     sa.Column('content', sa.String(length=20), nullable=False),
-    sa.Column('topics', sa.JSON(), nullable=False),
-    sa.Column('follow_organizations', sa.JSON(), nullable=False),
-    sa.Column('follow_authors', sa.JSON(), nullable=False),
+    sa.Column('topics', JSON_DOCUMENT, nullable=False),
+    sa.Column('follow_organizations', JSON_DOCUMENT, nullable=False),
+    sa.Column('follow_authors', JSON_DOCUMENT, nullable=False),
     sa.Column('max_papers', sa.Integer(), nullable=False),
     sa.Column('created_at', papertide.orm.UTCDateTime(), nullable=False),
     sa.Column('confirmed_at', papertide.orm.UTCDateTime(), nullable=True),
@@ -159,7 +165,7 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', papertide.orm.UTCDateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('message_id', sa.String(length=300), nullable=True),
-    sa.Column('paper_ids', sa.JSON(), nullable=False),
+    sa.Column('paper_ids', JSON_DOCUMENT, nullable=False),
     sa.Column('claimed_by', sa.String(length=100), nullable=True),
     sa.Column('claimed_at', papertide.orm.UTCDateTime(), nullable=True),
     sa.Column('created_at', papertide.orm.UTCDateTime(), nullable=False),

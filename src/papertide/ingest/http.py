@@ -1,0 +1,117 @@
+"""Polite HTTP for the network sources: a pause between requests, retries that back off.
+
+arXiv asks clients to wait 3 seconds between calls and answers 503 (with ``Retry-After``) or 429
+when they do not; OAI-PMH servers use 503 + ``Retry-After`` for flow control. ``PoliteFetcher``
+does both for every source. Time is injected (``clock``/``sleep``) so tests never sleep.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+
+import httpx
+
+from papertide import __version__
+from papertide.ingest.base import SourceError
+
+RETRY_STATUSES = frozenset({429, 503})
+USER_AGENT = f"papertide/{__version__} (self-hosted paper discovery; +https://github.com/papertide)"
+
+
+class FetchError(SourceError):
+    """A request failed for good: a non-retryable status, or retries exhausted."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: bytes = b""):
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+@dataclass
+class PoliteFetcher:
+    """GETs with at least ``delay`` seconds between requests and backoff on 429/503.
+
+    A 429 or 503 is retried up to ``retries`` times, waiting what ``Retry-After`` says (capped at
+    ``max_wait``) or else ``backoff * 2**attempt`` seconds. Network errors are retried the same way.
+    """
+
+    delay: float = 3.0
+    retries: int = 4
+    backoff: float = 5.0
+    max_wait: float = 300.0
+    timeout: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    client: httpx.Client | None = None
+    _last_request: float | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.client is None:
+            self.client = httpx.Client(timeout=self.timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True)
+
+    def get(self, url: str, params: Mapping[str, str | int] | None = None) -> httpx.Response:
+        """The 2xx response for ``url``; ``FetchError`` for anything else, after retries."""
+        for attempt in range(self.retries + 1):
+            self._wait_turn()
+            try:
+                response = self.client.get(url, params=params)
+            except httpx.TransportError as error:
+                if attempt == self.retries:
+                    raise FetchError(f"{_shown(url)}: {error.__class__.__name__}: {error}") from error
+                self.sleep(min(self.backoff * 2**attempt, self.max_wait))
+                continue
+            if response.is_success:
+                return response
+            if response.status_code in RETRY_STATUSES and attempt < self.retries:
+                self.sleep(self._retry_wait(response, attempt))
+                continue
+            raise FetchError(
+                f"{_shown(str(response.request.url))}: HTTP {response.status_code} {response.reason_phrase}"
+                + (f" (gave up after {attempt + 1} attempts)" if response.status_code in RETRY_STATUSES else ""),
+                status=response.status_code,
+                body=response.content,
+            )
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+    def _wait_turn(self) -> None:
+        now = self.clock()
+        if self._last_request is not None and self.delay > 0:
+            remaining = self._last_request + self.delay - now
+            if remaining > 0:
+                self.sleep(remaining)
+                now = self.clock()
+        self._last_request = now
+
+    def _retry_wait(self, response: httpx.Response, attempt: int) -> float:
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        if wait is None:
+            wait = self.backoff * 2**attempt
+        return min(max(wait, 0.0), self.max_wait)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds: either a number of seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max((when - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)
+
+
+def _shown(url: str, limit: int = 160) -> str:
+    return url if len(url) <= limit else url[: limit - 3] + "..."
