@@ -16,6 +16,7 @@ from papertide.digest.models import DigestOutbox, Subscription
 from papertide.ingest.jsonl import JsonlSource
 from papertide.ingest.runner import ingest
 from papertide.schema import metadata
+from papertide.search.models import PaperEmbedding
 from tests.conftest import DEMO_CORPUS
 
 pytestmark = pytest.mark.postgres
@@ -50,6 +51,7 @@ def fill(database, tmp_path, papers=300):
         session.add(DigestOutbox(subscription_id=subscription.id, period_key="daily:2026-11-24", status="sent",
                                  paper_ids=paper_ids, sent_at=WHEN))
         session.add(HarvestCheckpoint(key="oai:cs", state={"token": "abc|123", "count": 7}))
+        session.add(PaperEmbedding(paper_id=paper_ids[0], model="test-model", text_hash="0" * 32, vector=bytes(range(256)) * 3))
 
 
 def everything(database) -> dict[str, list[tuple]]:
