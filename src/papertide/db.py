@@ -45,14 +45,24 @@ def lock_for_transaction(bind: Session | Connection, name: str) -> None:
 
     Two ingests at once (a cron harvest and a manual load), or two machines migrating at once,
     must take turns instead of both inserting the paper neither saw. On PostgreSQL this takes a
-    transaction-scoped advisory lock named ``name``. SQLite has one write lock for the whole
-    file: ``BEGIN IMMEDIATE`` takes it now (waiting up to the busy timeout), so the reads that
-    follow see what the previous writer committed. (The sqlite3 module opens transactions only
-    before a write, so if one is open, this connection holds the write lock already.)
+    transaction-scoped advisory lock named ``name``; on SQLite, the database's one write lock
+    (see ``begin_write``).
     """
     if is_postgres(bind):
         bind.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
-    elif is_sqlite(bind):
+    else:
+        begin_write(bind)
+
+
+def begin_write(bind: Session | Connection) -> None:
+    """On SQLite, take the write lock now, so that the reads that follow see the latest commit.
+
+    SQLite has one write lock for the whole file: ``BEGIN IMMEDIATE`` takes it (waiting up to the
+    busy timeout). The sqlite3 module opens transactions only before a write, so if one is open,
+    this connection holds the lock already. On PostgreSQL this does nothing: row locks
+    (``SELECT ... FOR UPDATE [SKIP LOCKED]``) and unique keys protect each row instead.
+    """
+    if is_sqlite(bind):
         connection = bind.connection() if isinstance(bind, Session) else bind
         if not connection.connection.dbapi_connection.in_transaction:
             connection.exec_driver_sql("BEGIN IMMEDIATE")

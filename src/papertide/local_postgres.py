@@ -205,8 +205,8 @@ class LocalPostgres:
         log = open(self.log, "ab")
         try:
             self._process = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, **self._as_account(),
+                # Same process group as its parent: stopping a test run's group stops the server too.
+                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **self._as_account(),
             )
         finally:
             log.close()
