@@ -361,4 +361,4 @@ def preview(request: Request, subscriber: str | None = None, frequency: str | No
     heading = f"Next digest for {subscription.email}" if subscription else f"A sample {result.period.frequency} digest"
     frame_query = urlencode({k: v for k, v in {"subscriber": subscriber, "frequency": frequency, "format": "html"}.items() if v})
     return _page(request, settings, "preview.html", heading=heading, note=result.note, subject=result.message["Subject"],
-                 frame_url=f"{settings.base_url}/digest/preview?{frame_query}", admin=subscription is not None)
+                 frame_url=f"/digest/preview?{frame_query}", admin=subscription is not None)
