@@ -34,5 +34,5 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
         # for this run (workers inherit the environment). Sessions then end when the server stops.
         os.environ["PAPERTIDE_SECRET_KEY"] = secrets.token_urlsafe(32)
         click.echo("PAPERTIDE_SECRET_KEY is not set: using a random key for this run (sessions end on restart).", err=True)
-    uvicorn.run("papertide.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("papertide.web.app:create_served_app", factory=True, host=host, port=port, workers=workers,
                 loop="auto", http="auto", access_log=access_log, log_level="info")

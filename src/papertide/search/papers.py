@@ -55,3 +55,8 @@ def similar_papers(session: Session, arxiv_id: str, *, k: int = 6, now: datetime
         return []
     hits = [hit.arxiv_id for hit in _service_of(session).similar(arxiv_id, k=k + 1) if hit.arxiv_id != arxiv_id]
     return items_by_ids(session, hits[:k], now=now)
+
+
+def warm_up(database: Database) -> None:
+    """Load the model and the vector index now, so the first reader's search is not the slow one."""
+    search_service(database).search("warm up", limit=1)

@@ -128,3 +128,16 @@ def _include_optional(app: FastAPI, module_name: str) -> None:
         return
     module = importlib.import_module(module_name)
     app.include_router(module.router)
+
+
+def create_served_app() -> FastAPI:
+    """The app ``papertide serve`` runs (uvicorn calls this in each worker process): ``create_app``
+    plus loading the search model and vectors in the background, seconds of work that would
+    otherwise fall on the first reader's search."""
+    import threading
+
+    from papertide.search.papers import warm_up
+
+    app = create_app()
+    threading.Thread(target=warm_up, args=(app.state.database,), name="search-warm-up", daemon=True).start()
+    return app
