@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from papertide.catalog.models import HarvestCheckpoint, Organization, Paper
-from papertide.community.models import Comment, ModerationAction, User, Vote
+from papertide.community.models import Comment, ModerationAction, RateLimitEvent, User, Vote
 from papertide.db_copy import CopyError, copy_database
 from papertide.digest.models import DigestOutbox, Subscription
 from papertide.ingest.jsonl import JsonlSource
@@ -52,6 +52,7 @@ def fill(database, tmp_path, papers=300):
                                  paper_ids=paper_ids, sent_at=WHEN))
         session.add(HarvestCheckpoint(key="oai:cs", state={"token": "abc|123", "count": 7}))
         session.add(PaperEmbedding(paper_id=paper_ids[0], model="test-model", text_hash="0" * 32, vector=bytes(range(256)) * 3))
+        session.add(RateLimitEvent(key="vote:user:1", created_at=WHEN))
 
 
 def everything(database) -> dict[str, list[tuple]]:
