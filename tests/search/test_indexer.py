@@ -50,26 +50,19 @@ def test_a_changed_abstract_is_embedded_again(database):
     assert "microphones" in embedder.seen[-1]
 
 
-def test_vectors_round_trip_through_a_file_and_stale_ones_are_skipped(database, tmp_path, migrated_template):
-    import shutil
-
-    from papertide.db import Database
-
+def test_vectors_round_trip_through_a_file_and_stale_ones_are_skipped(database, tmp_path, make_database):
     add_papers(database)
     embedder = HashEmbedder()
     index_papers(database, embedder, progress=False)
     path = tmp_path / "vectors.npz"
     assert export_vectors(database, embedder.model_id, path) == len(PAPERS)
 
-    copy_path = tmp_path / "other.db"
-    shutil.copy(migrated_template, copy_path)
-    other = Database(f"sqlite:///{copy_path}")
+    other = make_database("sqlite")
     changed = [p if p[0] != "2401.00001" else (p[0], p[1], "A different abstract.", *p[3:]) for p in PAPERS]
     add_papers(other, changed)
     summary = import_vectors(other, embedder.model_id, path)
     assert summary.imported == len(PAPERS) - 1  # the changed paper's vector is stale
     assert count_stale(other, embedder.model_id) == (1, len(PAPERS))
-    other.dispose()
 
 
 def test_a_damaged_or_foreign_vector_file_is_refused(database, tmp_path):

@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from papertide.schema import metadata
+from papertide.search.models import is_keyword_index_table
 
 config = context.config
 target_metadata = metadata
@@ -19,11 +20,17 @@ def run_migrations_online() -> None:
         _run(conn)
 
 
+def _include_name(name, type_, parent_names) -> bool:
+    """Autogenerate must not propose dropping the FTS5 keyword index (made by migration 0002)."""
+    return not (type_ == "table" and is_keyword_index_table(name))
+
+
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
