@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,24 +44,23 @@ sys.path.insert(0, str(REPO / "src"))
 from papertide.db import Database  # noqa: E402
 from papertide.ingest.jsonl import JsonlSource  # noqa: E402
 from papertide.ingest.runner import ingest  # noqa: E402
+from papertide.search.keyword import keyword_search  # noqa: E402
+from papertide.search.vectors import to_blob  # noqa: E402
+from papertide.search.vectors_postgres import PostgresVectorIndex  # noqa: E402
 
 DIMENSIONS = 384
+SERVICE_MODEL = "bench-hashed-384"
 CORPUS = REPO / "data" / "demo" / "papers.jsonl.gz"
 SHARED_DATA = Path(os.environ.get("PAPERTIDE_SHARED_DATA", REPO.parent / "shared" / "data"))
 KNOWN_ITEM_QUERIES = SHARED_DATA / "benchmark_known_item" / "queries.jsonl"
 
 # -- the prototype: schema ---------------------------------------------------------------------
 
+# The weighted document (papers.search_document) and its GIN index come from migration 0003.
 SEARCH_SCHEMA = [
-    # Weighted document, kept by PostgreSQL itself: no trigger, no application code.
-    """ALTER TABLE papers ADD COLUMN search_document tsvector GENERATED ALWAYS AS (
-           setweight(to_tsvector('english', title), 'A')
-        || setweight(to_tsvector('simple', authors), 'B')
-        || setweight(to_tsvector('english', abstract), 'C')
-    ) STORED""",
-    "CREATE INDEX ix_papers_search_document ON papers USING gin (search_document)",
-    # Embeddings in their own table: a new model re-fills this table, not the papers.
-    f"""CREATE TABLE paper_embeddings (
+    # Embeddings in their own table: a new model re-fills this table, not the papers. (Not the
+    # service's ``paper_embeddings``, which holds float16 bytes for its in-memory index.)
+    f"""CREATE TABLE bench_embeddings (
         paper_id integer PRIMARY KEY REFERENCES papers (id) ON DELETE CASCADE,
         embedding vector({DIMENSIONS}) NOT NULL
     )""",
@@ -71,7 +71,7 @@ LEXEME_STATS = [
     "CREATE MATERIALIZED VIEW search_lexemes AS SELECT word, ndoc FROM ts_stat('SELECT search_document FROM public.papers')",
     "CREATE UNIQUE INDEX ix_search_lexemes_word ON search_lexemes (word)",
 ]
-VECTOR_INDEX = ("CREATE INDEX ix_paper_embeddings_hnsw ON paper_embeddings "
+VECTOR_INDEX = ("CREATE INDEX ix_bench_embeddings_hnsw ON bench_embeddings "
                 "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)")
 
 # -- the prototype: queries --------------------------------------------------------------------
@@ -100,7 +100,7 @@ LIMIT :k
 
 VECTOR_SEARCH = """
 SELECT paper_id AS id, embedding <=> CAST(:v AS vector) AS distance
-FROM paper_embeddings
+FROM bench_embeddings
 ORDER BY embedding <=> CAST(:v AS vector)
 LIMIT :k
 """
@@ -116,7 +116,7 @@ WITH keyword AS (
 ), semantic AS (
     SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM (
         SELECT paper_id AS id, embedding <=> CAST(:v AS vector) AS distance
-        FROM paper_embeddings ORDER BY embedding <=> CAST(:v AS vector) LIMIT 50) AS hits
+        FROM bench_embeddings ORDER BY embedding <=> CAST(:v AS vector) LIMIT 50) AS hits
 )
 SELECT coalesce(keyword.id, semantic.id) AS id,
        coalesce(1.0 / (60 + keyword.rank), 0) + coalesce(1.0 / (60 + semantic.rank), 0) AS score
@@ -172,7 +172,7 @@ def load(url: str, papers: int) -> tuple[dict[int, np.ndarray], int]:
     with database.engine.begin() as connection:
         base = connection.scalar(text("SELECT count(*) FROM papers"))
         columns = [c for c in connection.scalars(text(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'papers' AND column_name <> 'id' "
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'papers' AND column_name <> 'id' AND is_generated = 'NEVER' "
             "ORDER BY ordinal_position"))]
         select_list = ", ".join("arxiv_id || '.c' || :copy" if c == "arxiv_id" else c for c in columns)
         copies = (papers + base - 1) // base
@@ -187,7 +187,7 @@ def load(url: str, papers: int) -> tuple[dict[int, np.ndarray], int]:
     with database.engine.begin() as connection:
         for statement in SEARCH_SCHEMA:
             connection.execute(text(statement))
-    print(f"generated tsvector column + GIN index in {time.perf_counter() - started:.0f} s")
+    print(f"embeddings table in {time.perf_counter() - started:.0f} s")
     started = time.perf_counter()
     with database.engine.begin() as connection:
         for statement in LEXEME_STATS:
@@ -211,11 +211,23 @@ def load(url: str, papers: int) -> tuple[dict[int, np.ndarray], int]:
 
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as raw:
         register_vector(raw)
-        with raw.cursor().copy("COPY paper_embeddings (paper_id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        with raw.cursor().copy("COPY bench_embeddings (paper_id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
             copy.set_types(["int4", "vector"])
             for paper_id, vector in vectors.items():
                 copy.write_row((paper_id, vector))
     print(f"embedded and copied {len(vectors):,} vectors in {time.perf_counter() - started:.0f} s")
+
+    # The service's own table: float16 bytes, from which PostgreSQL generates the pgvector column
+    # that migration 0003's HNSW index covers (what PostgresVectorIndex searches).
+    started = time.perf_counter()
+    with database.engine.begin() as connection:
+        items = list(vectors.items())
+        for start in range(0, len(items), 2_000):
+            connection.execute(
+                text("INSERT INTO paper_embeddings (paper_id, model, text_hash, vector) VALUES (:p, :m, '', :v)"),
+                [{"p": pid, "m": SERVICE_MODEL, "v": to_blob(v)} for pid, v in items[start : start + 2_000]],
+            )
+    print(f"stored {len(vectors):,} float16 vectors in paper_embeddings (generated vector + HNSW) in {time.perf_counter() - started:.0f} s")
 
     started = time.perf_counter()
     with database.engine.begin() as connection:
@@ -264,6 +276,20 @@ def measure(url: str, vectors: dict[int, np.ndarray], total: int) -> None:
             ("hybrid RRF, 5 rarest words + HNSW", HYBRID_SEARCH.format(tsquery=RARE_WORDS), long_texts, True),
             ("hybrid RRF, all words + HNSW", HYBRID_SEARCH.format(tsquery=ALL_WORDS), short_texts, True),
         ]
+        # What SearchService runs: papertide.search.keyword (any word + bigram phrases, weighted).
+        with Session(bind=connection) as session:
+            for label, texts in (("papertide keyword_search (two-word queries)", short_texts),
+                                 ("papertide keyword_search (known-item)", long_texts[:30])):
+                for t in texts[:3]:
+                    keyword_search(session, t, 10)
+                results = []
+                for t in texts:
+                    started = time.perf_counter()
+                    rows = keyword_search(session, t, 10)
+                    results.append(((time.perf_counter() - started) * 1000, rows))
+                latencies = [ms for ms, _ in results]
+                hits = statistics.mean(len(rows) for _, rows in results)
+                print(f"{label:46} {percentile(latencies, 0.5):8.1f} {percentile(latencies, 0.99):8.1f} {hits:10.1f}")
         for label, sql, texts, needs_vector in cases:
             params = [{"q": t, "k": 10, **({"v": vector_literal(embed(t))} if needs_vector else {})} for t in texts]
             for p in params[:5]:
@@ -288,7 +314,28 @@ def measure(url: str, vectors: dict[int, np.ndarray], total: int) -> None:
                 recalls.append(len(exact & {row.id for row in rows}) / 10)
             print(f"  ef_search {ef_search:3}: recall@10 {statistics.mean(recalls):.3f}, "
                   f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms")
-        size = connection.scalar(text("SELECT pg_size_pretty(pg_relation_size('ix_paper_embeddings_hnsw'))"))
+        print(f"\npapertide PostgresVectorIndex (paper_embeddings, float16 -> vector, partial HNSW), recall@10 against exact:")
+        database = Database(url)
+        index = PostgresVectorIndex(database, SERVICE_MODEL, DIMENSIONS, total)
+        plan = "\n".join(connection.execute(text(
+            f"EXPLAIN SELECT paper_id FROM paper_embeddings WHERE vector_dims(embedding) = {DIMENSIONS} AND model = :m "
+            f"ORDER BY CAST(embedding AS vector({DIMENSIONS})) <=> CAST(:q AS vector({DIMENSIONS})) LIMIT 10"),
+            {"m": SERVICE_MODEL, "q": vector_literal(matrix[0])}).scalars())
+        print(f"  plan uses the HNSW index: {'ix_paper_embeddings_hnsw' in plan}")
+        for k in (10, 100):
+            recalls, latencies = [], []
+            for pick in picks:
+                query = matrix[pick] + probe.standard_normal(DIMENSIONS, dtype=np.float32) * 0.05
+                query /= np.linalg.norm(query)
+                exact = set(ids[np.argsort(-(matrix @ query))[:10]].tolist())
+                started = time.perf_counter()
+                hits = index.search(query, k)
+                latencies.append((time.perf_counter() - started) * 1000)
+                recalls.append(len(exact & {pid for pid, _ in hits[:10]}) / 10)
+            print(f"  search(k={k:3}): recall@10 {statistics.mean(recalls):.3f}, "
+                  f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms")
+        database.dispose()
+        size = connection.scalar(text("SELECT pg_size_pretty(pg_relation_size('ix_bench_embeddings_hnsw'))"))
         gin = connection.scalar(text("SELECT pg_size_pretty(pg_relation_size('ix_papers_search_document'))"))
         print(f"index sizes: HNSW {size}, GIN {gin}")
     engine.dispose()

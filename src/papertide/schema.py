@@ -9,11 +9,11 @@ from papertide.orm import Base
 metadata = Base.metadata
 
 # Search structures the migrations create beside the ORM tables, on one backend each: SQLite's
-# FTS5 table (0002, with its shadow tables) and PostgreSQL's generated tsvector column (0003),
-# plus their indexes. Schema comparisons (autogenerate, tests/db/test_schema.py) leave them out.
+# FTS5 table (0002, with its shadow tables) and PostgreSQL's generated tsvector and pgvector
+# columns (0003), plus their indexes. Schema comparisons (autogenerate, tests/db/test_schema.py) leave them out.
 MIGRATION_ONLY_TABLE_PREFIX = "papers_fts"
-MIGRATION_ONLY_COLUMNS = frozenset({("papers", "search_document")})
-MIGRATION_ONLY_INDEXES = frozenset({"ix_papers_search_document", "ix_papers_title_lower"})
+MIGRATION_ONLY_COLUMNS = frozenset({("papers", "search_document"), ("paper_embeddings", "embedding")})
+MIGRATION_ONLY_INDEXES = frozenset({"ix_papers_search_document", "ix_papers_title_lower", "ix_paper_embeddings_hnsw"})
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

@@ -33,6 +33,7 @@ from papertide.search.embedder import Embedder, EmbedderUnavailable, load_embedd
 from papertide.search.fusion import fuse
 from papertide.search.keyword import Filters, keyword_search
 from papertide.search.vectors import VectorIndex
+from papertide.search.vectors_postgres import PostgresVectorIndex
 
 log = logging.getLogger(__name__)
 _EMBEDDING_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="papertide-embed")
@@ -236,7 +237,10 @@ class SearchService:
             self._checked_at = now
             if self._index is None or signature != self._index_signature:
                 kwargs = {} if self._ann_threshold is None else {"ann_threshold": self._ann_threshold}
-                self._index = VectorIndex.load(session, embedder.model_id, embedder.dim, ann_cache_path(self.database.url, embedder.model_id), **kwargs)
+                if session.get_bind().dialect.name == "postgresql":  # pgvector answers; no vectors in memory
+                    self._index = PostgresVectorIndex(self.database, embedder.model_id, embedder.dim, signature[0])
+                else:
+                    self._index = VectorIndex.load(session, embedder.model_id, embedder.dim, ann_cache_path(self.database.url, embedder.model_id), **kwargs)
                 self._index_signature = signature
         return self._index
 
