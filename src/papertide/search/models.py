@@ -13,12 +13,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from papertide.orm import Base
 
 
-def is_keyword_index_table(name: str | None) -> bool:
-    """``papers_fts`` and the shadow tables FTS5 makes for it: maintained by triggers, not the ORM,
-    so migrations autogenerate and schema comparisons must leave them alone."""
-    return bool(name) and name.startswith("papers_fts")
-
-
 class PaperEmbedding(Base):
     """A paper's vector: float16 little-endian bytes, unit length before rounding.
 
