@@ -27,3 +27,18 @@ def test_preview_frames_the_email_from_this_site(client):
     policy = email.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "frame-ancestors 'self'" in policy
     assert "script" not in policy
+
+
+def test_every_paper_link_in_a_digest_opens_its_page_on_the_site(catalog, client):
+    from papertide.digest.preview import preview_digest
+    from tests.web.conftest import NOW, settings_for
+
+    digest = preview_digest(catalog, settings_for(catalog), None, today=NOW.date())
+    assert digest is not None
+    for part in ("html", "plain"):
+        links = set(re.findall(r"http://testserver(/papers/[0-9.]+)", digest.part(part)))
+        assert links, f"no paper links in the {part} part"
+        for link in links:
+            page = client.get(link)
+            assert page.status_code == 200, link
+            assert link.rsplit("/", 1)[-1] in page.text
