@@ -6,6 +6,7 @@ import re
 
 from fastapi.testclient import TestClient
 
+from tests.ingest.conftest import replay  # noqa: F401  (the local server replaying recorded arXiv answers)
 from tests.web.conftest import PASSWORD, Visitor, make_admin, make_record
 
 
@@ -111,3 +112,23 @@ def test_unknown_moderation_actions_are_not_found(client, catalog):
     for path in ("/admin/papers/2508.00001/delete", "/admin/comments/abc/hide", "/admin/planets/mars/hide"):
         assert moderator.post(path).status_code == 404
     assert moderator.post("/admin/users/nobody/block").status_code == 404
+
+
+def test_submitting_an_unknown_paper_fetches_it_with_the_real_arxiv_client(client, replay):
+    """The submit form, the community service and the arXiv client end to end, against arXiv's
+    recorded answer for 1605.08386 served over real HTTP on 127.0.0.1."""
+    from functools import partial
+
+    from papertide.ingest.arxiv_api import fetch_paper
+    from papertide.ingest.http import PoliteFetcher
+    from tests.ingest.test_arxiv_api import API, atom, lookup_params
+
+    replay.route(API, lookup_params("1605.08386", 1), atom("id_1605.08386_s0_m100_199195aa31ad"))
+    client.app.state.fetch_paper = partial(fetch_paper, api_url=replay.url + API, fetcher=PoliteFetcher(delay=0))
+    visitor = Visitor(client)
+    visitor.sign_up("ada")
+    answer = visitor.post("/submit", {"arxiv_id": "arXiv:1605.08386"})
+    assert answer.status_code == 201 and answer.json()["fetched"] is True
+    paper = client.get("/api/papers/1605.08386").json()
+    assert paper["title"] and paper["authors"] and paper["summary"]
+    assert len(replay.requests) == 1

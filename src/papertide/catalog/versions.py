@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from papertide.catalog.models import ContentVersion
+from papertide.db import dialect_insert
 
 CATALOG = "catalog"
 
@@ -29,9 +29,8 @@ def bump(session: Session, *keys: str) -> None:
     """Increment each of ``keys`` (creating it at 1) within the caller's transaction: one statement."""
     if not keys:
         return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     rows = [{"key": key, "version": 1} for key in sorted(set(keys))]  # a fixed order: no deadlocks
-    statement = insert(_table).values(rows)
+    statement = dialect_insert(session, _table).values(rows)
     session.execute(statement.on_conflict_do_update(index_elements=[_table.c.key], set_={"version": _table.c.version + 1}))
 
 

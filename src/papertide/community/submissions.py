@@ -35,12 +35,10 @@ class SubmissionResult:
     daily_date: date
 
 
-def default_fetch() -> Fetch | None:
-    """The arXiv client's ``fetch_paper`` when the ingest package has it, else None."""
-    try:
-        from papertide.ingest.arxiv_api import fetch_paper
-    except ImportError:
-        return None
+def default_fetch() -> Fetch:
+    """The arXiv client's ``fetch_paper`` (imported here: only a submission of an unknown paper needs it)."""
+    from papertide.ingest.arxiv_api import fetch_paper
+
     return fetch_paper
 
 
@@ -70,7 +68,7 @@ def submit_paper(session: Session, user_id: int, arxiv_id: str, fetch: Fetch | N
     if paper is None:
         fetch = fetch or default_fetch()
         try:
-            record = fetch(arxiv_id) if fetch else None
+            record = fetch(arxiv_id)
         except Exception as error:  # network down, arXiv erroring or rate limiting: say so, keep nothing
             raise Unavailable(f"arXiv could not be asked about {arxiv_id} just now; please try again later") from error
         if record is None:

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from papertide.catalog.models import Paper
@@ -20,6 +19,7 @@ from papertide.catalog import versions
 from papertide.community.accounts import require_active
 from papertide.community.errors import NotFound
 from papertide.community.models import Vote
+from papertide.db import dialect_insert
 from papertide.orm import utcnow
 
 _votes = Vote.__table__
@@ -64,10 +64,9 @@ def set_vote(session: Session, user_id: int, arxiv_id: str, on: bool, *, now: da
 
 
 def _add(session: Session, user_id: int, paper_id: int, now: datetime | None) -> int:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
     inserted = session.execute(
-        insert(_votes).values(user_id=user_id, paper_id=paper_id, created_at=now or utcnow())
+        dialect_insert(session, _votes).values(user_id=user_id, paper_id=paper_id, created_at=now or utcnow())
         .on_conflict_do_nothing().returning(_votes.c.id)
     ).first()
     return _change_count(session, paper_id, 1 if inserted is not None else 0)

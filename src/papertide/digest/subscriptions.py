@@ -143,11 +143,17 @@ def mark_confirmation_sent(database: Database, subscription_id: int, now: dateti
             subscription.confirmation_sent_at = now or utcnow()
 
 
+def _linked(session, subscription_id: int, email: str) -> Subscription | None:
+    """The subscription a signed link names, if it still belongs to the address the link was made for."""
+    subscription = session.get(Subscription, subscription_id)
+    return subscription if subscription is not None and subscription.email == email else None
+
+
 def confirm(database: Database, subscription_id: int, email: str, now: datetime | None = None) -> Subscription | None:
     """Confirm from a verified link (idempotent). None when the link no longer matches a subscription."""
     with database.session() as session:
-        subscription = session.get(Subscription, subscription_id)
-        if subscription is None or subscription.email != email:
+        subscription = _linked(session, subscription_id, email)
+        if subscription is None:
             return None
         if subscription.status != "confirmed":
             subscription.status = "confirmed"
@@ -160,8 +166,8 @@ def confirm(database: Database, subscription_id: int, email: str, now: datetime 
 def unsubscribe(database: Database, subscription_id: int, email: str, now: datetime | None = None) -> bool:
     """Stop all digests to the address (idempotent). False when the link matches nothing."""
     with database.session() as session:
-        subscription = session.get(Subscription, subscription_id)
-        if subscription is None or subscription.email != email:
+        subscription = _linked(session, subscription_id, email)
+        if subscription is None:
             return False
         if subscription.status != "unsubscribed":
             subscription.status = "unsubscribed"
