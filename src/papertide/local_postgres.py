@@ -42,6 +42,14 @@ THROWAWAY_SETTINGS = {
 }
 
 
+# If whatever started the server dies without stopping it (kill -9 of a test run), the kernel sends
+# the server SIGINT, PostgreSQL's fast shutdown, instead of leaving it running with nobody to stop
+# it. ``setpriv`` (util-linux, on every Linux) sets that parent-death signal, then runs postgres.
+# The signal follows the *thread* that started the server: start it from a long-lived thread.
+_SETPRIV = shutil.which("setpriv")
+_EXIT_WITH_PARENT = [_SETPRIV, "--pdeathsig", "INT", "--"] if _SETPRIV else []
+
+
 class LocalPostgresError(RuntimeError):
     """The server could not be installed, initialised or started; the message says why."""
 
@@ -199,7 +207,7 @@ class LocalPostgres:
 
     def _launch(self) -> bool:
         options = {**self.settings, "listen_addresses": self.host, "port": str(self.port), "unix_socket_directories": ""}
-        args = [str(self.binary("postgres")), "-D", str(self.data)]
+        args = [*_EXIT_WITH_PARENT, str(self.binary("postgres")), "-D", str(self.data)]
         for name, value in options.items():
             args += ["-c", f"{name}={value}"]
         log = open(self.log, "ab")

@@ -95,3 +95,39 @@ def test_local_server_command_runs_in_the_foreground_and_keeps_its_data(tmp_path
         import shutil
 
         shutil.rmtree(directory.parent, ignore_errors=True)
+
+
+def test_the_server_stops_when_whatever_started_it_is_killed(tmp_path):
+    """kill -9 of a test run (or of ``papertide db local-server``) leaves no PostgreSQL behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    directory = Path(tempfile.mkdtemp(prefix="papertide-orphan-")) / "pg"
+    directory.parent.chmod(0o755)
+    port = free_port()
+    command = [sys.executable, "-m", "papertide", "db", "local-server", str(directory), "--port", str(port)]
+    starter = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+    try:
+        assert f"127.0.0.1:{port}" in starter.stdout.readline(), starter.stderr.read()
+        postmaster = int((directory / "data" / "postmaster.pid").read_text().split()[0])
+        starter.send_signal(signal.SIGKILL)
+        starter.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while Path(f"/proc/{postmaster}").exists() and _state(postmaster) != "Z":
+            assert time.monotonic() < deadline, "PostgreSQL outlived the process that started it"
+            time.sleep(0.05)  # polling for the exit, not synchronisation
+    finally:
+        import shutil
+
+        shutil.rmtree(directory.parent, ignore_errors=True)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
