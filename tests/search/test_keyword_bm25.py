@@ -153,3 +153,30 @@ def test_candidates_are_the_rarest_lexemes_within_the_budget():
     assert rarest_within_budget({"model": 9_000}, budget=50) == ["model"]  # always at least one
     assert keyword_postgres.idf(3, 10_000) == pytest.approx(math.log(9_997.5 / 3.5))
     assert keyword_postgres.idf(9_000, 10_000) == 1e-6  # in most papers: FTS5's floor, not a negative score
+
+
+@pytest.mark.postgres
+def test_papertide_index_refreshes_the_statistics(make_database, monkeypatch):
+    from click.testing import CliRunner
+
+    from papertide.cli import main
+    from papertide.config import get_settings
+    from papertide.db import get_database
+
+    database = make_database("postgres")
+    add_papers(database, FILLER)
+    monkeypatch.setenv("PAPERTIDE_DATABASE_URL", database.url)
+    monkeypatch.setenv("PAPERTIDE_EMBEDDER", "hash")
+    get_settings.cache_clear()
+    get_database.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["index", "--quiet"], catch_exceptions=False)
+    finally:
+        get_database().dispose()
+        get_database.cache_clear()
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "refreshed the keyword search statistics" in result.output
+    with database.session() as session:
+        assert session.scalar(text("SELECT documents FROM search_corpus_stats")) == 10
+        assert session.scalar(text("SELECT documents FROM search_term_stats WHERE lexeme = 'transform'")) == 10

@@ -85,6 +85,11 @@ def refresh(engine: Engine, *, wait: bool = True) -> bool:
     return True
 
 
+def refresh_if_postgres(engine: Engine) -> bool:
+    """``refresh`` on PostgreSQL; False on SQLite, whose FTS5 index keeps its own statistics."""
+    return engine.dialect.name == "postgresql" and refresh(engine)
+
+
 def corpus_stats(session: Session) -> CorpusStats | None:
     """The corpus totals, refreshed first if there are none; a background refresh if papers are newer."""
     stats = _read(session)
