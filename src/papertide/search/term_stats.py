@@ -9,7 +9,7 @@ totals in ``search_corpus_stats``.
 When they are refreshed:
 
 * ``refresh(engine)`` recomputes them (``papertide index`` calls it after embedding);
-* the first search on a database that has none computes them before answering;
+* the first search on a database that has none (or counted no papers) computes them first;
 * a search that finds papers newer than the statistics (a higher ``papers.id``, one index
   lookup) starts a refresh in a background thread and answers with the statistics it has.
   A refresh runs at most once per ``MIN_REFRESH_INTERVAL`` and per ten times its own last
@@ -91,15 +91,15 @@ def refresh_if_postgres(engine: Engine) -> bool:
 
 
 def corpus_stats(session: Session) -> CorpusStats | None:
-    """The corpus totals, refreshed first if there are none; a background refresh if papers are newer."""
+    """The corpus totals; computed first if there are none (or none of the papers there are now),
+    refreshed in the background if papers were added since."""
     stats = _read(session)
-    engine = _engine(session)
-    if stats is None:
-        refresh(engine)
-        return _read(session)
     newest = session.scalar(text("SELECT max(id) FROM papers")) or 0
+    if stats is None or (stats.documents == 0 and newest):
+        refresh(_engine(session))
+        return _read(session)
     if newest != stats.max_paper_id and stats.age_seconds >= max(MIN_REFRESH_INTERVAL, stats.refresh_seconds / REFRESH_SHARE):
-        _refresh_in_background(engine)
+        _refresh_in_background(_engine(session))
     return stats
 
 
