@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from papertide.search import keyword_postgres, term_stats
 from papertide.search.keyword import COLUMN_WEIGHTS, Filters, keyword_search, query_bigrams, query_terms
-from papertide.search.keyword_postgres import keyword_search_postgres, rarest_within_budget, tsquery_operand
+from papertide.search.keyword_postgres import candidate_query, keyword_search_postgres, rarest_within_budget, tsquery_operand
 
 from .helpers import add_papers
 
@@ -150,7 +150,16 @@ def test_candidates_are_the_rarest_lexemes_within_the_budget():
     assert rarest_within_budget(counts, budget=1_003) == ["zebrafish", "fin", "larva", "swim"]
     assert rarest_within_budget(counts, budget=1_002) == ["zebrafish", "fin", "larva"]
     assert rarest_within_budget(counts, budget=50) == ["zebrafish", "fin"]
-    assert rarest_within_budget({"model": 9_000}, budget=50) == ["model"]  # always at least one
+    assert rarest_within_budget({"model": 9_000}, budget=50) == []
+
+
+def test_common_words_are_found_in_pairs(monkeypatch):
+    monkeypatch.setattr(keyword_postgres, "POSTINGS_BUDGET", 50)
+    assert candidate_query({"zebrafish": 3, "fin": 40, "model": 9_000, "learn": 8_000, "data": 7_000}) == (
+        "'zebrafish' | 'fin' | ('data' & 'learn') | ('data' & 'model') | ('learn' & 'model')")
+    assert candidate_query({"diffus": 900, "model": 9_000}) == "('diffus' & 'model')"  # both, not either
+    assert candidate_query({"model": 9_000}) == "'model'"  # one word: its papers
+    assert candidate_query({}) == ""
     assert keyword_postgres.idf(3, 10_000) == pytest.approx(math.log(9_997.5 / 3.5))
     assert keyword_postgres.idf(9_000, 10_000) == 1e-6  # in most papers: FTS5's floor, not a negative score
 

@@ -11,8 +11,8 @@ fields weighted by ``keyword.COLUMN_WEIGHTS``. ``ts_rank_cd`` has no idf, so ins
 3. **Candidates.** The GIN index finds the papers holding any of the query's rarest lexemes (as
    many as fit in ``POSTINGS_BUDGET`` papers), or two of the next ``PAIR_WORDS`` rarest: GIN
    intersects those postings itself, so common words ("model", "learning") cost no paper reads,
-   and a paper worth ranking for a long query holds a rare word or two less rare ones. At most
-   ``MAX_CANDIDATES`` (the newest) when even those words are everywhere.
+   and a paper worth ranking holds a rare word or two less rare ones. At most ``MAX_CANDIDATES``
+   (the newest) when even pairs are everywhere; a one-word query takes its word's papers.
 4. **Exact BM25** of every query lexeme and pair on those candidates, from their own tsvectors:
    positions give the term frequency per field (weights A title, B abstract, C authors), adjacent
    positions the phrase frequency.
@@ -142,12 +142,13 @@ def query_plan(session: Session, terms: list[str], bigrams: list[str], documents
 
 def candidate_query(frequencies: dict[str, int]) -> str:
     """A tsquery for the papers worth scoring: any of the rarest lexemes (``POSTINGS_BUDGET``), or
-    two of the next ``PAIR_WORDS`` rarest (GIN intersects their postings without reading papers)."""
-    if not frequencies:
-        return ""
+    two of the next ``PAIR_WORDS`` rarest (GIN intersects their postings without reading papers).
+    A query whose every word is common ("diffusion models") thus asks for papers with two of them."""
+    ordered = sorted(frequencies, key=lambda lexeme: (frequencies[lexeme], lexeme))
     rare = rarest_within_budget(frequencies)
-    rest = [lexeme for lexeme in sorted(frequencies, key=lambda l: (frequencies[l], l)) if lexeme not in rare]
-    paired = rest[:PAIR_WORDS]
+    if not rare and len(ordered) == 1:  # one word, in many papers: its papers (the newest MAX_CANDIDATES)
+        rare = ordered
+    paired = [lexeme for lexeme in ordered if lexeme not in rare][:PAIR_WORDS]
     operands = [tsquery_operand(lexeme) for lexeme in rare]
     operands += [f"({tsquery_operand(a)} & {tsquery_operand(b)})" for a, b in itertools.combinations(paired, 2)]
     return " | ".join(operands)
@@ -160,11 +161,11 @@ def idf(documents_with_term: int, documents: int) -> float:
 
 
 def rarest_within_budget(frequencies: dict[str, int], budget: int | None = None) -> list[str]:
-    """The rarest lexemes whose document counts add up to at most ``budget`` (at least one)."""
+    """The rarest lexemes whose document counts add up to at most ``budget``."""
     budget = POSTINGS_BUDGET if budget is None else budget
     chosen, spent = [], 0
     for lexeme, count in sorted(frequencies.items(), key=lambda item: (item[1], item[0])):
-        if chosen and spent + count > budget:
+        if spent + count > budget:
             break
         chosen.append(lexeme)
         spent += count
