@@ -9,9 +9,11 @@ from papertide.orm import Base
 metadata = Base.metadata
 
 # Search structures the migrations create beside the ORM tables, on one backend each: SQLite's
-# FTS5 table (0002, with its shadow tables) and PostgreSQL's generated tsvector and pgvector
-# columns (0003), plus their indexes. Schema comparisons (autogenerate, tests/db/test_schema.py) leave them out.
+# FTS5 table (0002, with its shadow tables), PostgreSQL's generated tsvector and pgvector
+# columns (0003), plus their indexes, and PostgreSQL's BM25 term statistics (0004). Schema
+# comparisons (autogenerate, tests/db/test_schema.py) leave them out.
 MIGRATION_ONLY_TABLE_PREFIX = "papers_fts"
+MIGRATION_ONLY_TABLES = frozenset({"search_term_stats", "search_corpus_stats"})
 MIGRATION_ONLY_COLUMNS = frozenset({("papers", "search_document"), ("paper_embeddings", "embedding")})
 MIGRATION_ONLY_INDEXES = frozenset({"ix_papers_search_document", "ix_papers_title_lower", "ix_paper_embeddings_hnsw"})
 
@@ -19,7 +21,7 @@ MIGRATION_ONLY_INDEXES = frozenset({"ix_papers_search_document", "ix_papers_titl
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic's ``include_object`` hook: False for the search structures above."""
     if type_ == "table":
-        return not (name or "").startswith(MIGRATION_ONLY_TABLE_PREFIX)
+        return not (name or "").startswith(MIGRATION_ONLY_TABLE_PREFIX) and name not in MIGRATION_ONLY_TABLES
     if type_ == "column":
         return (obj.table.name, name) not in MIGRATION_ONLY_COLUMNS
     if type_ == "index":

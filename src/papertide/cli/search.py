@@ -59,6 +59,7 @@ def search(query: str, limit: int, date_from: str | None, date_to: str | None, o
 def index(import_path: Path | None, export_path: Path | None, limit: int | None, quiet: bool) -> None:
     """Compute the embeddings search needs (resumable: run again to continue)."""
     from papertide.search.embedder import EmbedderUnavailable, load_embedder
+    from papertide.search import term_stats
     from papertide.search.indexer import IndexSummary, VectorFileError, export_vectors, import_vectors, index_papers
 
     database = open_database()
@@ -73,6 +74,8 @@ def index(import_path: Path | None, export_path: Path | None, limit: int | None,
         except VectorFileError as error:
             raise click.ClickException(str(error)) from error
     computed = index_papers(database, embedder, progress=not quiet, limit=limit)
+    if term_stats.refresh_if_postgres(database.engine):
+        click.echo("refreshed the keyword search statistics (PostgreSQL)")
     summary.embedded, summary.up_to_date = computed.embedded, computed.up_to_date - summary.imported
     if export_path:
         count = export_vectors(database, embedder.model_id, export_path)
