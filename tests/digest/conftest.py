@@ -3,6 +3,7 @@ a week of real papers from the demo corpus, and confirmed subscribers made throu
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import threading
@@ -120,6 +121,32 @@ class RejectSome(RecordingHandler):
             self.refusals[address] += 1
             return "550 5.1.1 no such user here"
         return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+
+class MeetingPoint(RecordingHandler):
+    """Holds each connection's first message until ``parties`` connections have one to send: then
+    that many senders are delivering at the same time, each holding the rows it claimed. ``met``
+    says whether they all came (within ``timeout``, below the client's 30 s socket timeout)."""
+
+    def __init__(self, parties: int = 2, timeout: float = 25.0):
+        super().__init__()
+        self.parties, self.timeout = parties, timeout
+        self.sessions: list = []
+        self.met = False
+        self._everyone: asyncio.Event | None = None  # made in the server's event loop
+
+    async def handle_DATA(self, server, session, envelope):
+        if not any(known is session for known in self.sessions):
+            self.sessions.append(session)
+            self._everyone = self._everyone or asyncio.Event()
+            if len(self.sessions) >= self.parties:
+                self.met = True
+                self._everyone.set()
+            try:
+                await asyncio.wait_for(self._everyone.wait(), self.timeout)
+            except asyncio.TimeoutError:
+                pass  # the message goes through; the test sees ``met`` is False
+        return await super().handle_DATA(server, session, envelope)
 
 
 @dataclass

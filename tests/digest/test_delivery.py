@@ -7,8 +7,10 @@ import json
 import os
 import subprocess
 import sys
+import re
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,10 +20,13 @@ from sqlalchemy import select
 from papertide.digest import outbox, subscriptions
 from papertide.digest.models import DigestOutbox, Subscription
 from papertide.digest.run import DeliveryPolicy, run_digests
+from papertide.digest.select import PaperSelector
+from papertide.ingest.detect import open_source
+from papertide.ingest.runner import ingest
 from papertide.orm import utcnow
 
 from .conftest import (
-    EMPTY_DAY, MONDAY, SECRET, WEEK_FIXTURE, RefuseAfter, RejectSome, TempFailFirst, confirmed,
+    EMPTY_DAY, MONDAY, SECRET, WEEK_FIXTURE, MeetingPoint, RefuseAfter, RejectSome, TempFailFirst, confirmed,
     free_port, make_settings,
 )
 
@@ -265,16 +270,49 @@ def test_kill_between_the_servers_250_and_the_commit_resends_with_the_same_messa
     assert statuses(papers) == Counter({"sent": 5})
 
 
-def test_concurrent_cli_runs_in_two_processes_send_each_digest_once(papers, sink):
+def test_concurrent_cli_runs_in_two_processes_send_each_digest_once(papers, smtp_server):
+    """Two ``papertide digest run`` processes at once. The SMTP server holds each one's first
+    message until both have one to send, so both provably deliver at the same time, each holding
+    rows it claimed; still every reader gets one digest, and the two share the work."""
     ids = confirmed(papers, 40)
     papers.dispose()
-    env_runs = [threading.Thread(target=lambda: results.append(_cli_run(papers, sink.port))) for _ in range(2)]
-    results: list = []
-    for thread in env_runs:
-        thread.start()
-    for thread in env_runs:
-        thread.join(180)
+    meeting = smtp_server(MeetingPoint(parties=2))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda _: _cli_run(papers, meeting.port, timeout=180), range(2)))
     assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    assert meeting.handler.met, "the two runs were never sending at the same time"
+    sent = [int(re.search(r"delivery: (\d+) sent", r.stdout).group(1)) for r in results]
+    assert all(sent) and sum(sent) == 40, sent
+    everyone_once([meeting.handler], emails_of(ids))
+    with papers.session() as session:
+        senders = session.scalars(select(DigestOutbox.claimed_by).where(DigestOutbox.status == "sent").distinct()).all()
+    assert len(senders) == 2
+
+
+@pytest.mark.postgres
+def test_a_run_skips_digests_another_worker_holds_locked_instead_of_waiting(make_database, sink):
+    """PostgreSQL: rows that another worker's open claim has locked (``FOR UPDATE``) are skipped
+    (``SKIP LOCKED``), not waited for: the run sends everything else and ends; the held rows are
+    sent by the next run once the lock is gone. (A plain ``FOR UPDATE`` would hang here.)"""
+    database = make_database("postgres")
+    assert ingest(database, open_source(str(WEEK_FIXTURE)), progress=False).total == 108
+    ids = confirmed(database, 12)
+    recorded = outbox.record(database, MONDAY, PaperSelector(database, MONDAY), utcnow())
+    assert recorded.recorded == 12
+    pending = DigestOutbox.__table__
+    with database.engine.connect() as other_worker, other_worker.begin():
+        held = other_worker.execute(
+            select(pending.c.id, Subscription.email).join(Subscription, Subscription.id == pending.c.subscription_id)
+            .where(pending.c.status == "pending").order_by(pending.c.id).limit(5).with_for_update(of=pending)
+        ).all()
+        first = _cli_run(database, sink.port, timeout=90)
+        assert first.returncode == 0, first.stderr
+        assert "delivery: 7 sent" in first.stdout, first.stdout
+        assert not {email for _, email in held} & set(sink.handler.per_recipient())
+    assert statuses(database) == Counter({"sent": 7, "pending": 5})
+
+    second = _cli_run(database, sink.port, timeout=90)
+    assert second.returncode == 0 and "delivery: 5 sent" in second.stdout, second.stdout
     everyone_once([sink.handler], emails_of(ids))
 
 
