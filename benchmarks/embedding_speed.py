@@ -5,7 +5,8 @@
 
 Queries: every query of the file, embedded one at a time on one torch thread (what a web worker
 does), after a warm-up; p50/p99 of wall-clock and of the thread's CPU time (the steadier figure
-on a shared machine). Documents: ``--documents`` real abstracts (title + abstract, the last ones
+on a shared machine); then shorter queries: the last ``--short-queries`` demo titles, and their
+first four words. Documents: ``--documents`` real abstracts (title + abstract, the last ones
 of the corpus, so none was in the int8 calibration set), 256-token truncation, tokenising and
 pooling included, per precision, thread count and batch size; the median of ``--repeat`` runs.
 Fidelity against fp32: cosine (min, mean) and the overlap of the top-10 neighbours (queries:
@@ -55,20 +56,26 @@ def fidelity(vectors: np.ndarray, reference: np.ndarray) -> dict:
     return {"cosine_min": round(float(cosine.min()), 5), "cosine_mean": round(float(cosine.mean()), 5)}
 
 
-def bench_queries(precisions: list[str], queries: list[str], neighbours: np.ndarray) -> dict:
+def time_queries(model: MiniLM, texts: list[str]) -> tuple[list[float], list[float], list[np.ndarray]]:
+    """Wall and thread-CPU seconds of each query, after a warm-up, and the vectors."""
+    for text in texts[:20]:
+        model.embed_query(text)
+    walls, cpus, vectors = [], [], []
+    for text in texts:
+        w, c = time.perf_counter(), time.thread_time()
+        vectors.append(model.embed_query(text))
+        cpus.append(time.thread_time() - c)
+        walls.append(time.perf_counter() - w)
+    return walls, cpus, vectors
+
+
+def bench_queries(precisions: list[str], queries: list[str], short: dict[str, list[str]], neighbours: np.ndarray) -> dict:
     torch.set_num_threads(1)
     results, reference = {}, None
     for precision in precisions:
         model = MiniLM(query_precision=precision, document_precision="fp32")
-        for text in queries[:20]:
-            model.embed_query(text)
-        walls, cpus, vectors = [], [], []
         before = load()
-        for text in queries:
-            w, c = time.perf_counter(), time.thread_time()
-            vectors.append(model.embed_query(text))
-            cpus.append(time.thread_time() - c)
-            walls.append(time.perf_counter() - w)
+        walls, cpus, vectors = time_queries(model, queries)
         vectors = np.stack(vectors)
         reference = vectors if reference is None else reference
         row = {
@@ -84,6 +91,13 @@ def bench_queries(precisions: list[str], queries: list[str], neighbours: np.ndar
         print(f"query {precision:5s} 1 thread: p50 {row['p50_ms']:6.2f} ms, p99 {row['p99_ms']:6.2f} ms "
               f"(CPU p50 {row['cpu_p50_ms']:.2f} ms); cosine to {precisions[0]} min {row['cosine_min']:.4f} "
               f"mean {row['cosine_mean']:.5f}; top-10 overlap {row['top10_overlap']:.3f}; load {row['load']}", flush=True)
+        for name, texts in short.items():
+            walls, cpus, _ = time_queries(model, texts)
+            tokens = statistics.median(len(e.ids) for e in model._tokenizer.encode_batch(texts))
+            row[name] = {"tokens_p50": tokens, "p50_ms": round(1000 * statistics.median(walls), 2),
+                         "cpu_p50_ms": round(1000 * statistics.median(cpus), 2), "load": load()}
+            print(f"query {precision:5s} {name} ({len(texts)}, tokens p50 {tokens:.0f}): p50 {row[name]['p50_ms']:.2f} ms, "
+                  f"CPU p50 {row[name]['cpu_p50_ms']:.2f} ms; load {row[name]['load']}", flush=True)
     return results
 
 
@@ -138,12 +152,15 @@ def main() -> None:
     parser.add_argument("--document-threads", default="2,1")
     parser.add_argument("--batch-sizes", default="16")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--short-queries", type=int, default=400, help="demo titles, and their first 4 words, as short queries")
     args = parser.parse_args()
 
     queries = [json.loads(line)["text"] for line in args.queries.read_text().splitlines() if line.strip()]
     with gzip.open(args.corpus, "rt", encoding="utf-8") as handle:
         papers = [json.loads(line) for line in handle if line.strip()]
     texts = [document_text(p["title"], p.get("abstract") or "") for p in papers[-args.documents:]]
+    titles = [p["title"] for p in papers[-args.short_queries:]] if args.short_queries else []
+    short = {"titles": titles, "4 words": [" ".join(t.split()[:4]) for t in titles]} if titles else {}
     with np.load(args.vectors, allow_pickle=False) as stored:
         neighbours = stored["vectors"].astype(np.float32)
     neighbours /= np.linalg.norm(neighbours, axis=1, keepdims=True)
@@ -160,7 +177,7 @@ def main() -> None:
 
     result = {
         "load_start": load(),
-        "queries": bench_queries(args.query_precisions.split(","), queries, neighbours),
+        "queries": bench_queries(args.query_precisions.split(","), queries, short, neighbours),
         "documents": bench_documents(
             args.document_precisions.split(","),
             [int(x) for x in args.document_threads.split(",")],
