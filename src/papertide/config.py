@@ -59,6 +59,10 @@ class Settings:
     hf_api_url: str = "https://huggingface.co/api"
     # Search.
     embedder: str = "default"
+    # Precision of query and of document embedding: "auto" picks the fastest at equal quality on
+    # this CPU (int8 queries, bf16 documents where supported; see search/minilm.py), or fp32/bf16/int8.
+    query_precision: str = "auto"
+    document_precision: str = "auto"
     # Multiplies every community rate limit (log-in, sign-up, votes, comments, submissions):
     # raise it for load tests and benchmarks; 0 turns rate limiting off.
     rate_limit_scale: float = 1.0
@@ -84,6 +88,8 @@ class Settings:
             arxiv_oai_url=_env("ARXIV_OAI_URL", base.arxiv_oai_url),
             hf_api_url=_env("HF_API_URL", base.hf_api_url).rstrip("/"),
             embedder=_env("EMBEDDER", base.embedder),
+            query_precision=_env("QUERY_PRECISION", base.query_precision),
+            document_precision=_env("DOCUMENT_PRECISION", base.document_precision),
             rate_limit_scale=float(_env("RATE_LIMIT_SCALE", str(base.rate_limit_scale))),
         )
 

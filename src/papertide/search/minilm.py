@@ -6,12 +6,18 @@ checked against sentence-transformers: cosine 1.0000, same 256-token truncation)
 verified against pinned SHA-256 sums before loading, so a different or corrupted package fails
 loudly instead of silently producing vectors that do not match the stored ones.
 
-Documents can be embedded in bfloat16 (``document_precision``): on CPUs with bf16 units
-(AVX512-BF16, AMX) that is 2.5-4x faster, at cosine 0.9999 to fp32. Queries stay fp32.
+Each side runs in the precision that is fastest on this CPU at equal quality
+(``query_precision``/``document_precision``, "auto" by default; measured in
+benchmarks/embedding_speed.py): queries, a few dozen tokens on one thread, in int8 with
+SmoothQuant (search/int8.py; 1.7x faster than bf16, cosine 0.995 to fp32) where fbgemm runs;
+documents, batches of 256-token abstracts, in bfloat16 on CPUs with bf16 units (AVX512-BF16,
+AMX: 2.5-4x faster than fp32, cosine 0.9999), else fp32. Both stay comparable with the fp32
+vectors, so stored vectors never need recomputing when the precision changes.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -61,13 +67,36 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+
+
+def resolve_precision(requested: str, side: str) -> str:
+    """What "auto" means on this machine: the fastest precision that keeps quality (see the module doc)."""
+    if requested not in PRECISIONS:
+        raise EmbedderUnavailable(f"unknown {side} precision {requested!r} (known: {', '.join(PRECISIONS)})")
+    if requested != "auto":
+        return requested
+    if side == "query":
+        from papertide.search.int8 import int8_supported
+
+        return "int8" if int8_supported() else "fp32"
+    return "bf16" if cpu_has_bf16() else "fp32"
+
+
 class MiniLM:
     """The default embedder: 384-dimensional, mean-pooled, unit-length vectors."""
 
     model_id = MODEL_ID
     dim = 384
 
-    def __init__(self, document_precision: str = "auto", batch_size: int = 16, directory: Path | None = None, threads: int | None = None):
+    def __init__(
+        self,
+        query_precision: str = "auto",
+        document_precision: str = "auto",
+        batch_size: int = 16,
+        directory: Path | None = None,
+        threads: int | None = None,
+    ):
         try:
             import torch
             from safetensors.torch import load_file
@@ -81,12 +110,12 @@ class MiniLM:
             # with two threads on a busy 2-core machine, spinning workers made a query 20x slower.
             torch.set_num_threads(threads)
         self._torch = torch
-        config = json.loads((directory / "config.json").read_text())
-        weights = load_file(str(directory / "model.safetensors"))
-        self._query_model = _Bert(config, weights).eval()
-        use_bf16 = document_precision == "bf16" or (document_precision == "auto" and cpu_has_bf16())
-        self._document_model = _Bert(config, weights).to(torch.bfloat16).eval() if use_bf16 else self._query_model
-        self.document_precision = "bf16" if use_bf16 else "fp32"
+        self.query_precision = resolve_precision(query_precision, "query")
+        self.document_precision = resolve_precision(document_precision, "document")
+        self._directory = directory
+        self._load_weights = load_file
+        self._models: dict[str, object] = {}
+        self._model(self.query_precision)  # fail now, not at the first query
         self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
@@ -95,12 +124,20 @@ class MiniLM:
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._encode(list(texts), self._document_model)
+        return self._encode(list(texts), self._model(self.document_precision))
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([text], self._query_model)[0]
+        return self._encode([text], self._model(self.query_precision))[0]
 
-    def _encode(self, texts: list[str], model: "_Bert") -> np.ndarray:
+    def _model(self, precision: str):
+        """The encoder in ``precision``, built on first use: a web worker never builds the document one."""
+        if precision not in self._models:
+            config = json.loads((self._directory / "config.json").read_text())
+            weights = self._load_weights(str(self._directory / "model.safetensors"))
+            self._models[precision] = build_model(config, weights, precision)
+        return self._models[precision]
+
+    def _encode(self, texts: list[str], model) -> np.ndarray:
         torch = self._torch
         encodings = self._tokenizer.encode_batch(texts)
         # Similar lengths in one batch: less padding, less wasted compute.
@@ -123,51 +160,118 @@ class MiniLM:
         return out
 
 
-def _Bert(config: dict, weights: dict):  # noqa: N802 - a class factory, torch imported lazily
+def build_model(config: dict, weights: dict, precision: str = "fp32"):
+    """The BERT encoder in ``precision`` ("fp32", "bf16" or "int8"), ready for inference."""
+    import torch
+
+    from papertide.search import int8
+
+    weights = {name.removeprefix("bert."): tensor for name, tensor in weights.items()}
+    model = _bert_class()(config, weights).eval()
+    if precision == "bf16":
+        return model.to(torch.bfloat16)
+    if precision == "int8":
+        if not int8.int8_supported():
+            raise EmbedderUnavailable("int8 needs torch's fbgemm engine (x86 with AVX2), absent here")
+        try:
+            maxima = int8.load_calibration(SHA256["model.safetensors"])
+        except (OSError, ValueError, KeyError) as error:
+            raise EmbedderUnavailable(f"int8 calibration unusable: {error}") from error
+        return int8.quantize(model, maxima)
+    return model
+
+
+@functools.cache
+def _bert_class():
+    """The encoder's class, defined on first use so that importing this module needs no torch."""
     import torch
     import torch.nn.functional as F
+    from torch import nn
 
-    class Bert(torch.nn.Module):
-        """BERT encoder, inference only: embeddings, N x (attention, feed-forward), post-LayerNorm."""
+    def linear(weights: dict, *names: str) -> nn.Linear:
+        """One ``nn.Linear`` from one or more checkpoint layers stacked on the output side."""
+        weight = torch.cat([weights[f"{n}.weight"] for n in names])
+        layer = nn.Linear(weight.shape[1], weight.shape[0])
+        layer.weight.data = weight.clone()
+        layer.bias.data = torch.cat([weights[f"{n}.bias"] for n in names]).clone()
+        return layer.requires_grad_(False)
 
-        def __init__(self) -> None:
+    def norm(weights: dict, name: str, eps: float) -> nn.LayerNorm:
+        layer = nn.LayerNorm(weights[f"{name}.weight"].shape[0], eps=eps)
+        layer.weight.data = weights[f"{name}.weight"].clone()
+        layer.bias.data = weights[f"{name}.bias"].clone()
+        return layer.requires_grad_(False)
+
+    class Layer(nn.Module):
+        """Self-attention then feed-forward, each added back and LayerNorm-ed (post-norm BERT)."""
+
+        def __init__(self, config: dict, weights: dict, prefix: str) -> None:
             super().__init__()
+            eps = config.get("layer_norm_eps", 1e-12)
             self.heads = config["num_attention_heads"]
-            self.layers = config["num_hidden_layers"]
-            self.eps = config.get("layer_norm_eps", 1e-12)
-            for name, tensor in weights.items():
-                self.register_buffer(name.removeprefix("bert.").replace(".", "__"), tensor.clone())
+            # Query, key and value in one product: one call instead of three, same arithmetic.
+            self.qkv = linear(weights, *(f"{prefix}attention.self.{n}" for n in ("query", "key", "value")))
+            self.attention_output = linear(weights, f"{prefix}attention.output.dense")
+            self.attention_norm = norm(weights, f"{prefix}attention.output.LayerNorm", eps)
+            self.intermediate = linear(weights, f"{prefix}intermediate.dense")
+            self.output = linear(weights, f"{prefix}output.dense")
+            self.output_norm = norm(weights, f"{prefix}output.LayerNorm", eps)
 
-        def _w(self, name: str):
-            return getattr(self, name.replace(".", "__"))
+        def forward(self, x, attention_mask):
+            batch, length, width = x.shape
+            q, k, v = self.qkv(x).view(batch, length, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_mask)
+            a = a.transpose(1, 2).reshape(batch, length, width)
+            x = self.attention_norm(x + self.attention_output(a))
+            return self.output_norm(x + self.output(F.gelu(self.intermediate(x))))
 
-        def _linear(self, x, name: str):
-            return F.linear(x, self._w(name + ".weight"), self._w(name + ".bias"))
+    class Bert(nn.Module):
+        """BERT encoder, inference only: token + position + type embeddings, then N layers."""
 
-        def _norm(self, x, name: str):
-            return F.layer_norm(x, (x.shape[-1],), self._w(name + ".weight"), self._w(name + ".bias"), self.eps)
+        def __init__(self, config: dict, weights: dict) -> None:
+            super().__init__()
+            eps = config.get("layer_norm_eps", 1e-12)
+            self.register_buffer("word_embeddings", weights["embeddings.word_embeddings.weight"].clone())
+            self.register_buffer("position_embeddings", weights["embeddings.position_embeddings.weight"].clone())
+            self.register_buffer("token_type_embedding", weights["embeddings.token_type_embeddings.weight"][0].clone())
+            self.embedding_norm = norm(weights, "embeddings.LayerNorm", eps)
+            self.layers = nn.ModuleList(
+                Layer(config, weights, f"encoder.layer.{i}.") for i in range(config["num_hidden_layers"])
+            )
 
         def forward(self, ids, mask):
-            batch, length = ids.shape
-            x = (
-                self._w("embeddings.word_embeddings.weight")[ids]
-                + self._w("embeddings.position_embeddings.weight")[:length]
-                + self._w("embeddings.token_type_embeddings.weight")[0]
-            )
-            x = self._norm(x, "embeddings.LayerNorm")
-            attention_mask = mask[:, None, None, :]
-            head_dim = x.shape[-1] // self.heads
-            for i in range(self.layers):
-                p = f"encoder.layer.{i}."
-                q, k, v = (
-                    self._linear(x, p + f"attention.self.{n}").view(batch, length, self.heads, head_dim).transpose(1, 2)
-                    for n in ("query", "key", "value")
-                )
-                a = F.scaled_dot_product_attention(q, k, v, attn_mask=attention_mask)
-                a = a.transpose(1, 2).reshape(batch, length, -1)
-                x = self._norm(x + self._linear(a, p + "attention.output.dense"), p + "attention.output.LayerNorm")
-                h = F.gelu(self._linear(x, p + "intermediate.dense"))
-                x = self._norm(x + self._linear(h, p + "output.dense"), p + "output.LayerNorm")
+            length = ids.shape[1]
+            x = self.word_embeddings[ids] + self.position_embeddings[:length] + self.token_type_embedding
+            x = self.embedding_norm(x)
+            # No padding (a query, or a batch of equal lengths): no mask, a faster attention kernel.
+            attention_mask = None if bool(mask.all()) else mask[:, None, None, :]
+            for layer in self.layers:
+                x = layer(x, attention_mask)
             return x
 
-    return Bert()
+    return Bert
+
+
+def calibrate_int8(texts: Sequence[str], directory: Path | None = None) -> Path:
+    """Measure the fp32 model's layer inputs on ``texts`` and write int8.CALIBRATION_FILE.
+
+    Run once per model version; the shipped file came from the first 32 papers of the demo corpus:
+    ``python -c "from papertide.search.minilm import calibrate_demo; calibrate_demo()"``.
+    """
+    from papertide.search import int8
+
+    embedder = MiniLM(query_precision="fp32", document_precision="fp32", directory=directory)
+    maxima = int8.measure_input_maxima(embedder._model("fp32"), lambda model: embedder._encode(list(texts), model))
+    int8.save_calibration(maxima, SHA256["model.safetensors"])
+    return int8.CALIBRATION_FILE
+
+
+def calibrate_demo(count: int = 32) -> Path:
+    import gzip
+
+    from papertide.search.embedder import document_text
+
+    demo = Path(__file__).resolve().parents[3] / "data" / "demo" / "papers.jsonl.gz"
+    with gzip.open(demo, "rt", encoding="utf-8") as handle:
+        papers = [json.loads(line) for _, line in zip(range(count), handle)]
+    return calibrate_int8([document_text(p["title"], p["abstract"]) for p in papers])
