@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import numpy as np
@@ -130,10 +131,14 @@ def test_a_large_index_is_refreshed_in_the_background(database, monkeypatch):
     monkeypatch.setattr(service_module, "INLINE_REFRESH_LIMIT", 1)
     service = service_with(database)
     service.search("warm up")
+    service.refreshing.result()  # the check the warm-up itself started
+    gate, check = threading.Event(), service._refresh_in_background
+    service._refresh_in_background = lambda embedder: (gate.wait(), check(embedder))  # the check waits for us
     add_papers(database, [("2407.00007", "Quantum error correction codes", "Surface codes protect qubits.", ["Peter Shor"], "2024-07-01", None)])
     index_papers(database, service.embedder, progress=False)
     first = service.search("qubits surface codes protection")
     assert first[0].arxiv_id == "2407.00007" and first[0].match == "keyword"  # the old vectors, at once
+    gate.set()
     service.refreshing.result()
     assert service.search("qubits surface codes protection")[0].match == "hybrid"
 
