@@ -1,6 +1,7 @@
 """Search speed: end-to-end hybrid query latency, the semantic side at 1M, memory, embedding rate.
 
-    python benchmarks/search_latency.py [--sizes 10000,100000,1000000] [--vector-sizes 1000000] [--queries 200]
+    python benchmarks/search_latency.py [--sizes 10000,100000,1000000] [--keyword-sizes 1000000]
+                                        [--vector-sizes 1000000] [--queries 200] [--skip-embedding]
 
 10k is the real demo corpus with its real vectors. Larger sizes add synthetic papers: titles and
 abstracts drawn from the demo corpus's own word frequencies (so FTS5 posting lists have realistic
@@ -203,6 +204,27 @@ def measure_size(size: int, args, papers, vectors, embedder, queries: list[str])
     return result
 
 
+def measure_keyword(size: int, args, queries: list[str]) -> dict:
+    """The keyword side alone at ``size`` papers (a database built by an earlier run or by
+    ``build``), for sizes whose vector index is not built: FTS5 and the budgeted BM25 only."""
+    path = args.workdir / f"latency-{size}.db"
+    if not path.with_suffix(".done").exists():
+        raise SystemExit(f"{path} is not built: run with --sizes {size} first (or build() it)")
+    database = Database(f"sqlite:///{path}")
+    before = rss_mb()
+    with database.session() as session:
+        started = time.perf_counter()
+        keyword_search(session, "warm up the keyword statistics", CANDIDATES)
+        load_seconds = time.perf_counter() - started
+        result = {"papers": size, "statistics_load_s": round(load_seconds, 1), "statistics_rss_mb": round(rss_mb() - before, 0),
+                  "load_before": load_average()}
+        for run in ("cold", "warm"):
+            result[f"keyword_{run}"] = timed(lambda q: keyword_search(session, q, CANDIDATES), queries)
+    result["load_after"] = load_average()
+    database.dispose()
+    return result
+
+
 def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str], workdir: Path) -> dict:
     """The semantic side alone at ``size`` synthetic vectors: HNSW build, recall@10 against exact
     search, query latency (embedding excluded) and memory."""
@@ -269,6 +291,7 @@ def embedding_rate(papers: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000", help="Corpus sizes for end-to-end hybrid queries.")
+    parser.add_argument("--keyword-sizes", default="", help="Sizes for the keyword side alone (databases already built).")
     parser.add_argument("--vector-sizes", default="1000000", help="Sizes for the semantic side alone ('' for none).")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--workdir", type=Path, default=Path(".cache/search_latency"))
@@ -297,6 +320,14 @@ def main() -> None:
             print(f"{size:>9,} {what:<30} {f['p50_ms']:>7} {f['p99_ms']:>7} {f['cpu_p50_ms']:>7} {f['cpu_p99_ms']:>7}", flush=True)
         print(f"{size:>9,} HNSW {r['ann']} recall@10 {r.get('ann_recall@10', '-')}; RSS {r['rss_mb_after_load']:.0f} MB "
               f"(index {r['index_rss_mb']:.0f} MB); index load {r['index_load_s']} s; load average {r['load_before']} -> {r['load_after']}", flush=True)
+    for size in (int(s) for s in args.keyword_sizes.split(",") if s):
+        r = measure_keyword(size, args, queries)
+        results[f"keyword_{size}"] = r
+        for what in ("keyword_cold", "keyword_warm"):
+            f = r[what]
+            print(f"{size:>9,} {what:<30} {f['p50_ms']:>7} {f['p99_ms']:>7} {f['cpu_p50_ms']:>7} {f['cpu_p99_ms']:>7}", flush=True)
+        print(f"{size:>9,} keyword statistics loaded in {r['statistics_load_s']} s, {r['statistics_rss_mb']:.0f} MB; "
+              f"load average {r['load_before']} -> {r['load_after']}", flush=True)
     for size in (int(s) for s in args.vector_sizes.split(",") if s):
         r = measure_vectors(size, vectors, embedder, queries[:100], args.workdir)
         results[f"vectors_{size}"] = r

@@ -122,6 +122,13 @@ def test_new_vectors_are_picked_up_by_a_running_service(database, monkeypatch):
     assert hits[0].arxiv_id == "2407.00007" and hits[0].match == "hybrid"
 
 
+def test_warm_loads_the_vectors_before_any_query(database):
+    service = service_with(database)
+    assert service._index is None
+    service.warm()
+    assert service._index is not None and len(service._index) == 6
+
+
 def test_a_large_index_is_refreshed_in_the_background(database, monkeypatch):
     """Above INLINE_REFRESH_LIMIT a query never waits for the vector check or a reload."""
     import papertide.search.service as service_module
