@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 POSTINGS_BUDGET = 5_000  # postings the candidate query may read (FTS5 scores ~1.5 rows per us)
 PAIR_SAMPLE = 20_000  # postings of its rarer word read to estimate a common pair's idf (cached)
-RESCORE = 100  # best candidates that also get the common phrases' BM25 terms
+RESCORE = 200  # best candidates that also get the common phrases' BM25 terms
 FREQUENT_FLOOR = 32  # terms in fewer papers are not kept in the frequency table (their df < this)
 RELOAD_CHANGE = 0.01  # reload the table when the paper count moved by more than this fraction
 SMALL_CORPUS = 50_000  # ... or at any change below this size (the reload is cheap there)
