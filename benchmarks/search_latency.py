@@ -220,6 +220,8 @@ def measure_keyword(size: int, args, queries: list[str]) -> dict:
                   "load_before": load_average()}
         for run in ("cold", "warm"):
             result[f"keyword_{run}"] = timed(lambda q: keyword_search(session, q, CANDIDATES), queries)
+    service = SearchService(database, None)  # semantic side off: title lookup, keyword, fusion, hits
+    result["service_without_vectors"] = timed(lambda q: service.search(q, limit=20), queries)
     result["load_after"] = load_average()
     database.dispose()
     return result
@@ -323,7 +325,7 @@ def main() -> None:
     for size in (int(s) for s in args.keyword_sizes.split(",") if s):
         r = measure_keyword(size, args, queries)
         results[f"keyword_{size}"] = r
-        for what in ("keyword_cold", "keyword_warm"):
+        for what in ("keyword_cold", "keyword_warm", "service_without_vectors"):
             f = r[what]
             print(f"{size:>9,} {what:<30} {f['p50_ms']:>7} {f['p99_ms']:>7} {f['cpu_p50_ms']:>7} {f['cpu_p99_ms']:>7}", flush=True)
         print(f"{size:>9,} keyword statistics loaded in {r['statistics_load_s']} s, {r['statistics_rss_mb']:.0f} MB; "

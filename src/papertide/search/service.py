@@ -186,7 +186,7 @@ class SearchService:
             return [], {}
         semantic = None
         condition, params = filters.sql(dialect=session.get_bind().dialect.name)
-        if filters.active and getattr(index, "uses_ann", False):
+        if filters.active and isinstance(index, VectorIndex) and index.uses_ann:  # (pgvector filters in SQL)
             # Filter the graph's wider answer by SQL on those ids only: listing every paper that
             # passes a date filter cost hundreds of ms at 1M. A narrow filter falls through.
             wide = index.search(vector, CANDIDATES * FILTER_OVERSAMPLE)
