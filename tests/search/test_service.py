@@ -129,6 +129,7 @@ def test_warm_loads_the_vectors_before_any_query(database):
     assert service._index is not None and len(service._index) == 6
 
 
+@pytest.mark.sqlite_only  # pgvector answers from the live table: there is nothing to reload
 def test_a_large_index_is_refreshed_in_the_background(database, monkeypatch):
     """Above INLINE_REFRESH_LIMIT a query never waits for the vector check or a reload."""
     import papertide.search.service as service_module
