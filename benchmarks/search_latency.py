@@ -1,13 +1,16 @@
 """Search speed: end-to-end hybrid query latency, the semantic side at 1M, memory, embedding rate.
 
-    python benchmarks/search_latency.py [--sizes 10000,100000] [--vector-sizes 1000000] [--queries 200]
+    python benchmarks/search_latency.py [--sizes 10000,100000,1000000] [--keyword-sizes 1000000]
+                                        [--vector-sizes 1000000] [--queries 200] [--skip-embedding]
 
 10k is the real demo corpus with its real vectors. Larger sizes add synthetic papers: titles and
 abstracts drawn from the demo corpus's own word frequencies (so FTS5 posting lists have realistic
 lengths) and vectors that mix two real vectors plus noise (so the HNSW graph sees realistic
 structure, not uniform noise). Queries are the known-item benchmark's queries (real sentences).
 Each query goes through ``SearchService.search`` exactly as the web app calls it: query
-embedding, FTS5, vector search, fusion, loading the hits. ``--vector-sizes`` measures the semantic
+embedding, FTS5, vector search, fusion, loading the hits; and each side alone (keyword only,
+semantic only with the query vector given, the embedding), and end to end without the
+embedding's time (the query vector given), each over a first (cold caches) and second pass. ``--vector-sizes`` measures the semantic
 side alone (HNSW build, recall@10 against exact, latency, memory) on synthetic vectors.
 Wall-clock and CPU time are both reported: on a shared machine the CPU time is the stable figure.
 Databases are kept in ``--workdir`` and reused. The last line is one JSON object with every figure.
@@ -35,7 +38,8 @@ sys.path.insert(0, str(REPO / "src"))
 from papertide.db import Database  # noqa: E402
 from papertide.search.embedder import load_embedder  # noqa: E402
 from papertide.search.indexer import text_hash  # noqa: E402
-from papertide.search.service import SearchService  # noqa: E402
+from papertide.search.keyword import keyword_search  # noqa: E402
+from papertide.search.service import CANDIDATES, SearchService  # noqa: E402
 from papertide.search.vectors import VectorIndex, to_blob  # noqa: E402
 
 DEMO = REPO / "data" / "demo" / "papers.jsonl.gz"
@@ -68,6 +72,10 @@ def build(path: Path, size: int, papers: list[dict], vectors: np.ndarray, model_
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=OFF")
+    # Bulk load: the FTS5 insert trigger is set aside and the index built once at the end
+    # ('rebuild' writes large sorted segments; row-by-row triggers took 444 s for 100k).
+    trigger = connection.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'papers_fts_insert'").fetchone()[0]
+    connection.execute("DROP TRIGGER papers_fts_insert")
     start = datetime(2020, 1, 1)
     batch = 20_000
     for first in range(0, size, batch):
@@ -101,7 +109,10 @@ def build(path: Path, size: int, papers: list[dict], vectors: np.ndarray, model_
         connection.executemany("INSERT INTO paper_embeddings (paper_id, model, text_hash, vector) VALUES (?, ?, ?, ?)", embeddings)
         connection.commit()
         print(f"  built {first + count:,} / {size:,}", file=sys.stderr, flush=True)
+    print("  building the FTS5 index", file=sys.stderr, flush=True)
+    connection.execute("INSERT INTO papers_fts(papers_fts) VALUES ('rebuild')")
     connection.execute("INSERT INTO papers_fts(papers_fts) VALUES ('optimize')")
+    connection.execute(trigger)
     connection.commit()
     connection.close()
 
@@ -124,7 +135,28 @@ def load_demo() -> tuple[list[dict], np.ndarray, str]:
     return papers, np.stack([vectors[p["row"]] for p in papers]), model_id
 
 
+def timed(run, items) -> dict:
+    """p50/p99 wall and CPU milliseconds of ``run(item)`` over ``items``."""
+    wall, cpu = [], []
+    for item in items:
+        t, c = time.perf_counter(), time.process_time()
+        run(item)
+        wall.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+    return {"p50_ms": round(percentile(wall, 50), 2), "p99_ms": round(percentile(wall, 99), 2),
+            "cpu_p50_ms": round(percentile(cpu, 50), 2), "cpu_p99_ms": round(percentile(cpu, 99), 2)}
+
+
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
 def measure_size(size: int, args, papers, vectors, embedder, queries: list[str]) -> dict:
+    """Every side of a query at ``size`` papers: keyword only, semantic only (query vector
+    given), the query embedding, and ``SearchService.search`` end to end, with the embedding and
+    with the query vector given (the figure for an embedder that costs nothing). The first pass
+    over the queries meets cold caches (the keyword side's word and pair statistics); the
+    second pass is what a running server sees for queries like these."""
     path = args.workdir / f"latency-{size}.db"
     done = path.with_suffix(".done")
     if not done.exists():
@@ -138,39 +170,59 @@ def measure_size(size: int, args, papers, vectors, embedder, queries: list[str])
     service = SearchService(database, embedder)
     before = rss_mb()
     started = time.perf_counter()
-    service.search("warm up the vector index", limit=20)
+    service.search("warm up the vector index", limit=20)  # loads the vectors (builds the graph once)
     load_seconds = time.perf_counter() - started
     with database.session() as session:
         index = service._vector_index(session)
+        keyword_search(session, "warm up the keyword statistics", CANDIDATES)
     after = rss_mb()
-    for q in queries[:10]:
-        service.search(q, limit=20)
-    latencies, cpu = [], []
-    for q in queries:
-        t, c = time.perf_counter(), time.process_time()
-        service.search(q, limit=20)
-        latencies.append((time.perf_counter() - t) * 1000)
-        cpu.append((time.process_time() - c) * 1000)
-    result = {
-        "papers": size,
-        "p50_ms": round(percentile(latencies, 50), 2),
-        "p99_ms": round(percentile(latencies, 99), 2),
-        "mean_ms": round(float(np.mean(latencies)), 2),
-        "cpu_p50_ms": round(percentile(cpu, 50), 2),
-        "cpu_p99_ms": round(percentile(cpu, 99), 2),
-        "ann": index.uses_ann,
-        "index_load_s": round(load_seconds, 1),
-        "rss_mb_after_load": round(after, 0),
-        "index_rss_mb": round(after - before, 0),
-    }
+    result = {"papers": size, "ann": index.uses_ann, "index_load_s": round(load_seconds, 1),
+              "rss_mb_after_load": round(after, 0), "index_rss_mb": round(after - before, 0), "load_before": load_average()}
+    vectors_of = {}
+    result["embedding"] = timed(lambda q: vectors_of.__setitem__(q, embedder.embed_query(q)), queries)
+    embed_query = service._embed_query
+    for run in ("cold", "warm"):
+        with database.session() as session:
+            result[f"keyword_{run}"] = timed(lambda q: keyword_search(session, q, CANDIDATES), queries)
+        with database.session() as session:
+            result[f"semantic_{run}"] = timed(lambda q: (index.search(vectors_of[q], CANDIDATES), index.scores(vectors_of[q], range(1, 101))), queries)
+        service._embed_query = embed_query
+        result[f"end_to_end_{run}"] = timed(lambda q: service.search(q, limit=20), queries)
+        service._embed_query = vectors_of.__getitem__  # the query vector, already computed
+        result[f"end_to_end_no_embedding_{run}"] = timed(lambda q: service.search(q, limit=20), queries)
+        service._embed_query = embed_query
     if index.uses_ann:
         exact = VectorIndex(index.ids, index.vectors, ann_threshold=10**12)
         recalls = []
         for q in queries[:100]:
-            v = embedder.embed_query(q)
-            truth = {i for i, _ in exact.search(v, 10)}
-            recalls.append(len(truth & {i for i, _ in index.search(v, 10)}) / 10)
+            truth = {i for i, _ in exact.search(vectors_of[q], 10)}
+            recalls.append(len(truth & {i for i, _ in index.search(vectors_of[q], 10)}) / 10)
         result["ann_recall@10"] = round(float(np.mean(recalls)), 4)
+        del exact
+    result["load_after"] = load_average()
+    database.dispose()
+    return result
+
+
+def measure_keyword(size: int, args, queries: list[str]) -> dict:
+    """The keyword side alone at ``size`` papers (a database built by an earlier run or by
+    ``build``), for sizes whose vector index is not built: FTS5 and the budgeted BM25 only."""
+    path = args.workdir / f"latency-{size}.db"
+    if not path.with_suffix(".done").exists():
+        raise SystemExit(f"{path} is not built: run with --sizes {size} first (or build() it)")
+    database = Database(f"sqlite:///{path}")
+    before = rss_mb()
+    with database.session() as session:
+        started = time.perf_counter()
+        keyword_search(session, "warm up the keyword statistics", CANDIDATES)
+        load_seconds = time.perf_counter() - started
+        result = {"papers": size, "statistics_load_s": round(load_seconds, 1), "statistics_rss_mb": round(rss_mb() - before, 0),
+                  "load_before": load_average()}
+        for run in ("cold", "warm"):
+            result[f"keyword_{run}"] = timed(lambda q: keyword_search(session, q, CANDIDATES), queries)
+    service = SearchService(database, None)  # semantic side off: title lookup, keyword, fusion, hits
+    result["service_without_vectors"] = timed(lambda q: service.search(q, limit=20), queries)
+    result["load_after"] = load_average()
     database.dispose()
     return result
 
@@ -241,6 +293,7 @@ def embedding_rate(papers: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000", help="Corpus sizes for end-to-end hybrid queries.")
+    parser.add_argument("--keyword-sizes", default="", help="Sizes for the keyword side alone (databases already built).")
     parser.add_argument("--vector-sizes", default="1000000", help="Sizes for the semantic side alone ('' for none).")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--workdir", type=Path, default=Path(".cache/search_latency"))
@@ -259,12 +312,24 @@ def main() -> None:
         results["embedding"] = embedding_rate(papers)
         print(f"embedding: {results['embedding']}", flush=True)
         load_embedder("default", threads=1)  # back to one thread for the query measurements
-    print(f"{'papers':>9} {'p50 ms':>7} {'p99 ms':>7} {'mean':>6} {'cpu p50':>7} {'cpu p99':>7} {'ann':>4} {'recall@10':>9} {'RSS MB':>7} {'index MB':>8} {'load s':>6}")
+    print(f"{'papers':>9} {'what':<30} {'p50 ms':>7} {'p99 ms':>7} {'cpu p50':>7} {'cpu p99':>7}   (load)")
     for size in (int(s) for s in args.sizes.split(",") if s):
         r = measure_size(size, args, papers, vectors, embedder, queries)
         results[str(size)] = r
-        print(f"{size:>9,} {r['p50_ms']:>7} {r['p99_ms']:>7} {r['mean_ms']:>6} {r['cpu_p50_ms']:>7} {r['cpu_p99_ms']:>7} {str(r['ann']):>4} {r.get('ann_recall@10', '-'):>9} "
-              f"{r['rss_mb_after_load']:>7} {r['index_rss_mb']:>8} {r['index_load_s']:>6}", flush=True)
+        for what in ("embedding", "keyword_cold", "keyword_warm", "semantic_cold", "semantic_warm", "end_to_end_cold",
+                     "end_to_end_warm", "end_to_end_no_embedding_cold", "end_to_end_no_embedding_warm"):
+            f = r[what]
+            print(f"{size:>9,} {what:<30} {f['p50_ms']:>7} {f['p99_ms']:>7} {f['cpu_p50_ms']:>7} {f['cpu_p99_ms']:>7}", flush=True)
+        print(f"{size:>9,} HNSW {r['ann']} recall@10 {r.get('ann_recall@10', '-')}; RSS {r['rss_mb_after_load']:.0f} MB "
+              f"(index {r['index_rss_mb']:.0f} MB); index load {r['index_load_s']} s; load average {r['load_before']} -> {r['load_after']}", flush=True)
+    for size in (int(s) for s in args.keyword_sizes.split(",") if s):
+        r = measure_keyword(size, args, queries)
+        results[f"keyword_{size}"] = r
+        for what in ("keyword_cold", "keyword_warm", "service_without_vectors"):
+            f = r[what]
+            print(f"{size:>9,} {what:<30} {f['p50_ms']:>7} {f['p99_ms']:>7} {f['cpu_p50_ms']:>7} {f['cpu_p99_ms']:>7}", flush=True)
+        print(f"{size:>9,} keyword statistics loaded in {r['statistics_load_s']} s, {r['statistics_rss_mb']:.0f} MB; "
+              f"load average {r['load_before']} -> {r['load_after']}", flush=True)
     for size in (int(s) for s in args.vector_sizes.split(",") if s):
         r = measure_vectors(size, vectors, embedder, queries[:100], args.workdir)
         results[f"vectors_{size}"] = r

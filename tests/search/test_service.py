@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import numpy as np
@@ -51,8 +52,14 @@ def test_blank_queries_return_nothing(database):
     assert service.search("") == [] and service.search("   ") == [] and service.search("?!") == []
 
 
-def test_filters_hold_on_every_path(database):
+@pytest.mark.parametrize("ann", [False, True], ids=["exact vectors", "hnsw vectors"])
+def test_filters_hold_on_every_path(database, ann, monkeypatch):
     service = service_with(database)
+    if ann:  # the graph answers, filtered by SQL on its (oversampled) answer
+        import papertide.search.service as service_module
+
+        monkeypatch.setattr(service_module, "CANDIDATES", 1)  # so that 6 papers are enough candidates
+        service = SearchService(database, service.embedder, ann_threshold=2)
     assert {h.organization for h in service.search("models networks learning", organization="deepmind")} == {"deepmind"}
     hits = service.search("models learning networks", date_from=date(2024, 3, 1), date_to=date(2024, 5, 1))
     assert hits and all(date(2024, 3, 1) <= h.published_at.date() < date(2024, 5, 1) for h in hits)
@@ -113,6 +120,35 @@ def test_new_vectors_are_picked_up_by_a_running_service(database, monkeypatch):
     index_papers(database, service.embedder, progress=False)
     hits = service.search("qubits surface codes protection")
     assert hits[0].arxiv_id == "2407.00007" and hits[0].match == "hybrid"
+
+
+def test_warm_loads_the_vectors_before_any_query(database):
+    service = service_with(database)
+    assert service._index is None
+    service.warm()
+    assert service._index is not None and len(service._index) == 6
+
+
+@pytest.mark.sqlite_only  # pgvector answers from the live table: there is nothing to reload
+def test_a_large_index_is_refreshed_in_the_background(database, monkeypatch):
+    """Above INLINE_REFRESH_LIMIT a query never waits for the vector check or a reload."""
+    import papertide.search.service as service_module
+    from papertide.search.indexer import index_papers
+
+    monkeypatch.setattr(service_module, "REFRESH_SECONDS", 0.0)
+    monkeypatch.setattr(service_module, "INLINE_REFRESH_LIMIT", 1)
+    service = service_with(database)
+    service.search("warm up")
+    service.refreshing.result()  # the check the warm-up itself started
+    gate, check = threading.Event(), service._refresh_in_background
+    service._refresh_in_background = lambda embedder: (gate.wait(), check(embedder))  # the check waits for us
+    add_papers(database, [("2407.00007", "Quantum error correction codes", "Surface codes protect qubits.", ["Peter Shor"], "2024-07-01", None)])
+    index_papers(database, service.embedder, progress=False)
+    first = service.search("qubits surface codes protection")
+    assert first[0].arxiv_id == "2407.00007" and first[0].match == "keyword"  # the old vectors, at once
+    gate.set()
+    service.refreshing.result()
+    assert service.search("qubits surface codes protection")[0].match == "hybrid"
 
 
 def test_ann_index_is_used_above_the_threshold_and_agrees_with_exact(database, tmp_path):

@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from papertide.search.keyword_postgres import keyword_search_postgres
+from papertide.search.keyword_sqlite import bounded_bm25
 
 # Column weights for bm25(): title, abstract, authors. Measured on both benchmarks: equal weights
 # won (title x1.5 / authors x0.5 cost 0.04 nDCG@10 on CACM and gained nothing on known-item).
@@ -34,6 +34,7 @@ STOPWORDS = frozenset(
     article articles paper papers interested find looking""".split()
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+_QUOTED = re.compile(r'"([^"]*)"')
 
 
 def query_terms(query: str) -> list[str]:
@@ -104,16 +105,9 @@ def keyword_search(session: Session, query: str, limit: int, filters: Filters = 
     if expression is None:
         return []
     condition, params = filters.sql()
-    weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
-    rows = session.execute(
-        text(
-            f"SELECT papers_fts.rowid, -bm25(papers_fts, {weights}) AS score FROM papers_fts "
-            f"JOIN papers AS p ON p.id = papers_fts.rowid "
-            f"WHERE papers_fts MATCH :match AND {condition} ORDER BY score DESC LIMIT :limit"
-        ),
-        {"match": expression, "limit": limit, **params},
-    ).all()
-    return [(int(r[0]), float(r[1])) for r in rows]
+    # The same OR of quoted phrases, with the work bounded at any corpus size (keyword_sqlite.py).
+    phrases = _QUOTED.findall(expression)
+    return bounded_bm25(session, phrases, COLUMN_WEIGHTS, condition, params, limit, expression, filters.active)
 
 
 def _bound_time(value, dialect: str):

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from threadpoolctl import ThreadpoolController
 
 ANN_THRESHOLD = 100_000
 EXACT_BLOCK = 65_536  # rows converted to float32 at a time: bounded extra memory
@@ -26,6 +27,10 @@ ANN_CONNECTIVITY = 16
 ANN_EXPANSION_ADD = 128
 ANN_EXPANSION_SEARCH = 96
 FILTER_OVERSAMPLE = 20  # filtered ANN search asks for this many times k, then filters
+# One BLAS thread per query product: OpenBLAS's second thread made exact search at 10k cost
+# 7.1 ms CPU / 33 ms wall instead of 1.3 / 6.7 on the loaded 2-core machine (a matrix-vector
+# product gains nothing from it, and the other core is embedding the next query).
+_BLAS = ThreadpoolController()
 
 
 def to_blob(vector: np.ndarray) -> bytes:
@@ -113,8 +118,9 @@ def _top_k(ids: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int) -> l
     if not len(ids):
         return []
     scores = np.empty(len(ids), dtype=np.float32)
-    for start in range(0, len(ids), EXACT_BLOCK):
-        scores[start : start + EXACT_BLOCK] = vectors[start : start + EXACT_BLOCK].astype(np.float32, copy=False) @ query
+    with _BLAS.limit(limits=1, user_api="blas"):
+        for start in range(0, len(ids), EXACT_BLOCK):
+            scores[start : start + EXACT_BLOCK] = vectors[start : start + EXACT_BLOCK].astype(np.float32, copy=False) @ query
     k = min(k, len(ids))
     best = np.argpartition(-scores, k - 1)[:k]
     best = best[np.argsort(-scores[best], kind="stable")]

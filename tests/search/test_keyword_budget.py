@@ -1,0 +1,152 @@
+"""The keyword side under a postings budget (keyword_sqlite.py): bounded work, BM25 kept.
+
+The budget is made tiny here so that a few hundred papers behave like a million: common words
+are over budget, and the two-phase path (rare phrases in FTS5, common ones added in Python)
+is the one that runs.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+from sqlalchemy import bindparam, text
+
+from papertide.search import keyword_sqlite
+from papertide.search.keyword import COLUMN_WEIGHTS, Filters, keyword_search, match_expression
+
+from .helpers import HOSTILE_QUERIES, add_papers
+
+pytestmark = pytest.mark.sqlite_only
+
+COMMON = "model models modeling learning language training data results method performance".split()
+RARE = "zyxoid quasar pelican fjord lantern".split()
+
+
+def corpus(size=240, seed=7):
+    rng = random.Random(seed)
+    papers = []
+    for i in range(size):
+        words = rng.choices(COMMON, k=30) + (["capabilities", "fine-tuning"] if i % 3 == 0 else [])
+        title = " ".join(rng.choices(COMMON, k=5)).capitalize()
+        papers.append((f"2501.{i + 1:05d}", title, " ".join(words) + ".", [f"Author {i % 7}"], f"2025-01-{1 + i % 28:02d}", None))
+    papers.append(("2502.00001", "Zyxoid quasar models", "A zyxoid quasar language model: training data, learning and fine-tuning capabilities.", ["Ada"], "2025-02-01", None))
+    papers.append(("2502.00002", "Pelican fjord", "The pelican model of fjord data, studied with a lantern.", ["Bob"], "2025-02-02", None))
+    return papers
+
+
+def exact_scores(database, query):
+    """Full BM25 of every matching paper, straight from FTS5 (the plain OR query)."""
+    weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
+    with database.session() as session:
+        rows = session.execute(
+            text(f"SELECT rowid, -bm25(papers_fts, {weights}) FROM papers_fts WHERE papers_fts MATCH :m"),
+            {"m": match_expression(query)},
+        ).all()
+    return dict(rows)
+
+
+def bounded(database, query, limit=10, **filters):
+    with database.session() as session:
+        return keyword_search(session, query, limit, Filters(**filters))
+
+
+@pytest.fixture
+def tiny_budget(monkeypatch):
+    """A budget a few common words exceed; records whether the two-phase path ran."""
+    monkeypatch.setattr(keyword_sqlite, "POSTINGS_BUDGET", 40)
+    monkeypatch.setattr(keyword_sqlite, "FREQUENT_FLOOR", 2)
+    monkeypatch.setattr(keyword_sqlite, "PAIR_SAMPLE", 10**9)  # pairs counted, not sampled
+    calls = []
+    original = keyword_sqlite._common_scores
+    monkeypatch.setattr(keyword_sqlite, "_common_scores", lambda *a, **k: calls.append(a[3]) or original(*a, **k))
+    return calls
+
+
+QUERIES = [
+    "zyxoid quasar language models with fine-tuning capabilities",
+    "a pelican model of fjord data",
+    "learning models from training data",  # every word over budget: the newest-papers path
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_every_score_is_the_full_bm25_score(database, tiny_budget, query):
+    add_papers(database, corpus())
+    found = bounded(database, query, limit=50)
+    exact = exact_scores(database, query)
+    assert tiny_budget, "the two-phase path did not run"
+    assert found
+    for pid, score in found:
+        assert score == pytest.approx(exact[pid], rel=1e-9, abs=1e-9)
+
+
+def test_the_target_ranks_as_full_bm25_ranks_it(database, tiny_budget):
+    add_papers(database, corpus())
+    exact = exact_scores(database, QUERIES[0])
+    best = sorted(exact, key=lambda pid: -exact[pid])[:2]
+    assert [pid for pid, _ in bounded(database, QUERIES[0])][:2] == best
+
+
+def test_a_sampled_pair_frequency_is_close(database, tiny_budget, monkeypatch):
+    add_papers(database, corpus())
+    monkeypatch.setattr(keyword_sqlite, "PAIR_SAMPLE", 100)  # about half the corpus
+    with database.session() as session:
+        stats = keyword_sqlite.TermStatistics.of(session)
+        pair = keyword_sqlite.Phrase("language model", stats.tokenizer.phrase_tokens("language model"))
+        true = session.execute(text("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH '\"language model\"'")).scalar_one()
+        assert true > 20
+        assert stats.df(session, pair) == pytest.approx(true, rel=0.35)
+
+
+def test_small_corpora_take_the_plain_query(database, monkeypatch):
+    add_papers(database, corpus(size=30))
+    called = []
+    monkeypatch.setattr(keyword_sqlite, "_common_scores", lambda *a, **k: called.append(1) or {})
+    query = "zyxoid quasar language models"
+    exact = exact_scores(database, query)
+    assert bounded(database, query, limit=100) == sorted(exact.items(), key=lambda item: (-item[1], item[0]))
+    assert not called
+
+
+def test_word_forms_are_counted_as_the_index_counts_them(database):
+    """Python's count of each phrase in each paper gives the BM25 term FTS5 gives."""
+    add_papers(database, [
+        ("2503.00001", "Modeling capabilities", "Models model modeled capabilities capability studies study", ["Zoe"], "2025-03-01", None),
+        ("2503.00002", "Fine-tuning, fine_tuning", "fine-tuned fine tuning Fine-Tuning; résumé resume efficient efficiency", ["Yan"], "2025-03-02", None),
+        ("2503.00003", "Unrelated", "modern modal mode moderate", ["Xi"], "2025-03-03", None),
+    ])
+    weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
+    with database.session() as session:
+        stats = keyword_sqlite.TermStatistics.of(session)
+        for phrase in ["model", "capabilities", "study", "fine tuning", "resume", "efficient", "efficiency", "mode"]:
+            ph = keyword_sqlite.Phrase(phrase, stats.tokenizer.phrase_tokens(phrase))
+            mine = keyword_sqlite._common_scores(session, stats, [1, 2, 3], [ph], COLUMN_WEIGHTS)
+            theirs = dict(session.execute(
+                text(f"SELECT rowid, -bm25(papers_fts, {weights}) FROM papers_fts WHERE papers_fts MATCH :m"), {"m": f'"{phrase}"'}
+            ).all())
+            assert set(mine) == set(theirs), phrase
+            for pid, score in theirs.items():
+                assert mine[pid] == pytest.approx(score, rel=1e-9), (phrase, pid)
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES)
+def test_hostile_input_is_still_plain_words(database, tiny_budget, query):
+    add_papers(database, corpus(size=60))
+    bounded(database, query + " model learning")  # must not raise
+
+
+def test_hidden_and_filtered_papers_stay_out(database, tiny_budget):
+    add_papers(database, corpus())
+    with database.session() as session:
+        target = session.execute(text("SELECT id FROM papers WHERE arxiv_id = '2502.00001'")).scalar_one()
+        session.execute(text("UPDATE papers SET hidden = :h WHERE id = :i"), {"h": True, "i": target})
+    assert target not in [pid for pid, _ in bounded(database, QUERIES[0], limit=100)]
+    found = bounded(database, QUERIES[1], limit=100, date_from=date(2025, 2, 1))
+    with database.session() as session:
+        dates = session.execute(
+            text("SELECT published_at FROM papers WHERE id IN :ids").bindparams(bindparam("ids", expanding=True)),
+            {"ids": [pid for pid, _ in found]},
+        ).scalars().all()
+    assert found and all(str(d) >= "2025-02-01" for d in dates)
