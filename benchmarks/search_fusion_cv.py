@@ -1,0 +1,213 @@
+"""Fusion variants judged the way issue 3 asks: one configuration for both benchmarks, its free
+parameters chosen by cross-validation, and per-query wins/losses against production.
+
+    python benchmarks/search_fusion_cv.py [--data /work/shared/data] [--folds 4] [--windows]
+
+Both benchmarks are loaded through ``search_quality.py`` (temporary migrated SQLite database,
+papertide's FTS5 BM25, MiniLM vectors from the same cache). For every query the production
+keyword list (3,000 deep, so any paper's BM25 is known) and the query vector are collected once;
+each variant then re-ranks with ``papertide.search.fusion.fuse`` in memory. Families:
+
+* ``weight``: the production method, keyword weight 0.60-0.90;
+* ``prf``: dense pseudo-relevance feedback (Rocchio in embedding space): the query vector plus
+  beta x the mean vector of the top-k fused papers, dense side searched again, fused again;
+* ``fill``: dense-only candidates get their real BM25 score instead of 0;
+* ``reference``: each side standardised against the union of candidates, the keyword candidates,
+  or (dense) the whole corpus, instead of its own top 100;
+* ``--windows`` (slow: embeds ~7,300 more texts, 16 min at load 15): papers longer than the model's
+  256 tokens get a second vector, title + the text from token 192 on (64 tokens of overlap); a
+  paper's dense score is the cosine with the normalised mean of its windows (``windows-mean``) or
+  the better of the two cosines (``windows-max``), for each keyword weight.
+
+Cross-validation: queries of each benchmark are split into ``--folds`` folds by
+sha1("fold-" + query id). For each fold, the setting is chosen on the other folds (best known-item
+MRR@10 among settings with CACM nDCG@10 >= 0.52 there) and scored on the held-out fold; the
+printed CV figures pool the held-out folds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import search_quality as sq  # noqa: E402
+
+from papertide.catalog.models import Paper  # noqa: E402
+from papertide.db import Database  # noqa: E402
+from papertide.search.embedder import load_embedder  # noqa: E402
+from papertide.search.fusion import KEYWORD_WEIGHT, fuse, standardise  # noqa: E402
+from papertide.search.keyword import keyword_search  # noqa: E402
+from papertide.search.service import CANDIDATES, SearchService  # noqa: E402
+
+KEYWORD_DEPTH = 3000
+CACM_FLOOR = 0.52
+
+
+class Collection:
+    """One benchmark's corpus vectors and, per query, the full keyword list and query vector."""
+
+    def __init__(self, corpus: Path, queries: Path, qrels: Path | None, cache: Path):
+        docs, rows = sq.read_jsonl(corpus), sq.read_jsonl(queries)
+        judged = sq.read_judgments(rows, qrels)
+        rows = [q for q in rows if judged.get(q["query_id"])]
+        with tempfile.TemporaryDirectory() as tmp:
+            database = Database(f"sqlite:///{tmp}/cv.db")
+            database.migrate()
+            sq.load_corpus(database, docs)
+            embedder = load_embedder("default", threads=1)
+            print(sq.embed_corpus(database, embedder, corpus, cache), flush=True)
+            service = SearchService(database, embedder)
+            with database.session() as session:
+                self.doc_id = dict(session.execute(Paper.__table__.select().with_only_columns(Paper.id, Paper.arxiv_id)).all())
+                index = service._vector_index(session)
+                self.ids, self.vectors = index.ids, index.vectors.astype(np.float32)
+                self.queries = [
+                    {"id": q["query_id"], "relevant": judged[q["query_id"]], "keyword": keyword_search(session, q["text"], KEYWORD_DEPTH),
+                     "vector": embedder.embed_query(q["text"])}
+                    for q in rows
+                ]
+            database.dispose()
+        self.row = {int(pid): i for i, pid in enumerate(self.ids)}
+        self.docs, self.tails = docs, None
+
+    def embed_tails(self, embedder) -> None:
+        """Second-window vectors of the papers longer than the model's window."""
+        from papertide.search.embedder import document_text
+
+        tokenizer, rows, texts = embedder._tokenizer, [], []
+        row_of_doc = {doc_id: self.row[pid] for pid, doc_id in self.doc_id.items()}
+        tokenizer.no_truncation()
+        for doc in self.docs:
+            text = document_text(doc.get("title") or "", doc.get("abstract") or "")
+            encoding = tokenizer.encode(text)
+            if len(encoding.ids) > 256:
+                rows.append(row_of_doc[str(doc["doc_id"])])
+                texts.append(f"{doc['title'].strip()}. {text[encoding.offsets[192][0]:]}")
+        tokenizer.enable_truncation(256)
+        self.tails = (np.array(rows, dtype=np.int64), embedder.embed_documents(texts))
+
+    def cosines(self, vector: np.ndarray, windows: str | None = None) -> np.ndarray:
+        cosines = self.vectors @ vector
+        if windows and self.tails is not None and len(self.tails[0]):
+            rows, tails = self.tails
+            if windows == "mean":
+                both = self.vectors[rows] + tails
+                cosines[rows] = (both / np.linalg.norm(both, axis=1, keepdims=True)) @ vector
+            else:
+                cosines[rows] = np.maximum(cosines[rows], tails @ vector)
+        return cosines
+
+    def nearest(self, cosines: np.ndarray, k: int = CANDIDATES) -> list[tuple[int, float]]:
+        best = np.argpartition(-cosines, k - 1)[:k]
+        best = best[np.argsort(-cosines[best], kind="stable")]
+        return [(int(self.ids[i]), float(cosines[i])) for i in best]
+
+
+def rank(c: Collection, q: dict, weight=KEYWORD_WEIGHT, prf_k=0, prf_beta=0.0, fill=False, reference="own", windows=None) -> list[str]:
+    """One query through one variant: the ranked doc ids."""
+    keyword = q["keyword"][:CANDIDATES]
+    cosines = c.cosines(q["vector"], windows)
+    semantic = c.nearest(cosines)
+    fused = _fuse(c, keyword, semantic, cosines, q, weight, fill, reference)
+    if prf_k and prf_beta:
+        centroid = c.vectors[[c.row[pid] for pid in fused[:prf_k]]].mean(axis=0)
+        vector = q["vector"] + prf_beta * centroid
+        cosines = c.vectors @ (vector / np.linalg.norm(vector))
+        fused = _fuse(c, keyword, c.nearest(cosines), cosines, q, weight, fill, reference)
+    return [c.doc_id[pid] for pid in fused]
+
+
+def _fuse(c, keyword, semantic, cosines, q, weight, fill, reference) -> list[int]:
+    candidates = list(dict.fromkeys([p for p, _ in keyword] + [p for p, _ in semantic]))
+    if reference == "own" and not fill:  # production: papertide.search.fusion.fuse
+        return [f.paper_id for f in fuse(keyword, semantic, {p: float(cosines[c.row[p]]) for p in candidates}, weight)]
+    every_bm25 = dict(q["keyword"]) if fill else dict(keyword)
+    kw = np.array([every_bm25.get(p, 0.0) for p in candidates])
+    cos = np.array([float(cosines[c.row[p]]) for p in candidates])
+    kw_ref, cos_ref = np.array([s for _, s in keyword]), np.array([s for _, s in semantic])
+    if reference == "union":
+        kw_ref, cos_ref = kw, cos
+    elif reference == "keyword":
+        cos_ref = np.array([float(cosines[c.row[p]]) for p, _ in keyword])
+    elif reference == "corpus":
+        cos_ref = cosines
+    total = weight * standardise(kw, kw_ref) + (1 - weight) * standardise(cos, cos_ref)
+    return [candidates[i] for i in np.argsort(-total, kind="stable")]
+
+
+def per_query(c: Collection, setting: dict, key: str) -> np.ndarray:
+    return np.array([sq.metrics(rank(c, q, **setting), q["relevant"])[key] for q in c.queries])
+
+
+def folds(c: Collection, k: int) -> np.ndarray:
+    return np.array([int(hashlib.sha1(f"fold-{q['id']}".encode()).hexdigest(), 16) % k for q in c.queries])
+
+
+def cross_validate(ki: dict, cacm: dict, ki_folds: np.ndarray, cacm_folds: np.ndarray, k: int):
+    """Held-out known-item MRR@10 and CACM nDCG@10, and the setting each fold chose."""
+    held_ki, held_cacm, chosen = np.zeros(len(ki_folds)), np.zeros(len(cacm_folds)), []
+    for f in range(k):
+        train = {s: (ki[s][ki_folds != f].mean(), cacm[s][cacm_folds != f].mean()) for s in ki}
+        allowed = [s for s in ki if train[s][1] >= CACM_FLOOR]
+        best = max(allowed, key=lambda s: train[s][0]) if allowed else max(ki, key=lambda s: train[s][1])
+        chosen.append(best)
+        held_ki[ki_folds == f] = ki[best][ki_folds == f]
+        held_cacm[cacm_folds == f] = cacm[best][cacm_folds == f]
+    return held_ki.mean(), held_cacm.mean(), chosen
+
+
+def paired(base: np.ndarray, other: np.ndarray) -> str:
+    return f"{int((other > base + 1e-12).sum())}/{int((other < base - 1e-12).sum())}"
+
+
+FAMILIES = {
+    "weight": [{"weight": w} for w in (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)],
+    "prf": [{"prf_k": k, "prf_beta": b} for k in (1, 3, 5, 10) for b in (0.0, 0.25, 0.5, 1.0)],
+    "fill": [{"fill": True, "weight": w} for w in (0.65, 0.7, 0.75, 0.8)],
+    "reference": [{"reference": r, "weight": w} for r in ("union", "keyword", "corpus") for w in (0.6, 0.7, 0.75, 0.8, 0.85)],
+    "windows-mean": [{"windows": "mean", "weight": w} for w in (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)],
+    "windows-max": [{"windows": "max", "weight": w} for w in (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("/work/shared/data"), help="holds benchmark_known_item/ and benchmark_cacm/")
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--cache", type=Path, default=Path(".cache/search_quality"))
+    parser.add_argument("--families", default="weight,prf,fill,reference")
+    parser.add_argument("--windows", action="store_true", help="also the two-window document vectors (slow)")
+    args = parser.parse_args()
+    known_item, cacm_dir = args.data / "benchmark_known_item", args.data / "benchmark_cacm"
+    ki = Collection(known_item / "corpus.jsonl.gz", known_item / "queries.jsonl", None, args.cache)
+    cacm = Collection(cacm_dir / "corpus.jsonl", cacm_dir / "queries.jsonl", cacm_dir / "qrels.tsv", args.cache)
+    if args.windows:
+        embedder = load_embedder("default", threads=1)
+        for collection in (ki, cacm):
+            collection.embed_tails(embedder)
+        args.families += ",windows-mean,windows-max"
+    ki_folds, cacm_folds = folds(ki, args.folds), folds(cacm, args.folds)
+    base_ki, base_cacm = per_query(ki, {}, "mrr@10"), per_query(cacm, {}, "ndcg@10")
+    print(f"production (keyword weight {KEYWORD_WEIGHT}): known-item MRR@10 {base_ki.mean():.4f}, CACM nDCG@10 {base_cacm.mean():.4f}")
+    print(f"{'family':<10} {'setting':<40} {'KI MRR':>7} {'w/l':>6} {'CACM':>7} {'w/l':>6}")
+    for family in args.families.split(","):
+        settings = FAMILIES[family]
+        ki_scores = {repr(s): per_query(ki, s, "mrr@10") for s in settings}
+        cacm_scores = {repr(s): per_query(cacm, s, "ndcg@10") for s in settings}
+        for s in ki_scores:
+            print(f"{family:<10} {s:<40} {ki_scores[s].mean():>7.4f} {paired(base_ki, ki_scores[s]):>6} "
+                  f"{cacm_scores[s].mean():>7.4f} {paired(base_cacm, cacm_scores[s]):>6}")
+        held_ki, held_cacm, chosen = cross_validate(ki_scores, cacm_scores, ki_folds, cacm_folds, args.folds)
+        print(f"{family:<10} {args.folds}-fold CV held-out: known-item MRR@10 {held_ki:.4f}, CACM nDCG@10 {held_cacm:.4f}; chosen {chosen}")
+
+
+if __name__ == "__main__":
+    main()
