@@ -56,6 +56,7 @@ def bounded(database, query, limit=10, **filters):
 def tiny_budget(monkeypatch):
     """A budget a few common words exceed; records whether the two-phase path ran."""
     monkeypatch.setattr(keyword_sqlite, "POSTINGS_BUDGET", 40)
+    monkeypatch.setattr(keyword_sqlite, "EXACT_BELOW_PAPERS", 0)
     monkeypatch.setattr(keyword_sqlite, "FREQUENT_FLOOR", 2)
     monkeypatch.setattr(keyword_sqlite, "PAIR_SAMPLE", 10**9)  # pairs counted, not sampled
     calls = []
@@ -150,3 +151,17 @@ def test_hidden_and_filtered_papers_stay_out(database, tiny_budget):
             {"ids": [pid for pid, _ in found]},
         ).scalars().all()
     assert found and all(str(d) >= "2025-02-01" for d in dates)
+
+
+def test_below_the_size_threshold_even_common_words_get_exact_bm25(database, monkeypatch):
+    """Like vector search, keyword search is exact below EXACT_BELOW_PAPERS, whatever the budget."""
+    add_papers(database, corpus(size=30))
+    monkeypatch.setattr(keyword_sqlite, "POSTINGS_BUDGET", 1)
+    called = []
+    monkeypatch.setattr(keyword_sqlite, "_common_scores", lambda *a, **k: called.append(1) or {})
+    query = "zyxoid quasar language models"
+    assert bounded(database, query, limit=100) == sorted(exact_scores(database, query).items(), key=lambda item: (-item[1], item[0]))
+    assert not called
+    monkeypatch.setattr(keyword_sqlite, "EXACT_BELOW_PAPERS", 0)
+    bounded(database, query, limit=100)
+    assert called  # the same query, treated as a big catalog, takes the budgeted path
