@@ -64,14 +64,15 @@ class Phrase:
 
 def bounded_bm25(
     session: Session, phrases: list[str], weights: tuple[float, ...], condition: str, params: dict, limit: int,
-    exact_expression: str, filtered: bool = True,
+    filtered: bool = True,
 ) -> list[tuple[int, float]]:
     """(paper id, BM25 score) of the best ``limit`` papers for the OR of ``phrases``.
 
-    ``exact_expression`` is the MATCH string the plain query uses; ``condition`` a SQL filter on
-    papers ``p`` with its ``params``, ``filtered`` whether it restricts more than hidden papers
-    (then it is joined into the FTS5 query). See the module docstring for what is exact and what is not.
+    ``condition`` is a SQL filter on papers ``p`` with its ``params``, ``filtered`` whether it
+    restricts more than hidden papers (then it is joined into the FTS5 query). See the module
+    docstring for what is exact and what is not.
     """
+    exact_expression = " OR ".join(f'"{p}"' for p in phrases)  # the plain query; \w+ words: quoting escapes all
     stats = TermStatistics.of(session)
     if stats.corpus(session)[0] < EXACT_BELOW_PAPERS:
         return _fts5_top(session, exact_expression, weights, condition, params, limit, filtered)

@@ -59,4 +59,4 @@ def similar_papers(session: Session, arxiv_id: str, *, k: int = 6, now: datetime
 
 def warm_up(database: Database) -> None:
     """Load the model and the vector index now, so the first reader's search is not the slow one."""
-    search_service(database).search("warm up", limit=1)
+    search_service(database).warm()

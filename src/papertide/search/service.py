@@ -150,12 +150,11 @@ class SearchService:
             return [SearchHit(**{**h.__dict__, "match": "similar"}) for h in hits[:k]]
 
     def warm(self) -> None:
-        """Load now what the first query would wait for: the model, the vectors (at 1M the HNSW
-        graph: seconds to load, much longer to build once) and the keyword side's word statistics
-        (one pass over the FTS5 index: 4 CPU-seconds at 1M). For a server's startup."""
-        with self.database.session() as session:
-            self._vector_index(session)
-            keyword_search(session, "warm", 1)
+        """Load now what the first query would wait for: the model (and its query path), the
+        vectors (at 1M the HNSW graph: seconds to load, much longer to build once) and the keyword
+        side's word statistics (one pass over the FTS5 index: 4 CPU-seconds at 1M). For a
+        server's startup: a query runs through every step, so nothing is left lazy."""
+        self.search("warm up", limit=1)
 
     # -- steps --------------------------------------------------------------------------------
 
