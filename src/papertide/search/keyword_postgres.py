@@ -14,14 +14,16 @@ round trips:
 
    a. *Postings.* The GIN index lists the papers holding each of the query's rarest lexemes (as
       many lexemes as fit in ``POSTINGS_BUDGET`` papers), then those holding two of the next
-      ``PAIR_WORDS`` rarest together (GIN intersects those postings itself). Only paper ids are
-      read, ~1 us each, never a paper's text; at most ``POSTINGS_BUDGET`` of them in all.
-   b. *Candidates by relevance.* Each paper found gets a bound of its BM25 score: the idf of the
-      query lexemes it was found to hold (BM25 is a sum over terms, each below idf * (k1 + 1)).
-      The best ``MAX_CANDIDATES`` by that bound go on, newest first among equals: a paper that
-      holds more of the query's rarer words is scored first, however old it is.
+      ``PAIR_WORDS`` rarest together (GIN intersects those postings itself, decoding at most
+      ``PAIR_POSTINGS`` for them). Only paper ids are read, ~1.5 us each, never a paper's text;
+      at most ``POSTINGS_BUDGET`` of them in all.
+   b. *Candidates by relevance.* Each paper found gets an estimate of its BM25 score: the idf of
+      the query lexemes it was found to hold, with BM25's length normalisation at one occurrence
+      each, its text's size in bytes standing for its length (read with its id, free). The best
+      ``MAX_CANDIDATES`` go on, newest first among equals: a paper that holds more of the
+      query's rarer words, or the same words in a shorter text, is scored first, however old.
    c. *Exact BM25* of every query lexeme and pair on those candidates, from their own tsvectors
-      (~40 us a paper): positions give the term frequency per field (weights A title, B
+      (~20-40 us a paper): positions give the term frequency per field (weights A title, B
       abstract, C authors), adjacent positions the phrase frequency.
 
 So the work per query is bounded at any corpus size (``POSTINGS_BUDGET`` ids, ``MAX_CANDIDATES``
@@ -51,10 +53,14 @@ from papertide.search import term_stats
 K1 = 1.2  # FTS5's bm25() constants
 B = 0.75
 MIN_IDF = 1e-6  # FTS5 floors idf at this, so a word in more than half the papers still counts a little
-POSTINGS_BUDGET = 40_000  # paper ids read from the GIN index per query (~1 us each)
+# Measured on search_backends.py's synthetic 100k corpus (benchmarks/pg_keyword.py --workdir, 279
+# known-item queries, keyword side alone, MRR@10 / server CPU per query): ids 40,000 + pairs 400,000: 0.897 / 174 ms;
+# 40,000 without pairs 0.880 / 126 ms; 30,000 + 200,000: 0.896 / 128 ms; 20,000 without pairs
+# 0.848; 1,000 candidates 0.896, 500 0.893 (111 ms). The newest 5,000 (before): 0.420 / 156 ms.
+POSTINGS_BUDGET = 30_000  # paper ids read from the GIN index per query (~1.5 us each)
 PAIR_WORDS = 6  # the lexemes after the rarest: any two of them together find papers
-PAIR_POSTINGS = 400_000  # postings GIN may decode to intersect those pairs (~50 ns each)
-MAX_CANDIDATES = 1_000  # papers scored exactly (~40 us each), the best by their bound
+PAIR_POSTINGS = 200_000  # postings GIN may decode to intersect those pairs (~50 ns each)
+MAX_CANDIDATES = 1_000  # papers scored exactly (~20-40 us each), the best by their estimate
 NEWEST_BEYOND = 10  # a clause in this many times more papers than it may read reads the newest ones
 
 _LOOK_UP = f"""
