@@ -105,7 +105,7 @@ WITH terms AS (
     SELECT DISTINCT h.id, h.size, l.lexeme
     FROM hits AS h JOIN clauses AS c USING (i), unnest(ARRAY[c.first, c.second]) AS l(lexeme) WHERE c.second IS NOT NULL
 ), bounds AS (  -- BM25 as if each word held occurred once, the text's size in bytes standing in for its length
-    SELECT held.id, sum(terms.idf) / (1 + :k1 * (1 - :b + :b * held.size / avg(held.size) OVER ())) AS bound
+    SELECT held.id, sum(terms.idf) / (1 + :k1 * (1 - :b + :b * held.size / greatest(avg(held.size) OVER (), 1))) AS bound
     FROM held JOIN terms USING (lexeme) GROUP BY held.id, held.size
 ), found AS MATERIALIZED (  -- the best MAX_CANDIDATES by that estimate, newest first among equals
     SELECT id FROM bounds ORDER BY bound DESC, id DESC LIMIT :max_candidates
