@@ -270,9 +270,10 @@ def submit(request: Request, arxiv_id: Annotated[str, Form(max_length=submission
         return account
     fetch = getattr(request.app.state, "fetch_paper", None)  # tests and deployments may set their own
     try:
-        with deps.database(request).session() as session:
+        database = deps.database(request)
+        with database.session() as session:  # its own transaction: a failed lookup still counts
             ratelimit.hit(session, "submit", f"user:{account.id}", now=deps.now(request), scale=_scale(request))
-            result = submissions.submit_paper(session, account.id, arxiv_id, fetch, now=deps.now(request))
+        result = submissions.submit(database, account.id, arxiv_id, fetch, now=deps.now(request))
     except ratelimit.RateLimited as limited:
         return _limited(request, limited, "/submit")
     except CommunityError as problem:
