@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from papertide.catalog.models import HarvestCheckpoint, Organization, Paper
+from papertide.catalog.models import HarvestCheckpoint, Organization, Paper, SourcePacing
 from papertide.community.models import Comment, ModerationAction, RateLimitEvent, User, Vote
 from papertide.db_copy import CopyError, copy_database
 from papertide.digest.models import DigestOutbox, Subscription
@@ -51,6 +51,7 @@ def fill(database, tmp_path, papers=300):
         session.add(DigestOutbox(subscription_id=subscription.id, period_key="daily:2026-11-24", status="sent",
                                  paper_ids=paper_ids, sent_at=WHEN))
         session.add(HarvestCheckpoint(key="oai:cs", state={"token": "abc|123", "count": 7}))
+        session.add(SourcePacing(host="export.arxiv.org", next_request_at=1_795_000_000.25))
         session.add(PaperEmbedding(paper_id=paper_ids[0], model="test-model", text_hash="0" * 32, vector=bytes(range(256)) * 3))
         session.add(RateLimitEvent(key="vote:user:1", created_at=WHEN))
 

@@ -9,6 +9,7 @@ with no route gets a 404 naming it, so a wrong URL fails loudly.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,6 +31,7 @@ class Reply:
 class Request:
     path: str
     params: dict[str, str]
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 class ReplayServer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from papertide.orm import Base, JSONDocument, UTCDateTime, utcnow
@@ -113,6 +113,16 @@ class HarvestCheckpoint(Base):
     key: Mapped[str] = mapped_column(String(500), primary_key=True)
     state: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SourcePacing(Base):
+    """When the next request to a host may go out, for every process of the installation
+    (``papertide.ingest.pacing``): arXiv's "3 seconds between calls" is per client, not per process."""
+
+    __tablename__ = "source_pacing"
+
+    host: Mapped[str] = mapped_column(String(200), primary_key=True)
+    next_request_at: Mapped[float] = mapped_column(Float)  # Unix time: several machines share it
 
 
 class ContentVersion(Base):

@@ -1,8 +1,9 @@
 """``papertide harvest ...``: pulling papers from arXiv and Hugging Face over the network.
 
 Base URLs come from settings (``PAPERTIDE_ARXIV_API_URL``, ``PAPERTIDE_ARXIV_OAI_URL``,
-``PAPERTIDE_HF_API_URL``). Every request is paced (``--delay``, arXiv asks for 3 s) and retried
-with backoff when the server says 429/503. The output and exit code follow ``papertide ingest``.
+``PAPERTIDE_HF_API_URL``). Every request is paced (``--delay``, arXiv asks for 3 s), and the pace
+holds across every process that uses the same database (``ingest.pacing``): two harvests and the
+web's "submit a paper" take turns. Requests are retried with backoff when the server says 429/503. The output and exit code follow ``papertide ingest``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from papertide.ingest.arxiv_api import ArxivClient, ArxivQuerySource
 from papertide.ingest.base import Source
 from papertide.ingest.hf_daily import HfDailyApiSource
 from papertide.ingest.http import PoliteFetcher
+from papertide.ingest.pacing import DatabasePacer
 from papertide.ingest.oai_pmh import METADATA_FORMATS, HarvestRequest, OaiHarvestSource
 from papertide.ingest.runner import ingest
 
@@ -65,7 +67,7 @@ def harvest_arxiv(from_date, until_date, set_spec, metadata_prefix, restart, del
     if token:
         done = f" ({state['cursor']:,} of {state['completeListSize']:,} listed)" if state.get("cursor") and state.get("completeListSize") else ""
         click.echo(f"resuming the interrupted harvest{done}", err=True)
-    source = OaiHarvestSource(request, PoliteFetcher(delay=delay), resume_token=token)
+    source = OaiHarvestSource(request, PoliteFetcher(delay=delay, pacer=DatabasePacer(database)), resume_token=token)
     _run(database, source, quiet)
 
 
@@ -75,8 +77,9 @@ def harvest_arxiv(from_date, until_date, set_spec, metadata_prefix, restart, del
 @quiet_option
 def harvest_arxiv_ids(ids: tuple[str, ...], delay: float, quiet: bool) -> None:
     """Fetch papers by arXiv id from the arXiv API (e.g. 2405.15738 2104.12255v1 astro-ph/0601001)."""
-    client = ArxivClient(get_settings().arxiv_api_url, PoliteFetcher(delay=delay))
-    _run(open_database(), ArxivQuerySource(client, ids=list(ids)), quiet)
+    database = open_database()
+    client = ArxivClient(get_settings().arxiv_api_url, PoliteFetcher(delay=delay, pacer=DatabasePacer(database)))
+    _run(database, ArxivQuerySource(client, ids=list(ids)), quiet)
 
 
 @harvest.command("arxiv-search")
@@ -86,8 +89,9 @@ def harvest_arxiv_ids(ids: tuple[str, ...], delay: float, quiet: bool) -> None:
 @quiet_option
 def harvest_arxiv_search(query: str, max_results: int, delay: float, quiet: bool) -> None:
     """Fetch the papers matching an arXiv API search (e.g. 'cat:cs.CL AND ti:retrieval')."""
-    client = ArxivClient(get_settings().arxiv_api_url, PoliteFetcher(delay=delay))
-    _run(open_database(), ArxivQuerySource(client, query=query, max_results=max_results), quiet)
+    database = open_database()
+    client = ArxivClient(get_settings().arxiv_api_url, PoliteFetcher(delay=delay, pacer=DatabasePacer(database)))
+    _run(database, ArxivQuerySource(client, query=query, max_results=max_results), quiet)
 
 
 @harvest.command("hf")
@@ -104,8 +108,9 @@ def harvest_hf(day, from_day, until_day, delay: float, quiet: bool) -> None:
     last = until_day.date() if until_day else first
     if last < first:
         raise click.BadParameter("--until is before --from")
-    source = HfDailyApiSource(get_settings().hf_api_url, first, PoliteFetcher(delay=delay), last=last)
-    _run(open_database(), source, quiet)
+    database = open_database()
+    source = HfDailyApiSource(get_settings().hf_api_url, first, PoliteFetcher(delay=delay, pacer=DatabasePacer(database)), last=last)
+    _run(database, source, quiet)
 
 
 def _run(database: Database, source: Source, quiet: bool) -> None:

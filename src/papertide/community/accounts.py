@@ -1,4 +1,4 @@
-"""Accounts: sign up, log in, look people up.
+"""Accounts: sign up, log in, change the password, end other sessions, look people up.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, which follow RFC 9106) and re-hashed
 on log-in when those parameters change. Log-in costs the same time whether or not the user
@@ -39,10 +39,12 @@ class Account:
     username: str
     is_admin: bool
     is_blocked: bool
+    session_epoch: int = 0  # a session begun under an older epoch is over
 
 
 def _account(user: User) -> Account:
-    return Account(id=user.id, username=user.username, is_admin=user.is_admin, is_blocked=user.is_blocked)
+    return Account(id=user.id, username=user.username, is_admin=user.is_admin, is_blocked=user.is_blocked,
+                   session_epoch=user.session_epoch or 0)
 
 
 def validate_username(username: str) -> str:
@@ -103,6 +105,36 @@ def authenticate(session: Session, username: str, password: str) -> Account | No
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+    return _account(user)
+
+
+def change_password(session: Session, user_id: int, current: str, new: str) -> Account:
+    """Set a new password after checking the current one; every other session ends.
+
+    Raises ``Forbidden`` for a wrong current password (the caller counts it against the log-in
+    rate limit, so this form cannot be used to guess) and ``CommunityError`` for a weak new one.
+    """
+    user = session.get(User, user_id)
+    if user is None or user.is_blocked:
+        raise Forbidden("this account cannot change its password")
+    try:
+        _hasher.verify(user.password_hash, (current or "")[:MAX_PASSWORD])
+    except (VerificationError, InvalidHashError):
+        raise Forbidden("the current password is wrong") from None
+    validate_password(new)
+    if new == current:
+        raise CommunityError("the new password is the same as the current one")
+    user.password_hash = _hasher.hash(new)
+    user.session_epoch = (user.session_epoch or 0) + 1
+    return _account(user)
+
+
+def end_other_sessions(session: Session, user_id: int) -> Account:
+    """Make every session of this user that began before now invalid ("sign out everywhere")."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise CommunityError("no such account")
+    user.session_epoch = (user.session_epoch or 0) + 1
     return _account(user)
 
 

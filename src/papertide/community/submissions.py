@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +26,9 @@ from papertide.catalog import versions
 from papertide.community.accounts import require_active
 from papertide.community.errors import CommunityError, Conflict, NotFound, Unavailable
 
+if TYPE_CHECKING:
+    from papertide.db import Database
+
 Fetch = Callable[[str], PaperRecord | None]
 MAX_ID_INPUT = 200
 
@@ -35,11 +40,12 @@ class SubmissionResult:
     daily_date: date
 
 
-def default_fetch() -> Fetch:
-    """The arXiv client's ``fetch_paper`` (imported here: only a submission of an unknown paper needs it)."""
+def default_fetch(database: Database | None = None) -> Fetch:
+    """The arXiv client's ``fetch_paper`` (imported here: only a submission of an unknown paper
+    needs it), paced with every other process of ``database`` when given."""
     from papertide.ingest.arxiv_api import fetch_paper
 
-    return fetch_paper
+    return partial(fetch_paper, database=database)
 
 
 def normalise_id(raw: str) -> str:
@@ -54,7 +60,33 @@ def normalise_id(raw: str) -> str:
     return arxiv_id
 
 
-def submit_paper(session: Session, user_id: int, arxiv_id: str, fetch: Fetch | None = None, *, now: datetime) -> SubmissionResult:
+def submit(database: Database, user_id: int, arxiv_id: str, fetch: Fetch | None = None, *, now: datetime) -> SubmissionResult:
+    """``submit_paper`` as the web runs it: a new paper's arXiv request (seconds, with pacing)
+    happens between two short transactions, never inside one. On SQLite a transaction holds the
+    file's one write lock from its first write, so every vote and comment would wait for arXiv."""
+    arxiv_id = normalise_id(arxiv_id)
+    with database.session() as session:
+        require_active(session, user_id)
+        known = session.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id)) is not None
+    record = None if known else fetch_record(arxiv_id, fetch or default_fetch(database))
+    with database.session() as session:
+        return submit_paper(session, user_id, arxiv_id, now=now, record=record)
+
+
+def fetch_record(arxiv_id: str, fetch: Fetch | None = None) -> PaperRecord:
+    """The paper from arXiv; ``Unavailable`` if arXiv cannot be asked, ``NotFound`` if it has none."""
+    fetch = fetch or default_fetch()
+    try:
+        record = fetch(arxiv_id)
+    except Exception as error:  # network down, arXiv erroring or rate limiting: say so, keep nothing
+        raise Unavailable(f"arXiv could not be asked about {arxiv_id} just now; please try again later") from error
+    if record is None:
+        raise NotFound(f"arXiv has no paper {arxiv_id}")
+    return record
+
+
+def submit_paper(session: Session, user_id: int, arxiv_id: str, fetch: Fetch | None = None, *, now: datetime,
+                 record: PaperRecord | None = None) -> SubmissionResult:
     """Put ``arxiv_id`` on the daily list of ``now``'s date, fetching it first if needed.
 
     Raises ``CommunityError`` for a malformed id, ``NotFound`` when neither the catalog nor arXiv
@@ -66,13 +98,7 @@ def submit_paper(session: Session, user_id: int, arxiv_id: str, fetch: Fetch | N
     paper = session.scalar(select(Paper).where(Paper.arxiv_id == arxiv_id))
     fetched = False
     if paper is None:
-        fetch = fetch or default_fetch()
-        try:
-            record = fetch(arxiv_id)
-        except Exception as error:  # network down, arXiv erroring or rate limiting: say so, keep nothing
-            raise Unavailable(f"arXiv could not be asked about {arxiv_id} just now; please try again later") from error
-        if record is None:
-            raise NotFound(f"arXiv has no paper {arxiv_id}" if fetch else f"{arxiv_id} is not in the catalog")
+        record = record or fetch_record(arxiv_id, fetch)
         upsert_papers(session, [record.model_copy(update={"daily": None})])
         paper = session.scalar(select(Paper).where(Paper.arxiv_id == record.arxiv_id))
         fetched = True

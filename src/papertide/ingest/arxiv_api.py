@@ -16,7 +16,9 @@ from papertide.catalog.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.catalog.record import PaperRecord, describe_error
 from papertide.ingest.base import Rejected, SourceError, SourceItem
 from papertide.ingest.files import DocumentSource
+from papertide.db import Database
 from papertide.ingest.http import FetchError, PoliteFetcher
+from papertide.ingest.pacing import DatabasePacer
 from papertide.ingest.safe_xml import parse_xml, text_of
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -153,23 +155,27 @@ class ArxivClient:
         return f"arXiv API request failed: {error}"
 
 
-_interactive_fetcher: PoliteFetcher | None = None
+_interactive_fetchers: dict[str, PoliteFetcher] = {}
 
 
-def fetch_paper(arxiv_id: str, api_url: str | None = None, fetcher: PoliteFetcher | None = None) -> PaperRecord | None:
+def fetch_paper(arxiv_id: str, api_url: str | None = None, fetcher: PoliteFetcher | None = None,
+                database: Database | None = None) -> PaperRecord | None:
     """One paper from arXiv by id, for "submit a paper"; None when arXiv does not know it.
 
-    Without a ``fetcher``, one per process is shared, so successive submissions are still paced
-    3 s apart; it retries briefly, since a person is waiting.
+    Without a ``fetcher``, one per process (and ``database``) is shared, so successive
+    submissions are paced 3 s apart, and with a ``database`` also apart from every other
+    process's requests (``DatabasePacer``); it retries briefly, since a person is waiting.
     """
-    global _interactive_fetcher
     if api_url is None:
         from papertide.config import get_settings
 
         api_url = get_settings().arxiv_api_url
     if fetcher is None:
-        _interactive_fetcher = _interactive_fetcher or PoliteFetcher(retries=2, max_wait=10.0, timeout=20.0)
-        fetcher = _interactive_fetcher
+        key = database.url if database is not None else ""
+        fetcher = _interactive_fetchers.get(key)
+        if fetcher is None:
+            pacer = DatabasePacer(database) if database is not None else None
+            fetcher = _interactive_fetchers[key] = PoliteFetcher(retries=2, max_wait=10.0, timeout=20.0, pacer=pacer)
     return ArxivClient(api_url, fetcher).fetch_paper(arxiv_id)
 
 

@@ -11,8 +11,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Protocol
 
 import httpx
 
@@ -21,6 +22,11 @@ from papertide.ingest.base import SourceError
 
 RETRY_STATUSES = frozenset({429, 503})
 USER_AGENT = f"papertide/{__version__} (self-hosted paper discovery; +https://github.com/papertide)"
+
+
+class Pacer(Protocol):
+    def reserve(self, host: str, delay: float) -> float:
+        """Take the next turn at ``host``; the seconds to wait for it."""
 
 
 class FetchError(SourceError):
@@ -38,6 +44,8 @@ class PoliteFetcher:
 
     A 429 or 503 is retried up to ``retries`` times, waiting what ``Retry-After`` says (capped at
     ``max_wait``) or else ``backoff * 2**attempt`` seconds. Network errors are retried the same way.
+    With a ``pacer`` (``papertide.ingest.pacing.DatabasePacer``) the pause holds between the
+    requests of every process that shares it, not only this fetcher's.
     """
 
     delay: float = 3.0
@@ -48,6 +56,7 @@ class PoliteFetcher:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     client: httpx.Client | None = None
+    pacer: Pacer | None = None
     _last_request: float | None = field(default=None, init=False, repr=False)
     _turn: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -58,7 +67,7 @@ class PoliteFetcher:
     def get(self, url: str, params: Mapping[str, str | int] | None = None) -> httpx.Response:
         """The 2xx response for ``url``; ``FetchError`` for anything else, after retries."""
         for attempt in range(self.retries + 1):
-            self._wait_turn()
+            self._wait_turn(httpx.URL(url).host)
             try:
                 response = self.client.get(url, params=params)
             except httpx.TransportError as error:
@@ -83,8 +92,13 @@ class PoliteFetcher:
         if self.client is not None:
             self.client.close()
 
-    def _wait_turn(self) -> None:
+    def _wait_turn(self, host: str) -> None:
         with self._turn:  # one request at a time per fetcher, even from several threads
+            if self.pacer is not None and self.delay > 0:
+                wait = self.pacer.reserve(host, self.delay)
+                if wait > 0:
+                    self.sleep(wait)
+                return
             now = self.clock()
             if self._last_request is not None and self.delay > 0:
                 remaining = self._last_request + self.delay - now

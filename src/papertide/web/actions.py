@@ -8,7 +8,7 @@ community service inside one transaction, then an answer in the shape the caller
 * a request that accepts JSON gets JSON;
 * a plain form post gets a 303 redirect back (``next``), with a flash message on errors.
 
-The page routes (GET /login, /signup, /submit, /admin) belong to ``web.pages``; these only act.
+The page routes (GET /login, /signup, /account, /submit, /admin) belong to ``web.pages``; these only act.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from papertide.catalog import queries
 from papertide.community import accounts, comments, moderation, ratelimit, submissions, votes
 from papertide.community.accounts import Account
-from papertide.community.errors import CommunityError
+from papertide.community.errors import CommunityError, Forbidden
 from papertide.web import deps, security
 
 router = APIRouter(tags=["actions"], dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
@@ -159,6 +159,46 @@ def log_out(request: Request) -> Response:
     return _done(request, "/", {"ok": True})
 
 
+@router.post("/account/password")
+def change_password(request: Request, current_password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
+                    new_password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)]) -> Response:
+    """A new password; this session goes on (with a new CSRF token), every other one ends."""
+    account = _who(request)
+    if isinstance(account, Response):
+        return account
+    now, scale = deps.now(request), _scale(request)
+    by_name = f"user:{account.username.lower()}"
+    try:  # a wrong current password counts as a failed log-in: this form is no way to guess it
+        with deps.database(request).session() as session:
+            ratelimit.check(session, "login", by_name, now=now, scale=scale)
+            try:
+                account = accounts.change_password(session, account.id, current_password, new_password)
+            except Forbidden:
+                ratelimit.record(session, "login", by_name, now=now)
+                session.commit()
+                raise
+    except ratelimit.RateLimited as limited:
+        return _limited(request, limited, "/account")
+    except CommunityError as problem:
+        return _fail(request, problem.status, str(problem), "/account")
+    security.log_in(request, account)
+    flash(request, "Password changed. Every other device is signed out.", "success")
+    return _done(request, "/account", {"ok": True})
+
+
+@router.post("/account/sessions/end")
+def end_other_sessions(request: Request) -> Response:
+    """Sign out everywhere else: every session but this one ends."""
+    account = _who(request)
+    if isinstance(account, Response):
+        return account
+    with deps.database(request).session() as session:
+        account = accounts.end_other_sessions(session, account.id)
+    security.log_in(request, account)
+    flash(request, "Every other device is signed out.", "success")
+    return _done(request, "/account", {"ok": True})
+
+
 def _done(request: Request, target: str, payload: dict[str, Any]) -> Response:
     if _is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": target})
@@ -230,9 +270,10 @@ def submit(request: Request, arxiv_id: Annotated[str, Form(max_length=submission
         return account
     fetch = getattr(request.app.state, "fetch_paper", None)  # tests and deployments may set their own
     try:
-        with deps.database(request).session() as session:
+        database = deps.database(request)
+        with database.session() as session:  # its own transaction: a failed lookup still counts
             ratelimit.hit(session, "submit", f"user:{account.id}", now=deps.now(request), scale=_scale(request))
-            result = submissions.submit_paper(session, account.id, arxiv_id, fetch, now=deps.now(request))
+        result = submissions.submit(database, account.id, arxiv_id, fetch, now=deps.now(request))
     except ratelimit.RateLimited as limited:
         return _limited(request, limited, "/submit")
     except CommunityError as problem:

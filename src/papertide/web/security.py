@@ -3,7 +3,9 @@
 * **Sessions** are Starlette's signed-cookie sessions (itsdangerous, keyed by the configured
   secret): no server-side state, so any number of workers share them. The cookie is HttpOnly,
   SameSite=Lax, Secure when the site is served over https, and lasts 14 days. Logging in
-  replaces the whole session (no fixation); blocked users lose theirs on the next request.
+  replaces the whole session (no fixation); blocked users lose theirs on the next request, and
+  so does every session of a user who changes the password or signs out everywhere (each
+  session carries its user's ``session_epoch``, which those bump).
 * **CSRF**: each session carries a random token; every state-changing request must send it back,
   as the ``csrf_token`` form field or the ``X-CSRF-Token`` header (htmx), and must not come from
   another origin (``Origin`` / ``Sec-Fetch-Site``). The token is created lazily, when a page
@@ -123,8 +125,8 @@ def current_user(request: Request) -> Account | None:
     if isinstance(user_id, int):
         with deps.database(request).session() as session:
             account = accounts.get_user(session, user_id)
-        if account is None or account.is_blocked:
-            request.session.clear()
+        if account is None or account.is_blocked or account.session_epoch != request.session.get("epoch", 0):
+            request.session.clear()  # blocked, or signed out everywhere / password changed since
             account = None
     request.state.papertide_user = account
     return account
@@ -149,7 +151,7 @@ def require_admin(request: Request) -> Account:
 def log_in(request: Request, account: Account) -> None:
     """Start a fresh session for ``account`` (a new CSRF token too: no session fixation)."""
     request.session.clear()
-    request.session.update(uid=account.id, csrf=secrets.token_urlsafe(32))
+    request.session.update(uid=account.id, epoch=account.session_epoch, csrf=secrets.token_urlsafe(32))
     request.state.papertide_user = account
 
 

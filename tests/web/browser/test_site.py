@@ -180,6 +180,30 @@ def test_log_out_then_back_in_with_a_wrong_password_first(page, site, viewport):
     expect(page.get_by_test_id("current-user")).to_have_text(username)
 
 
+def test_changing_the_password_signs_out_the_other_device(page, chromium, site, viewport):
+    username = sign_up(page, viewport)
+    other_device = chromium.new_context(base_url=site.base_url)
+    other = other_device.new_page()
+    other.goto("/login")
+    other.fill("#username", username)
+    other.fill("#password", PASSWORD)
+    other.locator("main form button[type=submit]").click()
+    expect(other.get_by_test_id("current-user")).to_have_text(username)
+
+    page.get_by_test_id("current-user").click()
+    expect(page.get_by_test_id("account-name")).to_have_text(username)
+    page.fill("#current_password", PASSWORD)
+    page.fill("#new_password", "a brand new passphrase")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_test_id("flash")).to_contain_text("Password changed")
+    expect(page.get_by_test_id("current-user")).to_have_text(username)
+
+    other.reload()
+    expect(other.get_by_test_id("current-user")).to_have_count(0)
+    other_device.close()
+    assert page.console_errors == []
+
+
 def test_moderator_hides_a_comment_and_a_paper_and_blocks_a_user(page, site, viewport):
     from papertide.community import accounts
 

@@ -1,4 +1,4 @@
-"""Forms people fill in: sign up, log in, submit a paper. Each posts to ``papertide.web.actions``,
+"""Forms people fill in: sign up, log in, their account, submit a paper. Each posts to ``papertide.web.actions``,
 which renders the same template again, with ``error`` and the values typed, when it refuses."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from papertide.community import accounts
 from papertide.web.actions import safe_next
 from papertide.web.pages.rendering import page_context, render_page
 
@@ -20,6 +21,14 @@ def signup_page(request: Request, next: str | None = None) -> HTMLResponse:
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None) -> HTMLResponse:
     return render_page(request, page_context(request), "login.html", next=safe_next(next))
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request):
+    context = page_context(request)
+    if context["user"] is None:
+        return RedirectResponse("/login?next=/account", status_code=303)
+    return render_page(request, context, "account.html", nav="account", min_password=accounts.MIN_PASSWORD)
 
 
 @router.get("/submit", response_class=HTMLResponse)
