@@ -29,7 +29,9 @@ round trips:
 So the work per query is bounded at any corpus size (``POSTINGS_BUDGET`` ids, ``MAX_CANDIDATES``
 tsvectors), the scores returned are exact BM25, and what is approximate is which papers are
 scored. A pair, or a query's only word, in far more papers than it may read is read from the
-newest papers (the GIN index ANDed with a range of the primary key), still at bounded cost.
+newest papers (the GIN index ANDed with a range of the primary key). The one cost that grows
+with the corpus is GIN decoding such a word's whole posting list (~50 ns a paper) when no word
+of the query is rare enough for the budget.
 
 Two approximations, both measured (README, docs/postgres-notes.md): a paper's length is its
 number of distinct lexemes (``length(tsvector)``; counting positions costs ~0.1 ms a paper), and
@@ -104,11 +106,11 @@ WITH terms AS (
     UNION ALL
     SELECT DISTINCT h.id, h.size, l.lexeme
     FROM hits AS h JOIN clauses AS c USING (i), unnest(ARRAY[c.first, c.second]) AS l(lexeme) WHERE c.second IS NOT NULL
-), bounds AS (  -- BM25 as if each word held occurred once, the text's size in bytes standing in for its length
-    SELECT held.id, sum(terms.idf) / (1 + :k1 * (1 - :b + :b * held.size / greatest(avg(held.size) OVER (), 1))) AS bound
+), estimates AS (  -- BM25 as if each word held occurred once, the text's size in bytes standing in for its length
+    SELECT held.id, sum(terms.idf) / (1 + :k1 * (1 - :b + :b * held.size / greatest(avg(held.size) OVER (), 1))) AS estimate
     FROM held JOIN terms USING (lexeme) GROUP BY held.id, held.size
 ), found AS MATERIALIZED (  -- the best MAX_CANDIDATES by that estimate, newest first among equals
-    SELECT id FROM bounds ORDER BY bound DESC, id DESC LIMIT :max_candidates
+    SELECT id FROM estimates ORDER BY estimate DESC, id DESC LIMIT :max_candidates
 ), candidates AS MATERIALIZED (
     -- length: distinct lexemes, free to read; matched: the tsvector cut down to the query's lexemes
     -- (delete every other lexeme: C functions, no row per lexeme of the document)
