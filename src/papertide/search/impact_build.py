@@ -40,7 +40,7 @@ from papertide.search.keyword_sqlite import _varints
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 IMPACT_DEPTH = 10_000  # postings kept per term (the best by impact): see README "Search speed"
 SEPARATOR = np.uint32(0xFFFF_FFFF)  # between two columns of a paper in the forward index
 K1, B = 1.2, 0.75  # FTS5's bm25() constants
@@ -155,7 +155,7 @@ def _scan(connection, columns, weights, depth, progress, documents, tokens, ids,
                 papers, impact = papers[best], impact[best]
             order = np.argsort(impact, kind="stable")  # ascending: a term's best postings are its last
             docs_parts.append(papers[order].astype(np.uint32))
-            impact_parts.append(impact[order].astype(np.float16))
+            impact_parts.append(impact[order].astype(np.float32))
             frequencies.append(df)
             terms.append(encoded)
             term_ids_seen += 1
@@ -170,7 +170,7 @@ def _scan(connection, columns, weights, depth, progress, documents, tokens, ids,
         "term_documents": np.asarray(frequencies, dtype=np.int64),
         "posting_starts": posting_starts,
         "posting_papers": np.concatenate(docs_parts) if docs_parts else np.zeros(0, np.uint32),
-        "posting_impacts": np.concatenate(impact_parts) if impact_parts else np.zeros(0, np.float16),
+        "posting_impacts": np.concatenate(impact_parts) if impact_parts else np.zeros(0, np.float32),
         "forward_starts": forward_starts,
         "forward": forward,
     }

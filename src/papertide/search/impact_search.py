@@ -5,15 +5,16 @@ phrase for the idf, so at 1M papers no FTS5 query over common words is fast. Abo
 ``EXACT_BELOW_PAPERS`` papers, a derived file beside the database (``impact_build.py``) answers
 instead, with numpy over memory-mapped arrays:
 
-1. **Candidates.** Each query word's postings are stored best-first by their BM25 contribution
-   (its *impact*). The query reads the ``BUDGET`` highest impacts over all its words (a
-   threshold found by binary search; a rare word's postings all come before a common word's
-   weak ones) and adds them up per paper.
-2. **Exact scores.** The best ``RESCORE`` candidates get their full BM25 score (every word and
-   adjacent pair, current idf and average length, as FTS5's ``bm25()``) from the file's forward
-   index: each paper's tokens in order, so a pair is two equal neighbours. A candidate whose
-   column lengths no longer match FTS5's (the paper changed since the build) is scored from
-   its text instead (``_common_scores``).
+1. **Candidates.** Each query word's postings are stored ordered by their BM25 contribution
+   (its *impact*). The query reads the ``BUDGET`` highest impacts over all its words (one
+   threshold, found by binary search: a rare word's postings all come before a common word's
+   weak ones) and adds them up per paper in a dense per-thread array. Pairs play no part here.
+2. **Exact scores.** The best ``EXACT_SCORED`` candidates get their full BM25 score (every word
+   and adjacent pair, current idf and average length, as FTS5's ``bm25()``) from the file's
+   forward index: each paper's tokens in order, so a pair is two neighbours. Hidden papers are
+   dropped from the ranked list's head only (reading a paper's row costs more than scoring it),
+   and a paper of the head whose column lengths no longer match FTS5's (changed since the
+   build) is scored from its text instead (``_common_scores``).
 3. **Fresh papers.** Papers added after the build (ids above the file's last one) are matched
    by FTS5 on rowid alone (no ``bm25()``: cheap), the newest ``FRESH_SCORED`` of them scored
    from their text. When more than ``REBUILD_FRACTION`` of the catalog is new, one process
@@ -35,7 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -43,12 +44,12 @@ from papertide.search import impact_build
 from papertide.search.impact_build import SEPARATOR, impact_path
 from papertide.search.impact_file import ImpactFileError, open_arrays
 from papertide.search.keyword_sqlite import (
-    FTS_TABLE, HIDDEN_MARGIN, K1, B, Phrase, TermStatistics, _common_scores, _passing, _varints,
+    FTS_TABLE, HIDDEN_MARGIN, K1, B, Phrase, TermStatistics, _common_scores, _varints,
 )
 
 log = logging.getLogger(__name__)
 
-BUDGET = 100_000  # postings (the highest impacts over all query words) a query reads at most
+BUDGET = 40_000  # postings (the highest impacts over all query words) a query reads at most
 EXACT_SCORED = 200  # best candidates that get their full BM25 score
 FILTER_CANDIDATES = 2_000  # candidates checked against a date/organisation filter
 FRESH_SCORED = 100  # newest matching papers added since the build, scored from their text
@@ -56,6 +57,7 @@ BUILD_FROM_PAPERS = 100_000  # a missing file is built in the background from th
 REBUILD_FRACTION = 0.05  # ... and rebuilt when this fraction of papers is newer than the file
 REBUILD_RETRY_SECONDS = 300.0  # a process asks for a build at most this often per file
 AUTO_BUILD = True
+ENABLED = True  # off: the FTS5 path always (benchmarks compare the two)
 
 
 def impact_bm25(
@@ -64,6 +66,8 @@ def impact_bm25(
 ) -> list[tuple[int, float]] | None:
     """(paper id, BM25 score) of the best ``limit`` papers for the OR of ``phrases``, or None
     when there is no usable impact index (the caller then asks FTS5)."""
+    if not ENABLED:
+        return None
     documents, tokens = stats.corpus(session)
     newest = session.execute(text("SELECT max(id) FROM papers")).scalar() or 0
     index = ImpactIndex.current(session, weights, documents, newest)
@@ -95,6 +99,7 @@ class ImpactIndex:
     """One impact index file, mapped read-only; shared by every thread of the process."""
 
     def __init__(self, path: Path, signature: tuple, meta: dict, arrays: dict[str, np.ndarray]):
+        arrays = {name: np.asarray(array) for name, array in arrays.items()}  # plain views: memmap slicing costs ~1 us more
         self.path, self.signature, self.meta = path, signature, meta
         self.max_paper_id = int(meta["max_paper_id"])
         self.width = len(meta["columns"])
@@ -131,7 +136,7 @@ class ImpactIndex:
         with _REGISTRY_LOCK:
             known = _REGISTRY.get(path)
         if known is None or known[0] != signature:
-            index, problem = cls._open(session, path, signature, weights)
+            index, problem = cls._open(session, path, signature)
             with _REGISTRY_LOCK:
                 _REGISTRY[path] = known = (signature, index, problem)
             if problem:
@@ -145,7 +150,7 @@ class ImpactIndex:
         return index
 
     @classmethod
-    def _open(cls, session, path: Path, signature: tuple, weights) -> tuple["ImpactIndex | None", str | None]:
+    def _open(cls, session, path: Path, signature: tuple) -> tuple["ImpactIndex | None", str | None]:
         try:
             meta, arrays = open_arrays(path)
             if meta.get("format") != impact_build.FORMAT_VERSION:
@@ -166,25 +171,29 @@ class ImpactIndex:
     def search(self, session, stats, phrases, condition, params, limit, filtered, documents, tokens, newest):
         depth = max(EXACT_SCORED, limit)
         words = [t for t in (self.term_id(ph.tokens[0]) for ph in phrases if len(ph.tokens) == 1) if t is not None]
-        ids, complete = self.candidates(words, BUDGET, FILTER_CANDIDATES if filtered else depth + HIDDEN_MARGIN)
-        lengths = _visible_lengths(session, ids, condition, params)  # hidden, filtered out or deleted: absent
-        ids = np.array([i for i in ids.tolist() if i in lengths][:depth], dtype=np.int64)
-        if filtered and len(ids) < limit and not complete:
-            return None  # too few candidates pass the filter: FTS5 applies it while matching
+        ids, complete = self.candidates(words, BUDGET, FILTER_CANDIDATES if filtered else depth)
+        if filtered:  # date/organisation: checked on many candidates first (hidden: on the results, below)
+            ids = ids[np.isin(ids, list(_passing_ids(session, ids, condition, params)))][:depth]
+            if len(ids) < limit and not complete:
+                return None  # too few candidates pass the filter: FTS5 applies it while matching
         scoring = [ph for ph in phrases if ph.tokens]
         average = tokens / documents if documents else 1.0
         idf = [_idf(documents, stats.df(session, ph)) for ph in scoring]
         scores, sizes = self.bm25(ids, [self.phrase_ids(ph) for ph in scoring], idf, average)
+        found = dict(zip(ids.tolist(), scores.tolist()))
+        stored = dict(zip(ids.tolist(), sizes.tolist()))
+        fresh = self._fresh(session, phrases, condition, params, filtered) if newest > self.max_paper_id else []
+        if fresh:
+            found.update(_common_scores(session, stats, fresh, scoring, self.weights))
+        ranked = [(pid, score) for pid, score in sorted(found.items(), key=lambda item: (-item[1], item[0])) if score > 0]
+        head, lengths = _visible_head(session, ranked, condition, params, limit)
         # A paper whose column lengths differ from FTS5's changed since the build: scored from its text.
-        changed = {pid for pid, stored in zip(ids.tolist(), sizes.tolist()) if _padded(lengths[pid], self.width) != stored}
-        found = {pid: score for pid, score in zip(ids.tolist(), scores.tolist()) if pid not in changed}
-        others = changed
-        if newest > self.max_paper_id:
-            others |= set(self._fresh(session, phrases, condition, params, filtered))
-        if others:
-            found.update(_common_scores(session, stats, sorted(others), scoring, self.weights))
-        ranked = sorted(found.items(), key=lambda item: (-item[1], item[0]))
-        return [(pid, score) for pid, score in ranked if score > 0][:limit]
+        changed = {pid for pid, _ in head if pid in stored and _padded(lengths[pid], self.width) != stored[pid]}
+        if changed:
+            rescored = _common_scores(session, stats, sorted(changed), scoring, self.weights)
+            head = [(pid, rescored.get(pid, 0.0) if pid in changed else score) for pid, score in head]
+            head = sorted((item for item in head if item[1] > 0), key=lambda item: (-item[1], item[0]))
+        return head
 
     def term_id(self, token: str) -> int | None:
         """The file's id of an index token (binary search over the sorted terms, then cached)."""
@@ -223,17 +232,18 @@ class ImpactIndex:
         if total > budget:
             ranges = self._best(ranges, budget)
         papers = np.concatenate([self._papers[start:end] for start, end in ranges]).astype(np.intp)
-        impacts = np.concatenate([self._impacts[start:end] for start, end in ranges]).astype(np.float32)
-        accumulator = self._accumulator()
-        np.add.at(accumulator, papers, impacts)
-        sums = accumulator[papers]
-        accumulator[papers] = 0
-        # A paper appears once per word it has, so the top count x words entries hold `count` papers.
-        head = min(len(sums), count * len(ranges))
-        top = np.argpartition(-sums, head - 1)[:head] if head < len(sums) else np.arange(len(sums))
-        unique, first = np.unique(papers[top], return_index=True)
-        order = np.argsort(-sums[top][first], kind="stable")
-        return unique[order][:count].astype(np.int64), complete
+        impacts = np.concatenate([self._impacts[start:end] for start, end in ranges])
+        sums, last = self._scratch()
+        np.add.at(sums, papers, impacts)
+        totals = sums[papers]
+        sums[papers] = 0
+        last[papers] = np.arange(len(papers))  # each paper once: where it was seen last
+        once = last[papers] == np.arange(len(papers))
+        papers, totals = papers[once], totals[once]
+        if len(papers) > count:
+            best = np.argpartition(-totals, count - 1)[:count]
+            papers, totals = papers[best], totals[best]
+        return papers[np.argsort(-totals, kind="stable")].astype(np.int64), complete
 
     def bm25(self, ids: np.ndarray, phrases: list[list[int] | None], idf: list[float], average: float) -> tuple[np.ndarray, np.ndarray]:
         """Full BM25 of each paper of ``ids`` for ``phrases`` (term ids; None: absent), and the
@@ -298,8 +308,8 @@ class ImpactIndex:
         lists = [self._impacts[start:end] for start, end in ranges]
         low, high = 0.0, float(max(float(values[-1]) for values in lists if len(values)))
         cut = [0] * len(lists)
-        for _ in range(16):
-            middle = np.float16((low + high) / 2)
+        for _ in range(12):
+            middle = np.float32((low + high) / 2)
             counts = [int(np.searchsorted(values, middle, side="left")) for values in lists]
             if sum(len(values) - c for values, c in zip(lists, counts)) > budget:
                 low = float(middle)
@@ -307,11 +317,14 @@ class ImpactIndex:
                 high, cut = float(middle), counts
         return [(start + c, end) for (start, end), c in zip(ranges, cut)]
 
-    def _accumulator(self) -> np.ndarray:
-        accumulator = getattr(self._accumulators, "scores", None)
-        if accumulator is None:
-            accumulator = self._accumulators.scores = np.zeros(self.max_paper_id + 1, np.float32)
-        return accumulator
+    def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per thread, one slot per paper id: score sums (left all zero after each query) and
+        where each paper was seen last (overwritten by each query before it is read)."""
+        scratch = getattr(self._accumulators, "scratch", None)
+        if scratch is None:
+            size = self.max_paper_id + 1
+            scratch = self._accumulators.scratch = (np.zeros(size, np.float32), np.zeros(size, np.int32))
+        return scratch
 
     def _fresh(self, session, phrases, condition, params, filtered) -> list[int]:
         """The newest papers added since the build that match any phrase (FTS5, rowid order only)."""
@@ -322,19 +335,33 @@ class ImpactIndex:
         else:
             sql = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH :match AND rowid > :built ORDER BY rowid DESC LIMIT :limit"
         found = [int(i) for i in session.execute(text(sql), {"match": match, "built": self.max_paper_id, "limit": FRESH_SCORED, **params}).scalars()]
-        return found if filtered else sorted(_passing(session, found, condition, params))
+        return found  # (hidden ones are dropped with the others at the end)
 
 
-def _visible_lengths(session, ids: np.ndarray, condition: str, params: dict) -> dict[int, bytes]:
-    """FTS5's column-length record of each paper of ``ids`` that exists and passes ``condition``
-    (one query: the JSON list is one bound value, so the statement is prepared once)."""
+def _passing_ids(session, ids: np.ndarray, condition: str, params: dict) -> set[int]:
+    """The papers of ``ids`` that exist and pass ``condition`` (the JSON list is one bound value,
+    so the statement is prepared once whatever the number of ids)."""
     if not len(ids):
-        return {}
-    statement = text(
-        f"SELECT p.id, d.sz FROM papers AS p JOIN {FTS_TABLE}_docsize AS d ON d.id = p.id "
-        f"WHERE p.id IN (SELECT value FROM json_each(:ids)) AND {condition}"
-    )
-    return dict(session.execute(statement, {"ids": json.dumps(ids.tolist()), **params}).all())
+        return set()
+    statement = text(f"SELECT p.id FROM papers AS p WHERE p.id IN (SELECT value FROM json_each(:ids)) AND {condition}")
+    return set(session.execute(statement, {"ids": json.dumps(ids.tolist()), **params}).scalars())
+
+
+def _visible_head(session, ranked: list[tuple[int, float]], condition: str, params: dict, limit: int):
+    """The first ``limit`` of ``ranked`` that exist and pass ``condition`` (hidden papers), with
+    FTS5's column-length record of each; checked a few more than needed at a time: reading a
+    paper's row costs more than scoring it, so it is done for the results only."""
+    kept, lengths, at = [], {}, 0
+    while len(kept) < limit and at < len(ranked):
+        chunk = ranked[at : at + limit - len(kept) + HIDDEN_MARGIN]
+        at += len(chunk)
+        statement = text(
+            f"SELECT p.id, d.sz FROM papers AS p JOIN {FTS_TABLE}_docsize AS d ON d.id = p.id "
+            f"WHERE p.id IN (SELECT value FROM json_each(:ids)) AND {condition}"
+        )
+        lengths.update(session.execute(statement, {"ids": json.dumps([pid for pid, _ in chunk]), **params}).all())
+        kept.extend(item for item in chunk if item[0] in lengths)
+    return kept[:limit], lengths
 
 
 def _padded(record: bytes, width: int) -> list[int]:
