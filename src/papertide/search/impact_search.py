@@ -170,16 +170,17 @@ class ImpactIndex:
 
     def search(self, session, stats, phrases, condition, params, limit, filtered, documents, tokens, newest):
         depth = max(EXACT_SCORED, limit)
-        words = [t for t in (self.term_id(ph.tokens[0]) for ph in phrases if len(ph.tokens) == 1) if t is not None]
+        scoring = [ph for ph in phrases if ph.tokens]
+        idf = [_idf(documents, stats.df(session, ph)) for ph in scoring]
+        terms = [self.phrase_ids(ph) for ph in scoring]
+        words = [t[0] for t in terms if t is not None and len(t) == 1]  # (pairs: scored, not searched)
         ids, complete = self.candidates(words, BUDGET, FILTER_CANDIDATES if filtered else depth)
         if filtered:  # date/organisation: checked on many candidates first (hidden: on the results, below)
             ids = ids[np.isin(ids, list(_passing_ids(session, ids, condition, params)))][:depth]
             if len(ids) < limit and not complete:
                 return None  # too few candidates pass the filter: FTS5 applies it while matching
-        scoring = [ph for ph in phrases if ph.tokens]
         average = tokens / documents if documents else 1.0
-        idf = [_idf(documents, stats.df(session, ph)) for ph in scoring]
-        scores, sizes = self.bm25(ids, [self.phrase_ids(ph) for ph in scoring], idf, average)
+        scores, sizes = self.bm25(ids, terms, idf, average)
         found = dict(zip(ids.tolist(), scores.tolist()))
         stored = dict(zip(ids.tolist(), sizes.tolist()))
         fresh = self._fresh(session, phrases, condition, params, filtered) if newest > self.max_paper_id else []
