@@ -282,3 +282,17 @@ def test_papertide_index_builds_it(database, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "keyword impact index: 52 papers" in result.output
     assert open_arrays(impact_path(database.url))[0]["documents"] == 52
+
+
+def test_the_search_service_answers_over_a_damaged_file(database, fallback_allowed):
+    """What the web pages and the API call: a damaged file costs speed, never an error."""
+    from papertide.search.embedder import HashEmbedder
+    from papertide.search.indexer import index_papers
+    from papertide.search.service import SearchService
+
+    add_papers(database, corpus())
+    index_papers(database, HashEmbedder(), progress=False)
+    build(database)
+    impact_path(database.url).write_bytes(b"\x00" * 4096)
+    hits = SearchService(database, HashEmbedder()).search("zyxoid quasar language models", limit=5)
+    assert hits and hits[0].arxiv_id == "2502.00001"
