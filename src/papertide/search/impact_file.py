@@ -5,7 +5,8 @@ sees the old arrays or the new ones, never a mix. Layout: an 8-byte magic, the l
 header, the header (metadata, and each array's dtype, shape and offset), then the arrays, each
 aligned to 64 bytes. ``open_arrays`` maps them with ``np.memmap`` (read-only), so the web
 workers of one machine share one copy in the page cache, and a file renamed over the old one
-leaves the mappings of the old one valid until they are dropped.
+leaves the mappings of the old one valid until they are dropped. (So never rewrite the file in
+place: a mapped page cut off by truncation kills the process with SIGBUS. Deleting it is safe.)
 """
 
 from __future__ import annotations

@@ -145,7 +145,8 @@ class ImpactIndex:
         if index is None or index.weights != tuple(weights):
             _ask_for_build(url, path, weights, documents)
             return None
-        if newest - index.max_paper_id > REBUILD_FRACTION * max(1, index.meta["documents"]):
+        fresh = newest - index.max_paper_id
+        if fresh > REBUILD_FRACTION * max(1, index.meta["documents"]) or fresh < 0:  # (< 0: papers deleted, or another database)
             _ask_for_build(url, path, weights, documents)
         return index
 
