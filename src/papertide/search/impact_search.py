@@ -235,12 +235,13 @@ class ImpactIndex:
             ranges = self._best(ranges, budget)
         papers = np.concatenate([self._papers[start:end] for start, end in ranges]).astype(np.intp)
         impacts = np.concatenate([self._impacts[start:end] for start, end in ranges])
-        sums, last = self._scratch()
+        sums = self._scratch()
         np.add.at(sums, papers, impacts)
         totals = sums[papers]
+        positions = np.arange(len(papers), dtype=np.float32)  # (exact below 2**24; the budget is far below)
+        sums[papers] = positions  # each paper once: where it was seen last
+        once = sums[papers] == positions
         sums[papers] = 0
-        last[papers] = np.arange(len(papers))  # each paper once: where it was seen last
-        once = last[papers] == np.arange(len(papers))
         papers, totals = papers[once], totals[once]
         if len(papers) > count:
             best = np.argpartition(-totals, count - 1)[:count]
@@ -319,13 +320,12 @@ class ImpactIndex:
                 high, cut = float(middle), counts
         return [(start + c, end) for (start, end), c in zip(ranges, cut)]
 
-    def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per thread, one slot per paper id: score sums (left all zero after each query) and
-        where each paper was seen last (overwritten by each query before it is read)."""
+    def _scratch(self) -> np.ndarray:
+        """Per thread, one float per paper id, all zero between queries (score sums, then where
+        each paper was seen last)."""
         scratch = getattr(self._accumulators, "scratch", None)
         if scratch is None:
-            size = self.max_paper_id + 1
-            scratch = self._accumulators.scratch = (np.zeros(size, np.float32), np.zeros(size, np.int32))
+            scratch = self._accumulators.scratch = np.zeros(self.max_paper_id + 1, np.float32)
         return scratch
 
     def _fresh(self, session, phrases, condition, params, filtered) -> list[int]:
