@@ -16,7 +16,10 @@ For each backend, over the 279 known-item queries (real sentences):
 * ``search``: ``SearchService.search(q, limit=20)`` as the web app calls it: query embedding,
   title match, keyword side, vector side, fusion, hydration. Wall time, and this process's CPU
   time (on PostgreSQL the server's CPU is not in it).
-* ``keyword``: ``keyword_search(session, q, 100)`` alone (FTS5 BM25 / weighted tsvector).
+* ``keyword``: ``keyword_search(session, q, 100)`` alone (FTS5 BM25 / weighted tsvector), its
+  CPU time and the MRR@10 of its own ranking. ``--keyword-path`` picks SQLite's: the impact
+  index (``impact``, the default: built beside the database first if missing), the FTS5
+  postings budget (``budget``), or exact FTS5 BM25 (``exact``).
 * ``vector``: the service's vector index alone, ``search(v, 100)`` with the query embedded
   beforehand (usearch HNSW in memory / pgvector HNSW), and its recall@10 against exact search.
 * MRR@10 of the known item at 100k, and how far the two backends agree (same first hit, overlap
@@ -45,7 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from search_latency import build as build_synthetic, load_demo  # noqa: E402  (the shared synthetic recipe)
+from search_latency import KEYWORD_PATHS, build as build_synthetic, keyword_path, load_demo  # noqa: E402  (the shared recipe)
 
 from papertide.db import Database  # noqa: E402
 from papertide.db_copy import copy_database  # noqa: E402
@@ -173,12 +176,16 @@ def measure(backend: str, database: Database, embedder, queries: list[dict], exa
         cpu.append((time.process_time() - c) * 1000)
         found.append([hit.arxiv_id for hit in hits])
 
-    keyword = []
+    keyword, keyword_cpu, keyword_found = [], [], []
     with database.session() as session:
         for query in texts:
-            t = time.perf_counter()
-            keyword_search(session, query, CANDIDATES)
+            t, c = time.perf_counter(), time.process_time()
+            keyword_found.append([pid for pid, _ in keyword_search(session, query, CANDIDATES)])
             keyword.append((time.perf_counter() - t) * 1000)
+            keyword_cpu.append((time.process_time() - c) * 1000)
+        targets = dict(session.execute(text("SELECT arxiv_id, id FROM papers WHERE arxiv_id IN (SELECT value FROM json_each(:ids))")
+                                       if backend == "sqlite" else text("SELECT arxiv_id, id FROM papers WHERE arxiv_id = ANY(:ids)"),
+                                       {"ids": json.dumps([q["target"] for q in queries]) if backend == "sqlite" else [q["target"] for q in queries]}).all())
         index = service._vector_index(session)
 
     query_vectors = [embedder.embed_query(query) for query in texts]
@@ -194,8 +201,14 @@ def measure(backend: str, database: Database, embedder, queries: list[dict], exa
     for query, ids in zip(queries, found):
         rank = next((n for n, arxiv_id in enumerate(ids[:10], 1) if arxiv_id == query["target"]), None)
         reciprocal.append(1 / rank if rank else 0.0)
+    keyword_reciprocal = []
+    for query, ids in zip(queries, keyword_found):
+        rank = next((n for n, pid in enumerate(ids[:10], 1) if pid == targets.get(query["target"])), None)
+        keyword_reciprocal.append(1 / rank if rank else 0.0)
     return {
         "backend": backend,
+        "keyword_cpu_ms": percentiles(keyword_cpu),
+        "keyword_mrr@10": round(float(np.mean(keyword_reciprocal)), 3),
         "search_ms": percentiles(wall),
         "search_cpu_ms": percentiles(cpu),
         "keyword_ms": percentiles(keyword),
@@ -222,6 +235,8 @@ def main() -> None:
     parser.add_argument("--queries", type=Path, default=default_queries(), help="known-item queries (JSONL: text, target)")
     parser.add_argument("--sample", type=int, default=0, help="measure every Nth query only (0: all), for slow setups")
     parser.add_argument("--workdir", type=Path, default=REPO / ".cache" / "search_backends")
+    parser.add_argument("--keyword-path", choices=KEYWORD_PATHS, default="impact",
+                        help="SQLite keyword side: the impact index (built first if missing), the FTS5 postings budget, or exact FTS5 BM25")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -232,10 +247,12 @@ def main() -> None:
     papers, vectors, model_id = load_demo()
     embedder = load_embedder("default", threads=1)  # as SearchService loads it
     sqlite = sqlite_database(args.workdir, args.papers, papers, vectors, embedder.model_id)
+    keyword_path(args.keyword_path, sqlite)
     with sqlite.session() as session:  # the truth for recall@10: exact search over the same vectors
         exact = VectorIndex.load(session, embedder.model_id, embedder.dim, None, ann_threshold=10**12)
     print(f"{args.papers:,} papers ({min(len(papers), args.papers):,} real), {len(queries)} known-item queries, "
-          f"limit {LIMIT}; commit {commit()}; {os.cpu_count()} cores, load {load_average()} at start", flush=True)
+          f"limit {LIMIT}; SQLite keyword path {args.keyword_path}; commit {commit()}; {os.cpu_count()} cores, "
+          f"load {load_average()} at start", flush=True)
 
     results, server = {}, None
     try:
@@ -252,7 +269,8 @@ def main() -> None:
             print(f"{backend:9} search p50 {r['search_ms']['p50']:7.1f} p99 {r['search_ms']['p99']:7.1f} ms "
                   f"(CPU here p50 {r['search_cpu_ms']['p50']:.1f}) | keyword p50 {r['keyword_ms']['p50']:.1f} "
                   f"p99 {r['keyword_ms']['p99']:.1f} | vector p50 {r['vector_ms']['p50']:.1f} p99 {r['vector_ms']['p99']:.1f} "
-                  f"(ann {r['vector_ann']}, recall@10 {r['vector_recall@10']}) | MRR@10 {r['mrr@10']} | "
+                  f"(ann {r['vector_ann']}, recall@10 {r['vector_recall@10']}) | MRR@10 {r['mrr@10']} "
+                  f"(keyword alone {r['keyword_mrr@10']}, CPU p50 {r['keyword_cpu_ms']['p50']:.1f}) | "
                   f"load {r['load'][0]} -> {r['load'][1]}", flush=True)
     finally:
         sqlite.dispose()

@@ -2,6 +2,7 @@
 
     python benchmarks/search_latency.py [--sizes 10000,100000,1000000] [--keyword-sizes 1000000]
                                         [--vector-sizes 1000000] [--queries 200] [--skip-embedding]
+                                        [--keyword-path impact|budget|exact]
 
 10k is the real demo corpus with its real vectors. Larger sizes add synthetic papers: titles and
 abstracts drawn from the demo corpus's own word frequencies (so FTS5 posting lists have realistic
@@ -38,7 +39,8 @@ sys.path.insert(0, str(REPO / "src"))
 from papertide.db import Database  # noqa: E402
 from papertide.search.embedder import load_embedder  # noqa: E402
 from papertide.search.indexer import text_hash  # noqa: E402
-from papertide.search.keyword import keyword_search  # noqa: E402
+from papertide.search import impact_build, impact_search, keyword_sqlite  # noqa: E402
+from papertide.search.keyword import COLUMN_WEIGHTS, keyword_search  # noqa: E402
 from papertide.search.service import CANDIDATES, SearchService  # noqa: E402
 from papertide.search.vectors import VectorIndex, to_blob  # noqa: E402
 
@@ -117,6 +119,28 @@ def build(path: Path, size: int, papers: list[dict], vectors: np.ndarray, model_
     connection.close()
 
 
+KEYWORD_PATHS = ("impact", "budget", "exact")
+
+
+def keyword_path(name: str, database: Database) -> dict:
+    """Make the SQLite keyword side take ``name`` (keyword_sqlite.py, impact_search.py): the
+    impact index (built beside the database first if it is missing: its build time and size are
+    returned), the FTS5 postings budget, or exact FTS5 BM25."""
+    impact_search.AUTO_BUILD = False
+    impact_search.ENABLED = name == "impact"
+    keyword_sqlite.EXACT_BELOW_PAPERS = 10**12 if name == "exact" else 100_000
+    path = impact_build.impact_path(database.url)
+    if name != "impact" or path is None:
+        return {}
+    figures = {}
+    if not path.exists():
+        before = rss_mb()
+        summary = impact_build.build_impact_index(Path(database.engine.url.database), path, COLUMN_WEIGHTS)
+        print(f"  {summary.line()}", file=sys.stderr, flush=True)
+        figures = {"impact_build_s": round(summary.seconds, 1), "impact_build_rss_growth_mb": round(rss_mb() - before, 0)}
+    return {**figures, "impact_file_mb": round(path.stat().st_size / 2**20, 0)}
+
+
 def load_demo() -> tuple[list[dict], np.ndarray, str]:
     with gzip.open(DEMO, "rt", encoding="utf-8") as handle:
         raw = [json.loads(line) for line in handle]
@@ -167,6 +191,7 @@ def measure_size(size: int, args, papers, vectors, embedder, queries: list[str])
         done.write_text("ok")
         print(f"  database of {size:,} built in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     database = Database(f"sqlite:///{path}")
+    impact = keyword_path(args.keyword_path, database)
     service = SearchService(database, embedder)
     before = rss_mb()
     started = time.perf_counter()
@@ -176,7 +201,7 @@ def measure_size(size: int, args, papers, vectors, embedder, queries: list[str])
         index = service._vector_index(session)
         keyword_search(session, "warm up the keyword statistics", CANDIDATES)
     after = rss_mb()
-    result = {"papers": size, "ann": index.uses_ann, "index_load_s": round(load_seconds, 1),
+    result = {"papers": size, "ann": index.uses_ann, "keyword_path": args.keyword_path, **impact, "index_load_s": round(load_seconds, 1),
               "rss_mb_after_load": round(after, 0), "index_rss_mb": round(after - before, 0), "load_before": load_average()}
     vectors_of = {}
     result["embedding"] = timed(lambda q: vectors_of.__setitem__(q, embedder.embed_query(q)), queries)
@@ -211,15 +236,17 @@ def measure_keyword(size: int, args, queries: list[str]) -> dict:
     if not path.with_suffix(".done").exists():
         raise SystemExit(f"{path} is not built: run with --sizes {size} first (or build() it)")
     database = Database(f"sqlite:///{path}")
+    impact = keyword_path(args.keyword_path, database)
     before = rss_mb()
     with database.session() as session:
         started = time.perf_counter()
         keyword_search(session, "warm up the keyword statistics", CANDIDATES)
         load_seconds = time.perf_counter() - started
-        result = {"papers": size, "statistics_load_s": round(load_seconds, 1), "statistics_rss_mb": round(rss_mb() - before, 0),
-                  "load_before": load_average()}
+        result = {"papers": size, "keyword_path": args.keyword_path, **impact, "statistics_load_s": round(load_seconds, 1),
+                  "statistics_rss_mb": round(rss_mb() - before, 0), "load_before": load_average()}
         for run in ("cold", "warm"):
             result[f"keyword_{run}"] = timed(lambda q: keyword_search(session, q, CANDIDATES), queries)
+    result["rss_mb"] = round(rss_mb(), 0)  # the impact file's pages are in it once read (shared with other processes)
     service = SearchService(database, None)  # semantic side off: title lookup, keyword, fusion, hits
     result["service_without_vectors"] = timed(lambda q: service.search(q, limit=20), queries)
     result["load_after"] = load_average()
@@ -298,6 +325,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--workdir", type=Path, default=Path(".cache/search_latency"))
     parser.add_argument("--skip-embedding", action="store_true", help="Do not measure the embedding rate.")
+    parser.add_argument("--keyword-path", choices=KEYWORD_PATHS, default="impact",
+                        help="--keyword-sizes: the impact index (built first if missing), the FTS5 postings budget, or exact BM25.")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     papers, vectors, model_id = load_demo()
@@ -328,8 +357,9 @@ def main() -> None:
         for what in ("keyword_cold", "keyword_warm", "service_without_vectors"):
             f = r[what]
             print(f"{size:>9,} {what:<30} {f['p50_ms']:>7} {f['p99_ms']:>7} {f['cpu_p50_ms']:>7} {f['cpu_p99_ms']:>7}", flush=True)
-        print(f"{size:>9,} keyword statistics loaded in {r['statistics_load_s']} s, {r['statistics_rss_mb']:.0f} MB; "
-              f"load average {r['load_before']} -> {r['load_after']}", flush=True)
+        print(f"{size:>9,} keyword path {r['keyword_path']}; statistics loaded in {r['statistics_load_s']} s, "
+              f"{r['statistics_rss_mb']:.0f} MB; RSS {r['rss_mb']:.0f} MB; impact file {r.get('impact_file_mb', '-')} MB "
+              f"(built in {r.get('impact_build_s', '-')} s); load average {r['load_before']} -> {r['load_after']}", flush=True)
     for size in (int(s) for s in args.vector_sizes.split(",") if s):
         r = measure_vectors(size, vectors, embedder, queries[:100], args.workdir)
         results[f"vectors_{size}"] = r

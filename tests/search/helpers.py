@@ -41,6 +41,26 @@ def service_with(database, papers=PAPERS, embedder=None) -> SearchService:
     index_papers(database, embedder, progress=False)
     return SearchService(database, embedder)
 
+def invoke_cli(database, monkeypatch, args: list[str]):
+    """Run ``papertide <args>`` on ``database`` with the hash embedder (no model files)."""
+    from click.testing import CliRunner
+
+    from papertide.cli import main
+    from papertide.config import get_settings
+    from papertide.db import get_database
+
+    monkeypatch.setenv("PAPERTIDE_DATABASE_URL", database.url)
+    monkeypatch.setenv("PAPERTIDE_EMBEDDER", "hash")
+    get_settings.cache_clear()
+    get_database.cache_clear()
+    try:
+        return CliRunner().invoke(main, args, catch_exceptions=False)
+    finally:
+        get_database().dispose()
+        get_database.cache_clear()
+        get_settings.cache_clear()
+
+
 HOSTILE_QUERIES = [
     '"', '"unbalanced', "((", "a)", "NEAR(attention long, 2)", "attention AND", "OR", "NOT robots", "*", "atten*",
     "title:protein", "^sparse", "-", "'; DROP TABLE papers; --", "\x00", "🙂 émoji", "a" * 10_000,

@@ -11,7 +11,7 @@ from papertide.search import keyword_postgres, term_stats
 from papertide.search.keyword import COLUMN_WEIGHTS, Filters, keyword_search, query_bigrams, query_terms
 from papertide.search.keyword_postgres import Clause, candidate_clauses, keyword_search_postgres, rarest_within_budget, tsquery_operand
 
-from .helpers import add_papers
+from .helpers import add_papers, invoke_cli
 
 # Ten papers share "transformer"; one has "zebrafish". The common word is repeated where ts_rank
 # (no idf) would prefer it; BM25's idf must still put the rare word first.
@@ -236,24 +236,9 @@ def test_a_search_is_two_round_trips(make_database):
 
 @pytest.mark.postgres
 def test_papertide_index_refreshes_the_statistics(make_database, monkeypatch):
-    from click.testing import CliRunner
-
-    from papertide.cli import main
-    from papertide.config import get_settings
-    from papertide.db import get_database
-
     database = make_database("postgres")
     add_papers(database, FILLER)
-    monkeypatch.setenv("PAPERTIDE_DATABASE_URL", database.url)
-    monkeypatch.setenv("PAPERTIDE_EMBEDDER", "hash")
-    get_settings.cache_clear()
-    get_database.cache_clear()
-    try:
-        result = CliRunner().invoke(main, ["index", "--quiet"], catch_exceptions=False)
-    finally:
-        get_database().dispose()
-        get_database.cache_clear()
-        get_settings.cache_clear()
+    result = invoke_cli(database, monkeypatch, ["index", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "refreshed the keyword search statistics" in result.output
     with database.session() as session:

@@ -56,13 +56,21 @@ def search(query: str, limit: int, date_from: str | None, date_to: str | None, o
               help="After indexing, write all vectors to this .npz file.")
 @click.option("--limit", type=click.IntRange(min=1), help="Embed at most this many papers, then stop.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def index(import_path: Path | None, export_path: Path | None, limit: int | None, quiet: bool) -> None:
-    """Compute the embeddings search needs (resumable: run again to continue)."""
+@click.option("--keyword-only", is_flag=True, help="Only (re)build the keyword impact index (SQLite, 100k papers and more).")
+def index(import_path: Path | None, export_path: Path | None, limit: int | None, quiet: bool, keyword_only: bool) -> None:
+    """Compute the embeddings search needs (resumable: run again to continue), and on a big
+    SQLite catalog the keyword impact index."""
     from papertide.search.embedder import EmbedderUnavailable, load_embedder
     from papertide.search import term_stats
+    from papertide.search.impact_search import build_for
     from papertide.search.indexer import IndexSummary, VectorFileError, export_vectors, import_vectors, index_papers
+    from papertide.search.keyword import COLUMN_WEIGHTS
 
     database = open_database()
+    if keyword_only:
+        built = build_for(database, COLUMN_WEIGHTS, progress=not quiet)
+        click.echo(built.line() if built else "no keyword impact index needed (PostgreSQL, or fewer than 100,000 papers)")
+        return
     try:
         embedder = load_embedder(get_settings().embedder)
     except EmbedderUnavailable as error:
@@ -76,6 +84,8 @@ def index(import_path: Path | None, export_path: Path | None, limit: int | None,
     computed = index_papers(database, embedder, progress=not quiet, limit=limit)
     if term_stats.refresh_if_postgres(database.engine):
         click.echo("refreshed the keyword search statistics (PostgreSQL)")
+    if built := build_for(database, COLUMN_WEIGHTS, progress=not quiet):
+        click.echo(built.line())
     summary.embedded, summary.up_to_date = computed.embedded, computed.up_to_date - summary.imported
     if export_path:
         count = export_vectors(database, embedder.model_id, export_path)

@@ -3,7 +3,10 @@
 An OR query ranks every paper that contains any query word. At a million papers a common word
 ("model", "learning") has hundreds of thousands of postings and FTS5 scores and sorts each of them
 (about 0.7 us per row, plus a counting pass per phrase for its idf), so a 15-word query took
-seconds. Here a budget of postings bounds the work:
+seconds. From ``EXACT_BELOW_PAPERS`` papers a derived impact index beside the database answers
+in a few milliseconds (``impact_search.py``); this module is what runs below that size, and
+without that file (not built yet, damaged, or a date/organisation filter its candidates cannot
+satisfy). Here a budget of postings bounds the work:
 
 1. Each query phrase (word or adjacent pair) gets its document frequency from a table of the
    index's frequent terms (fts5vocab, read once per index generation, see ``TermStatistics``).
@@ -77,6 +80,11 @@ def bounded_bm25(
     if stats.corpus(session)[0] < EXACT_BELOW_PAPERS:
         return _fts5_top(session, exact_expression, weights, condition, params, limit, filtered)
     query = [Phrase(p, stats.tokenizer.phrase_tokens(p)) for p in phrases]
+    from papertide.search.impact_search import impact_bm25  # (it builds on this module)
+
+    found = impact_bm25(session, stats, query, weights, condition, params, limit, filtered)
+    if found is not None:  # the impact index answered (impact_search.py); without one, FTS5:
+        return found
     bounds = {ph.text: stats.df_bound(session, ph) for ph in query}
     if sum(bounds.values()) <= POSTINGS_BUDGET:
         return _fts5_top(session, exact_expression, weights, condition, params, limit, filtered)
