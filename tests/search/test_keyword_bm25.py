@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from papertide.search import keyword_postgres, term_stats
 from papertide.search.keyword import COLUMN_WEIGHTS, Filters, keyword_search, query_bigrams, query_terms
-from papertide.search.keyword_postgres import candidate_query, keyword_search_postgres, rarest_within_budget, tsquery_operand
+from papertide.search.keyword_postgres import Clause, candidate_clauses, keyword_search_postgres, rarest_within_budget, tsquery_operand
 
 from .helpers import add_papers, invoke_cli
 
@@ -153,15 +153,85 @@ def test_candidates_are_the_rarest_lexemes_within_the_budget():
     assert rarest_within_budget({"model": 9_000}, budget=50) == []
 
 
-def test_common_words_are_found_in_pairs(monkeypatch):
-    monkeypatch.setattr(keyword_postgres, "POSTINGS_BUDGET", 50)
-    assert candidate_query({"zebrafish": 3, "fin": 40, "model": 9_000, "learn": 8_000, "data": 7_000}) == (
-        "'zebrafish' | 'fin' | ('data' & 'learn') | ('data' & 'model') | ('learn' & 'model')")
-    assert candidate_query({"diffus": 900, "model": 9_000}) == "('diffus' & 'model')"  # both, not either
-    assert candidate_query({"model": 9_000}) == "'model'"  # one word: its papers
-    assert candidate_query({}) == ""
+def test_candidates_come_from_rare_words_then_pairs_within_the_budget(monkeypatch):
+    monkeypatch.setattr(keyword_postgres, "POSTINGS_BUDGET", 100)
+    monkeypatch.setattr(keyword_postgres, "PAIR_POSTINGS", 10**9)
+    counts = {"zebrafish": 3, "fin": 40, "model": 9_000, "learn": 8_000, "data": 7_000}
+    clauses = candidate_clauses(counts, documents=10_000, newest=10_000)
+    assert [c.lexemes for c in clauses] == [("zebrafish",), ("fin",), ("data", "learn"), ("data", "model"), ("learn", "model")]
+    assert [c.reads for c in clauses[:2]] == [3, 40]  # rare words: all their papers
+    assert sum(c.reads for c in clauses) <= 100  # the pairs share what is left: the work is bounded
+    assert clauses[2].tsquery == "'data' & 'learn'"
+    # Pairs of words that are everywhere cost GIN their whole postings: only within PAIR_POSTINGS.
+    monkeypatch.setattr(keyword_postgres, "PAIR_POSTINGS", 15_000)
+    assert [c.lexemes for c in candidate_clauses(counts, 10_000, 10_000)] == [("zebrafish",), ("fin",), ("data", "learn")]
+    assert candidate_clauses({}, 10_000, 10_000) == []
+
+
+def test_a_word_in_most_papers_reads_the_newest(monkeypatch):
+    monkeypatch.setattr(keyword_postgres, "POSTINGS_BUDGET", 100)
+    monkeypatch.setattr(keyword_postgres, "MAX_CANDIDATES", 50)
+    [clause] = candidate_clauses({"model": 9_000}, documents=10_000, newest=12_000)
+    assert clause == Clause(("model",), 50, 12_000 - 2 * 50 * 10_000 // 9_000)  # ids above: ~100 of its papers
     assert keyword_postgres.idf(3, 10_000) == pytest.approx(math.log(9_997.5 / 3.5))
     assert keyword_postgres.idf(9_000, 10_000) == 1e-6  # in most papers: FTS5's floor, not a negative score
+
+
+# Twelve papers newer than the best match hold every word of the query, once, in long abstracts.
+OLD_BEST = ("2301.00001", "Zebrafish fin regeneration", "Zebrafish regrow a fin: fin regeneration in zebrafish.",
+            ["Ada Lovelace"], "2023-01-01", None)
+NEWER = [
+    (f"2402.{i:05d}", f"Aquarium survey {i}", f"Among many species and tanks, a zebrafish with a damaged fin showed some "
+     f"regeneration over weeks of observation, case {i}, with water quality, feeding and lighting all recorded.",
+     [f"Author {i}"], "2024-02-01", None)
+    for i in range(1, 13)
+]
+
+
+@pytest.mark.postgres
+def test_an_old_best_match_is_scored_past_the_candidate_cap(make_database, monkeypatch):
+    """More newer papers hold the query's words than are scored: the old paper that is BM25's
+    best match is still found, and with its exact score (a cap by recency would drop it)."""
+    database = make_database("postgres")
+    add_papers(database, [OLD_BEST, *NEWER])
+    exact = postgres_search(database, "zebrafish fin regeneration", limit=3)
+    monkeypatch.setattr(keyword_postgres, "MAX_CANDIDATES", 4)
+    monkeypatch.setattr(keyword_postgres, "POSTINGS_BUDGET", 20)  # not even all of one word's papers
+    capped = postgres_search(database, "zebrafish fin regeneration", limit=3)
+    assert exact[0][0] == capped[0][0] == "2301.00001"
+    assert capped[0][1] == pytest.approx(exact[0][1], rel=1e-12)
+
+
+@pytest.mark.postgres
+def test_a_word_everywhere_is_read_from_the_newest_papers(make_database, monkeypatch):
+    database = make_database("postgres")
+    add_papers(database, [OLD_BEST, *NEWER])
+    monkeypatch.setattr(keyword_postgres, "POSTINGS_BUDGET", 1)  # no word within budget, one word: no pairs
+    monkeypatch.setattr(keyword_postgres, "MAX_CANDIDATES", 2)
+    monkeypatch.setattr(keyword_postgres, "NEWEST_BEYOND", 1)  # 13 papers are "far more" than 2
+    found = {name for name, _ in postgres_search(database, "zebrafish", limit=5)}
+    assert len(found) == 2 and found <= {f"2402.{i:05d}" for i in range(9, 13)}  # from the newest ~2 x 2
+
+
+@pytest.mark.postgres
+def test_a_search_is_two_round_trips(make_database):
+    database = make_database("postgres")
+    add_papers(database, [OLD_BEST, *NEWER])
+    postgres_search(database, "zebrafish")  # the first search computes the statistics
+    statements = []
+
+    def record(connection, cursor, statement, *rest):
+        statements.append(statement)
+
+    with database.session() as session:
+        condition, params = Filters().sql(dialect="postgresql")
+        session.connection()  # checked out before counting
+        event.listen(database.engine, "before_cursor_execute", record)
+        try:
+            hits = keyword_search_postgres(session, ["zebrafish", "fin"], ["zebrafish fin"], COLUMN_WEIGHTS, condition, params, 5)
+        finally:
+            event.remove(database.engine, "before_cursor_execute", record)
+    assert hits[0][0] == 1 and len(statements) == 2, statements
 
 
 @pytest.mark.postgres

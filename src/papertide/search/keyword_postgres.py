@@ -2,26 +2,42 @@
 
 The same query semantics and scores as the FTS5 side (``keyword.py``): any of the query's words,
 plus each adjacent pair as a phrase, scored by BM25 (k1 1.2, b 0.75, FTS5's defaults) with the
-fields weighted by ``keyword.COLUMN_WEIGHTS``. ``ts_rank_cd`` has no idf, so instead:
+fields weighted by ``keyword.COLUMN_WEIGHTS``. ``ts_rank_cd`` has no idf, so instead, in two
+round trips:
 
-1. **Lexemes.** PostgreSQL turns each word into lexemes, stemmed (``english``: title and abstract)
-   and as written (``simple``: author names), de-duplicated: each lexeme is one BM25 term.
-2. **Statistics.** Document frequencies and the average length come from ``search_term_stats``
-   (``term_stats.py``); idf = ln((N - n + 0.5) / (n + 0.5)), floored at 1e-6 as in FTS5.
-3. **Candidates.** The GIN index finds the papers holding any of the query's rarest lexemes (as
-   many as fit in ``POSTINGS_BUDGET`` papers), or two of the next ``PAIR_WORDS`` rarest: GIN
-   intersects those postings itself, so common words ("model", "learning") cost no paper reads,
-   and a paper worth ranking holds a rare word or two less rare ones. At most ``MAX_CANDIDATES``
-   (the newest) when even pairs are everywhere; a one-word query takes its word's papers.
-4. **Exact BM25** of every query lexeme and pair on those candidates, from their own tsvectors:
-   positions give the term frequency per field (weights A title, B abstract, C authors), adjacent
-   positions the phrase frequency.
+1. **Look-up** (one statement, ``look_up``): each word's lexemes, stemmed (``english``: title and
+   abstract) and as written (``simple``: author names), de-duplicated, each one BM25 term; how
+   many papers hold each (``search_term_stats``, ``term_stats.py``); the corpus totals and the
+   newest paper id (which keep those statistics fresh). idf = ln((N - n + 0.5) / (n + 0.5)),
+   floored at 1e-6 as in FTS5.
+2. **Search** (one statement, ``_SEARCH``):
+
+   a. *Postings.* The GIN index lists the papers holding each of the query's rarest lexemes (as
+      many lexemes as fit in ``POSTINGS_BUDGET`` papers), then those holding two of the next
+      ``PAIR_WORDS`` rarest together (GIN intersects those postings itself, decoding at most
+      ``PAIR_POSTINGS`` for them). Only paper ids are read, ~1.5 us each, never a paper's text;
+      at most ``POSTINGS_BUDGET`` of them in all.
+   b. *Candidates by relevance.* Each paper found gets an estimate of its BM25 score: the idf of
+      the query lexemes it was found to hold, with BM25's length normalisation at one occurrence
+      each, its text's size in bytes standing for its length (read with its id, free). The best
+      ``MAX_CANDIDATES`` go on, newest first among equals: a paper that holds more of the
+      query's rarer words, or the same words in a shorter text, is scored first, however old.
+   c. *Exact BM25* of every query lexeme and pair on those candidates, from their own tsvectors
+      (~20-40 us a paper): positions give the term frequency per field (weights A title, B
+      abstract, C authors), adjacent positions the phrase frequency.
+
+So the work per query is bounded at any corpus size (``POSTINGS_BUDGET`` ids, ``MAX_CANDIDATES``
+tsvectors), the scores returned are exact BM25, and what is approximate is which papers are
+scored. A pair, or a query's only word, in far more papers than it may read is read from the
+newest papers (the GIN index ANDed with a range of the primary key). The one cost that grows
+with the corpus is GIN decoding such a word's whole posting list (~50 ns a paper) when no word
+of the query is rare enough for the budget.
 
 Two approximations, both measured (README, docs/postgres-notes.md): a paper's length is its
 number of distinct lexemes (``length(tsvector)``; counting positions costs ~0.1 ms a paper), and
 a pair's document frequency is its rarer word's (an upper bound: a phrase never weighs more than
 that word). User text never becomes tsquery syntax: words go to ``to_tsvector`` as bound
-parameters, and the candidate query is built from the lexemes PostgreSQL returns, each quoted
+parameters, and the candidate queries are built from the lexemes PostgreSQL returns, each quoted
 as one tsquery operand (``tsquery_operand``).
 """
 
@@ -39,27 +55,62 @@ from papertide.search import term_stats
 K1 = 1.2  # FTS5's bm25() constants
 B = 0.75
 MIN_IDF = 1e-6  # FTS5 floors idf at this, so a word in more than half the papers still counts a little
-POSTINGS_BUDGET = 500  # the rarest lexemes whose paper counts add up to this: any of them makes a candidate
-PAIR_WORDS = 6  # the next rarest lexemes: any two of them make a candidate
-MAX_CANDIDATES = 5_000  # papers scored at most (the newest) when the words above are everywhere
+# Measured on search_backends.py's synthetic 100k corpus (benchmarks/pg_keyword.py --workdir, 279
+# known-item queries, keyword side alone, MRR@10 / server CPU per query): ids 40,000 + pairs 400,000: 0.897 / 174 ms;
+# 40,000 without pairs 0.880 / 126 ms; 30,000 + 200,000: 0.896 / 128 ms; 20,000 without pairs
+# 0.848; 1,000 candidates 0.896, 500 0.893 (111 ms). The newest 5,000 (before): 0.420 / 156 ms.
+POSTINGS_BUDGET = 30_000  # paper ids read from the GIN index per query (~1.5 us each)
+PAIR_WORDS = 6  # the lexemes after the rarest: any two of them together find papers
+PAIR_POSTINGS = 200_000  # postings GIN may decode to intersect those pairs (~50 ns each)
+MAX_CANDIDATES = 1_000  # papers scored exactly (~20-40 us each), the best by their estimate
+NEWEST_BEYOND = 10  # a clause in this many times more papers than it may read reads the newest ones
 
-_LEXEMES = text(
-    # Each word's lexemes in text order: english (stemmed, stopwords dropped) and simple (as written).
-    "SELECT t.i, "
-    "  ARRAY(SELECT e.lexeme FROM unnest(to_tsvector('english', t.word)) AS e ORDER BY e.positions[1]), "
-    "  tsvector_to_array(to_tsvector('simple', t.word)) "
-    "FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS t(word, i)"
+_LOOK_UP = f"""
+WITH words AS (  -- each word's lexemes in text order: english (stemmed, stopwords dropped) and simple (as written)
+    SELECT t.i, ARRAY(SELECT e.lexeme FROM unnest(to_tsvector('english', t.word)) AS e ORDER BY e.positions[1]) AS english,
+           tsvector_to_array(to_tsvector('simple', t.word)) AS simple
+    FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS t(word, i)
+), lexemes AS (
+    SELECT DISTINCT l.lexeme FROM words, unnest(words.english || words.simple) AS l(lexeme)
 )
+SELECT {term_stats.CORPUS_COLUMNS}, (SELECT max(id) FROM papers),
+       (SELECT jsonb_agg(jsonb_build_array(w.english, w.simple) ORDER BY w.i) FROM words AS w),
+       (SELECT jsonb_object_agg(l.lexeme, {term_stats.DOCUMENTS_OF_LEXEME})
+        FROM lexemes AS l LEFT JOIN search_term_stats AS s ON s.lexeme = l.lexeme)
+FROM {term_stats.CORPUS_FROM}
+"""
 
-_BM25 = """
+_SEARCH = """
 WITH terms AS (
     SELECT * FROM unnest(CAST(:lexemes AS text[]), CAST(:idfs AS float8[])) AS t(lexeme, idf)
 ), phrases AS (
     SELECT * FROM unnest(CAST(:firsts AS text[]), CAST(:seconds AS text[]), CAST(:phrase_idfs AS float8[])) AS f(first, second, idf)
-), found AS MATERIALIZED (  -- the newest MAX_CANDIDATES ("+ 0": not by walking the primary key backwards)
-    SELECT p.id FROM papers AS p
-    WHERE p.search_document @@ CAST(:candidates AS tsquery) AND {condition}
-    ORDER BY p.id + 0 DESC LIMIT :max_candidates
+), clauses AS (
+    SELECT * FROM unnest(CAST(:clause_queries AS tsquery[]), CAST(:clause_firsts AS text[]), CAST(:clause_seconds AS text[]),
+                         CAST(:clause_reads AS integer[]), CAST(:clause_floors AS bigint[]))
+        WITH ORDINALITY AS c(query, first, second, reads, id_floor, i)
+), hits AS MATERIALIZED (  -- (clause, paper id, text size) from the GIN index, rarest clause first, their reads at most
+    SELECT read.i, read.id, read.size FROM (
+        SELECT c.i, h.id, h.size FROM clauses AS c CROSS JOIN LATERAL (
+            SELECT p.id, octet_length(p.title) + octet_length(p.abstract) AS size
+            FROM papers AS p WHERE p.search_document @@ c.query AND {condition} LIMIT c.reads
+        ) AS h WHERE c.id_floor IS NULL
+        UNION ALL  -- a clause in far more papers than it may read: the newest (GIN ANDed with the primary key)
+        SELECT c.i, h.id, h.size FROM clauses AS c CROSS JOIN LATERAL (
+            SELECT p.id, octet_length(p.title) + octet_length(p.abstract) AS size
+            FROM papers AS p WHERE p.search_document @@ c.query AND p.id > c.id_floor AND {condition} LIMIT c.reads
+        ) AS h WHERE c.id_floor IS NOT NULL
+    ) AS read LIMIT :budget
+), held AS (  -- the query lexemes each paper was found to hold (a pair's two words; papers found by several pairs once)
+    SELECT h.id, h.size, c.first AS lexeme FROM hits AS h JOIN clauses AS c USING (i) WHERE c.second IS NULL
+    UNION ALL
+    SELECT DISTINCT h.id, h.size, l.lexeme
+    FROM hits AS h JOIN clauses AS c USING (i), unnest(ARRAY[c.first, c.second]) AS l(lexeme) WHERE c.second IS NOT NULL
+), estimates AS (  -- BM25 as if each word held occurred once, the text's size in bytes standing in for its length
+    SELECT held.id, sum(terms.idf) / (1 + :k1 * (1 - :b + :b * held.size / greatest(avg(held.size) OVER (), 1))) AS estimate
+    FROM held JOIN terms USING (lexeme) GROUP BY held.id, held.size
+), found AS MATERIALIZED (  -- the best MAX_CANDIDATES by that estimate, newest first among equals
+    SELECT id FROM estimates ORDER BY estimate DESC, id DESC LIMIT :max_candidates
 ), candidates AS MATERIALIZED (
     -- length: distinct lexemes, free to read; matched: the tsvector cut down to the query's lexemes
     -- (delete every other lexeme: C functions, no row per lexeme of the document)
@@ -89,12 +140,35 @@ LIMIT :limit
 
 
 @dataclass(frozen=True)
+class LookUp:
+    """What the catalog knows of a query's words: corpus totals, newest paper, lexemes, their counts."""
+
+    stats: term_stats.CorpusStats | None
+    newest: int  # highest paper id (0 without papers)
+    lexemes_of: dict[str, tuple[list[str], list[str]]]  # word -> (english lexemes in order, simple lexemes)
+    frequencies: dict[str, int]  # lexeme -> papers holding it
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One way a paper becomes a candidate: it holds ``lexemes`` (one rare lexeme, or two together)."""
+
+    lexemes: tuple[str, ...]
+    reads: int  # paper ids read at most
+    id_floor: int | None = None  # read only papers with a higher id (the newest), or all
+
+    @property
+    def tsquery(self) -> str:
+        return " & ".join(tsquery_operand(lexeme) for lexeme in self.lexemes)
+
+
+@dataclass(frozen=True)
 class QueryPlan:
-    """The BM25 terms of one query: lexemes and adjacent pairs with their idf, and the candidate lexemes."""
+    """The BM25 terms of one query (lexemes and adjacent pairs with their idf) and its candidate clauses."""
 
     idfs: dict[str, float]
     phrases: list[tuple[str, str, float]]
-    candidates: str  # a tsquery: any of the rarest lexemes, or two of the next rarest
+    clauses: list[Clause]
 
 
 def keyword_search_postgres(
@@ -102,34 +176,47 @@ def keyword_search_postgres(
     condition: str, params: dict, limit: int,
 ) -> list[tuple[int, float]]:
     """(paper id, BM25 score; higher is better) for the ``limit`` best matches."""
-    stats = term_stats.corpus_stats(session)
+    words = list(dict.fromkeys([*terms, *(w for pair in bigrams for w in pair.split(" "))]))
+    found = look_up(session, words)
+    stats = term_stats.keep_fresh(session, found.stats, found.newest)
     if stats is None:
         return []
-    plan = query_plan(session, terms, bigrams, stats.documents)
-    if not plan.candidates:
+    plan = query_plan(found, terms, bigrams, stats.documents)
+    if not plan.clauses:
         return []
     title, abstract, authors = (float(w) for w in weights)
     rows = session.execute(
-        text(_BM25.format(condition=condition)),
+        text(_SEARCH.format(condition=condition)),
         {
             **params,
             "lexemes": list(plan.idfs), "idfs": list(plan.idfs.values()),
             "firsts": [a for a, _, _ in plan.phrases], "seconds": [b for _, b, _ in plan.phrases],
             "phrase_idfs": [idf for _, _, idf in plan.phrases],
-            "candidates": plan.candidates,
-            "max_candidates": MAX_CANDIDATES, "title": title, "abstract": abstract, "authors": authors,
+            "clause_queries": [c.tsquery for c in plan.clauses],
+            "clause_firsts": [c.lexemes[0] for c in plan.clauses],
+            "clause_seconds": [c.lexemes[1] if len(c.lexemes) > 1 else None for c in plan.clauses],
+            "clause_reads": [c.reads for c in plan.clauses], "clause_floors": [c.id_floor for c in plan.clauses],
+            "budget": sum(c.reads for c in plan.clauses), "max_candidates": MAX_CANDIDATES,
+            "title": title, "abstract": abstract, "authors": authors,
             "k1": K1, "b": B, "average_length": stats.average_length, "limit": limit,
         },
     ).all()
     return [(int(r[0]), float(r[1])) for r in rows]
 
 
-def query_plan(session: Session, terms: list[str], bigrams: list[str], documents: int) -> QueryPlan:
-    """Lexemes of ``terms`` (and phrase pairs of ``bigrams``) found in the catalog, with idf and candidates."""
-    words = list(dict.fromkeys([*terms, *(w for pair in bigrams for w in pair.split(" "))]))
-    lexemes_of = {words[i - 1]: (list(english), list(simple)) for i, english, simple in session.execute(_LEXEMES, {"words": words})}
+def look_up(session: Session, words: list[str]) -> LookUp:
+    """One round trip: the corpus totals, the newest paper id, and each word's lexemes with counts."""
+    row = session.execute(text(_LOOK_UP), {"words": words}).one()
+    stats = term_stats.CorpusStats.from_row(row[:5])
+    lexemes_of = {word: (list(english), list(simple)) for word, (english, simple) in zip(words, row[6] or [])}
+    return LookUp(stats, int(row[5] or 0), lexemes_of, {lexeme: int(n) for lexeme, n in (row[7] or {}).items()})
+
+
+def query_plan(found: LookUp, terms: list[str], bigrams: list[str], documents: int) -> QueryPlan:
+    """The lexemes of ``terms`` (and phrase pairs of ``bigrams``) found in the catalog, with idf and clauses."""
+    lexemes_of = found.lexemes_of
     lexemes = list(dict.fromkeys(lexeme for term in terms for group in lexemes_of[term] for lexeme in group))
-    frequencies = {lexeme: n for lexeme, n in term_stats.document_frequencies(session, lexemes).items() if n > 0}
+    frequencies = {lexeme: found.frequencies[lexeme] for lexeme in lexemes if found.frequencies.get(lexeme, 0) > 0}
     idfs = {lexeme: idf(n, documents) for lexeme, n in frequencies.items()}
     phrases = []
     for pair in bigrams:
@@ -137,21 +224,49 @@ def query_plan(session: Session, terms: list[str], bigrams: list[str], documents
         a, b = lexemes_of[first][0][-1:], lexemes_of[second][0][:1]
         if a and b and a[0] in frequencies and b[0] in frequencies:
             phrases.append((a[0], b[0], idf(min(frequencies[a[0]], frequencies[b[0]]), documents)))
-    return QueryPlan(idfs, list(dict.fromkeys(phrases)), candidate_query(frequencies))
+    return QueryPlan(idfs, list(dict.fromkeys(phrases)), candidate_clauses(frequencies, documents, found.newest))
 
 
-def candidate_query(frequencies: dict[str, int]) -> str:
-    """A tsquery for the papers worth scoring: any of the rarest lexemes (``POSTINGS_BUDGET``), or
-    two of the next ``PAIR_WORDS`` rarest (GIN intersects their postings without reading papers).
-    A query whose every word is common ("diffusion models") thus asks for papers with two of them."""
-    ordered = sorted(frequencies, key=lambda lexeme: (frequencies[lexeme], lexeme))
+def candidate_clauses(frequencies: dict[str, int], documents: int, newest: int) -> list[Clause]:
+    """How to find the papers worth scoring, within ``POSTINGS_BUDGET`` paper ids read:
+
+    * each of the rarest lexemes, all its papers (as many lexemes as fit in the budget);
+    * then any two of the next ``PAIR_WORDS`` rarest together, the most selective pairs first,
+      sharing what is left of the budget, as long as GIN decodes at most ``PAIR_POSTINGS``
+      postings for them (intersecting two common words reads both lists);
+    * if that leaves nothing (every word is in most papers: "diffusion models" at a million
+      papers), the newest papers holding the rarest word.
+    """
     rare = rarest_within_budget(frequencies)
-    if not rare and len(ordered) == 1:  # one word, in many papers: its papers (the newest MAX_CANDIDATES)
-        rare = ordered
-    paired = [lexeme for lexeme in ordered if lexeme not in rare][:PAIR_WORDS]
-    operands = [tsquery_operand(lexeme) for lexeme in rare]
-    operands += [f"({tsquery_operand(a)} & {tsquery_operand(b)})" for a, b in itertools.combinations(paired, 2)]
-    return " | ".join(operands)
+    clauses = [Clause((lexeme,), frequencies[lexeme]) for lexeme in rare]
+    left = POSTINGS_BUDGET - sum(frequencies[lexeme] for lexeme in rare)
+    common = sorted((lexeme for lexeme in frequencies if lexeme not in rare), key=lambda lexeme: (frequencies[lexeme], lexeme))
+    # A pair's papers, guessed as if its words were independent (counting them would read them all).
+    expected = {pair: max(1, frequencies[pair[0]] * frequencies[pair[1]] // max(documents, 1))
+                for pair in itertools.combinations(common[:PAIR_WORDS], 2)}
+    pairs, decoded = [], 0
+    for pair in sorted(expected, key=lambda pair: (expected[pair], pair)):
+        decoded += frequencies[pair[0]] + frequencies[pair[1]]
+        if decoded > PAIR_POSTINGS:
+            break
+        pairs.append(pair)
+    for n, pair in enumerate(pairs):  # the budget left, shared
+        if left <= 0:
+            break
+        reads = max(left // (len(pairs) - n), 1)
+        clauses.append(_clause(pair, reads, expected[pair], documents, newest))
+        left -= min(reads, expected[pair])
+    if not clauses and common:
+        clauses.append(_clause((common[0],), MAX_CANDIDATES, frequencies[common[0]], documents, newest))
+    return clauses
+
+
+def _clause(lexemes: tuple[str, ...], reads: int, expected: int, documents: int, newest: int) -> Clause:
+    """A clause that reads at most ``reads`` of its ~``expected`` papers: the newest ones if far more."""
+    if expected <= NEWEST_BEYOND * reads:
+        return Clause(lexemes, reads)
+    # Ids above the floor: about twice the papers that should hold ``reads`` of the clause's.
+    return Clause(lexemes, reads, max(newest - 2 * reads * documents // expected, 0))
 
 
 def idf(documents_with_term: int, documents: int) -> float:

@@ -65,6 +65,15 @@ class CorpusStats:
     refresh_seconds: float
     age_seconds: float
 
+    @classmethod
+    def from_row(cls, row) -> "CorpusStats | None":
+        """From the columns of ``CORPUS_COLUMNS``; None when they are NULL (never computed)."""
+        documents, entries, max_paper_id, seconds, age = row
+        if documents is None:
+            return None
+        average = (entries / documents) if documents else 1.0
+        return cls(int(documents), float(average), int(max_paper_id), float(seconds), float(age))
+
 
 def refresh(engine: Engine, *, wait: bool = True) -> bool:
     """Recompute the statistics in one transaction (searches meanwhile use the previous ones).
@@ -90,11 +99,27 @@ def refresh_if_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql" and refresh(engine)
 
 
-def corpus_stats(session: Session) -> CorpusStats | None:
-    """The corpus totals; computed first if there are none (or none of the papers there are now),
-    refreshed in the background if papers were added since."""
-    stats = _read(session)
-    newest = session.scalar(text("SELECT max(id) FROM papers")) or 0
+# What a search reads in its own first statement (``keyword_postgres.look_up``), so that the
+# totals, the newest paper and the query's frequencies cost one round trip: the columns of
+# ``CorpusStats.from_row`` (all NULL when there are no statistics yet) ...
+CORPUS_COLUMNS = (
+    "c.documents, c.entries, c.max_paper_id, c.refresh_seconds, extract(epoch FROM now() - c.refreshed_at)"
+)
+CORPUS_FROM = "(SELECT 1) AS one LEFT JOIN search_corpus_stats AS c ON c.id = 1"
+# ... and papers holding ``l.lexeme``: stored, or counted live through GIN for a lexeme new since
+# the refresh (new words are rare, so this is cheap), joined as ``LEFT JOIN search_term_stats AS s``.
+# (The operand is quoted as ``keyword_postgres.tsquery_operand`` does: ``quote_literal`` would
+# write a backslash as E'..', which tsquery reads as part of the lexeme.)
+DOCUMENTS_OF_LEXEME = (
+    "coalesce(s.documents, (SELECT count(*) FROM papers AS p WHERE p.search_document @@ "
+    r"CAST('''' || replace(replace(l.lexeme, '\', '\\'), '''', '''''') || '''' AS tsquery)))"
+)
+
+
+def keep_fresh(session: Session, stats: CorpusStats | None, newest: int) -> CorpusStats | None:
+    """``stats`` as read, computed first if there are none (or none of the papers there are now:
+    returns the new ones), refreshed in the background if papers were added since (``newest`` is
+    the highest paper id now)."""
     if stats is None or (stats.documents == 0 and newest):
         refresh(_engine(session))
         return _read(session)
@@ -103,22 +128,8 @@ def corpus_stats(session: Session) -> CorpusStats | None:
     return stats
 
 
-def document_frequencies(session: Session, lexemes: list[str]) -> dict[str, int]:
-    """Papers holding each lexeme: stored, or counted live through GIN for a lexeme new since the refresh."""
-    rows = session.execute(
-        text(
-            "SELECT l.lexeme, coalesce(s.documents, (SELECT count(*) FROM papers AS p "
-            "  WHERE p.search_document @@ CAST(quote_literal(l.lexeme) AS tsquery))) "
-            "FROM unnest(CAST(:lexemes AS text[])) AS l(lexeme) "
-            "LEFT JOIN search_term_stats AS s ON s.lexeme = l.lexeme"
-        ),
-        {"lexemes": lexemes},
-    ).all()
-    return {lexeme: int(count) for lexeme, count in rows}
-
-
 def wait_for_background_refresh(timeout: float | None = None) -> None:
-    """Block until a refresh started by ``corpus_stats`` has finished (tests, command-line tools)."""
+    """Block until a refresh started by ``keep_fresh`` has finished (tests, command-line tools)."""
     thread = _background
     if thread is not None:
         thread.join(timeout)
@@ -147,16 +158,7 @@ def _refresh_quietly(engine: Engine) -> None:
 
 
 def _read(session: Session) -> CorpusStats | None:
-    row = session.execute(
-        text(
-            "SELECT documents, entries, max_paper_id, refresh_seconds, extract(epoch FROM now() - refreshed_at) "
-            "FROM search_corpus_stats WHERE id = 1"
-        )
-    ).first()
-    if row is None:
-        return None
-    documents, entries, max_paper_id, seconds, age = row
-    return CorpusStats(int(documents), (entries / documents) if documents else 1.0, int(max_paper_id), float(seconds), float(age))
+    return CorpusStats.from_row(session.execute(text(f"SELECT {CORPUS_COLUMNS} FROM {CORPUS_FROM}")).one())
 
 
 def _engine(session: Session) -> Engine:
