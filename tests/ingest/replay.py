@@ -31,7 +31,7 @@ class Reply:
 class Request:
     path: str
     params: dict[str, str]
-    at: float = field(default_factory=time.monotonic)  # when it arrived
+    at: float = field(default_factory=time.time)  # when it arrived (wall time, as pacing turns are)
 
 
 class ReplayServer:
