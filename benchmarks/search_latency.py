@@ -349,10 +349,55 @@ def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str]
         result["by_ef"][ef] = {"recall@10": round(recall, 4), **{f"top100_{k}": v for k, v in figures.items()}}
         print(f"  ef {ef}: recall@10 {recall:.4f}, top-100 {figures}", file=sys.stderr, flush=True)
     index._ann.index.expansion_search = ann.EXPANSION_SEARCH
+    result["workers_memory_mb"] = memory_of_workers(cache)
     result["rss_mb_with_graph_mapped"] = round(rss_mb() - rss)
     result["pss_mb_with_graph_mapped"] = round(pss_mb() - pss)
     result["load_after"] = load_average()
     return result
+
+
+SHARING_CHILD = """
+import json, sys, numpy as np
+from papertide.search.ann import GraphFiles
+files = GraphFiles(sys.argv[1])
+if sys.argv[2] == "view":
+    graph = files.read()
+    index, rows = graph.index, graph.vectors
+else:  # the whole graph read into this process's memory
+    from usearch.index import Index
+    graph = files.read()
+    index, rows = Index.restore(str(files.path(graph.generation, "graph")), view=False), np.array(graph.vectors)
+queries = np.random.default_rng(int(sys.argv[3])).standard_normal((300, rows.shape[1])).astype(np.float32)
+for q in queries:
+    index.search(q, 100)
+    rows[np.random.default_rng(0).integers(0, len(rows), 200)].astype(np.float32) @ q
+fields = {}
+for line in open("/proc/self/smaps_rollup"):
+    name, _, value = line.partition(":")
+    if value.strip().endswith("kB"):
+        fields[name] = int(value.split()[0]) // 1024
+print(json.dumps({k: fields[k] for k in ("Rss", "Pss", "Shared_Clean", "Private_Clean", "Private_Dirty")}), flush=True)
+sys.stdin.read()  # stay alive (and mapped) until every process has measured itself
+"""
+
+
+def memory_of_workers(cache: Path, processes: int = 2) -> dict:
+    """RSS/PSS (MB) of ``processes`` processes serving the same graph at once, after 300 queries
+    each: memory-mapped (``view``, what a worker does) and read into each process's memory."""
+    import subprocess
+
+    figures = {}
+    for mode in ("view", "load"):
+        children = [
+            subprocess.Popen([sys.executable, "-c", SHARING_CHILD, str(cache), mode, str(n)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+            for n in range(processes)
+        ]
+        figures[mode] = [json.loads(child.stdout.readline()) for child in children]
+        for child in children:
+            child.communicate("")
+        print(f"  {processes} processes, graph {mode}: {figures[mode]}", file=sys.stderr, flush=True)
+    return figures
 
 
 def _exact_top(index: VectorIndex, query: np.ndarray, k: int) -> list[tuple[int, float]]:
