@@ -135,6 +135,9 @@ def test_without_a_file_the_graph_is_built_in_memory(tmp_path):
     vectors = unit_vectors(100, seed=8)
     graph, update = open_graph(None, np.arange(1, 101), vectors)
     assert update.rebuilt and len(graph) == 100 and not list(tmp_path.iterdir())
+    (tmp_path / "not-a-directory").write_text("")  # where the graph cannot be kept: in memory, no error
+    graph, update = open_graph(tmp_path / "not-a-directory" / "v.usearch", np.arange(1, 101), vectors)
+    assert update.rebuilt and len(graph) == 100 and graph.search(vectors[3].astype(np.float32), 1)[0][0] == 4
 
 
 # -- several processes ---------------------------------------------------------------------------

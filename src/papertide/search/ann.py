@@ -94,17 +94,30 @@ def open_graph(
     current = files.read()
     if current is not None and _same(current, ids, vectors):
         return current, GraphUpdate(generation=current.generation)
+    try:
+        return _update_on_disk(files, current, ids, vectors, wait, progress)
+    except OSError as error:  # no lock file possible (read-only directory, full disk): serve from memory
+        log.warning("vector graph %s cannot be kept on disk (%s); building it in memory", cache, error)
+        return open_graph(None, ids, vectors, progress=progress)
+
+
+def _update_on_disk(files: "GraphFiles", current: Graph | None, ids, vectors, wait: bool, progress) -> tuple[Graph, GraphUpdate]:
+    """Under the lock: bring the cached graph up to date (or find that another process did)."""
     with files.locked(block=wait or current is None) as acquired:
         if not acquired:
-            log.info("vector graph %s is being updated by another process; serving generation %d", cache, current.generation)
+            log.info("vector graph %s is being updated by another process; serving generation %d", files.cache, current.generation)
             return current, GraphUpdate(stale=True, generation=current.generation)
         current = files.read()  # the process that held the lock may have done the work
         if current is not None and _same(current, ids, vectors):
             return current, GraphUpdate(generation=current.generation)
         graph, update = _updated(files, current, ids, vectors, progress)
-        files.commit(graph)
+        try:
+            files.commit(graph)
+        except OSError as error:
+            log.warning("vector graph %s could not be saved (%s); serving it from memory", files.cache, error)
+            return graph, update
     opened = files.read()
-    if opened is None:  # cannot happen unless the disk is failing; serve what was built
+    if opened is None:  # only if the disk fails between writing and reading: serve what was built
         return graph, update
     update.generation = opened.generation
     return opened, update
