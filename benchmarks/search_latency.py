@@ -319,7 +319,9 @@ def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str]
     result = {"vectors": size, "source": source, "update": index.update.__dict__, "build_threads": os.cpu_count(),
               "open_or_build_s": round(time.perf_counter() - wall, 1), "open_or_build_cpu_s": round(time.process_time() - cpu, 1),
               "connectivity": ann.CONNECTIVITY, "expansion_add": ann.EXPANSION_ADD, "load_before": load_average()}
-    del data, index
+    del index
+    result["incremental_update"] = measure_update(cache, ids, data)
+    del data
     files = ann.GraphFiles(cache)
     rss, pss = rss_mb(), pss_mb()
     started = time.perf_counter()
@@ -356,6 +358,35 @@ def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str]
     result["rss_mb_with_graph_mapped"] = round(rss_mb() - rss)
     result["pss_mb_with_graph_mapped"] = round(pss_mb() - pss)
     result["load_after"] = load_average()
+    return result
+
+
+def measure_update(cache: Path, ids: np.ndarray, vectors: np.ndarray, added: int = 1_000, removed: int = 100) -> dict:
+    """What ``papertide index`` does to the saved graph after an ingest: ``added`` new papers,
+    ``removed`` deleted ones (on a copy of the graph's files; the original is left as it is)."""
+    import shutil
+
+    from papertide.search import ann
+
+    files = ann.GraphFiles(cache)
+    copy = cache.parent / "update-copy" / cache.name
+    shutil.rmtree(copy.parent, ignore_errors=True)
+    copy.parent.mkdir()
+    generation = ann.generation(cache)
+    for part in ("graph", "ids.npy", "vectors.npy"):
+        shutil.copy(files.path(generation, part), ann.GraphFiles(copy).path(generation, part))
+    shutil.copy(files.manifest, ann.GraphFiles(copy).manifest)
+    rng = np.random.default_rng(2)
+    fresh = vectors[rng.integers(0, len(vectors), added)].astype(np.float32) + rng.standard_normal((added, vectors.shape[1])).astype(np.float32) * 0.03
+    fresh /= np.linalg.norm(fresh, axis=1, keepdims=True)
+    new_ids = np.concatenate([ids[removed:], ids[-1] + 1 + np.arange(added)])
+    new_vectors = np.concatenate([vectors[removed:], fresh.astype(np.float16)])
+    wall, cpu = time.perf_counter(), time.process_time()
+    index = VectorIndex(new_ids, new_vectors, ann_cache=copy)
+    result = {"update": index.update.__dict__, "wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(time.process_time() - cpu, 1)}
+    del index
+    shutil.rmtree(copy.parent)
+    print(f"  incremental update (+{added:,} -{removed:,}): {result}", file=sys.stderr, flush=True)
     return result
 
 
