@@ -28,7 +28,6 @@ from sqlalchemy import bindparam, text
 from papertide.catalog.arxiv_ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
 from papertide.db import Database
 from papertide.search import ann
-from papertide.search.ann import cache_path as ann_cache_path
 from papertide.search.embedder import Embedder, EmbedderUnavailable, load_embedder
 from papertide.search.fusion import fuse
 from papertide.search.keyword import Filters, keyword_search
@@ -279,7 +278,7 @@ class SearchService:
         HNSW graph on disk (another process updated it, e.g. for re-embedded papers). ``wait``: if
         another process is updating the graph, wait for it (a background check) rather than
         serve its previous generation now and look again at the next check."""
-        cache = ann_cache_path(self.database.url, embedder.model_id)
+        cache = ann.cache_path(self.database.url, embedder.model_id)
         counts = session.execute(
             text("SELECT count(*), max(paper_id) FROM paper_embeddings WHERE model = :m"), {"m": embedder.model_id}
         ).one()
