@@ -1,7 +1,7 @@
 """Recall@10 of the saved HNSW graph against exact search, by ef, as the service asks (a top-100).
 
     python benchmarks/ann_ef_sweep.py [--graph .cache/search_latency/latency-1000000.db.all-minilm-l6-v2.usearch]
-                                      [--ef 96,256,512,1024,2048] [--queries 100]
+                                      [--ef 96,256,512,1024,2048] [--queries 100] [--queries-file F]
 
 Opens the graph's current generation (memory-mapped, as a web worker does), embeds the known-item
 queries (int8, one thread), computes the exact top 11 over every vector, then for each ef asks the
@@ -34,12 +34,13 @@ def main() -> None:
     parser.add_argument("--graph", type=Path, default=Path(".cache/search_latency/latency-1000000.db.all-minilm-l6-v2.usearch"))
     parser.add_argument("--ef", default="96,256,512,1024,2048")
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--queries-file", type=Path, default=QUERIES, help="JSONL with a 'text' per line.")
     args = parser.parse_args()
     graph = GraphFiles(args.graph).read()
     if graph is None:
         raise SystemExit(f"no usable graph at {args.graph} (build it with search_latency.py --vector-sizes)")
     embedder = load_embedder("default", threads=1)
-    texts = [json.loads(line)["text"] for line in QUERIES.read_text().splitlines() if line.strip()][: args.queries]
+    texts = [json.loads(line)["text"] for line in args.queries_file.read_text().splitlines() if line.strip()][: args.queries]
     queries = np.stack([embedder.embed_query(t) for t in texts]).astype(np.float32)
     scores = np.empty((len(queries), len(graph.ids)), np.float32)
     for start in range(0, len(graph.ids), 65_536):

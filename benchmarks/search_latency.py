@@ -479,15 +479,18 @@ def main() -> None:
     parser.add_argument("--vector-sizes", default="1000000", help="Sizes for the semantic side alone ('' for none).")
     parser.add_argument("--ef", default="32,64,96,128,192,256", help="expansion_search values for --vector-sizes (recall vs latency).")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--queries-file", type=Path, default=QUERIES,
+                        help="JSONL with a 'text' per line (default: the known-item queries; missing: every 50th demo title).")
     parser.add_argument("--workdir", type=Path, default=Path(".cache/search_latency"))
     parser.add_argument("--skip-embedding", action="store_true", help="Do not measure the embedding rate.")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     papers, vectors, model_id = load_demo()
     embedder = load_embedder("default", threads=1)  # as SearchService loads it
-    if QUERIES.exists():
-        queries = [json.loads(line)["text"] for line in QUERIES.read_text().splitlines() if line.strip()]
+    if args.queries_file.exists():
+        queries = [json.loads(line)["text"] for line in args.queries_file.read_text().splitlines() if line.strip()]
     else:
+        print(f"  {args.queries_file} not found: the queries are every 50th demo title", file=sys.stderr, flush=True)
         queries = [p["title"] for p in papers[::50]]
     queries = (queries * (1 + args.queries // max(1, len(queries))))[: args.queries]
     results = {}
