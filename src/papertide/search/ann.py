@@ -212,18 +212,21 @@ class GraphFiles:
     def path(self, generation: int, part: str) -> Path:
         return self.cache.with_name(f"{self.cache.name}.{generation}.{part}")
 
-    def current(self) -> dict | None:
+    def current(self, any_connectivity: bool = False) -> dict | None:
         try:
             manifest = json.loads(self.manifest.read_text())
         except (OSError, ValueError):
             return None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             return None
-        return manifest if manifest.get("connectivity") == CONNECTIVITY else None  # built with another M: rebuilt
+        if not any_connectivity and manifest.get("connectivity") != CONNECTIVITY:
+            return None  # built with another M: rebuilt
+        return manifest
 
-    def read(self) -> Graph | None:
-        """The current generation, memory-mapped; None when missing, partial or corrupt (logged)."""
-        manifest = self.current()
+    def read(self, any_connectivity: bool = False) -> Graph | None:
+        """The current generation, memory-mapped; None when missing, partial or corrupt (logged),
+        or built with another M (unless ``any_connectivity``: for benchmarks of old graphs)."""
+        manifest = self.current(any_connectivity)
         if manifest is None:
             return None
         from usearch.index import Index
