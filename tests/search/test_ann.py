@@ -74,10 +74,14 @@ def test_results_equal_exact_search_on_a_small_set(tmp_path):
     exact = VectorIndex(ids, vectors, ann_threshold=10**9)
     graph = graph_index(ids, vectors, tmp_path / "v.usearch")
     assert graph.uses_ann and not exact.uses_ann
+    overlap = []
     for query in unit_vectors(20, seed=4).astype(np.float32):
-        assert [i for i, _ in graph.search(query, 10)] == [i for i, _ in exact.search(query, 10)]
-        found = dict(graph.search(query, 10))
-        assert all(abs(found[i] - s) < 2e-3 for i, s in exact.search(query, 10))
+        found, truth = dict(graph.search(query, 10)), dict(exact.search(query, 400))
+        assert len(found) == 10 and all(abs(found[i] - truth[i]) < 2e-3 for i in found)  # exact cosines
+        overlap.append(len(set(found) & set(list(truth)[:10])) / 10)
+    # HNSW is approximate even here (a multi-threaded build is not deterministic): measured
+    # a sound graph finds nearly all of these ten; below 0.95 the graph or its settings are broken.
+    assert np.mean(overlap) >= 0.95
 
 
 @pytest.mark.parametrize("damage", ["truncated graph", "garbage graph", "missing ids", "broken manifest", "old format"])

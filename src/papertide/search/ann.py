@@ -35,9 +35,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 FORMAT = 2  # of the manifest; the single-file graphs before it are rebuilt once
-CONNECTIVITY = 32  # M: neighbours per node. M=16 reached recall@10 0.89 at ef 512 on the 1M benchmark, M=32 0.954
+CONNECTIVITY = 16  # M: neighbours per node (M=32 measured better at 1M: README, Search speed; issue)
 EXPANSION_ADD = 128  # ef while inserting
-EXPANSION_SEARCH = 512  # ef while searching: 5.4 ms CPU for a top 100 at 1M (README, Search speed)
+EXPANSION_SEARCH = 96  # ef while searching (recall vs latency at 1M: README, Search speed)
 REBUILD_FRACTION = 0.25  # removing more than this share of the graph rebuilds it instead
 DIFF_BLOCK = 65_536  # rows compared at a time when looking for changed vectors
 
