@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import re
 import resource
 import sqlite3
@@ -202,7 +203,8 @@ def measure_size(size: int, args, papers, vectors, embedder, queries: list[str])
         keyword_search(session, "warm up the keyword statistics", CANDIDATES)
     after = rss_mb()
     result = {"papers": size, "ann": index.uses_ann, "keyword_path": args.keyword_path, **impact, "index_load_s": round(load_seconds, 1),
-              "rss_mb_after_load": round(after, 0), "index_rss_mb": round(after - before, 0), "load_before": load_average()}
+              "rss_mb_after_load": round(after, 0), "index_rss_mb": round(after - before, 0), "pss_mb_after_load": round(pss_mb()),
+              "load_before": load_average()}
     vectors_of = {}
     result["embedding"] = timed(lambda q: vectors_of.__setitem__(q, embedder.embed_query(q)), queries)
     embed_query = service._embed_query
@@ -216,17 +218,50 @@ def measure_size(size: int, args, papers, vectors, embedder, queries: list[str])
         service._embed_query = vectors_of.__getitem__  # the query vector, already computed
         result[f"end_to_end_no_embedding_{run}"] = timed(lambda q: service.search(q, limit=20), queries)
         service._embed_query = embed_query
+    result["breakdown"] = breakdown(service, database, queries, vectors_of)
     if index.uses_ann:
-        exact = VectorIndex(index.ids, index.vectors, ann_threshold=10**12)
         recalls = []
         for q in queries[:100]:
-            truth = {i for i, _ in exact.search(vectors_of[q], 10)}
+            truth = {i for i, _ in _exact_top(index, vectors_of[q], 10)}
             recalls.append(len(truth & {i for i, _ in index.search(vectors_of[q], 10)}) / 10)
         result["ann_recall@10"] = round(float(np.mean(recalls)), 4)
-        del exact
     result["load_after"] = load_average()
     database.dispose()
     return result
+
+
+def breakdown(service: SearchService, database: Database, queries: list[str], vectors_of: dict) -> dict:
+    """Every step of ``SearchService.search`` except the keyword side, one after the other and
+    each timed alone (p50/p99 wall and CPU, ms): the exact-title lookup, the semantic side
+    (graph search and the exact cosines of every candidate), fusion, and loading the hits.
+    The query embedding is the ``embedding`` figure (it runs on the other core meanwhile)."""
+    from papertide.search.fusion import fuse
+    from papertide.search.keyword import Filters
+
+    steps = {name: ([], []) for name in ("title_lookup", "semantic", "fusion", "hydrate", "all_but_keyword")}
+
+    def clock(name, run):
+        wall, cpu = time.perf_counter(), time.process_time()
+        value = run()
+        steps[name][0].append((time.perf_counter() - wall) * 1000)
+        steps[name][1].append((time.process_time() - cpu) * 1000)
+        return value
+
+    filters = Filters()
+    with database.session() as session:
+        for q in queries:
+            first = clock("title_lookup", lambda: service._title_match(session, q, filters))
+            keyword = keyword_search(session, q, CANDIDATES)
+            semantic, cosines = clock("semantic", lambda: service._semantic(session, vectors_of[q], keyword, filters))
+            fused = clock("fusion", lambda: fuse(keyword, semantic, cosines))
+            ids = ([first] if first else []) + [f.paper_id for f in fused if f.paper_id != first]
+            scores, reasons = {f.paper_id: f.score for f in fused}, {f.paper_id: "hybrid" for f in fused}
+            clock("hydrate", lambda: service._hydrate(session, ids[:30], filters, scores, reasons))
+            for unit in (0, 1):
+                steps["all_but_keyword"][unit].append(sum(steps[n][unit][-1] for n in ("title_lookup", "semantic", "fusion", "hydrate")))
+    return {name: {"p50_ms": round(percentile(w, 50), 2), "p99_ms": round(percentile(w, 99), 2),
+                   "cpu_p50_ms": round(percentile(c, 50), 2), "cpu_p99_ms": round(percentile(c, 99), 2)}
+            for name, (w, c) in steps.items()}
 
 
 def measure_keyword(size: int, args, queries: list[str]) -> dict:
@@ -254,39 +289,186 @@ def measure_keyword(size: int, args, queries: list[str]) -> dict:
     return result
 
 
-def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str], workdir: Path) -> dict:
-    """The semantic side alone at ``size`` synthetic vectors: HNSW build, recall@10 against exact
-    search, query latency (embedding excluded) and memory."""
-    rng = np.random.default_rng(1)
-    mix = rng.integers(0, len(vectors), size=(size, 2))
-    synthetic = np.empty((size, vectors.shape[1]), dtype=np.float16)
-    for start in range(0, size, 100_000):
-        m = mix[start : start + 100_000]
-        block = vectors[m[:, 0]].astype(np.float32) + 0.6 * vectors[m[:, 1]].astype(np.float32)
-        block += rng.standard_normal(block.shape).astype(np.float32) * 0.03
-        synthetic[start : start + len(m)] = block / np.linalg.norm(block, axis=1, keepdims=True)
-    before = rss_mb()
+def pss_mb() -> float:
+    """Proportional set size: pages shared with other processes (a memory-mapped graph that
+    several workers map) count once in total, split between them."""
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return rss_mb()
+
+
+def read_vectors(path: Path, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every vector of a benchmark database, in id order (as ``VectorIndex.load`` reads them)."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    ids, blobs = [], []
+    for paper_id, blob in connection.execute("SELECT paper_id, vector FROM paper_embeddings ORDER BY paper_id"):
+        ids.append(paper_id)
+        blobs.append(blob)
+    connection.close()
+    vectors = np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(blobs), dim)
+    return np.asarray(ids, dtype=np.int64), vectors
+
+
+def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str], workdir: Path, efs: list[int]) -> dict:
+    """The semantic side alone at ``size`` vectors: the benchmark database's own when
+    ``latency-{size}.db`` is built (its graph kept beside it, where ``SearchService`` finds it),
+    else synthetic ones. The graph is built (or brought up to date, or only opened: ``update``
+    says which), then: opening the saved graph (memory-mapped, and read into memory), recall@10
+    against exact search and top-100 latency for each ef (``expansion_search``), memory."""
+    from tqdm import tqdm
+
+    from papertide.search import ann
+
+    database = workdir / f"latency-{size}.db"
+    if database.with_suffix(".done").exists():
+        started = time.perf_counter()
+        ids, data = read_vectors(database, vectors.shape[1])
+        source, cache = f"{database.name} ({time.perf_counter() - started:.0f} s to read)", ann.cache_path(f"sqlite:///{database}", embedder.model_id)
+    else:
+        rng = np.random.default_rng(1)
+        mix = rng.integers(0, len(vectors), size=(size, 2))
+        data = np.empty((size, vectors.shape[1]), dtype=np.float16)
+        for start in range(0, size, 100_000):
+            m = mix[start : start + 100_000]
+            block = vectors[m[:, 0]].astype(np.float32) + 0.6 * vectors[m[:, 1]].astype(np.float32)
+            block += rng.standard_normal(block.shape).astype(np.float32) * 0.03
+            data[start : start + len(m)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+        ids, source, cache = np.arange(1, size + 1), "synthetic", workdir / f"vectors-{size}.usearch"
+    print(f"  semantic side at {size:,}: vectors of {source}; graph {cache}", file=sys.stderr, flush=True)
+    wall, cpu = time.perf_counter(), time.process_time()
+    with tqdm(desc="vector graph", unit=" vectors", file=sys.stderr) as bar:
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        index = VectorIndex(ids, data, ann_cache=cache, progress=advance)
+    result = {"vectors": size, "source": source, "update": index.update.__dict__, "build_threads": os.cpu_count(),
+              "open_or_build_s": round(time.perf_counter() - wall, 1), "open_or_build_cpu_s": round(time.process_time() - cpu, 1),
+              "connectivity": ann.CONNECTIVITY, "expansion_add": ann.EXPANSION_ADD, "load_before": load_average()}
+    del index
+    result["incremental_update"] = measure_update(cache, ids, data)
+    del data
+    files = ann.GraphFiles(cache)
+    rss, pss = rss_mb(), pss_mb()
     started = time.perf_counter()
-    index = VectorIndex(np.arange(1, size + 1), synthetic, ann_cache=workdir / f"vectors-{size}.usearch")
-    build_seconds = time.perf_counter() - started
-    after = rss_mb()
-    exact = VectorIndex(index.ids, index.vectors, ann_threshold=10**12)
+    graph = files.read()  # what a web worker does: map the three files
+    result["view_open_s"] = round(time.perf_counter() - started, 2)
+    from usearch.index import Index
+
+    started = time.perf_counter()
+    in_memory = Index.restore(str(files.path(graph.generation, "graph")), view=False)  # what the one updating process does
+    result["load_into_memory_s"] = round(time.perf_counter() - started, 1)
+    result["graph_in_memory_mb"] = round(in_memory.memory_usage / 2**20)
+    del in_memory
+    result["graph_file_mb"] = round(files.path(graph.generation, "graph").stat().st_size / 2**20)
+    result["vectors_file_mb"] = round(files.path(graph.generation, "vectors.npy").stat().st_size / 2**20)
+    index = VectorIndex(graph.ids, graph.vectors, ann_cache=cache)  # opens the same generation: no work
     query_vectors = [embedder.embed_query(q) for q in queries]
-    recalls, latencies, exact_latencies = [], [], []
-    for v in query_vectors:
-        t = time.perf_counter()
-        found = {i for i, _ in index.search(v, 100)}
-        latencies.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        truth = exact.search(v, 10)
-        exact_latencies.append((time.perf_counter() - t) * 1000)
-        recalls.append(len({i for i, _ in truth} & {i for i, _ in index.search(v, 10)}) / 10)
-    return {
-        "vectors": size, "ann": index.uses_ann, "ann_recall@10": round(float(np.mean(recalls)), 4),
-        "ann_top100_p50_ms": round(percentile(latencies, 50), 2), "ann_top100_p99_ms": round(percentile(latencies, 99), 2),
-        "exact_p50_ms": round(percentile(exact_latencies, 50), 2),
-        "index_build_or_load_s": round(build_seconds, 1), "index_rss_mb": round(after - before, 0),
-    }
+    started = time.perf_counter()
+    truth = [{i for i, _ in _exact_top(index, v, 10)} for v in query_vectors]
+    result["exact_top10_ms_per_query"] = round((time.perf_counter() - started) * 1000 / len(query_vectors), 1)
+    result["by_ef"] = {}
+    for ef in efs:
+        index._ann.index.expansion_search = ef
+        for v in query_vectors[:10]:  # touch the pages this ef reads
+            index.search(v, 100)
+        recall = float(np.mean([len(t & {i for i, _ in index.search(v, 10)}) / 10 for t, v in zip(truth, query_vectors)]))
+        # what the service sees: the first ten of its top-100 request (usearch widens ef to k)
+        recall_in_100 = float(np.mean([len(t & {i for i, _ in index.search(v, 100)[:10]}) / 10 for t, v in zip(truth, query_vectors)]))
+        figures = timed(lambda v: index.search(v, 100), query_vectors)
+        result["by_ef"][ef] = {"recall@10": round(recall, 4), "recall@10_of_top100": round(recall_in_100, 4),
+                               **{f"top100_{k}": v for k, v in figures.items()}}
+        print(f"  ef {ef}: recall@10 {recall:.4f} (of a top-100: {recall_in_100:.4f}), top-100 {figures}", file=sys.stderr, flush=True)
+    index._ann.index.expansion_search = ann.EXPANSION_SEARCH
+    result["workers_memory_mb"] = memory_of_workers(cache)
+    result["rss_mb_with_graph_mapped"] = round(rss_mb() - rss)
+    result["pss_mb_with_graph_mapped"] = round(pss_mb() - pss)
+    result["load_after"] = load_average()
+    return result
+
+
+def measure_update(cache: Path, ids: np.ndarray, vectors: np.ndarray, added: int = 1_000, removed: int = 100) -> dict:
+    """What ``papertide index`` does to the saved graph after an ingest: ``added`` new papers,
+    ``removed`` deleted ones (on a copy of the graph's files; the original is left as it is)."""
+    import shutil
+
+    from papertide.search import ann
+
+    files = ann.GraphFiles(cache)
+    copy = cache.parent / "update-copy" / cache.name
+    shutil.rmtree(copy.parent, ignore_errors=True)
+    copy.parent.mkdir()
+    generation = ann.generation(cache)
+    for part in ("graph", "ids.npy", "vectors.npy"):
+        shutil.copy(files.path(generation, part), ann.GraphFiles(copy).path(generation, part))
+    shutil.copy(files.manifest, ann.GraphFiles(copy).manifest)
+    rng = np.random.default_rng(2)
+    fresh = vectors[rng.integers(0, len(vectors), added)].astype(np.float32) + rng.standard_normal((added, vectors.shape[1])).astype(np.float32) * 0.03
+    fresh /= np.linalg.norm(fresh, axis=1, keepdims=True)
+    new_ids = np.concatenate([ids[removed:], ids[-1] + 1 + np.arange(added)])
+    new_vectors = np.concatenate([vectors[removed:], fresh.astype(np.float16)])
+    wall, cpu = time.perf_counter(), time.process_time()
+    index = VectorIndex(new_ids, new_vectors, ann_cache=copy)
+    result = {"update": index.update.__dict__, "wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(time.process_time() - cpu, 1)}
+    del index
+    shutil.rmtree(copy.parent)
+    print(f"  incremental update (+{added:,} -{removed:,}): {result}", file=sys.stderr, flush=True)
+    return result
+
+
+SHARING_CHILD = """
+import json, sys, numpy as np
+from papertide.search.ann import GraphFiles
+files = GraphFiles(sys.argv[1])
+if sys.argv[2] == "view":
+    graph = files.read()
+    index, rows = graph.index, graph.vectors
+else:  # the whole graph read into this process's memory
+    from usearch.index import Index
+    graph = files.read()
+    index, rows = Index.restore(str(files.path(graph.generation, "graph")), view=False), np.array(graph.vectors)
+queries = np.random.default_rng(int(sys.argv[3])).standard_normal((300, rows.shape[1])).astype(np.float32)
+for q in queries:
+    index.search(q, 100)
+    rows[np.random.default_rng(0).integers(0, len(rows), 200)].astype(np.float32) @ q
+fields = {}
+for line in open("/proc/self/smaps_rollup"):
+    name, _, value = line.partition(":")
+    if value.strip().endswith("kB"):
+        fields[name] = int(value.split()[0]) // 1024
+print(json.dumps({k: fields[k] for k in ("Rss", "Pss", "Shared_Clean", "Private_Clean", "Private_Dirty")}), flush=True)
+sys.stdin.read()  # stay alive (and mapped) until every process has measured itself
+"""
+
+
+def memory_of_workers(cache: Path, processes: int = 2) -> dict:
+    """RSS/PSS (MB) of ``processes`` processes serving the same graph at once, after 300 queries
+    each: memory-mapped (``view``, what a worker does) and read into each process's memory."""
+    import subprocess
+
+    figures = {}
+    for mode in ("view", "load"):
+        children = [
+            subprocess.Popen([sys.executable, "-c", SHARING_CHILD, str(cache), mode, str(n)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+            for n in range(processes)
+        ]
+        figures[mode] = [json.loads(child.stdout.readline()) for child in children]
+        for child in children:
+            child.communicate("")
+        print(f"  {processes} processes, graph {mode}: {figures[mode]}", file=sys.stderr, flush=True)
+    return figures
+
+
+def _exact_top(index: VectorIndex, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """Exact top-``k`` over every vector the graph holds (float16 rows, converted by blocks)."""
+    scores = np.empty(len(index.ids), dtype=np.float32)
+    q = query.astype(np.float32)
+    for start in range(0, len(index.ids), 65_536):
+        scores[start : start + 65_536] = index.vectors[start : start + 65_536].astype(np.float32) @ q
+    best = np.argpartition(-scores, k - 1)[:k]
+    return [(int(index.ids[i]), float(scores[i])) for i in best[np.argsort(-scores[best])]]
 
 
 def embedding_rate(papers: list[dict]) -> dict:
@@ -322,7 +504,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="Corpus sizes for end-to-end hybrid queries.")
     parser.add_argument("--keyword-sizes", default="", help="Sizes for the keyword side alone (databases already built).")
     parser.add_argument("--vector-sizes", default="1000000", help="Sizes for the semantic side alone ('' for none).")
+    parser.add_argument("--ef", default="32,64,96,128,192,256", help="expansion_search values for --vector-sizes (recall vs latency).")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--queries-file", type=Path, default=QUERIES,
+                        help="JSONL with a 'text' per line (default: the known-item queries; missing: every 50th demo title).")
     parser.add_argument("--workdir", type=Path, default=Path(".cache/search_latency"))
     parser.add_argument("--skip-embedding", action="store_true", help="Do not measure the embedding rate.")
     parser.add_argument("--keyword-path", choices=KEYWORD_PATHS, default="impact",
@@ -331,9 +516,10 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     papers, vectors, model_id = load_demo()
     embedder = load_embedder("default", threads=1)  # as SearchService loads it
-    if QUERIES.exists():
-        queries = [json.loads(line)["text"] for line in QUERIES.read_text().splitlines() if line.strip()]
+    if args.queries_file.exists():
+        queries = [json.loads(line)["text"] for line in args.queries_file.read_text().splitlines() if line.strip()]
     else:
+        print(f"  {args.queries_file} not found: the queries are every 50th demo title", file=sys.stderr, flush=True)
         queries = [p["title"] for p in papers[::50]]
     queries = (queries * (1 + args.queries // max(1, len(queries))))[: args.queries]
     results = {}
@@ -349,6 +535,8 @@ def main() -> None:
                      "end_to_end_warm", "end_to_end_no_embedding_cold", "end_to_end_no_embedding_warm"):
             f = r[what]
             print(f"{size:>9,} {what:<30} {f['p50_ms']:>7} {f['p99_ms']:>7} {f['cpu_p50_ms']:>7} {f['cpu_p99_ms']:>7}", flush=True)
+        for what, f in r["breakdown"].items():
+            print(f"{size:>9,} {'  ' + what:<30} {f['p50_ms']:>7} {f['p99_ms']:>7} {f['cpu_p50_ms']:>7} {f['cpu_p99_ms']:>7}", flush=True)
         print(f"{size:>9,} HNSW {r['ann']} recall@10 {r.get('ann_recall@10', '-')}; RSS {r['rss_mb_after_load']:.0f} MB "
               f"(index {r['index_rss_mb']:.0f} MB); index load {r['index_load_s']} s; load average {r['load_before']} -> {r['load_after']}", flush=True)
     for size in (int(s) for s in args.keyword_sizes.split(",") if s):
@@ -361,7 +549,7 @@ def main() -> None:
               f"{r['statistics_rss_mb']:.0f} MB; RSS {r['rss_mb']:.0f} MB; impact file {r.get('impact_file_mb', '-')} MB "
               f"(built in {r.get('impact_build_s', '-')} s); load average {r['load_before']} -> {r['load_after']}", flush=True)
     for size in (int(s) for s in args.vector_sizes.split(",") if s):
-        r = measure_vectors(size, vectors, embedder, queries[:100], args.workdir)
+        r = measure_vectors(size, vectors, embedder, queries[:100], args.workdir, [int(e) for e in args.ef.split(",") if e])
         results[f"vectors_{size}"] = r
         print(f"semantic side at {size:,} vectors: {r}", flush=True)
     print(json.dumps(results))

@@ -55,15 +55,23 @@ def search(query: str, limit: int, date_from: str | None, date_to: str | None, o
 @click.option("--export", "export_path", type=click.Path(dir_okay=False, path_type=Path),
               help="After indexing, write all vectors to this .npz file.")
 @click.option("--limit", type=click.IntRange(min=1), help="Embed at most this many papers, then stop.")
+@click.option("--threads", type=click.IntRange(min=0),
+              help="torch threads for embedding (default PAPERTIDE_INDEX_THREADS, 1; 0 = one per core).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--keyword-only", is_flag=True, help="Only (re)build the keyword impact index (SQLite, 100k papers and more).")
-def index(import_path: Path | None, export_path: Path | None, limit: int | None, quiet: bool, keyword_only: bool) -> None:
-    """Compute the embeddings search needs (resumable: run again to continue), and on a big
-    SQLite catalog the keyword impact index."""
+def index(import_path: Path | None, export_path: Path | None, limit: int | None, threads: int | None, quiet: bool,
+          keyword_only: bool) -> None:
+    """Compute the embeddings search needs (resumable: run again to continue), then bring the
+    vector graph and the keyword impact index up to date (SQLite, from 100,000 papers), so that
+    the web workers only open them."""
+    import os
+
     from papertide.search.embedder import EmbedderUnavailable, load_embedder
     from papertide.search import term_stats
     from papertide.search.impact_search import build_for
-    from papertide.search.indexer import IndexSummary, VectorFileError, export_vectors, import_vectors, index_papers
+    from papertide.search.indexer import (
+        IndexSummary, VectorFileError, export_vectors, import_vectors, index_papers, update_vector_graph,
+    )
     from papertide.search.keyword import COLUMN_WEIGHTS
 
     database = open_database()
@@ -71,8 +79,10 @@ def index(import_path: Path | None, export_path: Path | None, limit: int | None,
         built = build_for(database, COLUMN_WEIGHTS, progress=not quiet)
         click.echo(built.line() if built else "no keyword impact index needed (PostgreSQL, or fewer than 100,000 papers)")
         return
+    settings = get_settings()
+    threads = settings.index_threads if threads is None else threads
     try:
-        embedder = load_embedder(get_settings().embedder)
+        embedder = load_embedder(settings.embedder, threads=threads or os.cpu_count())
     except EmbedderUnavailable as error:
         raise click.ClickException(f"cannot load the embedding model: {error}") from error
     summary = IndexSummary()
@@ -87,6 +97,10 @@ def index(import_path: Path | None, export_path: Path | None, limit: int | None,
     if built := build_for(database, COLUMN_WEIGHTS, progress=not quiet):
         click.echo(built.line())
     summary.embedded, summary.up_to_date = computed.embedded, computed.up_to_date - summary.imported
+    graph = update_vector_graph(database, embedder, progress=not quiet)
+    if graph is not None:
+        how = "rebuilt" if graph.rebuilt else f"{graph.added:,} vectors added, {graph.removed:,} removed"
+        click.echo(f"vector graph generation {graph.generation}: {how}")
     if export_path:
         count = export_vectors(database, embedder.model_id, export_path)
         click.echo(f"wrote {count:,} vectors to {export_path}")

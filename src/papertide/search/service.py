@@ -21,14 +21,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import numpy as np
 from sqlalchemy import bindparam, text
-from sqlalchemy.engine import make_url
 
 from papertide.catalog.arxiv_ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
 from papertide.db import Database
+from papertide.search import ann
 from papertide.search.embedder import Embedder, EmbedderUnavailable, load_embedder
 from papertide.search.fusion import fuse
 from papertide.search.keyword import Filters, keyword_search
@@ -268,18 +267,22 @@ class SearchService:
     def _refresh_in_background(self, embedder: Embedder) -> None:
         try:
             with self.database.session() as session:
-                self._refresh(session, embedder)
+                self._refresh(session, embedder, wait=True)
         except Exception:  # noqa: BLE001 - a failed check keeps the current index; logged
             log.exception("vector index refresh failed; keeping the current index")
         finally:
             self._refreshing = False
 
-    def _refresh(self, session, embedder: Embedder) -> None:
-        signature = tuple(
-            session.execute(
-                text("SELECT count(*), max(paper_id) FROM paper_embeddings WHERE model = :m"), {"m": embedder.model_id}
-            ).one()
-        )
+    def _refresh(self, session, embedder: Embedder, wait: bool = False) -> None:
+        """Reload the vectors if they changed: their count or largest id, or the generation of the
+        HNSW graph on disk (another process updated it, e.g. for re-embedded papers). ``wait``: if
+        another process is updating the graph, wait for it (a background check) rather than
+        serve its previous generation now and look again at the next check."""
+        cache = ann.cache_path(self.database.url, embedder.model_id)
+        counts = session.execute(
+            text("SELECT count(*), max(paper_id) FROM paper_embeddings WHERE model = :m"), {"m": embedder.model_id}
+        ).one()
+        signature = (*counts, ann.generation(cache))
         with self._load_lock:  # one load at a time; queries are not blocked by it once an index exists
             self._checked_at = time.monotonic()
             if self._index is not None and signature == self._index_signature:
@@ -288,17 +291,10 @@ class SearchService:
             if session.get_bind().dialect.name == "postgresql":  # pgvector answers; no vectors in memory
                 index = PostgresVectorIndex(self.database, embedder.model_id, embedder.dim, signature[0])
             else:
-                index = VectorIndex.load(session, embedder.model_id, embedder.dim, ann_cache_path(self.database.url, embedder.model_id), **kwargs)
+                index = VectorIndex.load(session, embedder.model_id, embedder.dim, cache, wait=wait, **kwargs)
+                if index.update is not None:  # the graph may have moved on while we read
+                    signature = (*counts, None if index.update.stale else index.update.generation or None)
             self._index, self._index_signature = index, signature
-
-
-def ann_cache_path(database_url: str, model_id: str) -> Path | None:
-    """Where the HNSW graph of a SQLite database is kept: next to the database file."""
-    url = make_url(database_url)
-    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
-        return None
-    slug = "".join(ch if ch.isalnum() else "-" for ch in model_id.split("/")[-1].lower())
-    return Path(url.database).with_name(Path(url.database).name + f".{slug}.usearch")
 
 
 def _reason(keyword_rank: int | None, semantic_rank: int | None) -> str:

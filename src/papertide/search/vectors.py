@@ -1,19 +1,18 @@
-"""Semantic retrieval: every paper vector of one model in memory, searched exactly or with HNSW.
+"""Semantic retrieval: every paper vector of one model, searched exactly or with HNSW.
 
 Exact search (one matrix product) is used while it is fast: under ``ANN_THRESHOLD`` vectors it
 takes a few milliseconds. Above it an HNSW graph (usearch) answers instead, with recall@10
-against exact measured by ``benchmarks/search_latency.py``. The graph is saved next to the
-SQLite file, keyed by the set of ids it holds, so a restart does not rebuild it.
+against exact measured by ``benchmarks/search_latency.py``. The graph is kept next to the SQLite
+file and updated incrementally, by one process at a time (``ann.py``).
 
 Vectors are stored in the database as float16 (half the size; cosine error ~1e-4). In memory,
-exact search keeps a float32 copy (BLAS needs it; 150 MB at 100k); above the threshold only the
-float16 rows are kept beside the graph, for rescoring a few hundred candidates.
+exact search keeps a float32 copy (BLAS needs it; 150 MB at 100k); above the threshold the
+float16 rows are memory-mapped from the graph's files, shared by every process, for rescoring a
+few hundred candidates.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +20,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from threadpoolctl import ThreadpoolController
 
+from papertide.search.ann import GraphUpdate, open_graph
+
 ANN_THRESHOLD = 100_000
 EXACT_BLOCK = 65_536  # rows converted to float32 at a time: bounded extra memory
-ANN_CONNECTIVITY = 16
-ANN_EXPANSION_ADD = 128
-ANN_EXPANSION_SEARCH = 96
+LOAD_BLOCK = 20_000  # rows read from the database at a time
 FILTER_OVERSAMPLE = 20  # filtered ANN search asks for this many times k, then filters
 # One BLAS thread per query product: OpenBLAS's second thread made exact search at 10k cost
 # 7.1 ms CPU / 33 ms wall instead of 1.3 / 6.7 on the loaded 2-core machine (a matrix-vector
@@ -44,27 +43,43 @@ def from_blobs(blobs: list[bytes], dim: int) -> np.ndarray:
 class VectorIndex:
     """Nearest papers by cosine similarity, for one embedding model."""
 
-    def __init__(self, ids: np.ndarray, vectors: np.ndarray, ann_cache: Path | None = None, ann_threshold: int = ANN_THRESHOLD):
-        order = np.argsort(ids, kind="stable")
-        self.ids = np.asarray(ids, dtype=np.int64)[order]
-        self.vectors = np.asarray(vectors, dtype=np.float16)[order]
+    def __init__(
+        self, ids: np.ndarray, vectors: np.ndarray, ann_cache: Path | None = None, ann_threshold: int = ANN_THRESHOLD,
+        *, wait: bool = True, progress=None,
+    ):
+        """Above ``ann_threshold`` vectors the graph cached at ``ann_cache`` is opened and brought
+        up to date (``ann.open_graph``: ``wait`` and ``progress`` are its), and the ids and rows
+        served are the graph's: those of the previous generation while another process updates it
+        (``self.update.stale``)."""
+        self.ids, self.vectors = np.asarray(ids, dtype=np.int64), np.asarray(vectors, dtype=np.float16)
+        if np.any(self.ids[1:] <= self.ids[:-1]):  # sort only when needed: a copy is 768 MB at 1M
+            order = np.argsort(self.ids, kind="stable")
+            self.ids, self.vectors = self.ids[order], self.vectors[order]
         self.dim = self.vectors.shape[1] if self.vectors.ndim == 2 and len(self.vectors) else 0
         self._ann = None
         self._exact32 = None
+        self.update: GraphUpdate | None = None
         if len(self.ids) >= ann_threshold:
-            self._ann = _load_or_build_ann(self.ids, self.vectors, ann_cache)
+            self._ann, self.update = open_graph(ann_cache, self.ids, self.vectors, wait=wait, progress=progress)
+            self.ids, self.vectors = self._ann.ids, self._ann.vectors  # memory-mapped when cached
         else:
             # Converting float16 to float32 cost more than the product itself (18 ms of 19 at 10k).
             self._exact32 = self.vectors.astype(np.float32)
 
     @classmethod
-    def load(cls, session: Session, model_id: str, dim: int, ann_cache: Path | None = None, ann_threshold: int = ANN_THRESHOLD) -> "VectorIndex":
-        """Every stored vector of ``model_id`` (hidden papers are filtered at query time)."""
-        rows = session.execute(
+    def load(cls, session: Session, model_id: str, dim: int, ann_cache: Path | None = None, ann_threshold: int = ANN_THRESHOLD, **graph) -> "VectorIndex":
+        """Every stored vector of ``model_id`` (hidden papers are filtered at query time);
+        ``graph``: ``wait``/``progress`` for the HNSW graph (see ``__init__``)."""
+        result = session.execute(
             text("SELECT paper_id, vector FROM paper_embeddings WHERE model = :model ORDER BY paper_id"), {"model": model_id}
-        ).all()
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        return cls(ids, from_blobs([r[1] for r in rows], dim), ann_cache, ann_threshold)
+        )
+        ids, blocks = [], []
+        while rows := result.fetchmany(LOAD_BLOCK):  # never a million row objects at once (~1 GB at 1M)
+            ids.extend(r[0] for r in rows)
+            blocks.append(from_blobs([r[1] for r in rows], dim))
+        vectors = np.concatenate(blocks) if blocks else np.zeros((0, dim), np.float16)
+        del blocks
+        return cls(np.asarray(ids, dtype=np.int64), vectors, ann_cache, ann_threshold, **graph)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -103,15 +118,11 @@ class VectorIndex:
             if self._ann is None or len(allowed) <= ANN_THRESHOLD:
                 ids, rows = self.rows_of(sorted(allowed))
                 return _top_k(ids, (self._exact32 if self._exact32 is not None else self.vectors)[rows], query, k)
-            hits = self._ann_search(query, k * FILTER_OVERSAMPLE)
+            hits = self._ann.search(query, k * FILTER_OVERSAMPLE)
             return [(i, s) for i, s in hits if i in allowed][:k]
         if self._ann is not None:
-            return self._ann_search(query, k)
+            return self._ann.search(query, k)
         return _top_k(self.ids, self._exact32, query, k)
-
-    def _ann_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        matches = self._ann.search(query, k)
-        return [(int(key), 1.0 - float(distance)) for key, distance in zip(matches.keys, matches.distances)]
 
 
 def _top_k(ids: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -125,26 +136,3 @@ def _top_k(ids: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int) -> l
     best = np.argpartition(-scores, k - 1)[:k]
     best = best[np.argsort(-scores[best], kind="stable")]
     return list(zip(ids[best].tolist(), scores[best].tolist()))
-
-
-def _load_or_build_ann(ids: np.ndarray, vectors: np.ndarray, cache: Path | None):
-    from usearch.index import Index
-
-    fingerprint = hashlib.sha256(ids.tobytes()).hexdigest()[:16]
-    manifest = cache.with_suffix(cache.suffix + ".json") if cache else None
-    if cache and cache.exists() and manifest.exists():
-        if json.loads(manifest.read_text()).get("ids") == fingerprint:
-            index = Index(ndim=vectors.shape[1], metric="cos", dtype="f16", connectivity=ANN_CONNECTIVITY)
-            index.load(str(cache))
-            index.expansion_search = ANN_EXPANSION_SEARCH
-            return index
-    index = Index(
-        ndim=vectors.shape[1], metric="cos", dtype="f16", connectivity=ANN_CONNECTIVITY,
-        expansion_add=ANN_EXPANSION_ADD, expansion_search=ANN_EXPANSION_SEARCH,
-    )
-    index.add(ids, vectors)
-    if cache:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        index.save(str(cache))
-        manifest.write_text(json.dumps({"ids": fingerprint, "count": int(len(ids))}))
-    return index

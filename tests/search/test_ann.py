@@ -1,0 +1,281 @@
+"""The HNSW graph on disk: incremental updates, damaged files, and several processes at once.
+
+Real usearch graphs in real files; the processes are real subprocesses holding a real flock.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from papertide.search.ann import GraphFiles, generation, open_graph
+from papertide.search.service import SearchService
+from papertide.search.vectors import VectorIndex
+
+THRESHOLD = 50  # the graph answers from 50 vectors on
+REPO = Path(__file__).resolve().parents[2]
+
+
+def unit_vectors(count: int, seed: int, dim: int = 32) -> np.ndarray:
+    vectors = np.random.default_rng(seed).standard_normal((count, dim)).astype(np.float32)
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float16)
+
+
+def graph_index(ids, vectors, cache: Path, **options) -> VectorIndex:
+    return VectorIndex(np.asarray(ids), vectors, ann_cache=cache, ann_threshold=THRESHOLD, **options)
+
+
+def files_of(cache: Path) -> set[str]:
+    return {p.name for p in cache.parent.iterdir() if p.name.startswith(cache.name)}
+
+
+def test_new_papers_are_added_without_re_adding_the_old_ones(tmp_path):
+    cache = tmp_path / "v.usearch"
+    vectors = unit_vectors(320, seed=1)
+    first = graph_index(range(1, 301), vectors[:300], cache)
+    assert first.uses_ann and first.update.rebuilt and first.update.added == 300
+    grown = graph_index(range(1, 321), vectors, cache)
+    assert (grown.update.added, grown.update.removed, grown.update.rebuilt) == (20, 0, False)
+    assert grown.update.generation == first.update.generation + 1
+    assert np.array_equal(grown.ids, np.arange(1, 321)) and len(grown._ann.index) == 320
+    assert grown.search(vectors[310].astype(np.float32), 1)[0][0] == 311
+    # Only the new generation's files are left, and opening it again changes nothing.
+    assert files_of(cache) == {"v.usearch.json", "v.usearch.lock", "v.usearch.2.graph", "v.usearch.2.ids.npy", "v.usearch.2.vectors.npy"}
+    again = graph_index(range(1, 321), vectors, cache)
+    assert (again.update.added, again.update.removed, again.update.generation) == (0, 0, 2)
+
+
+def test_removed_papers_vanish_and_changed_vectors_are_replaced(tmp_path):
+    cache = tmp_path / "v.usearch"
+    vectors = unit_vectors(300, seed=2)
+    graph_index(range(1, 301), vectors, cache)
+    kept = np.setdiff1d(np.arange(1, 301), np.arange(1, 11))  # papers 1-10 deleted
+    changed = vectors[kept - 1].copy()
+    changed[kept == 100] = unit_vectors(1, seed=99)  # paper 100 re-embedded
+    updated = graph_index(kept, changed, cache)
+    assert (updated.update.added, updated.update.removed, updated.update.rebuilt) == (1, 11, False)
+    assert len(updated._ann.index) == 290 and not set(range(1, 11)) & set(updated.ids.tolist())
+    for removed in range(1, 11):
+        assert removed not in {i for i, _ in updated.search(vectors[removed - 1].astype(np.float32), 20)}
+    best, score = updated.search(unit_vectors(1, seed=99)[0].astype(np.float32), 1)[0]
+    assert best == 100 and score > 0.999
+    assert np.array_equal(updated.vector(100).astype(np.float16), unit_vectors(1, seed=99)[0])
+
+
+def test_results_equal_exact_search_on_a_small_set(tmp_path):
+    vectors = unit_vectors(400, seed=3)
+    ids = np.arange(1, 401)
+    exact = VectorIndex(ids, vectors, ann_threshold=10**9)
+    graph = graph_index(ids, vectors, tmp_path / "v.usearch")
+    assert graph.uses_ann and not exact.uses_ann
+    overlap = []
+    for query in unit_vectors(20, seed=4).astype(np.float32):
+        found, truth = dict(graph.search(query, 10)), dict(exact.search(query, 400))
+        assert len(found) == 10 and all(abs(found[i] - truth[i]) < 2e-3 for i in found)  # exact cosines
+        overlap.append(len(set(found) & set(list(truth)[:10])) / 10)
+    # HNSW is approximate even here (a multi-threaded build is not deterministic): measured
+    # a sound graph finds nearly all of these ten; below 0.95 the graph or its settings are broken.
+    assert np.mean(overlap) >= 0.95
+
+
+@pytest.mark.parametrize("damage", ["truncated graph", "garbage graph", "missing ids", "broken manifest", "old format"])
+def test_a_damaged_graph_is_rebuilt_not_crashed_on(tmp_path, damage):
+    cache = tmp_path / "v.usearch"
+    vectors = unit_vectors(200, seed=5)
+    graph_index(range(1, 201), vectors, cache)
+    files = GraphFiles(cache)
+    graph_file = files.path(1, "graph")
+    if damage == "truncated graph":
+        graph_file.write_bytes(graph_file.read_bytes()[: graph_file.stat().st_size // 2])
+    elif damage == "garbage graph":
+        graph_file.write_bytes(np.random.default_rng(0).bytes(graph_file.stat().st_size))
+    elif damage == "missing ids":
+        files.path(1, "ids.npy").unlink()
+    elif damage == "broken manifest":
+        files.manifest.write_text('{"format": 2, "generation": ')
+    else:  # a graph saved by the single-file cache that came before generations
+        files.manifest.write_text(json.dumps({"ids": "0123456789abcdef", "count": 200}))
+    assert files.read() is None
+    rebuilt = graph_index(range(1, 201), vectors, cache)
+    assert rebuilt.update.rebuilt and rebuilt.update.added == 200
+    assert rebuilt.search(vectors[7].astype(np.float32), 1)[0][0] == 8
+    assert files.read() is not None
+
+
+def test_an_update_killed_half_way_leaves_the_old_generation_in_force(tmp_path):
+    """What ``kill -9`` during ``commit`` leaves: some files of generation 2, temporary files,
+    no new manifest. Readers keep generation 1; the next update finishes and clears the debris."""
+    cache = tmp_path / "v.usearch"
+    vectors = unit_vectors(260, seed=6)
+    graph_index(range(1, 251), vectors[:250], cache)
+    files = GraphFiles(cache)
+    files.path(2, "graph").write_bytes(b"half a graph")
+    files.path(2, "ids.npy").with_name("v.usearch.2.vectors.npy.tmp-12345").write_bytes(b"\x00" * 100)
+    assert files.read().generation == 1 and len(files.read()) == 250
+    updated = graph_index(range(1, 261), vectors, cache)
+    assert (updated.update.added, updated.update.generation) == (10, 2)
+    assert not any("tmp" in name for name in files_of(cache)) and len(files.read()) == 260
+
+
+def test_while_another_process_updates_the_old_generation_is_served(tmp_path):
+    cache = tmp_path / "v.usearch"
+    vectors = unit_vectors(220, seed=7)
+    graph_index(range(1, 201), vectors[:200], cache)
+    with GraphFiles(cache).locked(block=True):  # a separate open file: conflicts like another process
+        served = graph_index(range(1, 221), vectors, cache, wait=False)
+    assert served.update.stale and served.update.generation == 1
+    assert len(served) == 200 and served.ids[-1] == 200  # ids and rows are the served graph's
+    fresh = graph_index(range(1, 221), vectors, cache, wait=False)
+    assert not fresh.update.stale and fresh.update.added == 20 and generation(cache) == 2
+
+
+def test_without_a_file_the_graph_is_built_in_memory(tmp_path):
+    vectors = unit_vectors(100, seed=8)
+    graph, update = open_graph(None, np.arange(1, 101), vectors)
+    assert update.rebuilt and len(graph) == 100 and not list(tmp_path.iterdir())
+    (tmp_path / "not-a-directory").write_text("")  # where the graph cannot be kept: in memory, no error
+    graph, update = open_graph(tmp_path / "not-a-directory" / "v.usearch", np.arange(1, 101), vectors)
+    assert update.rebuilt and len(graph) == 100 and graph.search(vectors[3].astype(np.float32), 1)[0][0] == 4
+
+
+# -- several processes ---------------------------------------------------------------------------
+
+CHILD = """
+import json, logging, sys
+from pathlib import Path
+import numpy as np
+logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s", force=True)
+from papertide.search.vectors import VectorIndex
+data = np.load(sys.argv[1])
+index = VectorIndex(data["ids"], data["vectors"], ann_cache=Path(sys.argv[2]), ann_threshold=50)
+print("RESULT " + json.dumps(index.update.__dict__), flush=True)
+"""
+
+
+def start_child(tmp_path: Path, ids, vectors, cache: Path) -> subprocess.Popen:
+    data = tmp_path / f"data-{len(ids)}.npz"
+    np.savez(data, ids=np.asarray(ids), vectors=vectors)
+    env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}
+    return subprocess.Popen([sys.executable, "-c", CHILD, str(data), str(cache)], stdout=subprocess.PIPE, text=True, env=env)
+
+
+def read_lines(process: subprocess.Popen, until: str | None = None, timeout: float = 120) -> list[str]:
+    """Lines of the child's output up to one containing ``until`` (or to its end), within ``timeout``."""
+    lines: list[str] = []
+
+    def read():
+        for line in process.stdout:
+            lines.append(line.strip())
+            if until and until in line:
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    assert not reader.is_alive(), f"child said only {lines}"
+    return lines
+
+
+def result_of(process: subprocess.Popen) -> dict:
+    lines = read_lines(process)
+    assert process.wait(timeout=60) == 0, lines
+    return json.loads(next(line for line in lines if line.startswith("RESULT ")).removeprefix("RESULT "))
+
+
+def test_two_processes_building_at_once_build_one_graph(tmp_path):
+    cache = tmp_path / "v.usearch"
+    vectors = unit_vectors(300, seed=9)
+    with GraphFiles(cache).locked(block=True):  # hold both at the door, then let them race
+        children = [start_child(tmp_path, np.arange(1, 301), vectors, cache) for _ in range(2)]
+        for child in children:
+            read_lines(child, until="waiting for the vector graph lock")
+    results = [result_of(child) for child in children]
+    assert sorted(r["rebuilt"] for r in results) == [False, True]  # one built, the other opened it
+    assert sorted(r["added"] for r in results) == [0, 300]
+    assert {r["generation"] for r in results} == {1} and generation(cache) == 1
+    graph = GraphFiles(cache).read()
+    assert np.array_equal(graph.ids, np.arange(1, 301)) and len(graph.index) == 300
+
+
+def test_two_processes_updating_at_once_add_each_new_paper_once(tmp_path):
+    cache = tmp_path / "v.usearch"
+    vectors = unit_vectors(330, seed=10)
+    graph_index(range(1, 301), vectors[:300], cache)
+    children = [start_child(tmp_path, np.arange(1, 331), vectors, cache) for _ in range(2)]
+    results = [result_of(child) for child in children]
+    assert sorted(r["added"] for r in results) == [0, 30] and not any(r["rebuilt"] for r in results)
+    assert {r["generation"] for r in results} == {2}
+    graph = GraphFiles(cache).read()
+    assert np.array_equal(graph.ids, np.arange(1, 331)) and len(graph.index) == 330
+    assert graph.search(vectors[320].astype(np.float32), 1)[0][0] == 321
+
+
+# -- the service and `papertide index` ---------------------------------------------------------
+
+
+@pytest.mark.sqlite_only
+def test_a_running_service_opens_the_generation_papertide_index_wrote(database, monkeypatch):
+    """The indexer updates the graph (here: one paper re-embedded, so the count of vectors and
+    the largest id stay as they were); a running service notices the new generation and opens
+    it, without updating anything itself."""
+    import papertide.search.service as service_module
+    from sqlalchemy import text
+
+    from papertide.search.ann import cache_path
+    from papertide.search.indexer import index_papers, update_vector_graph
+
+    from .helpers import service_with
+
+    monkeypatch.setattr(service_module, "REFRESH_SECONDS", 0.0)
+    embedder = service_with(database).embedder
+    built = update_vector_graph(database, embedder, progress=False, ann_threshold=3)
+    assert built.rebuilt and built.added == 6 and built.generation == 1
+    service = SearchService(database, embedder, ann_threshold=3)
+    assert service.search("sparse attention long documents")[0].arxiv_id == "2401.00001"
+    assert service._index.uses_ann and service._index.update.generation == 1 and service._index.update.added == 0
+    with database.session() as session:
+        session.execute(text("UPDATE papers SET abstract = 'Penguins huddle on antarctic sea ice' WHERE arxiv_id = '2404.00004'"))
+    assert index_papers(database, embedder, progress=False).embedded == 1
+    updated = update_vector_graph(database, embedder, progress=False, ann_threshold=3)
+    assert (updated.added, updated.removed, updated.generation) == (1, 1, 2)
+    assert generation(cache_path(database.url, embedder.model_id)) == 2
+    service.search("anything")  # the check: a new generation on disk
+    assert service._index.update.generation == 2 and service._index.update.added == 0
+    semantic = service._index.search(embedder.embed_query("penguins huddle antarctic ice"), 1)
+    assert semantic[0][0] == service.search("2404.00004")[0].paper_id
+
+
+def test_papertide_index_threads_setting_and_option(database, monkeypatch):
+    """``--threads`` and ``PAPERTIDE_INDEX_THREADS`` set torch's threads for document embedding."""
+    import torch
+    from click.testing import CliRunner
+
+    from papertide.cli import main
+    from papertide.config import get_settings
+    from papertide.db import get_database
+
+    from .helpers import add_papers
+
+    add_papers(database)
+    monkeypatch.setenv("PAPERTIDE_DATABASE_URL", database.url)
+    monkeypatch.setenv("PAPERTIDE_INDEX_THREADS", "1")
+    before = torch.get_num_threads()
+    try:
+        for arguments, threads in ((["index", "--quiet", "--limit", "2"], 1), (["index", "--quiet", "--threads", "2"], 2)):
+            get_settings.cache_clear()
+            get_database.cache_clear()
+            result = CliRunner().invoke(main, arguments, catch_exceptions=False)
+            assert result.exit_code == 0, result.output
+            assert torch.get_num_threads() == threads
+            get_database().dispose()
+    finally:
+        torch.set_num_threads(before)
+        get_database.cache_clear()
+        get_settings.cache_clear()
+    assert "embedded 4" in result.output  # the second run embedded the four the first left
