@@ -29,6 +29,20 @@ class Pacer(Protocol):
         """Take the next turn at ``host``; the seconds to wait for it."""
 
 
+class LocalPacer:
+    """Turns per host for one fetcher (one process): each ``delay`` seconds after the one before."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._next: dict[str, float] = {}
+
+    def reserve(self, host: str, delay: float) -> float:
+        now = self.clock()
+        turn = max(now, self._next.get(host, now))
+        self._next[host] = turn + delay
+        return turn - now
+
+
 class FetchError(SourceError):
     """A request failed for good: a non-retryable status, or retries exhausted."""
 
@@ -44,8 +58,9 @@ class PoliteFetcher:
 
     A 429 or 503 is retried up to ``retries`` times, waiting what ``Retry-After`` says (capped at
     ``max_wait``) or else ``backoff * 2**attempt`` seconds. Network errors are retried the same way.
-    With a ``pacer`` (``papertide.ingest.pacing.DatabasePacer``) the pause holds between the
-    requests of every process that shares it, not only this fetcher's.
+    The pause is kept by a ``pacer``: by default this fetcher's own (``LocalPacer``); with
+    ``papertide.ingest.pacing.DatabasePacer`` it holds between the requests of every process
+    that shares the database.
     """
 
     delay: float = 3.0
@@ -57,10 +72,11 @@ class PoliteFetcher:
     sleep: Callable[[float], None] = time.sleep
     client: httpx.Client | None = None
     pacer: Pacer | None = None
-    _last_request: float | None = field(default=None, init=False, repr=False)
     _turn: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.pacer is None:
+            self.pacer = LocalPacer(self.clock)
         if self.client is None:
             self.client = httpx.Client(timeout=self.timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True)
 
@@ -94,18 +110,9 @@ class PoliteFetcher:
 
     def _wait_turn(self, host: str) -> None:
         with self._turn:  # one request at a time per fetcher, even from several threads
-            if self.pacer is not None and self.delay > 0:
-                wait = self.pacer.reserve(host, self.delay)
-                if wait > 0:
-                    self.sleep(wait)
-                return
-            now = self.clock()
-            if self._last_request is not None and self.delay > 0:
-                remaining = self._last_request + self.delay - now
-                if remaining > 0:
-                    self.sleep(remaining)
-                    now = self.clock()
-            self._last_request = now
+            wait = self.pacer.reserve(host, self.delay) if self.delay > 0 else 0.0
+            if wait > 0:
+                self.sleep(wait)
 
     def _retry_wait(self, response: httpx.Response, attempt: int) -> float:
         wait = retry_after_seconds(response.headers.get("Retry-After"))
