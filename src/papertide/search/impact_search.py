@@ -61,14 +61,15 @@ ENABLED = True  # off: the FTS5 path always (benchmarks compare the two)
 
 
 def impact_bm25(
-    session: Session, stats: TermStatistics, phrases: list[Phrase], weights: tuple[float, ...], condition: str,
-    params: dict, limit: int, filtered: bool,
+    session: Session, stats: TermStatistics, corpus: tuple[int, int], phrases: list[Phrase], weights: tuple[float, ...],
+    condition: str, params: dict, limit: int, filtered: bool,
 ) -> list[tuple[int, float]] | None:
     """(paper id, BM25 score) of the best ``limit`` papers for the OR of ``phrases``, or None
-    when there is no usable impact index (the caller then asks FTS5)."""
+    when there is no usable impact index (the caller then asks FTS5). ``corpus`` is
+    ``TermStatistics.corpus``, as the caller read it for this query."""
     if not ENABLED:
         return None
-    documents, tokens = stats.corpus(session)
+    documents, tokens = corpus
     newest = session.execute(text("SELECT max(id) FROM papers")).scalar() or 0
     index = ImpactIndex.current(session, weights, documents, newest)
     if index is None:

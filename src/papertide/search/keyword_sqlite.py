@@ -77,12 +77,13 @@ def bounded_bm25(
     """
     exact_expression = " OR ".join(f'"{p}"' for p in phrases)  # the plain query; \w+ words: quoting escapes all
     stats = TermStatistics.of(session)
-    if stats.corpus(session)[0] < EXACT_BELOW_PAPERS:
+    corpus = stats.corpus(session)
+    if corpus[0] < EXACT_BELOW_PAPERS:
         return _fts5_top(session, exact_expression, weights, condition, params, limit, filtered)
     query = [Phrase(p, stats.tokenizer.phrase_tokens(p)) for p in phrases]
     from papertide.search.impact_search import impact_bm25  # (it builds on this module)
 
-    found = impact_bm25(session, stats, query, weights, condition, params, limit, filtered)
+    found = impact_bm25(session, stats, corpus, query, weights, condition, params, limit, filtered)
     if found is not None:  # the impact index answered (impact_search.py); without one, FTS5:
         return found
     bounds = {ph.text: stats.df_bound(session, ph) for ph in query}
