@@ -21,11 +21,21 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from papertide.config import PACKAGE_DIR, get_settings
 
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+
+
+def beside_sqlite_file(database_url: str, suffix: str) -> Path | None:
+    """A derived file kept next to a SQLite database file (``papertide.db`` + ``suffix``: search
+    indexes); None for PostgreSQL and for an in-memory database, which have no such place."""
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).with_name(Path(url.database).name + suffix)
 
 
 def is_sqlite(engine: Engine | Connection | Session) -> bool:

@@ -126,13 +126,10 @@ def _update_on_disk(files: "GraphFiles", current: Graph | None, ids, vectors, wa
 def cache_path(database_url: str, model_id: str) -> Path | None:
     """Where the graph of a SQLite database's vectors is kept: beside the database file (None
     for PostgreSQL, where pgvector's index answers, and for an in-memory database)."""
-    from sqlalchemy.engine import make_url
+    from papertide.db import beside_sqlite_file
 
-    url = make_url(database_url)
-    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
-        return None
     slug = "".join(ch if ch.isalnum() else "-" for ch in model_id.split("/")[-1].lower())
-    return Path(url.database).with_name(Path(url.database).name + f".{slug}.usearch")
+    return beside_sqlite_file(database_url, f".{slug}.usearch")
 
 
 def generation(cache: Path | None) -> int | None:

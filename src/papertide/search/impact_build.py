@@ -32,9 +32,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
+from papertide.db import beside_sqlite_file
 from papertide.search.impact_file import write_arrays
 from papertide.search.keyword_sqlite import _varints
 
@@ -68,10 +68,7 @@ class BuildSummary:
 
 def impact_path(database_url: str) -> Path | None:
     """Where the impact index of a SQLite database lives: beside the file (None for other backends)."""
-    url = make_url(database_url)
-    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database).with_name(Path(url.database).name + ".impact")
+    return beside_sqlite_file(database_url, ".impact")
 
 
 def build_impact_index(
