@@ -46,6 +46,7 @@ from papertide.search.impact_file import ImpactFileError, open_arrays
 from papertide.search.keyword_sqlite import (
     FTS_TABLE, HIDDEN_MARGIN, K1, B, Phrase, TermStatistics, _common_scores, _varints,
 )
+from papertide.search.phrase_weight import phrase_weight
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class ImpactIndex:
     def search(self, session, stats, phrases, condition, params, limit, filtered, documents, tokens, newest):
         depth = max(EXACT_SCORED, limit)
         scoring = [ph for ph in phrases if ph.tokens]
-        idf = [_idf(documents, stats.df(session, ph)) for ph in scoring]
+        idf = [_idf(documents, stats.df(session, ph)) * phrase_weight(ph.text) for ph in scoring]
         terms = [self.phrase_ids(ph) for ph in scoring]
         words = [t[0] for t in terms if t is not None and len(t) == 1]  # (pairs: scored, not searched)
         ids, complete = self.candidates(words, BUDGET, FILTER_CANDIDATES if filtered else depth)
