@@ -207,7 +207,8 @@ def _fuse_variant(c, keyword, semantic, cosines, weight, depth, combine, both_bo
     ``depth``), CombMNZ over min-max scores (Fox & Shaw 1994), and a bonus for being in both lists."""
     candidates = list(dict.fromkeys([p for p, _ in keyword] + [p for p, _ in semantic]))
     in_keyword, in_semantic = {p for p, _ in keyword}, {p for p, _ in semantic}
-    kw = np.array([dict(keyword).get(p, 0.0) for p in candidates])
+    keyword_score = dict(keyword)
+    kw = np.array([keyword_score.get(p, 0.0) for p in candidates])
     cos = np.array([float(cosines[c.row[p]]) for p in candidates])
     kw_ref, cos_ref = np.array([s for _, s in keyword[:depth]]), np.array([s for _, s in semantic[:depth]])
     both = np.array([float(p in in_keyword and p in in_semantic) for p in candidates])
@@ -267,6 +268,8 @@ FAMILIES = {
     "pairs": [{"pairs": b, "weight": w} for b in (0.0, 0.15, 0.25, 0.35, 0.5, 0.65, 0.75, 1.0, 1.5, 2.0) for w in (0.65, 0.7, 0.75, 0.8, 0.85, 0.9)],
     # all three at once, the pair weights FTS5 can express (1/n: phrase_weight.py) and full weight
     "joint": [{"pairs": p, "weight": w, "both_bonus": b} for p in (0.25, 0.5, 1.0) for w in (0.7, 0.75, 0.8, 0.85) for b in (0.0, 0.25, 0.5)],
+    # the same with every 1/n down to 1/4 and keyword weight 0.9 too (a check of the grid's choice)
+    "joint-wide": [{"pairs": p, "weight": w, "both_bonus": b} for p in (0.25, 1 / 3, 0.5, 1.0) for w in (0.7, 0.75, 0.8, 0.85, 0.9) for b in (0.0, 0.25, 0.5)],
     "windows-mean": [{"windows": "mean", "weight": w} for w in (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)],
     "windows-max": [{"windows": "max", "weight": w} for w in (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)],
 }
