@@ -10,7 +10,8 @@ instead, with numpy over memory-mapped arrays:
    threshold, found by binary search: a rare word's postings all come before a common word's
    weak ones) and adds them up per paper in a dense per-thread array. Pairs play no part here.
 2. **Exact scores.** The best ``EXACT_SCORED`` candidates get their full BM25 score (every word
-   and adjacent pair, current idf and average length, as FTS5's ``bm25()``) from the file's
+   and adjacent pair, current idf and average length, as FTS5's ``bm25()``; a pair's idf times
+   ``phrase_weight.PAIR_WEIGHT``) from the file's
    forward index: each paper's tokens in order, so a pair is two neighbours. Hidden papers are
    dropped from the ranked list's head only (reading a paper's row costs more than scoring it),
    and a paper of the head whose column lengths no longer match FTS5's (changed since the

@@ -1,8 +1,8 @@
 """Keyword retrieval on PostgreSQL: BM25 over the weighted ``papers.search_document`` (migration 0003).
 
 The same query semantics and scores as the FTS5 side (``keyword.py``): any of the query's words,
-plus each adjacent pair as a phrase, scored by BM25 (k1 1.2, b 0.75, FTS5's defaults) with the
-fields weighted by ``keyword.COLUMN_WEIGHTS``. ``ts_rank_cd`` has no idf, so instead, in two
+plus each adjacent pair as a phrase (weighing ``phrase_weight.PAIR_WEIGHT`` of a word), scored by
+BM25 (k1 1.2, b 0.75, FTS5's defaults) with the fields weighted by ``keyword.COLUMN_WEIGHTS``. ``ts_rank_cd`` has no idf, so instead, in two
 round trips:
 
 1. **Look-up** (one statement, ``look_up``): each word's lexemes, stemmed (``english``: title and

@@ -11,7 +11,8 @@ satisfy). Here a budget of postings bounds the work:
 1. Each query phrase (word or adjacent pair) gets its document frequency from a table of the
    index's frequent terms (fts5vocab, read once per index generation, see ``TermStatistics``).
 2. Below ``EXACT_BELOW_PAPERS`` papers, or if all phrases together have at most
-   ``POSTINGS_BUDGET`` postings, the query is the plain one: a single FTS5 OR query, exact BM25.
+   ``POSTINGS_BUDGET`` postings, the query is the plain one: a single FTS5 OR query, exact BM25
+   (pairs at half a word's weight everywhere here: ``phrase_weight.py``).
 3. Otherwise the rarest phrases, up to the budget, find the candidates, and FTS5 ranks them by
    BM25 over those phrases (idf and length normalisation are the whole corpus's, as always).
 4. The common phrases' BM25 terms are then added for the best ``RESCORE`` candidates, computed
