@@ -362,8 +362,6 @@ def test_a_paper_deleted_between_reading_ids_and_vectors_is_read_again_not_serve
     """The ids (with hashes) and the vectors are two reads: a deletion in between must not leave
     the graph holding a paper without a vector. The deletion is made by another connection just
     before the vector read."""
-    import sqlite3
-
     from sqlalchemy import text as sql
 
     from .helpers import PAPERS, add_papers
@@ -381,11 +379,9 @@ def test_a_paper_deleted_between_reading_ids_and_vectors_is_read_again_not_serve
 
     def delete_first(statement):
         if "SELECT paper_id, vector" in statement and not deleted:
-            other = sqlite3.connect(database.url.removeprefix("sqlite:///"), timeout=30)
-            with other:
-                other.execute("DELETE FROM paper_embeddings WHERE paper_id = ?", (newest,))
-            other.close()
             deleted.append(newest)
+            with database.engine.begin() as other:  # a second connection of the pool, committed
+                other.execute(sql("DELETE FROM paper_embeddings WHERE paper_id = :id"), {"id": newest})
 
     index, statements = load_recording(database, tmp_path / "v.usearch", hook=delete_first)
     assert deleted == [newest]
