@@ -89,7 +89,7 @@ class QueryProcess:
         self._child: _Child | None = None
         self._lock = threading.Lock()
         self._starting: threading.Thread | None = None
-        self._started_once = False
+        self._first_start_over = False  # until then, queries wait for the start as for a model load
         self._failures = 0  # children that died in a row without answering
         self._next_start = 0.0
 
@@ -135,7 +135,7 @@ class QueryProcess:
             return child
         if child is not None:
             self._lost(child, child.broken or f"exited with code {child.process.exitcode}")
-        self._starter(wait=not self._started_once)  # the first start is waited for, like loading a model
+        self._starter(wait=not self._first_start_over)
         if self.unavailable:
             raise EmbedderUnavailable(self.unavailable)
         child = self._child
@@ -148,7 +148,6 @@ class QueryProcess:
         with self._lock:
             starting = self._starting
             if starting is None and self._child is None and not self.unavailable and time.monotonic() >= self._next_start:
-                self._started_once = True
                 starting = self._starting = threading.Thread(target=self._start_child, name="papertide-query-process-start", daemon=True)
                 starting.start()
         if wait and starting is not None:
@@ -169,7 +168,7 @@ class QueryProcess:
                 self._child = child
         finally:
             with self._lock:
-                self._starting = None
+                self._starting, self._first_start_over = None, True
 
     def _lost(self, child: "_Child", why: str) -> None:
         """Forget ``child`` (once, whoever notices first) and schedule the next start."""
