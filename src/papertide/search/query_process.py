@@ -276,12 +276,12 @@ class _Child:
                     return vector
                 if self.broken:
                     raise QueryProcessError(self.broken)
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self.connection.poll(remaining):
-                    raise self._break("no answer before the query's deadline")
                 try:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not self.connection.poll(remaining):
+                        raise self._break("no answer before the query's deadline")
                     got, vector, error = self.connection.recv()
-                except (EOFError, OSError) as error:
+                except (EOFError, OSError) as error:  # (OSError: another thread stopped it)
                     raise self._break(f"exited during a query: {error!r}") from error
                 self._answers[got] = (vector, error)
             finally:
