@@ -209,6 +209,8 @@ class PendingQuery:
         except QueryProcessError as error:
             if self.child.broken:  # not just this query failing in the model: the child is done
                 self.owner._lost(self.child, str(error))
+            else:
+                log.warning("query embedding failed on one query: %s", error)
             raise
         self.owner._answered()
         return vector

@@ -34,7 +34,7 @@ from papertide.search import ann
 from papertide.search.embedder import Embedder, EmbedderUnavailable
 from papertide.search.fusion import fuse
 from papertide.search.keyword import Filters, keyword_search
-from papertide.search.query_process import QueryProcess, query_embedder
+from papertide.search.query_process import QueryProcess, QueryProcessError, query_embedder
 from papertide.search.vectors import FILTER_OVERSAMPLE, VectorIndex
 from papertide.search.vectors_postgres import PostgresVectorIndex
 
@@ -255,6 +255,8 @@ class SearchService:
             return pending.result()
         except EmbedderUnavailable as error:
             self._semantic_off(error)
+        except QueryProcessError as error:  # its cause is logged once by the QueryProcess, not per query
+            log.debug("query embedding failed, keyword only: %s", error)
         except Exception as error:  # noqa: BLE001 - any model failure means keyword-only, not a 500
             log.warning("query embedding failed, keyword only: %s", error)
         return None
