@@ -147,6 +147,15 @@ def test_a_hung_child_is_given_up_after_the_timeout_and_replaced(indexed, own_pr
     wait_for(lambda: searches_by_meaning(service), what="search by meaning through a new child")
 
 
+def test_an_answer_that_came_in_time_is_taken_however_late_the_caller_comes_for_it(shared_process):
+    pending = shared_process.submit("sparse attention")
+    child = shared_process.pid
+    wait_for(lambda: pending.child.connection.poll(0), what="the answer in the pipe")
+    wait_for(lambda: time.monotonic() > pending.deadline + 0.05, seconds=shared_process.query_timeout + 5, what="the deadline past")
+    assert pending.result().shape == (shared_process.dim,)
+    assert shared_process.pid == child  # not taken for a hung child
+
+
 def test_restarts_are_rate_limited_while_children_keep_failing(monkeypatch):
     attempts = []
 

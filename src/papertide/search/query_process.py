@@ -17,7 +17,8 @@ only: documents are embedded in-process by ``papertide index`` (batch work, no G
 - Thread-safe: requests are numbered; any thread may send, and whichever waiting thread holds the
   read lock reads the answers in order, keeping the others' for them.
 - Failure never breaks search: a child that is down, crashes during a request or does not answer
-  within ``query_timeout`` makes that one query fail fast with ``QueryProcessError`` (the service
+  within ``query_timeout`` of the request (an answer that came in time is taken however late the
+  caller comes for it: the keyword side's first query at 1M takes seconds) makes that one query fail fast with ``QueryProcessError`` (the service
   answers it with keywords only), is killed, and is restarted in the background; restarts back off
   (1, 2, 4 ... 60 s) while children keep dying without answering. Keyword-only rather than the
   in-process model as the fallback: loading the model in the parent costs seconds (that query would
@@ -46,6 +47,7 @@ MODES = ("process", "inline")
 START_TIMEOUT = 120.0  # seconds for a child to import torch and load the model (on a busy machine)
 QUERY_TIMEOUT = 2.0  # seconds for one query vector; the embedding takes ~5 ms
 RESTART_BACKOFF = (1.0, 60.0)  # first and longest wait between restarts of children that keep dying
+LOCK_GRACE = 0.1  # seconds a late caller waits for the thread reading the pipe (answers come in order)
 PARENT_CHECK_SECONDS = 1.0  # how often an idle child checks that its parent is still there
 
 
@@ -268,7 +270,7 @@ class _Child:
     def answer(self, number: int, deadline: float) -> np.ndarray:
         """The answer to request ``number``: read by whichever waiting thread holds the read lock."""
         while True:
-            if not self._read_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            if not self._read_lock.acquire(timeout=max(LOCK_GRACE, deadline - time.monotonic())):
                 raise self._break("no answer in time (another query held the pipe)")
             try:
                 if number in self._answers:
@@ -279,8 +281,9 @@ class _Child:
                 if self.broken:
                     raise QueryProcessError(self.broken)
                 try:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0 or not self.connection.poll(remaining):
+                    # Past the deadline an answer already in the pipe is still taken: the caller may
+                    # come for it late (its own work was slow), the child was not.
+                    if not self.connection.poll(max(0.0, deadline - time.monotonic())):
                         raise self._break("no answer before the query's deadline")
                     got, vector, error = self.connection.recv()
                 except (EOFError, OSError) as error:  # (OSError: another thread stopped it)
