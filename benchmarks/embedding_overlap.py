@@ -6,7 +6,9 @@
 share the 2 cores. Both are Python code between native calls (the int8 forward pass, numpy), so
 they also share the GIL. This prints, per known-item query (median ms, after a warm-up pass): the
 embedding alone, the keyword side alone, both one after the other, both on two threads (as the
-service does), and the embedding in a child process (a pipe) while the keyword side runs.
+service did before query_process.py), the embedding in a bare child process (a pipe) while the
+keyword side runs, and the service's path now: ``QueryProcess`` (search/query_process.py; the same
+child, plus numbered requests, locks and deadlines), alone and beside the keyword side.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ sys.path.insert(0, str(REPO / "src"))
 from papertide.db import Database  # noqa: E402
 from papertide.search.embedder import load_embedder  # noqa: E402
 from papertide.search.keyword import keyword_search  # noqa: E402
+from papertide.search.query_process import QueryProcess  # noqa: E402
 from papertide.search.service import CANDIDATES  # noqa: E402
 
 QUERIES = REPO.parent / "shared" / "data" / "benchmark_known_item" / "queries.jsonl"
@@ -53,6 +56,8 @@ def main() -> None:
     worker = multiprocessing.get_context("spawn").Process(target=embedding_process, args=(child,), daemon=True)
     worker.start()
     assert parent.recv() == "ready"
+    query_process = QueryProcess("default")
+    query_process.start()
 
     def keyword(query: str) -> None:
         with database.session() as session:
@@ -68,6 +73,11 @@ def main() -> None:
         keyword(query)
         parent.recv()
 
+    def production(query: str) -> None:
+        pending = query_process.submit(query)
+        keyword(query)
+        pending.result()
+
     def median_ms(step) -> float:
         for query in queries:  # warm: statistics, file pages, caches
             step(query)
@@ -82,9 +92,12 @@ def main() -> None:
         "embedding alone": median_ms(embedder.embed_query),
         "keyword side alone": median_ms(keyword),
         "one after the other": median_ms(lambda q: (embedder.embed_query(q), keyword(q))),
-        "embedding on a thread (as the service)": median_ms(threads),
+        "embedding on a thread (the service before)": median_ms(threads),
         "embedding in a child process": median_ms(process),
+        "QueryProcess alone (round trip)": median_ms(query_process.embed_query),
+        "QueryProcess beside keyword (the service)": median_ms(production),
     }
+    query_process.close()
     parent.send(None)
     worker.join(timeout=30)
     for what, ms in result.items():

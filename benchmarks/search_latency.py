@@ -13,7 +13,10 @@ embedding, FTS5, vector search, fusion, loading the hits; and each side alone (k
 semantic only with the query vector given, the embedding), and end to end without the
 embedding's time (the query vector given), each over a first (cold caches) and second pass. ``--vector-sizes`` measures the semantic
 side alone (HNSW build, recall@10 against exact, latency, memory) on synthetic vectors.
-Wall-clock and CPU time are both reported: on a shared machine the CPU time is the stable figure.
+The service embeds queries as configured (``PAPERTIDE_QUERY_EMBEDDER``: in its child process by
+default, ``embedding_round_trip`` is that child's answer to one query alone; ``inline``: on a thread).
+Wall-clock and CPU time are both reported: on a shared machine the CPU time is the stable figure
+(the parent's CPU: the child's embedding is not in it).
 Databases are kept in ``--workdir`` and reused. The last line is one JSON object with every figure.
 """
 
@@ -29,6 +32,7 @@ import sqlite3
 import sys
 import time
 from collections import Counter
+from concurrent.futures import Future
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -42,6 +46,7 @@ from papertide.search.embedder import load_embedder  # noqa: E402
 from papertide.search.indexer import text_hash  # noqa: E402
 from papertide.search import impact_build, impact_search, keyword_sqlite  # noqa: E402
 from papertide.search.keyword import COLUMN_WEIGHTS, keyword_search  # noqa: E402
+from papertide.search.query_process import QueryProcess, query_embedder  # noqa: E402
 from papertide.search.service import CANDIDATES, SearchService  # noqa: E402
 from papertide.search.vectors import VectorIndex, to_blob  # noqa: E402
 
@@ -51,11 +56,18 @@ QUERIES = REPO.parent / "shared" / "data" / "benchmark_known_item" / "queries.js
 ABSTRACT_AUTHORS = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Claude Shannon", "Marie Curie", "John von Neumann"]
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_mb(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def given(vector: np.ndarray) -> Future:
+    """A query embedding that is already done (for end to end without the embedding's time)."""
+    done: Future = Future()
+    done.set_result(vector)
+    return done
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -193,7 +205,8 @@ def measure_size(size: int, args, papers, vectors, embedder, queries: list[str])
         print(f"  database of {size:,} built in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     database = Database(f"sqlite:///{path}")
     impact = keyword_path(args.keyword_path, database)
-    service = SearchService(database, embedder)
+    query_side = query_embedder("default", threads=1)  # what SearchService embeds queries with
+    service = SearchService(database, query_side)
     before = rss_mb()
     started = time.perf_counter()
     service.search("warm up the vector index", limit=20)  # loads the vectors (builds the graph once)
@@ -207,17 +220,21 @@ def measure_size(size: int, args, papers, vectors, embedder, queries: list[str])
               "load_before": load_average()}
     vectors_of = {}
     result["embedding"] = timed(lambda q: vectors_of.__setitem__(q, embedder.embed_query(q)), queries)
-    embed_query = service._embed_query
+    result["query_embedder"] = type(query_side).__name__
+    if isinstance(query_side, QueryProcess):
+        result["embedding_round_trip"] = timed(query_side.embed_query, queries)
+        result["query_process_rss_mb"] = round(rss_mb(query_side.pid))
+    embed_beside = service._embed_beside
     for run in ("cold", "warm"):
         with database.session() as session:
             result[f"keyword_{run}"] = timed(lambda q: keyword_search(session, q, CANDIDATES), queries)
         with database.session() as session:
             result[f"semantic_{run}"] = timed(lambda q: (index.search(vectors_of[q], CANDIDATES), index.scores(vectors_of[q], range(1, 101))), queries)
-        service._embed_query = embed_query
+        service._embed_beside = embed_beside
         result[f"end_to_end_{run}"] = timed(lambda q: service.search(q, limit=20), queries)
-        service._embed_query = vectors_of.__getitem__  # the query vector, already computed
+        service._embed_beside = lambda q: given(vectors_of[q])  # the query vector, already computed
         result[f"end_to_end_no_embedding_{run}"] = timed(lambda q: service.search(q, limit=20), queries)
-        service._embed_query = embed_query
+        service._embed_beside = embed_beside
     result["breakdown"] = breakdown(service, database, queries, vectors_of)
     if index.uses_ann:
         recalls = []
@@ -535,14 +552,16 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",") if s):
         r = measure_size(size, args, papers, vectors, embedder, queries)
         results[str(size)] = r
-        for what in ("embedding", "keyword_cold", "keyword_warm", "semantic_cold", "semantic_warm", "end_to_end_cold",
+        for what in ("embedding", "embedding_round_trip", "keyword_cold", "keyword_warm", "semantic_cold", "semantic_warm", "end_to_end_cold",
                      "end_to_end_warm", "end_to_end_no_embedding_cold", "end_to_end_no_embedding_warm"):
+            if what not in r:
+                continue
             f = r[what]
             print(f"{size:>9,} {what:<30} {f['p50_ms']:>7} {f['p99_ms']:>7} {f['cpu_p50_ms']:>7} {f['cpu_p99_ms']:>7}", flush=True)
         for what, f in r["breakdown"].items():
             print(f"{size:>9,} {'  ' + what:<30} {f['p50_ms']:>7} {f['p99_ms']:>7} {f['cpu_p50_ms']:>7} {f['cpu_p99_ms']:>7}", flush=True)
         print(f"{size:>9,} HNSW {r['ann']} recall@10 {r.get('ann_recall@10', '-')}; RSS {r['rss_mb_after_load']:.0f} MB "
-              f"(index {r['index_rss_mb']:.0f} MB); index load {r['index_load_s']} s; load average {r['load_before']} -> {r['load_after']}", flush=True)
+              f"(index {r['index_rss_mb']:.0f} MB); query embedder {r['query_embedder']} (child RSS {r.get('query_process_rss_mb', '-')} MB); index load {r['index_load_s']} s; load average {r['load_before']} -> {r['load_after']}", flush=True)
     for size in (int(s) for s in args.keyword_sizes.split(",") if s):
         r = measure_keyword(size, args, queries)
         results[f"keyword_{size}"] = r

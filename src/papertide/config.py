@@ -63,6 +63,9 @@ class Settings:
     # this CPU (int8 queries, bf16 documents where supported; see search/minilm.py), or fp32/bf16/int8.
     query_precision: str = "auto"
     document_precision: str = "auto"
+    # Where queries are embedded: "process" (a child process per worker, so the embedding runs
+    # beside the keyword side instead of sharing the GIL; search/query_process.py) or "inline".
+    query_embedder: str = "process"
     # torch threads of `papertide index` (document embedding). One: two threads were 1.9x slower
     # as soon as anything else ran on the 2-core machine (README, Embedding speed); 0 = one per core.
     index_threads: int = 1
@@ -93,6 +96,7 @@ class Settings:
             embedder=_env("EMBEDDER", base.embedder),
             query_precision=_env("QUERY_PRECISION", base.query_precision),
             document_precision=_env("DOCUMENT_PRECISION", base.document_precision),
+            query_embedder=_env("QUERY_EMBEDDER", base.query_embedder).strip().lower(),
             index_threads=_env_int("INDEX_THREADS", base.index_threads),
             rate_limit_scale=float(_env("RATE_LIMIT_SCALE", str(base.rate_limit_scale))),
         )

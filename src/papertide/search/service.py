@@ -7,8 +7,11 @@ One query goes through, in order:
 3. an exact title (case-insensitive): that paper first, then the rest;
 4. hybrid: BM25 (FTS5) top candidates and semantic top candidates, fused (``fusion.py``).
 
-If the embedding model cannot be loaded or fails on a query, search carries on with keywords
-only and says so in ``SearchService.semantic_error``; it never fails because of the model.
+The query is embedded while the keyword side runs: in a child process (``query_process.py``, the
+default for the real model: no GIL shared with the keyword side) or on a thread. If the embedding
+model cannot be loaded, search carries on with keywords only and says so in
+``SearchService.semantic_error``; a query whose embedding fails (the model, or its process down
+or too slow) is answered with keywords only. Search never fails because of the model.
 Date and organisation filters apply to every path; hidden papers are never returned.
 """
 
@@ -28,9 +31,10 @@ from sqlalchemy import bindparam, text
 from papertide.catalog.arxiv_ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
 from papertide.db import Database
 from papertide.search import ann
-from papertide.search.embedder import Embedder, EmbedderUnavailable, load_embedder
+from papertide.search.embedder import Embedder, EmbedderUnavailable
 from papertide.search.fusion import fuse
 from papertide.search.keyword import Filters, keyword_search
+from papertide.search.query_process import QueryProcess, QueryProcessError, query_embedder
 from papertide.search.vectors import FILTER_OVERSAMPLE, VectorIndex
 from papertide.search.vectors_postgres import PostgresVectorIndex
 
@@ -109,11 +113,11 @@ class SearchService:
             if is_arxiv_id(query):  # an id means that paper; words or meaning of "2405.15738" mean nothing
                 direct = self._arxiv_id_hit(session, query, filters)
                 return [direct] if direct else []
-            # The query embedding (torch, no GIL) runs on the second core while SQLite searches.
-            pending = _EMBEDDING_POOL.submit(self._embed_query, query) if self._vector_index(session) else None
+            # The query embedding runs on the second core while SQLite searches.
+            pending = self._embed_beside(query) if self._vector_index(session) else None
             first = self._title_match(session, query, filters)
             keyword = keyword_search(session, query, CANDIDATES, filters)
-            semantic, cosines = self._semantic(session, pending.result() if pending else None, keyword, filters)
+            semantic, cosines = self._semantic(session, self._vector_of(pending) if pending else None, keyword, filters)
             fused = fuse(keyword, semantic, cosines)
             ordered = ([first] if first else []) + [f.paper_id for f in fused if f.paper_id != first]
             reasons = {f.paper_id: _reason(f.keyword_rank, f.semantic_rank) for f in fused}
@@ -225,21 +229,40 @@ class SearchService:
             with self._lock:
                 if self._embedder is None and self.semantic_error is None:
                     try:
-                        self._embedder = load_embedder(self._embedder_spec, threads=QUERY_THREADS)
+                        self._embedder = query_embedder(self._embedder_spec, threads=QUERY_THREADS)
                     except EmbedderUnavailable as error:
-                        self.semantic_error = str(error)
-                        log.warning("semantic search off, keyword only: %s", error)
+                        self._semantic_off(error)
         return self._embedder
 
-    def _embed_query(self, query: str) -> np.ndarray | None:
+    def _semantic_off(self, error: EmbedderUnavailable) -> None:
+        self.semantic_error, self._embedder = str(error), None
+        log.warning("semantic search off, keyword only: %s", error)
+
+    def _embed_beside(self, query: str):
+        """Start embedding ``query`` beside the caller's work: in the query process (a
+        ``PendingQuery``) or on a thread (a ``Future``); the vector is ``_vector_of`` it."""
         embedder = self.embedder
-        if embedder is None:
-            return None
+        if isinstance(embedder, QueryProcess):
+            return embedder.submit(query)
+        if embedder is None:  # turned off by another thread's query meanwhile
+            done: Future = Future()
+            done.set_result(None)
+            return done
+        return _EMBEDDING_POOL.submit(embedder.embed_query, query)
+
+    def _vector_of(self, pending) -> np.ndarray | None:
         try:
-            return embedder.embed_query(query)
+            return pending.result()
+        except EmbedderUnavailable as error:
+            self._semantic_off(error)
+        except QueryProcessError as error:  # its cause is logged once by the QueryProcess, not per query
+            log.debug("query embedding failed, keyword only: %s", error)
         except Exception as error:  # noqa: BLE001 - any model failure means keyword-only, not a 500
             log.warning("query embedding failed, keyword only: %s", error)
-            return None
+        return None
+
+    def _embed_query(self, query: str) -> np.ndarray | None:
+        return self._vector_of(self._embed_beside(query))
 
     def _vector_index(self, session) -> VectorIndex | None:
         """The vectors of the current model, checked for changes every ``REFRESH_SECONDS``.

@@ -1,0 +1,222 @@
+"""The query embedding process: the real model in a real spawned child, killed and stopped for real.
+
+Each test that harms its child owns a ``QueryProcess`` of its own (a few seconds to spawn: torch
+and the model load in the child); the others share one per module.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from papertide.search import query_process
+from papertide.search.embedder import EmbedderUnavailable, load_embedder
+from papertide.search.indexer import index_papers
+from papertide.search.query_process import QueryProcess, QueryProcessError
+from papertide.search.service import SearchService
+
+from .helpers import add_papers
+
+MEANING_ONLY = "machines picking up items with their hands"  # no word of it is in the grasping paper
+GRASPING = "2403.00003"
+TEXTS = ["sparse attention for long documents", "protein structure prediction", "robots grasping objects",
+         "speech in noisy rooms", "message passing on molecular graphs", "retrieval before answering"]
+
+
+@pytest.fixture(scope="module")
+def inline_model():
+    return load_embedder("default", threads=1)
+
+
+@pytest.fixture(scope="module")
+def shared_process():
+    process = QueryProcess()
+    yield process
+    process.close()
+
+
+@pytest.fixture
+def own_process():
+    process = QueryProcess(query_timeout=1.0)
+    process.start()
+    assert process.pid is not None
+    yield process
+    process.close()
+
+
+@pytest.fixture
+def indexed(database, inline_model):
+    add_papers(database)
+    index_papers(database, inline_model, progress=False)
+    return database
+
+
+@pytest.fixture
+def fast_restarts(monkeypatch):
+    monkeypatch.setattr(query_process, "RESTART_BACKOFF", (0.0, 0.0))
+
+
+def gone(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie nobody reaped yet has exited too)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def wait_for(condition, seconds: float = 60.0, what: str = "condition"):
+    """Poll ``condition`` until it is truthy, failing after ``seconds``: a deadline, not a sleep."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value is not None and value is not False:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"no {what} within {seconds:.0f} s")
+
+
+def test_the_child_answers_what_the_model_in_this_process_answers(shared_process, inline_model):
+    assert shared_process.model_id == inline_model.model_id and shared_process.dim == inline_model.dim
+    for text in TEXTS:
+        assert float(np.dot(shared_process.embed_query(text), inline_model.embed_query(text))) > 0.9999
+    assert shared_process.pid != os.getpid()
+
+
+def test_many_threads_each_get_the_vector_of_their_own_query(shared_process, inline_model):
+    expected = {text: inline_model.embed_query(text) for text in TEXTS}
+    jobs = [TEXTS[i % len(TEXTS)] for i in range(120)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        vectors = list(pool.map(shared_process.embed_query, jobs))
+    for text, vector in zip(jobs, vectors):
+        assert float(np.dot(vector, expected[text])) > 0.9999, text
+
+
+def test_search_embeds_the_query_in_the_child(indexed, shared_process):
+    service = SearchService(indexed, shared_process)
+    hits = service.search(MEANING_ONLY, limit=3)
+    assert hits[0].arxiv_id == GRASPING and hits[0].match == "semantic"
+    assert service.semantic_error is None
+
+
+def test_a_child_killed_between_queries_means_keyword_only_then_a_new_child(indexed, own_process, fast_restarts):
+    service = SearchService(indexed, own_process)
+    assert service.search(MEANING_ONLY, limit=3)[0].match == "semantic"
+    first = own_process.pid
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: gone(first), what="exit of the killed child")
+
+    started = time.monotonic()
+    hits = service.search("reinforcement learning robots", limit=3)
+    assert hits[0].arxiv_id == GRASPING and hits[0].match == "keyword"  # answered, without meaning
+    assert time.monotonic() - started < own_process.query_timeout  # at once, not after a timeout
+
+    wait_for(lambda: searches_by_meaning(service), what="search by meaning through a restarted child")
+    assert own_process.pid not in (None, first)
+    assert service.semantic_error is None
+
+
+def test_a_child_killed_during_a_query_fails_that_query_only(own_process, fast_restarts):
+    first = own_process.pid
+    os.kill(first, signal.SIGSTOP)  # it cannot answer before it dies
+    pending = own_process.submit("sparse attention")
+    os.kill(first, signal.SIGKILL)
+    started = time.monotonic()
+    with pytest.raises(QueryProcessError, match="exited during a query"):
+        pending.result()
+    assert time.monotonic() - started < own_process.query_timeout  # end-of-file, not the deadline
+    vector = wait_for(lambda: _vector_or_none(own_process, "sparse attention"), what="a restarted child")
+    assert vector.shape == (own_process.dim,) and own_process.pid != first
+
+
+def test_a_hung_child_is_given_up_after_the_timeout_and_replaced(indexed, own_process, fast_restarts):
+    service = SearchService(indexed, own_process)
+    hung = own_process.pid
+    os.kill(hung, signal.SIGSTOP)
+    started = time.monotonic()
+    hits = service.search("reinforcement learning robots", limit=3)
+    waited = time.monotonic() - started
+    assert hits[0].arxiv_id == GRASPING and hits[0].match == "keyword"
+    assert own_process.query_timeout <= waited < own_process.query_timeout + 5
+    wait_for(lambda: gone(hung), what="the hung child killed")
+    wait_for(lambda: searches_by_meaning(service), what="search by meaning through a new child")
+
+
+def test_an_answer_that_came_in_time_is_taken_however_late_the_caller_comes_for_it(shared_process):
+    pending = shared_process.submit("sparse attention")
+    child = shared_process.pid
+    wait_for(lambda: pending.child.connection.poll(0), what="the answer in the pipe")
+    wait_for(lambda: time.monotonic() > pending.deadline + 0.05, seconds=shared_process.query_timeout + 5, what="the deadline past")
+    assert pending.result().shape == (shared_process.dim,)
+    assert shared_process.pid == child  # not taken for a hung child
+
+
+def test_restarts_are_rate_limited_while_children_keep_failing(monkeypatch):
+    attempts = []
+
+    def failing_spawn(name, precision, timeout):
+        attempts.append(time.monotonic())
+        raise QueryProcessError("crashed while loading")
+
+    monkeypatch.setattr(query_process._Child, "spawn", staticmethod(failing_spawn))
+    process = QueryProcess()
+    for _ in range(200):
+        with pytest.raises(QueryProcessError):
+            process.embed_query("anything")
+    assert len(attempts) == 1  # the first start failed: the next waits RESTART_BACKOFF[0]
+    monkeypatch.setattr(process, "_next_start", 0.0)  # its wait is over
+    wait_for(lambda: _tried(process, attempts, 2) and process._failures == 2, what="a second attempt, failed")
+    assert process._next_start - time.monotonic() > query_process.RESTART_BACKOFF[0]  # twice as long now
+
+
+def test_a_model_that_cannot_load_turns_semantic_search_off(indexed):
+    service = SearchService(indexed, QueryProcess(query_precision="int3"))
+    hits = service.search("reinforcement learning robots", limit=3)
+    assert hits[0].arxiv_id == GRASPING and hits[0].match == "keyword"
+    assert "unknown query precision 'int3'" in service.semantic_error
+    assert service.embedder is None  # not retried on every query
+
+
+def test_the_setting_chooses_process_or_inline(monkeypatch):
+    from papertide.config import get_settings
+
+    for mode, kind in (("inline", "MiniLM"), ("process", "QueryProcess")):
+        monkeypatch.setenv("PAPERTIDE_QUERY_EMBEDDER", mode)
+        get_settings.cache_clear()
+        try:
+            assert type(query_process.query_embedder("default")).__name__ == kind
+            assert type(query_process.query_embedder("hash")).__name__ == "HashEmbedder"  # always inline
+        finally:
+            get_settings.cache_clear()
+    monkeypatch.setenv("PAPERTIDE_QUERY_EMBEDDER", "gpu")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(EmbedderUnavailable, match="PAPERTIDE_QUERY_EMBEDDER"):
+            query_process.query_embedder("default")
+    finally:
+        get_settings.cache_clear()
+
+
+def searches_by_meaning(service: SearchService) -> bool:
+    hits = service.search(MEANING_ONLY, limit=3)
+    return bool(hits) and hits[0].arxiv_id == GRASPING and hits[0].match == "semantic"
+
+
+def _vector_or_none(process: QueryProcess, text: str):
+    try:
+        return process.embed_query(text)
+    except QueryProcessError:
+        return None
+
+
+def _tried(process: QueryProcess, attempts: list, count: int) -> bool:
+    try:
+        process.embed_query("anything")
+    except QueryProcessError:
+        pass
+    return len(attempts) >= count
