@@ -1,6 +1,7 @@
 """Synthetic embedding vectors for the 1M benchmarks, and a check that they look like real ones.
 
     python benchmarks/ann_vectors.py [--queries-file ../shared/data/benchmark_known_item/queries.jsonl]
+    python benchmarks/ann_vectors.py --by-size 2500,5000,9877,100000,1000000
 
 There are ~10k real vectors (the demo corpus's, in the repo); the HNSW benchmarks need 1M.
 Two ways to get them:
@@ -23,7 +24,9 @@ cosine and the gap between the 10th and 11th neighbours, medians and deciles, fo
 fitted samples of the same size and a pair-mix sample; then the same fitted to one half of the
 real vectors and compared with the other half (not a copy of the points it was fitted on), and
 fitted to one half but sampled at the whole set's size (twice the density it saw: the step the
-1M benchmark takes a hundredfold).
+1M benchmark takes a hundredfold). ``--by-size`` prints how the known-item queries' 10th neighbour
+and 10th-11th gap change with the size of the set: real subsets up to the real size, synthetic
+sets (of each kind) at every size.
 """
 
 from __future__ import annotations
@@ -151,13 +154,35 @@ def query_vectors(path: Path) -> np.ndarray:
     return np.stack([embedder.embed_query(t) for t in texts]).astype(np.float32)
 
 
+def by_size(sizes: list[int], queries: np.ndarray) -> None:
+    """The queries' exact 10th-neighbour cosine and 10th-11th gap (medians) by set size."""
+    real = real_vectors()
+    print(f"{'set':<10} {'size':>10} {'10-NN median':>13} {'gap 10-11 median':>17} {'1st-10th median':>16}")
+    rows = [("real", n, real[np.random.default_rng(3).permutation(len(real))[:n]]) for n in sizes if n <= len(real)]
+    rows += [(kind, n, None) for kind in KINDS for n in sizes]
+    density = FittedDensity(real)
+    for kind, size, points in rows:
+        if points is None:
+            points = pairmix(real, size) if kind == "pairmix" else density.sample(size)
+        top = np.empty((len(queries), 0), np.float32)
+        for start in range(0, size, BLOCK):
+            block = queries @ points[start : start + BLOCK].astype(np.float32).T
+            top = np.concatenate([top, -np.sort(-block, axis=1)[:, :11]], axis=1)
+            top = -np.sort(-top, axis=1)[:, :11]
+        print(f"{kind:<10} {size:>10,} {np.median(top[:, 9]):>13.4f} {np.median(top[:, 9] - top[:, 10]):>17.4f} "
+              f"{np.median(top[:, 0] - top[:, 9]):>16.4f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queries-file", type=Path, default=QUERIES)
     parser.add_argument("--documents", type=int, default=1000, help="Points of each set used as queries against it.")
+    parser.add_argument("--by-size", default="", help="Sizes for the 10th neighbour and gap by set size (instead of the validation).")
     args = parser.parse_args()
-    real = real_vectors()
     queries = query_vectors(args.queries_file)
+    if args.by_size:
+        return by_size([int(n) for n in args.by_size.split(",")], queries)
+    real = real_vectors()
     order = np.random.default_rng(7).permutation(len(real))
     half, other = real[order[: len(real) // 2]], real[order[len(real) // 2 :]]
     k = CLUSTERS
