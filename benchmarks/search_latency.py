@@ -310,16 +310,18 @@ def pss_mb() -> float:
     return rss_mb()
 
 
-def read_vectors(path: Path, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every vector of a benchmark database, in id order (as ``VectorIndex.load`` reads them)."""
+def read_vectors(path: Path, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every vector of a benchmark database with its text hash (the graph's stamp, so that the
+    service finds the graph up to date), in id order."""
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    ids, blobs = [], []
-    for paper_id, blob in connection.execute("SELECT paper_id, vector FROM paper_embeddings ORDER BY paper_id"):
+    ids, stamps, blobs = [], [], []
+    for paper_id, stamp, blob in connection.execute("SELECT paper_id, text_hash, vector FROM paper_embeddings ORDER BY paper_id"):
         ids.append(paper_id)
+        stamps.append(stamp)
         blobs.append(blob)
     connection.close()
     vectors = np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(blobs), dim)
-    return np.asarray(ids, dtype=np.int64), vectors
+    return np.asarray(ids, dtype=np.int64), np.asarray(stamps, dtype="S32"), vectors
 
 
 def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str], workdir: Path, efs: list[int], kind: str = "pairmix") -> dict:
@@ -335,12 +337,13 @@ def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str]
     database = database_path(workdir, size, kind)
     if database.with_suffix(".done").exists():
         started = time.perf_counter()
-        ids, data = read_vectors(database, vectors.shape[1])
+        ids, stamps, data = read_vectors(database, vectors.shape[1])
         source, cache = f"{database.name} ({time.perf_counter() - started:.0f} s to read)", ann.cache_path(f"sqlite:///{database}", embedder.model_id)
     else:
         data = ann_vectors.synthetic(kind, vectors.astype(np.float32), size, seed=1)
         name = f"vectors-{size}.usearch" if kind == "pairmix" else f"vectors-{kind}-{size}.usearch"
         ids, source, cache = np.arange(1, size + 1), f"synthetic ({kind})", workdir / name
+        stamps = ann.vector_stamps(data)
     print(f"  semantic side at {size:,}: vectors of {source}; graph {cache}", file=sys.stderr, flush=True)
     wall, cpu = time.perf_counter(), time.process_time()
     with tqdm(desc="vector graph", unit=" vectors", file=sys.stderr) as bar:
@@ -348,12 +351,12 @@ def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str]
             bar.total = total
             bar.update(done - bar.n)
 
-        index = VectorIndex(ids, data, ann_cache=cache, progress=advance)
+        index = VectorIndex(ids, data, ann_cache=cache, stamps=stamps, progress=advance)
     result = {"vectors": size, "source": source, "update": index.update.__dict__, "build_threads": os.cpu_count(),
               "open_or_build_s": round(time.perf_counter() - wall, 1), "open_or_build_cpu_s": round(time.process_time() - cpu, 1),
               "connectivity": ann.CONNECTIVITY, "expansion_add": ann.EXPANSION_ADD, "load_before": load_average()}
     del index
-    result["incremental_update"] = measure_update(cache, ids, data)
+    result["incremental_update"] = measure_update(cache, ids, stamps, data)
     del data
     files = ann.GraphFiles(cache)
     rss, pss = rss_mb(), pss_mb()
@@ -369,7 +372,7 @@ def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str]
     del in_memory
     result["graph_file_mb"] = round(files.path(graph.generation, "graph").stat().st_size / 2**20)
     result["vectors_file_mb"] = round(files.path(graph.generation, "vectors.npy").stat().st_size / 2**20)
-    index = VectorIndex(graph.ids, graph.vectors, ann_cache=cache)  # opens the same generation: no work
+    index = VectorIndex(graph.ids, graph.vectors, ann_cache=cache, stamps=graph.stamps)  # the same generation: no work
     query_vectors = [embedder.embed_query(q) for q in queries]
     started = time.perf_counter()
     truth = [{i for i, _ in _exact_top(index, v, 10)} for v in query_vectors]
@@ -394,7 +397,7 @@ def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str]
     return result
 
 
-def measure_update(cache: Path, ids: np.ndarray, vectors: np.ndarray, added: int = 1_000, removed: int = 100) -> dict:
+def measure_update(cache: Path, ids: np.ndarray, stamps: np.ndarray, vectors: np.ndarray, added: int = 1_000, removed: int = 100) -> dict:
     """What ``papertide index`` does to the saved graph after an ingest: ``added`` new papers,
     ``removed`` deleted ones (on a copy of the graph's files; the original is left as it is)."""
     import shutil
@@ -406,7 +409,7 @@ def measure_update(cache: Path, ids: np.ndarray, vectors: np.ndarray, added: int
     shutil.rmtree(copy.parent, ignore_errors=True)
     copy.parent.mkdir()
     generation = ann.generation(cache)
-    for part in ("graph", "ids.npy", "vectors.npy"):
+    for part in ("graph", "ids.npy", "stamps.npy", "vectors.npy"):
         shutil.copy(files.path(generation, part), ann.GraphFiles(copy).path(generation, part))
     shutil.copy(files.manifest, ann.GraphFiles(copy).manifest)
     rng = np.random.default_rng(2)
@@ -414,8 +417,9 @@ def measure_update(cache: Path, ids: np.ndarray, vectors: np.ndarray, added: int
     fresh /= np.linalg.norm(fresh, axis=1, keepdims=True)
     new_ids = np.concatenate([ids[removed:], ids[-1] + 1 + np.arange(added)])
     new_vectors = np.concatenate([vectors[removed:], fresh.astype(np.float16)])
+    new_stamps = np.concatenate([stamps[removed:], ann.vector_stamps(fresh.astype(np.float16))])
     wall, cpu = time.perf_counter(), time.process_time()
-    index = VectorIndex(new_ids, new_vectors, ann_cache=copy)
+    index = VectorIndex(new_ids, new_vectors, ann_cache=copy, stamps=new_stamps)
     result = {"update": index.update.__dict__, "wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(time.process_time() - cpu, 1)}
     del index
     shutil.rmtree(copy.parent)

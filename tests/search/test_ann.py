@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from papertide.search import ann
-from papertide.search.ann import GraphFiles, generation, open_graph
+from papertide.search.ann import GraphFiles, generation, open_graph, rows_reader, vector_stamps
 from papertide.search.service import SearchService
 from papertide.search.vectors import VectorIndex
 
@@ -47,7 +47,7 @@ def test_new_papers_are_added_without_re_adding_the_old_ones(tmp_path):
     assert np.array_equal(grown.ids, np.arange(1, 321)) and len(grown._ann.index) == 320
     assert grown.search(vectors[310].astype(np.float32), 1)[0][0] == 311
     # Only the new generation's files are left, and opening it again changes nothing.
-    assert files_of(cache) == {"v.usearch.json", "v.usearch.lock", "v.usearch.2.graph", "v.usearch.2.ids.npy", "v.usearch.2.vectors.npy"}
+    assert files_of(cache) == {"v.usearch.json", "v.usearch.lock", "v.usearch.2.graph", "v.usearch.2.ids.npy", "v.usearch.2.stamps.npy", "v.usearch.2.vectors.npy"}
     again = graph_index(range(1, 321), vectors, cache)
     assert (again.update.added, again.update.removed, again.update.generation) == (0, 0, 2)
 
@@ -119,13 +119,13 @@ def test_a_graph_saved_with_another_connectivity_is_rebuilt_once(tmp_path, monke
     assert opened.update.rebuilt and opened.update.added == 300 and opened.update.generation == 2
     assert opened._ann.index.connectivity == ann.CONNECTIVITY
     assert json.loads(files.manifest.read_text())["connectivity"] == ann.CONNECTIVITY
-    assert files_of(cache) == {"v.usearch.json", "v.usearch.lock", "v.usearch.2.graph", "v.usearch.2.ids.npy", "v.usearch.2.vectors.npy"}
+    assert files_of(cache) == {"v.usearch.json", "v.usearch.lock", "v.usearch.2.graph", "v.usearch.2.ids.npy", "v.usearch.2.stamps.npy", "v.usearch.2.vectors.npy"}
     again = graph_index(range(1, 301), vectors, cache)
     assert (again.update.rebuilt, again.update.added, again.update.generation) == (False, 0, 2)
     assert again.search(vectors[41].astype(np.float32), 1)[0][0] == 42
 
 
-@pytest.mark.parametrize("damage", ["truncated graph", "garbage graph", "missing ids", "broken manifest", "old format"])
+@pytest.mark.parametrize("damage", ["truncated graph", "garbage graph", "missing ids", "missing stamps", "broken manifest", "format 2", "old format"])
 def test_a_damaged_graph_is_rebuilt_not_crashed_on(tmp_path, damage):
     cache = tmp_path / "v.usearch"
     vectors = unit_vectors(200, seed=5)
@@ -138,8 +138,12 @@ def test_a_damaged_graph_is_rebuilt_not_crashed_on(tmp_path, damage):
         graph_file.write_bytes(np.random.default_rng(0).bytes(graph_file.stat().st_size))
     elif damage == "missing ids":
         files.path(1, "ids.npy").unlink()
+    elif damage == "missing stamps":
+        files.path(1, "stamps.npy").unlink()
     elif damage == "broken manifest":
-        files.manifest.write_text('{"format": 2, "generation": ')
+        files.manifest.write_text('{"format": 3, "generation": ')
+    elif damage == "format 2":  # generations without stamps, before they were kept
+        files.manifest.write_text(json.dumps({**json.loads(files.manifest.read_text()), "format": 2}))
     else:  # a graph saved by the single-file cache that came before generations
         files.manifest.write_text(json.dumps({"ids": "0123456789abcdef", "count": 200}))
     assert files.read() is None
@@ -178,10 +182,11 @@ def test_while_another_process_updates_the_old_generation_is_served(tmp_path):
 
 def test_without_a_file_the_graph_is_built_in_memory(tmp_path):
     vectors = unit_vectors(100, seed=8)
-    graph, update = open_graph(None, np.arange(1, 101), vectors)
+    ids = np.arange(1, 101)
+    graph, update = open_graph(None, ids, vector_stamps(vectors), rows_reader(ids, vectors))
     assert update.rebuilt and len(graph) == 100 and not list(tmp_path.iterdir())
     (tmp_path / "not-a-directory").write_text("")  # where the graph cannot be kept: in memory, no error
-    graph, update = open_graph(tmp_path / "not-a-directory" / "v.usearch", np.arange(1, 101), vectors)
+    graph, update = open_graph(tmp_path / "not-a-directory" / "v.usearch", ids, vector_stamps(vectors), rows_reader(ids, vectors))
     assert update.rebuilt and len(graph) == 100 and graph.search(vectors[3].astype(np.float32), 1)[0][0] == 4
 
 
@@ -320,3 +325,112 @@ def test_papertide_index_threads_setting_and_option(database, monkeypatch):
         get_database.cache_clear()
         get_settings.cache_clear()
     assert "embedded 4" in result.output  # the second run embedded the four the first left
+
+
+# -- from the database: ids and text hashes say what the graph lacks -----------------------------
+
+
+def load_recording(database, cache: Path, hook=None) -> tuple[VectorIndex, list[str]]:
+    """``VectorIndex.load`` at a threshold of 4 papers, with every SQL statement it ran (``hook``
+    is called with each before it runs)."""
+    from sqlalchemy import event
+
+    from papertide.search.embedder import HashEmbedder
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+        if hook:
+            hook(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        with database.session() as session:
+            index = VectorIndex.load(session, HashEmbedder().model_id, HashEmbedder().dim, cache, ann_threshold=4)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    return index, statements
+
+
+def reads_of_vectors(statements: list[str]) -> list[str]:
+    return [s for s in statements if "SELECT paper_id, vector" in s]
+
+
+def test_an_up_to_date_graph_is_opened_without_reading_a_vector(database, tmp_path):
+    from .helpers import add_papers
+    from papertide.search.embedder import HashEmbedder
+    from papertide.search.indexer import index_papers
+
+    add_papers(database)
+    index_papers(database, HashEmbedder(), progress=False)
+    built, statements = load_recording(database, tmp_path / "v.usearch")
+    assert built.uses_ann and built.update.rebuilt and len(reads_of_vectors(statements)) == 1
+    opened, statements = load_recording(database, tmp_path / "v.usearch")
+    assert (opened.update.added, opened.update.removed, opened.update.generation) == (0, 0, built.update.generation)
+    assert reads_of_vectors(statements) == [] and len(opened) == len(built)
+
+
+def test_a_re_embedded_paper_is_replaced_and_only_its_vector_is_read(database, tmp_path):
+    from sqlalchemy import text as sql
+
+    from .helpers import add_papers, record
+    from papertide.catalog.upsert import upsert_papers
+    from papertide.search.embedder import HashEmbedder
+    from papertide.search.indexer import index_papers
+
+    add_papers(database)
+    embedder = HashEmbedder()
+    index_papers(database, embedder, progress=False)
+    load_recording(database, tmp_path / "v.usearch")
+    with database.session() as session:
+        upsert_papers(session, [record("2404.00004", "Speech recognition in noisy rooms", "Microphone arrays in cafés.", ["C. Shannon"], "2024-04-20", version=3)])
+    index_papers(database, embedder, progress=False)
+    updated, statements = load_recording(database, tmp_path / "v.usearch")
+    assert (updated.update.added, updated.update.removed, updated.update.rebuilt) == (1, 1, False)
+    [read] = reads_of_vectors(statements)
+    assert " IN " in read  # the one changed vector, not a scan of all of them
+    with database.session() as session:
+        paper_id, blob = session.execute(sql(
+            "SELECT e.paper_id, e.vector FROM paper_embeddings e JOIN papers p ON p.id = e.paper_id WHERE p.arxiv_id = '2404.00004'"
+        )).one()
+    stored = np.frombuffer(blob, dtype="<f2")
+    assert np.array_equal(updated.vector(paper_id).astype(np.float16), stored)
+    assert updated.search(stored.astype(np.float32), 1)[0][0] == paper_id
+
+
+def test_a_paper_deleted_between_reading_ids_and_vectors_is_read_again_not_served(database, tmp_path):
+    """The ids (with hashes) and the vectors are two reads: a deletion in between must not leave
+    the graph holding a paper without a vector. The deletion is made by another connection just
+    before the vector read."""
+    import sqlite3
+
+    from sqlalchemy import text as sql
+
+    from .helpers import PAPERS, add_papers
+    from papertide.search.embedder import HashEmbedder
+    from papertide.search.indexer import index_papers
+
+    add_papers(database, PAPERS[:5])
+    index_papers(database, HashEmbedder(), progress=False)
+    load_recording(database, tmp_path / "v.usearch")
+    add_papers(database, PAPERS[5:])
+    index_papers(database, HashEmbedder(), progress=False)
+    with database.session() as session:
+        newest = session.execute(sql("SELECT max(paper_id) FROM paper_embeddings")).scalar_one()
+    deleted = []
+
+    def delete_first(statement):
+        if "SELECT paper_id, vector" in statement and not deleted:
+            other = sqlite3.connect(database.url.removeprefix("sqlite:///"), timeout=30)
+            with other:
+                other.execute("DELETE FROM paper_embeddings WHERE paper_id = ?", (newest,))
+            other.close()
+            deleted.append(newest)
+
+    index, statements = load_recording(database, tmp_path / "v.usearch", hook=delete_first)
+    assert deleted == [newest]
+    # The spoiled vector read, then ids and hashes read again: the graph already holds the rest.
+    assert len(reads_of_vectors(statements)) == 1 and sum("SELECT paper_id, text_hash" in s for s in statements) == 2
+    assert newest not in index.ids.tolist() and len(index) == 5 and not index.update.stale
+    assert GraphFiles(tmp_path / "v.usearch").read().ids.tolist() == index.ids.tolist()

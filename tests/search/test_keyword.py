@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from papertide.search import keyword_postgres
 from papertide.search.keyword import Filters, keyword_search, match_expression, query_terms
 from papertide.catalog.upsert import upsert_papers
 
-from .helpers import HOSTILE_QUERIES, add_papers, record
+from .helpers import HOSTILE_QUERIES, PAPERS, add_papers, record
 
 
 def ids(database, query, **filters):
@@ -83,3 +84,27 @@ def test_filters_and_hidden_papers(database):
     with database.session() as session:
         session.execute(text("UPDATE papers SET hidden = TRUE WHERE arxiv_id = '2403.00003'"))
     assert "2403.00003" not in arxiv(database, ids(database, "robot grasping"))
+
+
+def test_a_pair_counts_half_a_word(database, monkeypatch):
+    """Pairs weigh PAIR_WEIGHT (phrase_weight.py): a paper with all of a long query's words
+    beats one that repeats the query's word order but lacks a rare word. At full pair weight
+    (checked below, so this test tells the two apart) the order-matching paper wins."""
+    add_papers(database, [
+        *PAPERS,
+        ("2501.00010", "Summarization of long inputs", "Sparse inputs, attention over each document.", ["A"], "2025-01-10", None),
+        ("2501.00011", "Sparse attention for long document models", "Sparse attention over a long document.", ["B"], "2025-01-11", None),
+    ])
+    query = "sparse attention for long document summarization"
+    assert arxiv(database, ids(database, query))[:2] == ["2501.00010", "2501.00011"]
+    if database.url.startswith("postgresql"):
+        monkeypatch.setattr(keyword_postgres, "PAIR_WEIGHT", 1.0)
+        full = ids(database, query)
+    else:  # the plain OR of words and pairs: every phrase at weight 1
+        with database.session() as session:
+            full = session.execute(
+                text("SELECT rowid FROM papers_fts WHERE papers_fts MATCH :m ORDER BY bm25(papers_fts)"),
+                {"m": match_expression(query)},
+            ).scalars().all()
+    full = arxiv(database, full)
+    assert full.index("2501.00011") < full.index("2501.00010")

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import bindparam, text
 
 from papertide.search import keyword_sqlite
-from papertide.search.keyword import COLUMN_WEIGHTS, Filters, keyword_search, match_expression
+from papertide.search.keyword import COLUMN_WEIGHTS, Filters, keyword_search, query_bigrams, query_terms
+from papertide.search.phrase_weight import PAIR_WEIGHT, phrase_weight
 
 from .helpers import HOSTILE_QUERIES, add_papers
 
@@ -37,14 +38,29 @@ def corpus(size=240, seed=7):
 
 
 def exact_scores(database, query):
-    """Full BM25 of every matching paper, straight from FTS5 (the plain OR query)."""
+    """Full BM25 of every matching paper, straight from FTS5: the plain OR query of the words,
+    plus ``PAIR_WEIGHT`` times that of the adjacent pairs (BM25 is a sum over phrases)."""
     weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
+    scores: dict[int, float] = {}
     with database.session() as session:
-        rows = session.execute(
-            text(f"SELECT rowid, -bm25(papers_fts, {weights}) FROM papers_fts WHERE papers_fts MATCH :m"),
-            {"m": match_expression(query)},
-        ).all()
-    return dict(rows)
+        for phrases, weight in ((query_terms(query), 1.0), (query_bigrams(query), PAIR_WEIGHT)):
+            if not phrases:
+                continue
+            rows = session.execute(
+                text(f"SELECT rowid, -bm25(papers_fts, {weights}) FROM papers_fts WHERE papers_fts MATCH :m"),
+                {"m": " OR ".join(f'"{p}"' for p in phrases)},
+            ).all()
+            for pid, score in rows:
+                scores[pid] = scores.get(pid, 0.0) + weight * score
+    return scores
+
+
+def assert_the_full_ranking(found, exact):
+    """``found`` is every paper of ``exact``, with its score, best first (up to float rounding:
+    papers with equal scores may come in either order)."""
+    assert {pid for pid, _ in found} == set(exact)
+    assert [s for _, s in found] == pytest.approx(sorted(exact.values(), reverse=True), rel=1e-9)
+    assert all(exact[pid] == pytest.approx(s, rel=1e-9) for pid, s in found)
 
 
 def bounded(database, query, limit=10, **filters):
@@ -107,12 +123,13 @@ def test_small_corpora_take_the_plain_query(database, monkeypatch):
     monkeypatch.setattr(keyword_sqlite, "_common_scores", lambda *a, **k: called.append(1) or {})
     query = "zyxoid quasar language models"
     exact = exact_scores(database, query)
-    assert bounded(database, query, limit=100) == sorted(exact.items(), key=lambda item: (-item[1], item[0]))
+    assert_the_full_ranking(bounded(database, query, limit=100), exact)
     assert not called
 
 
 def test_word_forms_are_counted_as_the_index_counts_them(database):
-    """Python's count of each phrase in each paper gives the BM25 term FTS5 gives."""
+    """Python's count of each phrase in each paper gives the BM25 term FTS5 gives (times the
+    phrase's weight: a pair counts ``PAIR_WEIGHT``)."""
     add_papers(database, [
         ("2503.00001", "Modeling capabilities", "Models model modeled capabilities capability studies study", ["Zoe"], "2025-03-01", None),
         ("2503.00002", "Fine-tuning, fine_tuning", "fine-tuned fine tuning Fine-Tuning; résumé resume efficient efficiency", ["Yan"], "2025-03-02", None),
@@ -129,7 +146,7 @@ def test_word_forms_are_counted_as_the_index_counts_them(database):
             ).all())
             assert set(mine) == set(theirs), phrase
             for pid, score in theirs.items():
-                assert mine[pid] == pytest.approx(score, rel=1e-9), (phrase, pid)
+                assert mine[pid] == pytest.approx(score * phrase_weight(phrase), rel=1e-9), (phrase, pid)
 
 
 @pytest.mark.parametrize("query", HOSTILE_QUERIES)
@@ -160,7 +177,7 @@ def test_below_the_size_threshold_even_common_words_get_exact_bm25(database, mon
     called = []
     monkeypatch.setattr(keyword_sqlite, "_common_scores", lambda *a, **k: called.append(1) or {})
     query = "zyxoid quasar language models"
-    assert bounded(database, query, limit=100) == sorted(exact_scores(database, query).items(), key=lambda item: (-item[1], item[0]))
+    assert_the_full_ranking(bounded(database, query, limit=100), exact_scores(database, query))
     assert not called
     monkeypatch.setattr(keyword_sqlite, "EXACT_BELOW_PAPERS", 0)
     bounded(database, query, limit=100)

@@ -6,9 +6,10 @@ first by a wide margin counts no more than one that wins by a hair, and on known
 retriever's scores (mean and spread of its own top results) keeps the margins: a clear winner
 stays a clear winner, while papers both retrievers like rise. Papers a retriever did not return
 get its lowest possible score (BM25: 0, no matching word; cosine: computed exactly).
-The weight was chosen on both benchmarks at once (README: "Search quality"): with keyword weight
-0.65 / 0.7 / 0.75 / 0.8, known-item MRR@10 was 0.898 / 0.904 / 0.914 / 0.913 and CACM nDCG@10
-0.547 / 0.547 / 0.526 / 0.520.
+The weight was chosen together with the keyword side's pair weight (``phrase_weight.py``) by
+4-fold cross-validation over both benchmarks at once (benchmarks/search_fusion_cv.py, family
+``joint``; research log "Pair weight"): on all queries, keyword weight 0.75 / 0.8 / 0.85 / 0.9
+gave known-item MRR@10 0.919 / 0.924 / 0.925 / 0.927 and CACM nDCG@10 0.525 / 0.523 / 0.523 / 0.500.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-KEYWORD_WEIGHT = 0.75  # semantic weight is 1 - this
+KEYWORD_WEIGHT = 0.85  # semantic weight is 1 - this
 
 
 @dataclass(frozen=True)

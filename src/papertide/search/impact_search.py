@@ -10,7 +10,8 @@ instead, with numpy over memory-mapped arrays:
    threshold, found by binary search: a rare word's postings all come before a common word's
    weak ones) and adds them up per paper in a dense per-thread array. Pairs play no part here.
 2. **Exact scores.** The best ``EXACT_SCORED`` candidates get their full BM25 score (every word
-   and adjacent pair, current idf and average length, as FTS5's ``bm25()``) from the file's
+   and adjacent pair, current idf and average length, as FTS5's ``bm25()``; a pair's idf times
+   ``phrase_weight.PAIR_WEIGHT``) from the file's
    forward index: each paper's tokens in order, so a pair is two neighbours. Hidden papers are
    dropped from the ranked list's head only (reading a paper's row costs more than scoring it),
    and a paper of the head whose column lengths no longer match FTS5's (changed since the
@@ -46,6 +47,7 @@ from papertide.search.impact_file import ImpactFileError, open_arrays
 from papertide.search.keyword_sqlite import (
     FTS_TABLE, HIDDEN_MARGIN, K1, B, Phrase, TermStatistics, _common_scores, _varints,
 )
+from papertide.search.phrase_weight import phrase_weight
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +175,7 @@ class ImpactIndex:
     def search(self, session, stats, phrases, condition, params, limit, filtered, documents, tokens, newest):
         depth = max(EXACT_SCORED, limit)
         scoring = [ph for ph in phrases if ph.tokens]
-        idf = [_idf(documents, stats.df(session, ph)) for ph in scoring]
+        idf = [_idf(documents, stats.df(session, ph)) * phrase_weight(ph.text) for ph in scoring]
         terms = [self.phrase_ids(ph) for ph in scoring]
         words = [t[0] for t in terms if t is not None and len(t) == 1]  # (pairs: scored, not searched)
         ids, complete = self.candidates(words, BUDGET, FILTER_CANDIDATES if filtered else depth)

@@ -53,13 +53,15 @@ def query_bigrams(query: str) -> list[str]:
 def query_phrases(query: str) -> list[str]:
     """What keyword search looks for: every word, plus every adjacent pair as a phrase (a paper
     that has the query's words in the query's order scores higher: +0.03 nDCG@10 on CACM, +0.003
-    MRR@10 on known-item for BM25). Empty when ``query`` has no words at all."""
+    MRR@10 on known-item for BM25; a pair weighs half a word, ``phrase_weight.py``). Empty when
+    ``query`` has no words at all."""
     terms = query_terms(query)
     return terms + query_bigrams(query) if terms else []
 
 
 def match_expression(query: str) -> str | None:
-    """The FTS5 MATCH string for ``query``: its phrases, quoted, OR-ed; None when it has no words."""
+    """The plain FTS5 MATCH string for ``query``: its phrases, quoted, OR-ed; None when it has no
+    words. (What keyword search sends repeats the words, to weigh pairs: ``phrase_weight.py``.)"""
     phrases = query_phrases(query)
     # \w+ never contains a double quote, so quoting each term or pair is a complete escape.
     return " OR ".join(f'"{p}"' for p in phrases) if phrases else None

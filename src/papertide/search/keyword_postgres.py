@@ -1,8 +1,8 @@
 """Keyword retrieval on PostgreSQL: BM25 over the weighted ``papers.search_document`` (migration 0003).
 
 The same query semantics and scores as the FTS5 side (``keyword.py``): any of the query's words,
-plus each adjacent pair as a phrase, scored by BM25 (k1 1.2, b 0.75, FTS5's defaults) with the
-fields weighted by ``keyword.COLUMN_WEIGHTS``. ``ts_rank_cd`` has no idf, so instead, in two
+plus each adjacent pair as a phrase (weighing ``phrase_weight.PAIR_WEIGHT`` of a word), scored by
+BM25 (k1 1.2, b 0.75, FTS5's defaults) with the fields weighted by ``keyword.COLUMN_WEIGHTS``. ``ts_rank_cd`` has no idf, so instead, in two
 round trips:
 
 1. **Look-up** (one statement, ``look_up``): each word's lexemes, stemmed (``english``: title and
@@ -51,6 +51,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from papertide.search import term_stats
+from papertide.search.phrase_weight import PAIR_WEIGHT
 
 K1 = 1.2  # FTS5's bm25() constants
 B = 0.75
@@ -223,7 +224,7 @@ def query_plan(found: LookUp, terms: list[str], bigrams: list[str], documents: i
         first, second = pair.split(" ")
         a, b = lexemes_of[first][0][-1:], lexemes_of[second][0][:1]
         if a and b and a[0] in frequencies and b[0] in frequencies:
-            phrases.append((a[0], b[0], idf(min(frequencies[a[0]], frequencies[b[0]]), documents)))
+            phrases.append((a[0], b[0], idf(min(frequencies[a[0]], frequencies[b[0]]), documents) * PAIR_WEIGHT))
     return QueryPlan(idfs, list(dict.fromkeys(phrases)), candidate_clauses(frequencies, documents, found.newest))
 
 

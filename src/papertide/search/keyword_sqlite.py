@@ -11,7 +11,8 @@ satisfy). Here a budget of postings bounds the work:
 1. Each query phrase (word or adjacent pair) gets its document frequency from a table of the
    index's frequent terms (fts5vocab, read once per index generation, see ``TermStatistics``).
 2. Below ``EXACT_BELOW_PAPERS`` papers, or if all phrases together have at most
-   ``POSTINGS_BUDGET`` postings, the query is the plain one: a single FTS5 OR query, exact BM25.
+   ``POSTINGS_BUDGET`` postings, the query is the plain one: a single FTS5 OR query, exact BM25
+   (pairs at half a word's weight everywhere here: ``phrase_weight.py``).
 3. Otherwise the rarest phrases, up to the budget, find the candidates, and FTS5 ranks them by
    BM25 over those phrases (idf and length normalisation are the whole corpus's, as always).
 4. The common phrases' BM25 terms are then added for the best ``RESCORE`` candidates, computed
@@ -36,6 +37,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
+
+from papertide.search.phrase_weight import WORD_REPEATS, fts5_expression, phrase_weight
 
 # Postings the candidate query may read (FTS5 scores ~1.5 rows per us). Measured at 100k papers
 # (benchmarks/search_backends.py, 93 known-item queries, quiet machine): budget 5,000 -> MRR@10 ~0.65,
@@ -75,7 +78,7 @@ def bounded_bm25(
     restricts more than hidden papers (then it is joined into the FTS5 query). See the module
     docstring for what is exact and what is not.
     """
-    exact_expression = " OR ".join(f'"{p}"' for p in phrases)  # the plain query; \w+ words: quoting escapes all
+    exact_expression = fts5_expression(phrases)  # the plain query (pairs weighted: phrase_weight.py)
     stats = TermStatistics.of(session)
     corpus = stats.corpus(session)
     if corpus[0] < EXACT_BELOW_PAPERS:
@@ -98,7 +101,7 @@ def bounded_bm25(
         spent += bounds[ph.text]
     depth = max(RESCORE, limit)
     # Each group: the phrases FTS5 scored, and the candidates it found with them.
-    groups = [(rare, _fts5_top(session, _or(rare), weights, condition, params, depth, filtered))] if rare else []
+    groups = [(rare, _fts5_top(session, fts5_expression([ph.text for ph in rare]), weights, condition, params, depth, filtered))] if rare else []
     seen = {pid for _, found in groups for pid, _ in found}
     if len(seen) < depth and len(rare) < len(ordered):
         # Too few papers have the rare words (or no word is under budget): the newest papers
@@ -122,27 +125,30 @@ def bounded_bm25(
 
 
 def _or(phrases: list[Phrase]) -> str:
+    """The plain OR of ``phrases``, for matching only (no score)."""
     return " OR ".join(f'"{ph.text}"' for ph in phrases)  # \w+ words and spaces: quoting escapes all
 
 
 def _fts5_top(session, expression, weights, condition, params, limit, filtered: bool) -> list[tuple[int, float]]:
-    """FTS5's own BM25 ranking of ``expression``'s matches that pass ``condition``.
+    """FTS5's own BM25 ranking of ``expression``'s matches that pass ``condition``; ``expression``
+    comes from ``fts5_expression`` (its words repeated), so the score is divided by ``WORD_REPEATS``.
 
     Without date or organisation filters the FTS5 query runs alone and hidden papers are removed
     afterwards: joining ``papers`` for every match cost more than the ranking at 1M (2.2 us a row).
     """
     w = ", ".join(str(x) for x in weights)
+    score = f"-bm25(papers_fts, {w}) / {float(WORD_REPEATS)!r}"
     if filtered:
         return _rows(session.execute(
             text(
-                f"SELECT papers_fts.rowid, -bm25(papers_fts, {w}) AS score FROM papers_fts "
+                f"SELECT papers_fts.rowid, {score} AS score FROM papers_fts "
                 f"JOIN papers AS p ON p.id = papers_fts.rowid WHERE papers_fts MATCH :match AND {condition} "
                 "ORDER BY score DESC LIMIT :limit"
             ),
             {"match": expression, "limit": limit, **params},
         ))
     rows = _rows(session.execute(
-        text(f"SELECT rowid, -bm25(papers_fts, {w}) AS score FROM papers_fts WHERE papers_fts MATCH :match ORDER BY score DESC LIMIT :limit"),
+        text(f"SELECT rowid, {score} AS score FROM papers_fts WHERE papers_fts MATCH :match ORDER BY score DESC LIMIT :limit"),
         {"match": expression, "limit": limit + HIDDEN_MARGIN},
     ))
     visible = _passing(session, [pid for pid, _ in rows], condition, params)
@@ -175,14 +181,15 @@ def _rows(result) -> list[tuple[int, float]]:
 
 
 def _common_scores(session, stats: "TermStatistics", ids: list[int], common: list[Phrase], weights) -> dict[int, float]:
-    """Sum over ``common`` phrases of their BM25 terms, for each paper of ``ids`` (as FTS5's bm25())."""
+    """Sum over ``common`` phrases of their BM25 terms, for each paper of ``ids`` (as FTS5's bm25()),
+    each phrase weighted by ``phrase_weight``."""
     rows, total_tokens = stats.corpus(session)
     avgdl = total_tokens / rows if rows else 1.0
     idf = {}
     for ph in common:
         hits = stats.df(session, ph)
         value = math.log((rows - hits + 0.5) / (hits + 0.5))
-        idf[ph.text] = value if value > 0 else 1e-6
+        idf[ph.text] = (value if value > 0 else 1e-6) * phrase_weight(ph.text)
     texts = session.execute(
         text("SELECT id, title, abstract, authors FROM papers WHERE id IN :ids").bindparams(bindparam("ids", expanding=True)), {"ids": ids}
     ).all()

@@ -8,7 +8,8 @@ file and updated incrementally, by one process at a time (``ann.py``).
 Vectors are stored in the database as float16 (half the size; cosine error ~1e-4). In memory,
 exact search keeps a float32 copy (BLAS needs it; 150 MB at 100k); above the threshold the
 float16 rows are memory-mapped from the graph's files, shared by every process, for rescoring a
-few hundred candidates.
+few hundred candidates. Above the threshold the vectors are not read from the database at all
+unless the graph lacks them: ids and text hashes say whether it is up to date (``ann.py``).
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 from threadpoolctl import ThreadpoolController
 
-from papertide.search.ann import GraphUpdate, open_graph
+from papertide.search.ann import STAMP, GraphUpdate, VectorsChanged, VectorsOf, open_graph, rows_reader, vector_stamps
 
 ANN_THRESHOLD = 100_000
 EXACT_BLOCK = 65_536  # rows converted to float32 at a time: bounded extra memory
 LOAD_BLOCK = 20_000  # rows read from the database at a time
+LOAD_ATTEMPTS = 3  # reads of ids and vectors that papers deleted in between may spoil
 FILTER_OVERSAMPLE = 20  # filtered ANN search asks for this many times k, then filters
 # One BLAS thread per query product: OpenBLAS's second thread made exact search at 10k cost
 # 7.1 ms CPU / 33 ms wall instead of 1.3 / 6.7 on the loaded 2-core machine (a matrix-vector
@@ -45,41 +47,53 @@ class VectorIndex:
 
     def __init__(
         self, ids: np.ndarray, vectors: np.ndarray, ann_cache: Path | None = None, ann_threshold: int = ANN_THRESHOLD,
-        *, wait: bool = True, progress=None,
+        *, stamps: np.ndarray | None = None, wait: bool = True, progress=None,
     ):
         """Above ``ann_threshold`` vectors the graph cached at ``ann_cache`` is opened and brought
-        up to date (``ann.open_graph``: ``wait`` and ``progress`` are its), and the ids and rows
-        served are the graph's: those of the previous generation while another process updates it
+        up to date (``ann.open_graph``: ``wait`` and ``progress`` are its; ``stamps``, the text
+        hash of each vector, default to a hash of the vector), and the ids and rows served are
+        the graph's: those of the previous generation while another process updates it
         (``self.update.stale``)."""
-        self.ids, self.vectors = np.asarray(ids, dtype=np.int64), np.asarray(vectors, dtype=np.float16)
-        if np.any(self.ids[1:] <= self.ids[:-1]):  # sort only when needed: a copy is 768 MB at 1M
-            order = np.argsort(self.ids, kind="stable")
-            self.ids, self.vectors = self.ids[order], self.vectors[order]
-        self.dim = self.vectors.shape[1] if self.vectors.ndim == 2 and len(self.vectors) else 0
+        ids, vectors = np.asarray(ids, dtype=np.int64), np.asarray(vectors, dtype=np.float16)
+        if np.any(ids[1:] <= ids[:-1]):  # sort only when needed: a copy is 768 MB at 1M
+            order = np.argsort(ids, kind="stable")
+            ids, vectors = ids[order], vectors[order]
+            stamps = None if stamps is None else np.asarray(stamps)[order]
+        if len(ids) >= ann_threshold:
+            stamps = vector_stamps(vectors) if stamps is None else stamps
+            self._serve_graph(ann_cache, ids, stamps, rows_reader(ids, vectors), wait=wait, progress=progress)
+            return
+        self.ids, self.vectors = ids, vectors
+        self.dim = vectors.shape[1] if vectors.ndim == 2 and len(vectors) else 0
         self._ann = None
-        self._exact32 = None
         self.update: GraphUpdate | None = None
-        if len(self.ids) >= ann_threshold:
-            self._ann, self.update = open_graph(ann_cache, self.ids, self.vectors, wait=wait, progress=progress)
-            self.ids, self.vectors = self._ann.ids, self._ann.vectors  # memory-mapped when cached
-        else:
-            # Converting float16 to float32 cost more than the product itself (18 ms of 19 at 10k).
-            self._exact32 = self.vectors.astype(np.float32)
+        # Converting float16 to float32 cost more than the product itself (18 ms of 19 at 10k).
+        self._exact32 = vectors.astype(np.float32)
+
+    def _serve_graph(self, ann_cache: Path | None, ids: np.ndarray, stamps: np.ndarray, vectors_of: VectorsOf, **graph) -> None:
+        self._ann, self.update = open_graph(ann_cache, ids, stamps, vectors_of, **graph)
+        self.ids, self.vectors = self._ann.ids, self._ann.vectors  # memory-mapped when cached
+        self.dim = self.vectors.shape[1] if len(self.vectors) else 0
+        self._exact32 = None
 
     @classmethod
     def load(cls, session: Session, model_id: str, dim: int, ann_cache: Path | None = None, ann_threshold: int = ANN_THRESHOLD, **graph) -> "VectorIndex":
         """Every stored vector of ``model_id`` (hidden papers are filtered at query time);
-        ``graph``: ``wait``/``progress`` for the HNSW graph (see ``__init__``)."""
-        result = session.execute(
-            text("SELECT paper_id, vector FROM paper_embeddings WHERE model = :model ORDER BY paper_id"), {"model": model_id}
-        )
-        ids, blocks = [], []
-        while rows := result.fetchmany(LOAD_BLOCK):  # never a million row objects at once (~1 GB at 1M)
-            ids.extend(r[0] for r in rows)
-            blocks.append(from_blobs([r[1] for r in rows], dim))
-        vectors = np.concatenate(blocks) if blocks else np.zeros((0, dim), np.float16)
-        del blocks
-        return cls(np.asarray(ids, dtype=np.int64), vectors, ann_cache, ann_threshold, **graph)
+        ``graph``: ``wait``/``progress`` for the HNSW graph (see ``__init__``). Above the
+        threshold only ids and text hashes are read, and the vectors the graph lacks."""
+        for attempt in range(LOAD_ATTEMPTS):
+            ids, stamps = _read_stamps(session, model_id)
+            if len(ids) < ann_threshold:
+                ids, vectors = _read_vectors(session, model_id, dim)
+                return cls(ids, vectors, ann_threshold=ann_threshold)
+            index = cls.__new__(cls)
+            try:
+                index._serve_graph(ann_cache, ids, stamps, lambda wanted: _read_vectors(session, model_id, dim, wanted)[1], **graph)
+                return index
+            except VectorsChanged:  # a paper was deleted between the two reads: read again
+                if attempt == LOAD_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -136,3 +150,50 @@ def _top_k(ids: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int) -> l
     best = np.argpartition(-scores, k - 1)[:k]
     best = best[np.argsort(-scores[best], kind="stable")]
     return list(zip(ids[best].tolist(), scores[best].tolist()))
+
+
+def _read_stamps(session: Session, model_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """Paper ids (sorted) with vectors of ``model_id`` and their text hashes: ~2 s at 1M."""
+    result = session.execute(
+        text("SELECT paper_id, text_hash FROM paper_embeddings WHERE model = :model ORDER BY paper_id"), {"model": model_id}
+    )
+    ids, stamps = [], []
+    while rows := result.fetchmany(LOAD_BLOCK):
+        ids.extend(r[0] for r in rows)
+        stamps.extend(r[1] for r in rows)
+    return np.asarray(ids, dtype=np.int64), np.asarray(stamps, dtype=STAMP)
+
+
+def _read_vectors(session: Session, model_id: str, dim: int, wanted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, float16 vectors) of ``model_id``: all of them, or exactly the ``wanted`` ids (sorted),
+    else ``VectorsChanged``. A few wanted ids are looked up; many are filtered from one scan."""
+    if wanted is not None and len(wanted) <= LOAD_BLOCK:
+        ids, blocks = [], []
+        for start in range(0, len(wanted), 500):
+            rows = session.execute(
+                text("SELECT paper_id, vector FROM paper_embeddings WHERE model = :model AND paper_id IN :ids ORDER BY paper_id")
+                .bindparams(bindparam("ids", expanding=True)),
+                {"model": model_id, "ids": wanted[start : start + 500].tolist()},
+            ).all()
+            ids.extend(r[0] for r in rows)
+            blocks.append(from_blobs([r[1] for r in rows], dim))
+        found = np.asarray(ids, dtype=np.int64)
+        vectors = np.concatenate(blocks) if blocks else np.zeros((0, dim), np.float16)
+    else:
+        result = session.execute(
+            text("SELECT paper_id, vector FROM paper_embeddings WHERE model = :model ORDER BY paper_id"), {"model": model_id}
+        )
+        ids, blocks = [], []
+        while rows := result.fetchmany(LOAD_BLOCK):  # never a million row objects at once (~1 GB at 1M)
+            ids.extend(r[0] for r in rows)
+            blocks.append(from_blobs([r[1] for r in rows], dim))
+        found = np.asarray(ids, dtype=np.int64)
+        vectors = np.concatenate(blocks) if blocks else np.zeros((0, dim), np.float16)
+        del blocks
+        if wanted is not None:
+            rows = np.clip(np.searchsorted(found, wanted), 0, max(len(found) - 1, 0))
+            if len(found) and np.array_equal(found[rows], wanted):
+                found, vectors = wanted, vectors[rows]
+    if wanted is not None and not np.array_equal(found, wanted):
+        raise VectorsChanged(f"{len(wanted) - len(found)} of {len(wanted)} vectors are gone")
+    return found, vectors
