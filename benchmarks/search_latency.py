@@ -2,12 +2,13 @@
 
     python benchmarks/search_latency.py [--sizes 10000,100000,1000000] [--keyword-sizes 1000000]
                                         [--vector-sizes 1000000] [--queries 200] [--skip-embedding]
-                                        [--keyword-path impact|budget|exact]
+                                        [--keyword-path impact|budget|exact] [--vectors pairmix|fitted]
 
 10k is the real demo corpus with its real vectors. Larger sizes add synthetic papers: titles and
 abstracts drawn from the demo corpus's own word frequencies (so FTS5 posting lists have realistic
-lengths) and vectors that mix two real vectors plus noise (so the HNSW graph sees realistic
-structure, not uniform noise). Queries are the known-item benchmark's queries (real sentences).
+lengths) and synthetic vectors from ``ann_vectors.py`` (``--vectors``): ``pairmix``, two real
+vectors mixed plus noise (the first generator, far more near-ties than real data), or ``fitted``,
+drawn from a density fitted to the real vectors (its databases and graphs are named ``-fitted-``). Queries are the known-item benchmark's queries (real sentences).
 Each query goes through ``SearchService.search`` exactly as the web app calls it: query
 embedding, FTS5, vector search, fusion, loading the hits; and each side alone (keyword only,
 semantic only with the query vector given, the embedding), and end to end without the
@@ -41,6 +42,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+import ann_vectors  # noqa: E402
 from papertide.db import Database  # noqa: E402
 from papertide.search.embedder import load_embedder  # noqa: E402
 from papertide.search.indexer import text_hash  # noqa: E402
@@ -74,8 +76,14 @@ def percentile(values: list[float], p: float) -> float:
     return float(np.percentile(np.array(values), p))
 
 
-def build(path: Path, size: int, papers: list[dict], vectors: np.ndarray, model_id: str, seed: int = 0) -> None:
-    """A migrated database with ``size`` papers: the real ones first, then synthetic ones."""
+def database_path(workdir: Path, size: int, kind: str) -> Path:
+    """The benchmark database of ``size`` papers whose synthetic vectors are of ``kind``."""
+    return workdir / (f"latency-{size}.db" if kind == "pairmix" else f"latency-{kind}-{size}.db")
+
+
+def build(path: Path, size: int, papers: list[dict], vectors: np.ndarray, model_id: str, seed: int = 0, kind: str = "pairmix") -> None:
+    """A migrated database with ``size`` papers: the real ones first, then synthetic ones
+    (vectors of ``kind``: ``ann_vectors.py``)."""
     database = Database(f"sqlite:///{path}")
     database.migrate()
     database.dispose()
@@ -93,15 +101,19 @@ def build(path: Path, size: int, papers: list[dict], vectors: np.ndarray, model_
     connection.execute("DROP TRIGGER papers_fts_insert")
     start = datetime(2020, 1, 1)
     batch = 20_000
+    density = ann_vectors.FittedDensity(vectors.astype(np.float32)) if kind == "fitted" and size > len(papers) else None
     for first in range(0, size, batch):
         rows, embeddings = [], []
         count = min(batch, size - first)
         synthetic_at = max(0, len(papers) - first)
         draws = rng.choice(len(vocabulary), size=(count, 160), p=weights)
-        mix = rng.integers(0, len(vectors), size=(count, 2))
-        noise = rng.standard_normal((count, vectors.shape[1])).astype(np.float32) * 0.03
-        synthetic = vectors[mix[:, 0]].astype(np.float32) + 0.6 * vectors[mix[:, 1]].astype(np.float32) + noise
-        synthetic /= np.linalg.norm(synthetic, axis=1, keepdims=True)
+        if density is None:  # pairmix, drawn here as it always was (the databases built before stay valid)
+            mix = rng.integers(0, len(vectors), size=(count, 2))
+            noise = rng.standard_normal((count, vectors.shape[1])).astype(np.float32) * 0.03
+            synthetic = vectors[mix[:, 0]].astype(np.float32) + 0.6 * vectors[mix[:, 1]].astype(np.float32) + noise
+            synthetic /= np.linalg.norm(synthetic, axis=1, keepdims=True)
+        else:
+            synthetic = density.sample(count, seed=seed + 1 + first)
         for j in range(count):
             n = first + j + 1
             if j < synthetic_at:
@@ -194,13 +206,13 @@ def measure_size(size: int, args, papers, vectors, embedder, queries: list[str])
     with the query vector given (the figure for an embedder that costs nothing). The first pass
     over the queries meets cold caches (the keyword side's word and pair statistics); the
     second pass is what a running server sees for queries like these."""
-    path = args.workdir / f"latency-{size}.db"
+    path = database_path(args.workdir, size, args.vectors)
     done = path.with_suffix(".done")
     if not done.exists():
-        for stale in args.workdir.glob(f"latency-{size}.db*"):
+        for stale in args.workdir.glob(f"{path.name}*"):
             stale.unlink()
         started = time.perf_counter()
-        build(path, size, papers[:size], vectors[:size], embedder.model_id)
+        build(path, size, papers[:size], vectors[:size], embedder.model_id, kind=args.vectors)
         done.write_text("ok")
         print(f"  database of {size:,} built in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     database = Database(f"sqlite:///{path}")
@@ -284,7 +296,7 @@ def breakdown(service: SearchService, database: Database, queries: list[str], ve
 def measure_keyword(size: int, args, queries: list[str]) -> dict:
     """The keyword side alone at ``size`` papers (a database built by an earlier run or by
     ``build``), for sizes whose vector index is not built: FTS5 and the budgeted BM25 only."""
-    path = args.workdir / f"latency-{size}.db"
+    path = database_path(args.workdir, size, args.vectors)
     if not path.with_suffix(".done").exists():
         raise SystemExit(f"{path} is not built: run with --sizes {size} first (or build() it)")
     database = Database(f"sqlite:///{path}")
@@ -329,31 +341,25 @@ def read_vectors(path: Path, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return np.asarray(ids, dtype=np.int64), np.asarray(stamps, dtype="S32"), vectors
 
 
-def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str], workdir: Path, efs: list[int]) -> dict:
+def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str], workdir: Path, efs: list[int], kind: str = "pairmix") -> dict:
     """The semantic side alone at ``size`` vectors: the benchmark database's own when
     ``latency-{size}.db`` is built (its graph kept beside it, where ``SearchService`` finds it),
-    else synthetic ones. The graph is built (or brought up to date, or only opened: ``update``
+    else synthetic ones of ``kind``. The graph is built (or brought up to date, or only opened: ``update``
     says which), then: opening the saved graph (memory-mapped, and read into memory), recall@10
     against exact search and top-100 latency for each ef (``expansion_search``), memory."""
     from tqdm import tqdm
 
     from papertide.search import ann
 
-    database = workdir / f"latency-{size}.db"
+    database = database_path(workdir, size, kind)
     if database.with_suffix(".done").exists():
         started = time.perf_counter()
         ids, stamps, data = read_vectors(database, vectors.shape[1])
         source, cache = f"{database.name} ({time.perf_counter() - started:.0f} s to read)", ann.cache_path(f"sqlite:///{database}", embedder.model_id)
     else:
-        rng = np.random.default_rng(1)
-        mix = rng.integers(0, len(vectors), size=(size, 2))
-        data = np.empty((size, vectors.shape[1]), dtype=np.float16)
-        for start in range(0, size, 100_000):
-            m = mix[start : start + 100_000]
-            block = vectors[m[:, 0]].astype(np.float32) + 0.6 * vectors[m[:, 1]].astype(np.float32)
-            block += rng.standard_normal(block.shape).astype(np.float32) * 0.03
-            data[start : start + len(m)] = block / np.linalg.norm(block, axis=1, keepdims=True)
-        ids, source, cache = np.arange(1, size + 1), "synthetic", workdir / f"vectors-{size}.usearch"
+        data = ann_vectors.synthetic(kind, vectors.astype(np.float32), size, seed=1)
+        name = f"vectors-{size}.usearch" if kind == "pairmix" else f"vectors-{kind}-{size}.usearch"
+        ids, source, cache = np.arange(1, size + 1), f"synthetic ({kind})", workdir / name
         stamps = ann.vector_stamps(data)
     print(f"  semantic side at {size:,}: vectors of {source}; graph {cache}", file=sys.stderr, flush=True)
     wall, cpu = time.perf_counter(), time.process_time()
@@ -530,6 +536,8 @@ def main() -> None:
     parser.add_argument("--queries-file", type=Path, default=QUERIES,
                         help="JSONL with a 'text' per line (default: the known-item queries; missing: every 50th demo title).")
     parser.add_argument("--workdir", type=Path, default=Path(".cache/search_latency"))
+    parser.add_argument("--vectors", choices=ann_vectors.KINDS, default="pairmix",
+                        help="Synthetic vectors above the real ones (ann_vectors.py): pair mixes, or drawn from a fitted density.")
     parser.add_argument("--skip-embedding", action="store_true", help="Do not measure the embedding rate.")
     parser.add_argument("--keyword-path", choices=KEYWORD_PATHS, default="impact",
                         help="--keyword-sizes: the impact index (built first if missing), the FTS5 postings budget, or exact BM25.")
@@ -572,7 +580,7 @@ def main() -> None:
               f"{r['statistics_rss_mb']:.0f} MB; RSS {r['rss_mb']:.0f} MB; impact file {r.get('impact_file_mb', '-')} MB "
               f"(built in {r.get('impact_build_s', '-')} s); load average {r['load_before']} -> {r['load_after']}", flush=True)
     for size in (int(s) for s in args.vector_sizes.split(",") if s):
-        r = measure_vectors(size, vectors, embedder, queries[:100], args.workdir, [int(e) for e in args.ef.split(",") if e])
+        r = measure_vectors(size, vectors, embedder, queries[:100], args.workdir, [int(e) for e in args.ef.split(",") if e], args.vectors)
         results[f"vectors_{size}"] = r
         print(f"semantic side at {size:,} vectors: {r}", flush=True)
     print(json.dumps(results))
