@@ -3,11 +3,13 @@
     python benchmarks/ann_connectivity.py [--vectors graph|pairmix|fitted] [--size 100000] [--m 16,32]
         [--ef 64,96,128,192,256] [--graph .cache/search_latency/latency-1000000.db.all-minilm-l6-v2.usearch]
         [--workdir .cache/ann_connectivity] [--queries-file ../shared/data/benchmark_known_item/queries.jsonl]
+        [--dtype bf16|f16]
 
 The vectors: ``graph``, the first ``--size`` of a saved generation (``--graph``); ``pairmix`` or
 ``fitted``, the ~10k real demo vectors followed by synthetic ones from ``ann_vectors.py`` (kept
 in ``--workdir``). For each M a graph is built (2 threads, ef_add as the service) and saved in
-``--workdir``, or loaded from there when a run already built it. For each ef every known-item
+``--workdir``, or loaded from there when a run already built it; ``--dtype`` is the graph's scalar
+type (default: the service's, ``ann.scalar_kind()``). For each ef every known-item
 query (int8) asks for a top 100 and its first ten are scored against exact search, as the
 service asks: recall@10, the same counting a hit within 0.001 cosine of the exact 10th (near-ties),
 and top-100 latency (CPU and wall, p50/p99). CPU time is the stable figure on a shared machine.
@@ -28,13 +30,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 import ann_vectors  # noqa: E402
-from papertide.search.ann import EXPANSION_ADD, GraphFiles  # noqa: E402
+from papertide.search.ann import EXPANSION_ADD, GraphFiles, scalar_kind  # noqa: E402
 from papertide.search.embedder import load_embedder  # noqa: E402
 
 
 def vectors_of(args) -> np.ndarray:
     if args.vectors == "graph":
-        return np.asarray(GraphFiles(args.graph).read(any_connectivity=True).vectors[: args.size])
+        return np.asarray(GraphFiles(args.graph).read(any_build=True).vectors[: args.size])
     path = args.workdir / f"vectors-{args.vectors}-{args.size}.npy"
     if not path.exists():
         started = time.perf_counter()
@@ -56,17 +58,18 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int = 11) -> tuple[np
     return rows, scores
 
 
-def graph_of(m: int, vectors: np.ndarray, path: Path):
-    """The graph with connectivity ``m`` over ``vectors`` (keys: their rows), built or loaded."""
+def graph_of(m: int, vectors: np.ndarray, path: Path, dtype: str):
+    """The graph with connectivity ``m`` and scalar type ``dtype`` over ``vectors`` (keys: their
+    rows), built or loaded."""
     from usearch.index import Index
 
     if path.exists():
         print(f"M {m}: graph loaded from {path}", flush=True)
         return Index.restore(str(path), view=True)
-    index = Index(ndim=vectors.shape[1], metric="cos", dtype="f16", connectivity=m, expansion_add=EXPANSION_ADD)
+    index = Index(ndim=vectors.shape[1], metric="cos", dtype=dtype, connectivity=m, expansion_add=EXPANSION_ADD)
     wall, cpu = time.perf_counter(), time.process_time()
     index.add(np.arange(len(vectors), dtype=np.uint64), vectors, threads=2, log=True)
-    print(f"{len(vectors):,} vectors, M {m}: build {time.perf_counter() - wall:.0f} s wall, {time.process_time() - cpu:.0f} CPU-s, "
+    print(f"{len(vectors):,} vectors, M {m}, {dtype}: build {time.perf_counter() - wall:.0f} s wall, {time.process_time() - cpu:.0f} CPU-s, "
           f"load average now {os.getloadavg()[0]:.1f}", flush=True)
     index.save(str(path))
     print(f"  saved {path} ({path.stat().st_size / 2**20:,.0f} MB)", flush=True)
@@ -83,6 +86,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=279, help="How many known-item queries (279: all).")
     parser.add_argument("--queries-file", type=Path, default=ann_vectors.QUERIES)
     parser.add_argument("--workdir", type=Path, default=Path(".cache/ann_connectivity"))
+    parser.add_argument("--dtype", choices=("bf16", "f16"), default=scalar_kind())
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     vectors = vectors_of(args)
@@ -94,7 +98,8 @@ def main() -> None:
     print(f"{len(vectors):,} {args.vectors} vectors, {len(queries)} queries; exact cosine gap 10th-11th median "
           f"{np.median(exact[:, 9] - exact[:, 10]):.4f}, 1st-10th {np.median(exact[:, 0] - exact[:, 9]):.4f}", flush=True)
     for m in (int(x) for x in args.m.split(",")):
-        index = graph_of(m, vectors, args.workdir / f"{args.vectors}-{args.size}-M{m}.usearch")
+        suffix = "" if args.dtype == "f16" else f"-{args.dtype}"  # (f16: the graphs built before --dtype)
+        index = graph_of(m, vectors, args.workdir / f"{args.vectors}-{args.size}-M{m}{suffix}.usearch", args.dtype)
         for ef in (int(x) for x in args.ef.split(",")):
             index.expansion_search = ef
             for query in queries[:20]:  # touch the pages this ef reads
@@ -108,7 +113,7 @@ def main() -> None:
                 keys, cosines = matches.keys[:10], 1.0 - matches.distances[:10]
                 recall.append(len(truth[i] & {int(k) for k in keys}) / 10)
                 near.append(np.mean(cosines >= exact[i, 9] - 1e-3))
-            print(f"  M {m} ef {ef}: recall@10 {np.mean(recall):.3f} (within 0.001 of the 10th: {np.mean(near):.3f}); top-100 "
+            print(f"  M {m} {args.dtype} ef {ef}: recall@10 {np.mean(recall):.3f} (within 0.001 of the 10th: {np.mean(near):.3f}); top-100 "
                   f"CPU p50 {np.percentile(cpu, 50):.2f} p99 {np.percentile(cpu, 99):.2f} ms, "
                   f"wall p50 {np.percentile(wall, 50):.2f} p99 {np.percentile(wall, 99):.2f} ms; load {os.getloadavg()[0]:.1f}", flush=True)
         del index

@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--queries-file", type=Path, default=QUERIES, help="JSONL with a 'text' per line.")
     args = parser.parse_args()
-    graph = GraphFiles(args.graph).read(any_connectivity=True)
+    graph = GraphFiles(args.graph).read(any_build=True)
     if graph is None:
         raise SystemExit(f"no usable graph at {args.graph} (build it with search_latency.py --vector-sizes)")
     embedder = load_embedder("default", threads=1)

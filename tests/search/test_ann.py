@@ -102,23 +102,30 @@ def test_real_vectors_find_what_exact_search_finds(tmp_path):
     assert np.mean(recall) >= 0.98  # measured 0.994-0.998 at M 16-32 (0.988 even at M 4)
 
 
-def test_a_graph_saved_with_another_connectivity_is_rebuilt_once(tmp_path, monkeypatch):
-    """A new default M applies to graphs saved before it: the manifest records M, a graph with
-    another one is rebuilt (once) when opened, and the generations go on counting."""
+@pytest.mark.parametrize("setting", ["connectivity", "scalar kind"])
+def test_a_graph_built_with_other_settings_is_rebuilt_once(tmp_path, monkeypatch, setting):
+    """A new default M or scalar type applies to graphs saved before it: the manifest records
+    both, a graph built otherwise is rebuilt (once) when opened, and the generations go on counting."""
     cache = tmp_path / "v.usearch"
     vectors = unit_vectors(300, seed=11)
+    now = (ann.CONNECTIVITY, ann.scalar_kind())
     with monkeypatch.context() as old_release:
-        old_release.setattr(ann, "CONNECTIVITY", ann.CONNECTIVITY // 2)
+        if setting == "connectivity":
+            old_release.setattr(ann, "CONNECTIVITY", ann.CONNECTIVITY // 2)
+        else:
+            other = "f16" if ann.scalar_kind() == "bf16" else "bf16"
+            old_release.setattr(ann, "scalar_kind", lambda: other)
         old = graph_index(range(1, 301), vectors, cache)
-        assert old._ann.index.connectivity == ann.CONNECTIVITY
-    assert old._ann.index.connectivity != ann.CONNECTIVITY
+        assert (old._ann.index.connectivity, str(old._ann.index.dtype)) == (ann.CONNECTIVITY, f"ScalarKind.{ann.scalar_kind().upper()}")
+    assert (old._ann.index.connectivity, str(old._ann.index.dtype)) != (now[0], f"ScalarKind.{now[1].upper()}")
     files = GraphFiles(cache)
-    assert files.read() is None and files.read(any_connectivity=True).generation == 1
+    assert files.read() is None and files.read(any_build=True).generation == 1
     assert generation(cache) is None  # a running service does not take it for a current graph
     opened = graph_index(range(1, 301), vectors, cache)
     assert opened.update.rebuilt and opened.update.added == 300 and opened.update.generation == 2
-    assert opened._ann.index.connectivity == ann.CONNECTIVITY
-    assert json.loads(files.manifest.read_text())["connectivity"] == ann.CONNECTIVITY
+    assert (opened._ann.index.connectivity, str(opened._ann.index.dtype)) == (now[0], f"ScalarKind.{now[1].upper()}")
+    manifest = json.loads(files.manifest.read_text())
+    assert (manifest["connectivity"], manifest["dtype"]) == now
     assert files_of(cache) == {"v.usearch.json", "v.usearch.lock", "v.usearch.2.graph", "v.usearch.2.ids.npy", "v.usearch.2.stamps.npy", "v.usearch.2.vectors.npy"}
     again = graph_index(range(1, 301), vectors, cache)
     assert (again.update.rebuilt, again.update.added, again.update.generation) == (False, 0, 2)
