@@ -12,7 +12,9 @@ drawn from a density fitted to the real vectors (its databases and graphs are na
 Each query goes through ``SearchService.search`` exactly as the web app calls it: query
 embedding, FTS5, vector search, fusion, loading the hits; and each side alone (keyword only,
 semantic only with the query vector given, the embedding), and end to end without the
-embedding's time (the query vector given), each over a first (cold caches) and second pass. ``--vector-sizes`` measures the semantic
+embedding's time (the query vector given; the graph then searched in this process), and, with the
+query process, end to end with the graph searched in this process instead of the child
+(``graph_here``: the path before the child searched it), each over a first (cold caches) and second pass. ``--vector-sizes`` measures the semantic
 side alone (HNSW build, recall@10 against exact, latency, memory) on synthetic vectors.
 The service embeds queries as configured (``PAPERTIDE_QUERY_EMBEDDER``: in its child process by
 default, ``embedding_round_trip`` is that child's answer to one query alone; ``inline``: on a thread).
@@ -244,7 +246,10 @@ def measure_size(size: int, args, papers, vectors, embedder, queries: list[str])
             result[f"semantic_{run}"] = timed(lambda q: (index.search(vectors_of[q], CANDIDATES), index.scores(vectors_of[q], range(1, 101))), queries)
         service._embed_beside = embed_beside
         result[f"end_to_end_{run}"] = timed(lambda q: service.search(q, limit=20), queries)
-        service._embed_beside = lambda q: given(vectors_of[q])  # the query vector, already computed
+        if isinstance(query_side, QueryProcess) and index.uses_ann:  # the same, with the graph searched in this process
+            service._embed_beside = lambda q, graph=None: embed_beside(q)
+            result[f"end_to_end_graph_here_{run}"] = timed(lambda q: service.search(q, limit=20), queries)
+        service._embed_beside = lambda q, graph=None: given(vectors_of[q])  # the query vector, already computed
         result[f"end_to_end_no_embedding_{run}"] = timed(lambda q: service.search(q, limit=20), queries)
         service._embed_beside = embed_beside
     result["breakdown"] = breakdown(service, database, queries, vectors_of)
@@ -561,7 +566,8 @@ def main() -> None:
         r = measure_size(size, args, papers, vectors, embedder, queries)
         results[str(size)] = r
         for what in ("embedding", "embedding_round_trip", "keyword_cold", "keyword_warm", "semantic_cold", "semantic_warm", "end_to_end_cold",
-                     "end_to_end_warm", "end_to_end_no_embedding_cold", "end_to_end_no_embedding_warm"):
+                     "end_to_end_warm", "end_to_end_graph_here_cold", "end_to_end_graph_here_warm",
+                     "end_to_end_no_embedding_cold", "end_to_end_no_embedding_warm"):
             if what not in r:
                 continue
             f = r[what]

@@ -10,6 +10,7 @@ import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,8 @@ from papertide.search.query_process import QueryProcess, QueryProcessError
 from papertide.search.service import SearchService
 
 from .helpers import add_papers
+
+REPO = Path(__file__).resolve().parents[2]
 
 MEANING_ONLY = "machines picking up items with their hands"  # no word of it is in the grasping paper
 GRASPING = "2403.00003"
@@ -102,6 +105,44 @@ def test_search_embeds_the_query_in_the_child(indexed, shared_process):
     hits = service.search(MEANING_ONLY, limit=3)
     assert hits[0].arxiv_id == GRASPING and hits[0].match == "semantic"
     assert service.semantic_error is None
+
+
+def test_the_child_searches_the_graph_generation_the_parent_serves(shared_process, tmp_path):
+    """With a ``GraphQuery`` the child answers the query's nearest papers from the graph files
+    too: the same as this process's search of that generation; a generation that is not the
+    one on disk gives no hits (the parent searches itself), and still the vector."""
+    from papertide.search.query_process import GraphQuery
+    from papertide.search.vectors import VectorIndex
+
+    with np.load(REPO / "data" / "demo" / "papers.embeddings.npz") as data:
+        vectors = data["vectors"][:3000]
+    index = VectorIndex(np.arange(1, 3001), vectors, ann_cache=tmp_path / "v.usearch", ann_threshold=1000)
+    cache, generation = index.graph_files
+    assert index.uses_ann and generation == 1
+    for text in TEXTS:
+        pending = shared_process.submit(text, GraphQuery(cache, generation, 20))
+        vector = pending.result()
+        assert pending.hits is not None
+        assert [pid for pid, _ in pending.hits] == [pid for pid, _ in index.search(vector, 20)]
+    elsewhere = shared_process.submit(TEXTS[0], GraphQuery(cache, generation + 1, 20))
+    assert elsewhere.result() is not None and elsewhere.hits is None
+
+
+@pytest.mark.sqlite_only  # (PostgreSQL: pgvector answers, nothing to search in the child)
+def test_search_takes_the_graph_answer_from_the_child_and_does_not_search_again(indexed, shared_process, monkeypatch):
+    from papertide.search.vectors import VectorIndex
+
+    inline = SearchService(indexed, load_embedder("default", threads=1), ann_threshold=4)
+    expected = [(h.arxiv_id, h.match) for h in inline.search(MEANING_ONLY, limit=5)]
+    service = SearchService(indexed, shared_process, ann_threshold=4)
+    service.search("warm up", limit=1)  # (builds the graph beside the test database)
+    searched_here = []
+    original = VectorIndex.search
+    monkeypatch.setattr(VectorIndex, "search", lambda self, *a, **k: searched_here.append(a) or original(self, *a, **k))
+    hits = service.search(MEANING_ONLY, limit=5)
+    assert searched_here == []  # the child searched the graph
+    assert [(h.arxiv_id, h.match) for h in hits] == expected
+    assert hits[0].arxiv_id == GRASPING and hits[0].match == "semantic"
 
 
 def test_a_child_killed_between_queries_means_keyword_only_then_a_new_child(indexed, own_process, fast_restarts):

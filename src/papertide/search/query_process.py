@@ -25,6 +25,12 @@ only: documents are embedded in-process by ``papertide index`` (batch work, no G
   wait for them) and ~100 MB per worker, and would bring the GIL contention back.
 - A model that cannot load at all (checksum mismatch, bad precision setting) is not a crash: it
   raises ``EmbedderUnavailable`` and is not retried, as the in-process model would.
+- The child also searches the HNSW graph with the vector it made, when the request names the
+  graph's files and the generation the parent serves (``GraphQuery``): embedding and graph search
+  are one after the other whoever runs them, so running both in the child takes the graph search
+  off the parent's path while the parent's keyword side runs (at 1M: README, Search speed). The
+  child maps the same files (shared page cache); a generation it cannot open, or any other
+  failure of the search, gives no hits and the parent searches itself.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -49,6 +57,15 @@ QUERY_TIMEOUT = 2.0  # seconds for one query vector; the embedding takes ~5 ms
 RESTART_BACKOFF = (1.0, 60.0)  # first and longest wait between restarts of children that keep dying
 LOCK_GRACE = 0.1  # seconds a late caller waits for the thread reading the pipe (answers come in order)
 PARENT_CHECK_SECONDS = 1.0  # how often an idle child checks that its parent is still there
+
+
+class GraphQuery(NamedTuple):
+    """Search the graph generation ``generation`` cached at ``cache`` for the ``k`` nearest
+    papers of the query's vector (``ann.GraphFiles``)."""
+
+    cache: str
+    generation: int
+    k: int
 
 
 class QueryProcessError(RuntimeError):
@@ -105,12 +122,13 @@ class QueryProcess:
         """Start the child now if there is none, and wait until it is ready (or failed)."""
         self._starter(wait=True)
 
-    def submit(self, text: str) -> "PendingQuery":
-        """Send ``text`` to the child; the vector is ``.result()`` of the answer. Never raises:
-        a failure is raised by ``result()``."""
+    def submit(self, text: str, graph: GraphQuery | None = None) -> "PendingQuery":
+        """Send ``text`` to the child; the vector is ``.result()`` of the answer, and with ``graph``
+        its nearest papers are ``.hits`` once ``result()`` returned (None if the child could not
+        search that generation). Never raises: a failure is raised by ``result()``."""
         try:
             child = self._live_child()
-            return PendingQuery(self, child, child.send(text), time.monotonic() + self.query_timeout)
+            return PendingQuery(self, child, child.send(text, graph), time.monotonic() + self.query_timeout)
         except (QueryProcessError, EmbedderUnavailable) as error:
             return PendingQuery(self, None, -1, 0.0, error)
 
@@ -195,19 +213,21 @@ class QueryProcess:
 
 @dataclass
 class PendingQuery:
-    """One query sent to the child; ``result()`` waits for its vector (until the deadline)."""
+    """One query sent to the child; ``result()`` waits for its vector (until the deadline), and
+    then ``hits`` holds the graph's answer if one was asked for and given."""
 
     owner: QueryProcess
     child: "_Child | None"
     number: int
     deadline: float
     error: Exception | None = None
+    hits: list[tuple[int, float]] | None = None
 
     def result(self) -> np.ndarray:
         if self.error is not None:
             raise self.error
         try:
-            vector = self.child.answer(self.number, self.deadline)
+            vector, self.hits = self.child.answer(self.number, self.deadline)
         except QueryProcessError as error:
             if self.child.broken:  # not just this query failing in the model: the child is done
                 self.owner._lost(self.child, str(error))
@@ -227,7 +247,7 @@ class _Child:
         self._numbers = itertools.count()
         self._send_lock = threading.Lock()
         self._read_lock = threading.Lock()
-        self._answers: dict[int, tuple[np.ndarray | None, str | None]] = {}
+        self._answers: dict[int, tuple[np.ndarray | None, list | None, str | None]] = {}
 
     @classmethod
     def spawn(cls, name: str, precision: str | None, timeout: float) -> "_Child":
@@ -256,28 +276,29 @@ class _Child:
     def healthy(self) -> bool:
         return self.broken is None and self.process.is_alive()
 
-    def send(self, text: str) -> int:
+    def send(self, text: str, graph: GraphQuery | None = None) -> int:
         with self._send_lock:
             if self.broken:
                 raise QueryProcessError(self.broken)
             number = next(self._numbers)
             try:
-                self.connection.send((number, text))
+                self.connection.send((number, text, graph))
             except (OSError, ValueError) as error:
                 raise self._break(f"pipe closed: {error!r}") from error
         return number
 
-    def answer(self, number: int, deadline: float) -> np.ndarray:
-        """The answer to request ``number``: read by whichever waiting thread holds the read lock."""
+    def answer(self, number: int, deadline: float) -> tuple[np.ndarray, list | None]:
+        """The answer to request ``number`` (its vector, and the graph's hits or None): read by
+        whichever waiting thread holds the read lock."""
         while True:
             if not self._read_lock.acquire(timeout=max(LOCK_GRACE, deadline - time.monotonic())):
                 raise self._break("no answer in time (another query held the pipe)")
             try:
                 if number in self._answers:
-                    vector, error = self._answers.pop(number)
+                    vector, hits, error = self._answers.pop(number)
                     if error is not None:
                         raise QueryProcessError(f"the model failed on this query: {error}")
-                    return vector
+                    return vector, hits
                 if self.broken:
                     raise QueryProcessError(self.broken)
                 try:
@@ -285,10 +306,10 @@ class _Child:
                     # come for it late (its own work was slow), the child was not.
                     if not self.connection.poll(max(0.0, deadline - time.monotonic())):
                         raise self._break("no answer before the query's deadline")
-                    got, vector, error = self.connection.recv()
+                    got, vector, hits, error = self.connection.recv()
                 except (EOFError, OSError) as error:  # (OSError: another thread stopped it)
                     raise self._break(f"exited during a query: {error!r}") from error
-                self._answers[got] = (vector, error)
+                self._answers[got] = (vector, hits, error)
             finally:
                 self._read_lock.release()
 
@@ -328,20 +349,47 @@ def serve(connection, name: str, precision: str | None, parent_pid: int) -> None
         connection.send(("failed", repr(error)))
         return
     connection.send(("ready", embedder.model_id, embedder.dim))
+    graph = _ChildGraph()
     while True:
         try:
             if not connection.poll(PARENT_CHECK_SECONDS):
                 if os.getppid() != parent_pid:
                     return  # orphaned while another process still holds our pipe open
                 continue
-            number, text = connection.recv()
+            number, text, graph_query = connection.recv()
         except (EOFError, OSError):
             return  # the parent closed the pipe or died
         try:
-            answer = (number, embedder.embed_query(text), None)
+            vector = embedder.embed_query(text)
         except Exception as error:  # noqa: BLE001 - one bad query is that query's failure, not the child's
-            answer = (number, None, repr(error))
+            answer = (number, None, None, repr(error))
+        else:
+            answer = (number, vector, graph.search(graph_query, vector) if graph_query else None, None)
         try:
             connection.send(answer)
         except OSError:
             return
+
+
+class _ChildGraph:
+    """The child's view of the graph generation its parent serves, opened (memory-mapped) when a
+    request names one it does not hold, and kept while requests name it (the parent keeps
+    serving a generation until its next check, even after a newer one replaced it on disk)."""
+
+    def __init__(self):
+        self.key: tuple[str, int] | None = None
+        self.graph = None
+
+    def search(self, request: GraphQuery, vector: np.ndarray) -> list[tuple[int, float]] | None:
+        from papertide.search import ann
+
+        try:
+            if self.key != (request.cache, request.generation):
+                self.key, self.graph = (request.cache, request.generation), None
+                opened = ann.GraphFiles(Path(request.cache)).read()
+                if opened is not None and opened.generation == request.generation:
+                    self.graph = opened  # (else the disk moved on: the parent searches until it does too)
+            return self.graph.search(vector, request.k) if self.graph is not None else None
+        except Exception:  # noqa: BLE001 - the parent searches itself; never the child's end
+            self.key, self.graph = None, None
+            return None

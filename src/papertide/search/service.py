@@ -34,7 +34,7 @@ from papertide.search import ann
 from papertide.search.embedder import Embedder, EmbedderUnavailable
 from papertide.search.fusion import fuse
 from papertide.search.keyword import Filters, keyword_search
-from papertide.search.query_process import QueryProcess, QueryProcessError, query_embedder
+from papertide.search.query_process import GraphQuery, QueryProcess, QueryProcessError, query_embedder
 from papertide.search.vectors import FILTER_OVERSAMPLE, VectorIndex
 from papertide.search.vectors_postgres import PostgresVectorIndex
 
@@ -113,11 +113,18 @@ class SearchService:
             if is_arxiv_id(query):  # an id means that paper; words or meaning of "2405.15738" mean nothing
                 direct = self._arxiv_id_hit(session, query, filters)
                 return [direct] if direct else []
-            # The query embedding runs on the second core while SQLite searches.
-            pending = self._embed_beside(query) if self._vector_index(session) else None
+            # The query embedding (and the graph search, in the query process) runs on the second
+            # core while SQLite searches.
+            index = self._vector_index(session)
+            pending = self._embed_beside(query, _graph_query(index, filters)) if index else None
             first = self._title_match(session, query, filters)
             keyword = keyword_search(session, query, CANDIDATES, filters)
-            semantic, cosines = self._semantic(session, self._vector_of(pending) if pending else None, keyword, filters)
+            # While the query process works, load the rows of the likely hits (the keyword side's
+            # best): after fusion only the others are read.
+            prefetched = self._rows(session, ([first] if first else []) + [pid for pid, _ in keyword[: limit + 10]], filters) if pending else {}
+            vector = self._vector_of(pending) if pending else None
+            searched = getattr(pending, "hits", None) if vector is not None else None
+            semantic, cosines = self._semantic(session, vector, keyword, filters, searched)
             fused = fuse(keyword, semantic, cosines)
             ordered = ([first] if first else []) + [f.paper_id for f in fused if f.paper_id != first]
             reasons = {f.paper_id: _reason(f.keyword_rank, f.semantic_rank) for f in fused}
@@ -125,7 +132,7 @@ class SearchService:
             if first:
                 reasons[first] = "title"
                 scores[first] = max(scores.values(), default=0.0) + 1.0
-            return self._hydrate(session, ordered[: limit + 10], filters, scores, reasons)[:limit]
+            return self._hydrate(session, ordered[: limit + 10], filters, scores, reasons, prefetched)[:limit]
 
     def similar(self, arxiv_id: str, k: int = 10) -> list[SearchHit]:
         """The ``k`` papers nearest to ``arxiv_id`` in meaning (by title words if there are no
@@ -182,7 +189,9 @@ class SearchService:
             ).first()
         return row[0] if row else None
 
-    def _semantic(self, session, vector: np.ndarray | None, keyword, filters: Filters):
+    def _semantic(self, session, vector: np.ndarray | None, keyword, filters: Filters, searched=None):
+        """The semantic candidates and the exact cosines of every candidate. ``searched``: the
+        graph's answer for ``vector`` from the query process (``_graph_query``), if it gave one."""
         index = self._vector_index(session)
         if index is None or not len(index) or vector is None:
             return [], {}
@@ -191,27 +200,37 @@ class SearchService:
         if filters.active and isinstance(index, VectorIndex) and index.uses_ann:  # (pgvector filters in SQL)
             # Filter the graph's wider answer by SQL on those ids only: listing every paper that
             # passes a date filter cost hundreds of ms at 1M. A narrow filter falls through.
-            wide = index.search(vector, CANDIDATES * FILTER_OVERSAMPLE)
+            wide = searched if searched is not None else index.search(vector, CANDIDATES * FILTER_OVERSAMPLE)
             statement = text(f"SELECT p.id FROM papers AS p WHERE p.id IN :ids AND {condition}").bindparams(bindparam("ids", expanding=True))
             passing = set(session.execute(statement, {"ids": [pid for pid, _ in wide], **params}).scalars()) if wide else set()
             semantic = [(pid, score) for pid, score in wide if pid in passing][:CANDIDATES]
             if len(semantic) < CANDIDATES:
                 semantic = None
+        if semantic is None and searched is not None and not filters.active:
+            semantic = searched[:CANDIDATES]
         if semantic is None:
             allowed = set(session.execute(text(f"SELECT p.id FROM papers AS p WHERE {condition}"), params).scalars()) if filters.active else None
             semantic = index.search(vector, CANDIDATES, allowed)
         cosines = index.scores(vector, {pid for pid, _ in keyword} | {pid for pid, _ in semantic})
         return semantic, cosines
 
-    def _hydrate(self, session, ids: list[int], filters: Filters, scores: dict, reasons: dict) -> list[SearchHit]:
+    def _rows(self, session, ids: list[int], filters: Filters) -> dict[int, tuple | None]:
+        """The rows a hit is made of, for each of ``ids`` (None: hidden or filtered out)."""
         if not ids:
-            return []
+            return {}
         condition, params = filters.sql(dialect=session.get_bind().dialect.name)
         statement = text(
             "SELECT p.id, p.arxiv_id, p.title, p.authors, p.published_at, o.slug FROM papers AS p "
             f"LEFT JOIN organizations AS o ON o.id = p.organization_id WHERE p.id IN :ids AND {condition}"
         ).bindparams(bindparam("ids", expanding=True))
-        rows = {r[0]: r for r in session.execute(statement, {"ids": list(ids), **params})}
+        found = {r[0]: r for r in session.execute(statement, {"ids": list(ids), **params})}
+        return {pid: found.get(pid) for pid in ids}
+
+    def _hydrate(self, session, ids: list[int], filters: Filters, scores: dict, reasons: dict, known: dict | None = None) -> list[SearchHit]:
+        """The hits of ``ids``, in order; ``known``: rows already read by ``_rows``."""
+        rows = dict(known or {})
+        missing = [pid for pid in ids if pid not in rows]
+        rows.update(self._rows(session, missing, filters))
         hits = []
         for pid in ids:
             r = rows.get(pid)
@@ -238,12 +257,13 @@ class SearchService:
         self.semantic_error, self._embedder = str(error), None
         log.warning("semantic search off, keyword only: %s", error)
 
-    def _embed_beside(self, query: str):
+    def _embed_beside(self, query: str, graph: GraphQuery | None = None):
         """Start embedding ``query`` beside the caller's work: in the query process (a
-        ``PendingQuery``) or on a thread (a ``Future``); the vector is ``_vector_of`` it."""
+        ``PendingQuery``, which searches ``graph`` too) or on a thread (a ``Future``); the vector
+        is ``_vector_of`` it."""
         embedder = self.embedder
         if isinstance(embedder, QueryProcess):
-            return embedder.submit(query)
+            return embedder.submit(query, graph)
         if embedder is None:  # turned off by another thread's query meanwhile
             done: Future = Future()
             done.set_result(None)
@@ -318,6 +338,16 @@ class SearchService:
                 if index.update is not None:  # the graph may have moved on while we read
                     signature = (*counts, None if index.update.stale else index.update.generation or None)
             self._index, self._index_signature = index, signature
+
+
+def _graph_query(index, filters: Filters) -> GraphQuery | None:
+    """What the query process should search with the vector it makes: the graph generation this
+    process serves from disk, as deep as ``_semantic`` would search it (None: exact search, a
+    graph kept in memory only, or pgvector)."""
+    files = getattr(index, "graph_files", None)
+    if files is None:
+        return None
+    return GraphQuery(files[0], files[1], CANDIDATES * FILTER_OVERSAMPLE if filters.active else CANDIDATES)
 
 
 def _reason(keyword_rank: int | None, semantic_rank: int | None) -> str:

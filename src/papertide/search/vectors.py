@@ -67,11 +67,14 @@ class VectorIndex:
         self.dim = vectors.shape[1] if vectors.ndim == 2 and len(vectors) else 0
         self._ann = None
         self.update: GraphUpdate | None = None
+        self.graph_files: tuple[str, int] | None = None  # (cache, generation) of the graph served from disk
         # Converting float16 to float32 cost more than the product itself (18 ms of 19 at 10k).
         self._exact32 = vectors.astype(np.float32)
 
     def _serve_graph(self, ann_cache: Path | None, ids: np.ndarray, stamps: np.ndarray, vectors_of: VectorsOf, **graph) -> None:
         self._ann, self.update = open_graph(ann_cache, ids, stamps, vectors_of, **graph)
+        # A generation on disk (not a graph kept in memory only): another process may search it.
+        self.graph_files = (str(ann_cache), self._ann.generation) if ann_cache is not None and self._ann.generation else None
         self.ids, self.vectors = self._ann.ids, self._ann.vectors  # memory-mapped when cached
         self.dim = self.vectors.shape[1] if len(self.vectors) else 0
         self._exact32 = None
