@@ -115,3 +115,40 @@ def test_int8_calibration_of_other_weights_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(int8, "CALIBRATION_FILE", foreign)
     with pytest.raises(EmbedderUnavailable, match="calibrated for other weights"):
         MiniLM(query_precision="int8")
+
+
+
+# Run in a fresh interpreter: whether the query model is traced depends on what the process
+# loaded before (minilm._single_query_model), and this test process loads usearch for other tests.
+TRACED_CHECK = """
+import gzip, json, sys
+import numpy as np
+if sys.argv[1] == "usearch-first":
+    import usearch.index
+from papertide.search.minilm import MiniLM
+papers = [json.loads(line) for line in gzip.open(sys.argv[2], "rt")][-5:]
+texts = ["", "attention", papers[0]["title"], papers[1]["abstract"][:300], " ".join(p["abstract"] for p in papers[:3])]
+model = MiniLM()
+lengths = {len(model._tokenizer.encode(t).ids) for t in texts}
+assert min(lengths) <= 3 and max(lengths) == 256, lengths
+queries = np.stack([model.embed_query(t) for t in texts])
+# One at a time: int8 quantises each call's input as a whole, so a padded batch would differ anyway.
+eager = np.concatenate([model._encode([t], model._model(model.query_precision)) for t in texts])
+print(type(model._query_model).__name__, float(np.abs(queries - eager).max()))
+"""
+
+
+@pytest.mark.parametrize("loaded", ["torch-first", "usearch-first"])
+def test_the_query_path_gives_the_vectors_of_the_python_model_traced_or_not(loaded):
+    """embed_query runs a TorchScript copy traced on one 8-token example: every other length, up
+    to the 256-token truncation, must give what the Python model gives. With usearch loaded
+    first, tracing would spin for ever: the model then runs untraced, and must not hang."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", TRACED_CHECK, loaded, str(DEMO / "papers.jsonl.gz")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    kind, difference = done.stdout.split()
+    assert kind == ("RecursiveScriptModule" if loaded == "torch-first" else "Bert")
+    assert float(difference) < 1e-5
