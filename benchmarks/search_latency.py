@@ -287,7 +287,7 @@ def breakdown(service: SearchService, database: Database, queries: list[str], ve
             first = clock("title_lookup", lambda: service._title_match(session, q, filters))
             keyword = keyword_search(session, q, CANDIDATES)
             semantic, cosines = clock("semantic", lambda: service._semantic(session, vectors_of[q], keyword, filters))
-            fused = clock("fusion", lambda: fuse(keyword, semantic, cosines))
+            fused = clock("fusion", lambda: fuse(keyword, semantic, cosines, limit=31))  # as SearchService (limit 20)
             ids = ([first] if first else []) + [f.paper_id for f in fused if f.paper_id != first]
             scores, reasons = {f.paper_id: f.score for f in fused}, {f.paper_id: "hybrid" for f in fused}
             clock("hydrate", lambda: service._hydrate(session, ids[:30], filters, scores, reasons))

@@ -122,10 +122,30 @@ def test_the_child_searches_the_graph_generation_the_parent_serves(shared_proces
     for text in TEXTS:
         pending = shared_process.submit(text, GraphQuery(cache, generation, 20))
         vector = pending.result()
-        assert pending.hits is not None
-        assert [pid for pid, _ in pending.hits] == [pid for pid, _ in index.search(vector, 20)]
+        hits = pending.graph_hits()
+        assert hits is not None
+        assert [pid for pid, _ in hits] == [pid for pid, _ in index.search(vector, 20)]
     elsewhere = shared_process.submit(TEXTS[0], GraphQuery(cache, generation + 1, 20))
-    assert elsewhere.result() is not None and elsewhere.hits is None
+    assert elsewhere.result() is not None and elsewhere.graph_hits() is None
+    assert shared_process.submit(TEXTS[0]).graph_hits() is None  # (none asked for)
+
+
+def test_the_vector_comes_before_the_graph_search_so_a_hung_search_costs_the_hits_only(own_process, fast_restarts, tmp_path):
+    """The child sends the vector, then searches: here the graph's manifest is a FIFO nobody
+    writes, so the search blocks for ever. The caller has its vector at once, gets no hits at the
+    query's deadline (and searches itself), and the hung child is replaced."""
+    from papertide.search.query_process import GraphQuery
+
+    cache = tmp_path / "v.usearch"
+    os.mkfifo(cache.with_name(cache.name + ".json"))
+    hung = own_process.pid
+    pending = own_process.submit("sparse attention", GraphQuery(str(cache), 1, 20))
+    assert pending.result().shape == (own_process.dim,)
+    assert pending.graph_hits() is None
+    assert time.monotonic() < pending.deadline + 1.0
+    wait_for(lambda: gone(hung), what="the hung child killed")
+    vector = wait_for(lambda: _vector_or_none(own_process, "sparse attention"), what="a restarted child")
+    assert vector.shape == (own_process.dim,) and own_process.pid != hung
 
 
 @pytest.mark.sqlite_only  # (PostgreSQL: pgvector answers, nothing to search in the child)

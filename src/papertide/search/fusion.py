@@ -42,8 +42,9 @@ def fuse(
     semantic: list[tuple[int, float]],
     semantic_scores: dict[int, float],
     keyword_weight: float = KEYWORD_WEIGHT,
+    limit: int | None = None,
 ) -> list[Fused]:
-    """Rank the union of both lists.
+    """Rank the union of both lists (the best ``limit`` of it, if given).
 
     ``keyword`` and ``semantic`` are (paper id, score) best first; ``semantic_scores`` gives the
     cosine of every candidate that has a vector (so keyword-only candidates are scored too).
@@ -64,7 +65,7 @@ def fuse(
     if not len(kw_ref):
         keyword_weight = 0.0
     total = keyword_weight * standardise(kw, kw_ref) + (1 - keyword_weight) * standardise(sem, sem_ref)
-    order = np.argsort(-total, kind="stable")
+    order = np.argsort(-total, kind="stable")[:limit]
     return [
         Fused(candidates[i], float(total[i]), keyword_rank.get(candidates[i]), semantic_rank.get(candidates[i]))
         for i in order

@@ -31,6 +31,9 @@ only: documents are embedded in-process by ``papertide index`` (batch work, no G
   off the parent's path while the parent's keyword side runs (at 1M: README, Search speed). The
   child maps the same files (shared page cache); a generation it cannot open, or any other
   failure of the search, gives no hits and the parent searches itself.
+- The vector is sent as soon as it is made, before the graph search: the parent, done with its
+  keyword side by then, scores its keyword candidates against it while the child searches.
+  So an answer comes in parts, ``(number, part, value)`` with part "vector", "hits" or "error".
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ QUERY_TIMEOUT = 2.0  # seconds for one query vector; the embedding takes ~5 ms
 RESTART_BACKOFF = (1.0, 60.0)  # first and longest wait between restarts of children that keep dying
 LOCK_GRACE = 0.1  # seconds a late caller waits for the thread reading the pipe (answers come in order)
 PARENT_CHECK_SECONDS = 1.0  # how often an idle child checks that its parent is still there
+FORGOTTEN_PARTS = 256  # answers' parts kept for callers before the oldest are dropped
 
 
 class GraphQuery(NamedTuple):
@@ -124,13 +128,13 @@ class QueryProcess:
 
     def submit(self, text: str, graph: GraphQuery | None = None) -> "PendingQuery":
         """Send ``text`` to the child; the vector is ``.result()`` of the answer, and with ``graph``
-        its nearest papers are ``.hits`` once ``result()`` returned (None if the child could not
-        search that generation). Never raises: a failure is raised by ``result()``."""
+        its nearest papers are ``.graph_hits()`` (None if the child could not search that
+        generation). Never raises: a failure is raised by ``result()``."""
         try:
             child = self._live_child()
-            return PendingQuery(self, child, child.send(text, graph), time.monotonic() + self.query_timeout)
+            return PendingQuery(self, child, child.send(text, graph), time.monotonic() + self.query_timeout, graph is not None)
         except (QueryProcessError, EmbedderUnavailable) as error:
-            return PendingQuery(self, None, -1, 0.0, error)
+            return PendingQuery(self, None, -1, 0.0, False, error)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.submit(text).result()
@@ -214,20 +218,21 @@ class QueryProcess:
 @dataclass
 class PendingQuery:
     """One query sent to the child; ``result()`` waits for its vector (until the deadline), and
-    then ``hits`` holds the graph's answer if one was asked for and given."""
+    ``graph_hits()`` then for the graph's answer, if one was asked for."""
 
     owner: QueryProcess
     child: "_Child | None"
     number: int
     deadline: float
+    graph: bool = False
     error: Exception | None = None
-    hits: list[tuple[int, float]] | None = None
+    answered: bool = False  # the vector came
 
     def result(self) -> np.ndarray:
         if self.error is not None:
             raise self.error
         try:
-            vector, self.hits = self.child.answer(self.number, self.deadline)
+            vector = self.child.answer(self.number, "vector", self.deadline)
         except QueryProcessError as error:
             if self.child.broken:  # not just this query failing in the model: the child is done
                 self.owner._lost(self.child, str(error))
@@ -235,7 +240,20 @@ class PendingQuery:
                 log.warning("query embedding failed on one query: %s", error)
             raise
         self.owner._answered()
+        self.answered = True
         return vector
+
+    def graph_hits(self) -> list[tuple[int, float]] | None:
+        """The graph's nearest papers for the vector ``result()`` returned; None when no graph was
+        asked for, or the child could not search it, or failed meanwhile (the caller searches)."""
+        if not (self.graph and self.answered):
+            return None
+        try:
+            return self.child.answer(self.number, "hits", self.deadline)
+        except QueryProcessError as error:
+            if self.child.broken:
+                self.owner._lost(self.child, str(error))
+            return None
 
 
 class _Child:
@@ -247,7 +265,7 @@ class _Child:
         self._numbers = itertools.count()
         self._send_lock = threading.Lock()
         self._read_lock = threading.Lock()
-        self._answers: dict[int, tuple[np.ndarray | None, list | None, str | None]] = {}
+        self._answers: dict[tuple[int, str], object] = {}  # (number, part) read for other threads
 
     @classmethod
     def spawn(cls, name: str, precision: str | None, timeout: float) -> "_Child":
@@ -287,18 +305,17 @@ class _Child:
                 raise self._break(f"pipe closed: {error!r}") from error
         return number
 
-    def answer(self, number: int, deadline: float) -> tuple[np.ndarray, list | None]:
-        """The answer to request ``number`` (its vector, and the graph's hits or None): read by
+    def answer(self, number: int, part: str, deadline: float):
+        """Part ``part`` ("vector" or "hits") of the answer to request ``number``: read by
         whichever waiting thread holds the read lock."""
         while True:
             if not self._read_lock.acquire(timeout=max(LOCK_GRACE, deadline - time.monotonic())):
                 raise self._break("no answer in time (another query held the pipe)")
             try:
-                if number in self._answers:
-                    vector, hits, error = self._answers.pop(number)
-                    if error is not None:
-                        raise QueryProcessError(f"the model failed on this query: {error}")
-                    return vector, hits
+                if (number, "error") in self._answers:
+                    raise QueryProcessError(f"the model failed on this query: {self._answers.pop((number, 'error'))}")
+                if (number, part) in self._answers:
+                    return self._answers.pop((number, part))
                 if self.broken:
                     raise QueryProcessError(self.broken)
                 try:
@@ -306,12 +323,20 @@ class _Child:
                     # come for it late (its own work was slow), the child was not.
                     if not self.connection.poll(max(0.0, deadline - time.monotonic())):
                         raise self._break("no answer before the query's deadline")
-                    got, vector, hits, error = self.connection.recv()
+                    got, got_part, value = self.connection.recv()
                 except (EOFError, OSError) as error:  # (OSError: another thread stopped it)
                     raise self._break(f"exited during a query: {error!r}") from error
-                self._answers[got] = (vector, hits, error)
+                self._keep(got, got_part, value)
             finally:
                 self._read_lock.release()
+
+    def _keep(self, number: int, part: str, value) -> None:
+        """Keep a part for the thread that will ask for it. Parts nobody asks for (a caller that
+        gave up after the vector) are dropped once far behind the newest request."""
+        self._answers[(number, part)] = value
+        if len(self._answers) > FORGOTTEN_PARTS:
+            for key in [key for key in self._answers if key[0] < number - FORGOTTEN_PARTS // 2]:
+                del self._answers[key]
 
     def _break(self, why: str) -> QueryProcessError:
         self.broken = self.broken or why
@@ -361,12 +386,13 @@ def serve(connection, name: str, precision: str | None, parent_pid: int) -> None
             return  # the parent closed the pipe or died
         try:
             vector = embedder.embed_query(text)
+            answer = (number, "vector", vector)
         except Exception as error:  # noqa: BLE001 - one bad query is that query's failure, not the child's
-            answer = (number, None, None, repr(error))
-        else:
-            answer = (number, vector, graph.search(graph_query, vector) if graph_query else None, None)
+            vector, answer = None, (number, "error", repr(error))
         try:
-            connection.send(answer)
+            connection.send(answer)  # the parent scores its keyword candidates meanwhile
+            if graph_query and vector is not None:
+                connection.send((number, "hits", graph.search(graph_query, vector)))
         except OSError:
             return
 

@@ -34,7 +34,7 @@ from papertide.search import ann
 from papertide.search.embedder import Embedder, EmbedderUnavailable
 from papertide.search.fusion import fuse
 from papertide.search.keyword import Filters, keyword_search
-from papertide.search.query_process import GraphQuery, QueryProcess, QueryProcessError, query_embedder
+from papertide.search.query_process import GraphQuery, PendingQuery, QueryProcess, QueryProcessError, query_embedder
 from papertide.search.vectors import FILTER_OVERSAMPLE, VectorIndex
 from papertide.search.vectors_postgres import PostgresVectorIndex
 
@@ -123,9 +123,8 @@ class SearchService:
             # best): after fusion only the others are read.
             prefetched = self._rows(session, ([first] if first else []) + [pid for pid, _ in keyword[: limit + 10]], filters) if pending else {}
             vector = self._vector_of(pending) if pending else None
-            searched = getattr(pending, "hits", None) if vector is not None else None
-            semantic, cosines = self._semantic(session, vector, keyword, filters, searched)
-            fused = fuse(keyword, semantic, cosines)
+            semantic, cosines = self._semantic(session, vector, keyword, filters, pending)
+            fused = fuse(keyword, semantic, cosines, limit=limit + 11)  # (+1: ``first`` may be among them)
             ordered = ([first] if first else []) + [f.paper_id for f in fused if f.paper_id != first]
             reasons = {f.paper_id: _reason(f.keyword_rank, f.semantic_rank) for f in fused}
             scores = {f.paper_id: f.score for f in fused}
@@ -189,12 +188,17 @@ class SearchService:
             ).first()
         return row[0] if row else None
 
-    def _semantic(self, session, vector: np.ndarray | None, keyword, filters: Filters, searched=None):
-        """The semantic candidates and the exact cosines of every candidate. ``searched``: the
-        graph's answer for ``vector`` from the query process (``_graph_query``), if it gave one."""
+    def _semantic(self, session, vector: np.ndarray | None, keyword, filters: Filters, pending=None):
+        """The semantic candidates and the exact cosines of every candidate. ``pending``: the
+        query process's answer, whose graph hits for ``vector`` (``_graph_query``) are used if it
+        gives them; the keyword candidates are scored while it searches."""
         index = self._vector_index(session)
         if index is None or not len(index) or vector is None:
             return [], {}
+        searched, cosines = None, {}
+        if isinstance(pending, PendingQuery) and pending.graph:
+            cosines = index.scores(vector, [pid for pid, _ in keyword])
+            searched = pending.graph_hits()
         semantic = None
         condition, params = filters.sql(dialect=session.get_bind().dialect.name)
         if filters.active and isinstance(index, VectorIndex) and index.uses_ann:  # (pgvector filters in SQL)
@@ -211,7 +215,8 @@ class SearchService:
         if semantic is None:
             allowed = set(session.execute(text(f"SELECT p.id FROM papers AS p WHERE {condition}"), params).scalars()) if filters.active else None
             semantic = index.search(vector, CANDIDATES, allowed)
-        cosines = index.scores(vector, {pid for pid, _ in keyword} | {pid for pid, _ in semantic})
+        unscored = [pid for pid, _ in keyword if pid not in cosines] + [pid for pid, _ in semantic if pid not in cosines]
+        cosines.update(index.scores(vector, unscored))
         return semantic, cosines
 
     def _rows(self, session, ids: list[int], filters: Filters) -> dict[int, tuple | None]:
