@@ -3,13 +3,14 @@
     python benchmarks/ann_connectivity.py [--vectors graph|pairmix|fitted] [--size 100000] [--m 16,32]
         [--ef 64,96,128,192,256] [--graph .cache/search_latency/latency-1000000.db.all-minilm-l6-v2.usearch]
         [--workdir .cache/ann_connectivity] [--queries-file ../shared/data/benchmark_known_item/queries.jsonl]
-        [--dtype bf16|f16]
+        [--dtype bf16|f16] [--ef-add 128]
 
 The vectors: ``graph``, the first ``--size`` of a saved generation (``--graph``); ``pairmix`` or
 ``fitted``, the ~10k real demo vectors followed by synthetic ones from ``ann_vectors.py`` (kept
-in ``--workdir``). For each M a graph is built (2 threads, ef_add as the service) and saved in
+in ``--workdir``). For each M a graph is built (2 threads) and saved in
 ``--workdir``, or loaded from there when a run already built it; ``--dtype`` is the graph's scalar
-type (default: the service's, ``ann.scalar_kind()``). For each ef every known-item
+type (default: the service's, ``ann.scalar_kind()``), ``--ef-add`` the ef while inserting (default:
+the service's, ``ann.EXPANSION_ADD``). For each ef every known-item
 query (int8) asks for a top 100 and its first ten are scored against exact search, as the
 service asks: recall@10, the same counting a hit within 0.001 cosine of the exact 10th (near-ties),
 and top-100 latency (CPU and wall, p50/p99). CPU time is the stable figure on a shared machine.
@@ -58,18 +59,18 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int = 11) -> tuple[np
     return rows, scores
 
 
-def graph_of(m: int, vectors: np.ndarray, path: Path, dtype: str):
-    """The graph with connectivity ``m`` and scalar type ``dtype`` over ``vectors`` (keys: their
-    rows), built or loaded."""
+def graph_of(m: int, vectors: np.ndarray, path: Path, dtype: str, ef_add: int):
+    """The graph with connectivity ``m``, scalar type ``dtype`` and insertion ef ``ef_add`` over
+    ``vectors`` (keys: their rows), built or loaded."""
     from usearch.index import Index
 
     if path.exists():
         print(f"M {m}: graph loaded from {path}", flush=True)
         return Index.restore(str(path), view=True)
-    index = Index(ndim=vectors.shape[1], metric="cos", dtype=dtype, connectivity=m, expansion_add=EXPANSION_ADD)
+    index = Index(ndim=vectors.shape[1], metric="cos", dtype=dtype, connectivity=m, expansion_add=ef_add)
     wall, cpu = time.perf_counter(), time.process_time()
     index.add(np.arange(len(vectors), dtype=np.uint64), vectors, threads=2, log=True)
-    print(f"{len(vectors):,} vectors, M {m}, {dtype}: build {time.perf_counter() - wall:.0f} s wall, {time.process_time() - cpu:.0f} CPU-s, "
+    print(f"{len(vectors):,} vectors, M {m}, {dtype}, ef_add {ef_add}: build {time.perf_counter() - wall:.0f} s wall, {time.process_time() - cpu:.0f} CPU-s, "
           f"load average now {os.getloadavg()[0]:.1f}", flush=True)
     index.save(str(path))
     print(f"  saved {path} ({path.stat().st_size / 2**20:,.0f} MB)", flush=True)
@@ -87,6 +88,7 @@ def main() -> None:
     parser.add_argument("--queries-file", type=Path, default=ann_vectors.QUERIES)
     parser.add_argument("--workdir", type=Path, default=Path(".cache/ann_connectivity"))
     parser.add_argument("--dtype", choices=("bf16", "f16"), default=scalar_kind())
+    parser.add_argument("--ef-add", type=int, default=EXPANSION_ADD)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     vectors = vectors_of(args)
@@ -99,7 +101,8 @@ def main() -> None:
           f"{np.median(exact[:, 9] - exact[:, 10]):.4f}, 1st-10th {np.median(exact[:, 0] - exact[:, 9]):.4f}", flush=True)
     for m in (int(x) for x in args.m.split(",")):
         suffix = "" if args.dtype == "f16" else f"-{args.dtype}"  # (f16: the graphs built before --dtype)
-        index = graph_of(m, vectors, args.workdir / f"{args.vectors}-{args.size}-M{m}{suffix}.usearch", args.dtype)
+        suffix += "" if args.ef_add == 128 else f"-add{args.ef_add}"  # (128: the graphs built before --ef-add)
+        index = graph_of(m, vectors, args.workdir / f"{args.vectors}-{args.size}-M{m}{suffix}.usearch", args.dtype, args.ef_add)
         for ef in (int(x) for x in args.ef.split(",")):
             index.expansion_search = ef
             for query in queries[:20]:  # touch the pages this ef reads

@@ -102,34 +102,55 @@ def test_real_vectors_find_what_exact_search_finds(tmp_path):
     assert np.mean(recall) >= 0.98  # measured 0.994-0.998 at M 16-32 (0.988 even at M 4)
 
 
-@pytest.mark.parametrize("setting", ["connectivity", "scalar kind"])
+@pytest.mark.parametrize("setting", ["connectivity", "insertion ef", "scalar kind"])
 def test_a_graph_built_with_other_settings_is_rebuilt_once(tmp_path, monkeypatch, setting):
-    """A new default M or scalar type applies to graphs saved before it: the manifest records
-    both, a graph built otherwise is rebuilt (once) when opened, and the generations go on counting."""
+    """A new default M, insertion ef or scalar type applies to graphs saved before it: the manifest
+    records all three, a graph built otherwise is rebuilt (once) when opened, and the generations
+    go on counting."""
     cache = tmp_path / "v.usearch"
     vectors = unit_vectors(300, seed=11)
-    now = (ann.CONNECTIVITY, ann.scalar_kind())
+    files = GraphFiles(cache)
+
+    def settings() -> tuple:
+        manifest = json.loads(files.manifest.read_text())
+        return manifest["connectivity"], manifest["expansion_add"], manifest["dtype"]
+
+    def built(index) -> tuple:
+        return index._ann.index.connectivity, str(index._ann.index.dtype)
+
+    now = (ann.CONNECTIVITY, ann.EXPANSION_ADD, ann.scalar_kind())
     with monkeypatch.context() as old_release:
         if setting == "connectivity":
             old_release.setattr(ann, "CONNECTIVITY", ann.CONNECTIVITY // 2)
+        elif setting == "insertion ef":
+            old_release.setattr(ann, "EXPANSION_ADD", ann.EXPANSION_ADD // 2)
         else:
             other = "f16" if ann.scalar_kind() == "bf16" else "bf16"
             old_release.setattr(ann, "scalar_kind", lambda: other)
         old = graph_index(range(1, 301), vectors, cache)
-        assert (old._ann.index.connectivity, str(old._ann.index.dtype)) == (ann.CONNECTIVITY, f"ScalarKind.{ann.scalar_kind().upper()}")
-    assert (old._ann.index.connectivity, str(old._ann.index.dtype)) != (now[0], f"ScalarKind.{now[1].upper()}")
-    files = GraphFiles(cache)
+        assert built(old) == (ann.CONNECTIVITY, f"ScalarKind.{ann.scalar_kind().upper()}")
+    assert settings() != now
     assert files.read() is None and files.read(any_build=True).generation == 1
     assert generation(cache) is None  # a running service does not take it for a current graph
     opened = graph_index(range(1, 301), vectors, cache)
     assert opened.update.rebuilt and opened.update.added == 300 and opened.update.generation == 2
-    assert (opened._ann.index.connectivity, str(opened._ann.index.dtype)) == (now[0], f"ScalarKind.{now[1].upper()}")
-    manifest = json.loads(files.manifest.read_text())
-    assert (manifest["connectivity"], manifest["dtype"]) == now
+    assert built(opened) == (now[0], f"ScalarKind.{now[2].upper()}")
+    assert settings() == now
     assert files_of(cache) == {"v.usearch.json", "v.usearch.lock", "v.usearch.2.graph", "v.usearch.2.ids.npy", "v.usearch.2.stamps.npy", "v.usearch.2.vectors.npy"}
     again = graph_index(range(1, 301), vectors, cache)
     assert (again.update.rebuilt, again.update.added, again.update.generation) == (False, 0, 2)
     assert again.search(vectors[41].astype(np.float32), 1)[0][0] == 42
+
+
+def test_an_update_inserts_with_the_insertion_ef_of_a_new_build(tmp_path, monkeypatch):
+    """usearch does not store the insertion ef in its file: a graph loaded for an update would
+    insert with usearch's default (128), not papertide's."""
+    monkeypatch.setattr(ann, "EXPANSION_ADD", 200)  # not usearch's default, whatever papertide's is
+    cache = tmp_path / "v.usearch"
+    vectors = unit_vectors(300, seed=12)
+    graph_index(range(1, 201), vectors[:200], cache)
+    index = GraphFiles(cache).load_writable()
+    assert index.expansion_add == ann.EXPANSION_ADD
 
 
 @pytest.mark.parametrize("damage", ["truncated graph", "garbage graph", "missing ids", "missing stamps", "broken manifest", "format 2", "old format"])

@@ -220,6 +220,14 @@ def _updated(files: "GraphFiles", current: Graph | None, ids, stamps, vectors_of
     return Graph(index, ids, stamps, vectors), GraphUpdate(added=len(additions), removed=len(removals))
 
 
+def _settings(manifest: dict | None = None) -> tuple:
+    """What a graph was built with (``manifest``), or what a graph built now gets: a graph built
+    otherwise is rebuilt once, so a new default applies to graphs saved before it."""
+    if manifest is None:
+        return CONNECTIVITY, EXPANSION_ADD, scalar_kind()
+    return manifest.get("connectivity"), manifest.get("expansion_add"), manifest.get("dtype")
+
+
 def _build(ids: np.ndarray, stamps: np.ndarray, vectors: np.ndarray, progress) -> Graph:
     from usearch.index import Index
 
@@ -258,13 +266,13 @@ class GraphFiles:
             return None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             return None
-        if not any_build and (manifest.get("connectivity"), manifest.get("dtype")) != (CONNECTIVITY, scalar_kind()):
-            return None  # built with another M or scalar type: rebuilt
+        if not any_build and _settings(manifest) != _settings():
+            return None  # built with another M, insertion ef or scalar type: rebuilt
         return manifest
 
     def read(self, any_build: bool = False) -> Graph | None:
         """The current generation, memory-mapped; None when missing, partial or corrupt (logged),
-        or built with another M or scalar type (unless ``any_build``: for benchmarks of old graphs)."""
+        or built with other settings (unless ``any_build``: for benchmarks of old graphs)."""
         manifest = self.current(any_build)
         if manifest is None:
             return None
@@ -292,10 +300,12 @@ class GraphFiles:
 
         manifest = self.current()
         try:
-            return Index.restore(str(self.path(int(manifest["generation"]), "graph")), view=False)
+            index = Index.restore(str(self.path(int(manifest["generation"]), "graph")), view=False)
         except (OSError, ValueError, RuntimeError, KeyError, TypeError) as error:
             log.warning("vector graph %s could not be loaded for an update, rebuilding: %s", self.cache, error)
             return None
+        index.expansion_add = EXPANSION_ADD  # not stored in the file: usearch's default (128) otherwise
+        return index
 
     def commit(self, graph: Graph) -> None:
         """Write ``graph`` as the next generation and make it current (atomically), then delete
