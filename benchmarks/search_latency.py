@@ -552,11 +552,13 @@ def main() -> None:
     embedder = load_embedder("default", threads=1)  # as SearchService loads it
     if args.queries_file.exists():
         queries = [json.loads(line)["text"] for line in args.queries_file.read_text().splitlines() if line.strip()]
-    else:
-        print(f"  {args.queries_file} not found: the queries are every 50th demo title", file=sys.stderr, flush=True)
+        source = str(args.queries_file)
+    else:  # (a checkout without ../shared beside it)
         queries = [p["title"] for p in papers[::50]]
+        source = f"every 50th demo title ({args.queries_file} not found)"
     queries = (queries * (1 + args.queries // max(1, len(queries))))[: args.queries]
-    results = {}
+    print(f"queries: {len(queries)}, {source}", flush=True)  # on stdout: runs on other query sets are not comparable
+    results = {"queries": source}
     if not args.skip_embedding:
         results["embedding"] = embedding_rate(papers)
         print(f"embedding: {results['embedding']}", flush=True)
