@@ -71,7 +71,7 @@ class Graph:
         self.stamps = stamps
         self.vectors = vectors
         self.generation = generation
-        index.expansion_search = EXPANSION_SEARCH  # not stored in the file
+        index.expansion_search = EXPANSION_SEARCH  # not stored in the file (nor is expansion_add: _restore)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -220,21 +220,16 @@ def _updated(files: "GraphFiles", current: Graph | None, ids, stamps, vectors_of
     return Graph(index, ids, stamps, vectors), GraphUpdate(added=len(additions), removed=len(removals))
 
 
-def _settings(manifest: dict | None = None) -> tuple:
-    """What a graph was built with (``manifest``), or what a graph built now gets: a graph built
-    otherwise is rebuilt once, so a new default applies to graphs saved before it."""
-    if manifest is None:
-        return CONNECTIVITY, EXPANSION_ADD, scalar_kind()
-    return manifest.get("connectivity"), manifest.get("expansion_add"), manifest.get("dtype")
+def build_settings() -> dict:
+    """What a graph is built with, as usearch's ``Index`` arguments. The manifest records them,
+    and a graph built otherwise is rebuilt once, so a new default applies to graphs saved before it."""
+    return {"connectivity": CONNECTIVITY, "expansion_add": EXPANSION_ADD, "dtype": scalar_kind()}
 
 
 def _build(ids: np.ndarray, stamps: np.ndarray, vectors: np.ndarray, progress) -> Graph:
     from usearch.index import Index
 
-    index = Index(
-        ndim=vectors.shape[1], metric="cos", dtype=scalar_kind(),
-        connectivity=CONNECTIVITY, expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH,
-    )
+    index = Index(ndim=vectors.shape[1], metric="cos", expansion_search=EXPANSION_SEARCH, **build_settings())
     _add(index, ids, vectors, progress)
     return Graph(index, ids, stamps, vectors)
 
@@ -246,6 +241,17 @@ def _add(index, ids: np.ndarray, vectors: np.ndarray, progress) -> None:
         index.add(ids[start : start + block].astype(np.uint64), np.ascontiguousarray(vectors[start : start + block]))
         if progress:
             progress(min(start + block, len(ids)), len(ids))
+
+
+def _restore(path: Path, view: bool):
+    """A saved graph (``view``: memory-mapped, read-only) with the settings its file does not keep:
+    usearch would insert with its own default ef otherwise (128), not ``EXPANSION_ADD``."""
+    from usearch.index import Index
+
+    index = Index.restore(str(path), view=view)
+    if index is not None:
+        index.expansion_add = EXPANSION_ADD
+    return index
 
 
 class GraphFiles:
@@ -266,8 +272,9 @@ class GraphFiles:
             return None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             return None
-        if not any_build and _settings(manifest) != _settings():
-            return None  # built with another M, insertion ef or scalar type: rebuilt
+        settings = build_settings()
+        if not any_build and {key: manifest.get(key) for key in settings} != settings:
+            return None  # built with other settings: rebuilt
         return manifest
 
     def read(self, any_build: bool = False) -> Graph | None:
@@ -276,8 +283,6 @@ class GraphFiles:
         manifest = self.current(any_build)
         if manifest is None:
             return None
-        from usearch.index import Index
-
         generation = int(manifest["generation"])
         try:
             graph_path = self.path(generation, "graph")
@@ -286,7 +291,7 @@ class GraphFiles:
             ids = np.load(self.path(generation, "ids.npy"), mmap_mode="r")
             stamps = np.load(self.path(generation, "stamps.npy"), mmap_mode="r")
             vectors = np.load(self.path(generation, "vectors.npy"), mmap_mode="r")
-            index = Index.restore(str(graph_path), view=True)
+            index = _restore(graph_path, view=True)
             if index is None or len(index) != len(ids) or len(stamps) != len(ids) or vectors.shape != (len(ids), manifest["dim"]):
                 raise ValueError(f"{graph_path} does not hold the {len(ids)} vectors its manifest lists")
             return Graph(index, ids, stamps, vectors, generation)
@@ -296,16 +301,12 @@ class GraphFiles:
 
     def load_writable(self):
         """The current graph read into memory, for adding and removing (a view is read-only)."""
-        from usearch.index import Index
-
         manifest = self.current()
         try:
-            index = Index.restore(str(self.path(int(manifest["generation"]), "graph")), view=False)
+            return _restore(self.path(int(manifest["generation"]), "graph"), view=False)
         except (OSError, ValueError, RuntimeError, KeyError, TypeError) as error:
             log.warning("vector graph %s could not be loaded for an update, rebuilding: %s", self.cache, error)
             return None
-        index.expansion_add = EXPANSION_ADD  # not stored in the file: usearch's default (128) otherwise
-        return index
 
     def commit(self, graph: Graph) -> None:
         """Write ``graph`` as the next generation and make it current (atomically), then delete
@@ -324,7 +325,7 @@ class GraphFiles:
         _write_atomically(self.manifest, lambda path: path.write_text(json.dumps({
             "format": FORMAT, "generation": generation, "count": len(graph.ids), "dim": int(graph.vectors.shape[1]),
             "graph_bytes": self.path(generation, "graph").stat().st_size,
-            "metric": "cos", "dtype": scalar_kind(), "connectivity": CONNECTIVITY, "expansion_add": EXPANSION_ADD,
+            "metric": "cos", **build_settings(),
         })))
         keep = {self.path(generation, part).name for part in written} | {self.manifest.name, self.lock.name}
         for stale in self.cache.parent.glob(self.cache.name + "*"):
