@@ -191,14 +191,12 @@ class SearchService:
     def _semantic(self, session, vector: np.ndarray | None, keyword, filters: Filters, pending=None):
         """The semantic candidates and the cosine of every candidate. ``pending``: the
         query process's answer, whose graph hits for ``vector`` (``_graph_query``) are used if it
-        gives them; the keyword candidates are scored while it searches."""
+        gives them. The keyword candidates are scored first: while the child searches, if it does."""
         index = self._vector_index(session)
         if index is None or not len(index) or vector is None:
             return [], {}
-        searched, cosines = None, {}
-        if isinstance(pending, PendingQuery) and pending.graph:
-            cosines = index.scores(vector, [pid for pid, _ in keyword])
-            searched = pending.graph_hits()
+        cosines = index.scores(vector, [pid for pid, _ in keyword])
+        searched = pending.graph_hits() if isinstance(pending, PendingQuery) else None
         semantic = None
         condition, params = filters.sql(dialect=session.get_bind().dialect.name)
         if filters.active and isinstance(index, VectorIndex) and index.uses_ann:  # (pgvector filters in SQL)
@@ -215,7 +213,6 @@ class SearchService:
         if semantic is None:
             allowed = set(session.execute(text(f"SELECT p.id FROM papers AS p WHERE {condition}"), params).scalars()) if filters.active else None
             semantic = index.search(vector, CANDIDATES, allowed)
-        cosines.update(index.scores(vector, [pid for pid, _ in keyword if pid not in cosines]))
         # The semantic hits keep the cosines they came with: exact below the graph threshold and
         # on pgvector; the bf16 graph's are within 0.0005 of the float16 vectors' (3% of the
         # spread of a query's top 100, at 1M), and reading those rows again cost 0.25-0.4 ms of
