@@ -1,5 +1,7 @@
 """Fusion is a pure function: check the behaviour the README promises."""
 
+import numpy as np
+
 from papertide.search.fusion import fuse, reciprocal_rank_fusion
 
 
@@ -31,3 +33,18 @@ def test_semantic_only_results_are_ranked_by_similarity():
 
 def test_rrf_baseline():
     assert reciprocal_rank_fusion([[1, 2, 3], [2, 3, 1]])[0] == 2
+
+
+def test_a_limit_keeps_the_head_of_the_full_ranking():
+    """The service fuses only what a page shows (``limit``): those must be the full ranking's first,
+    in its order, ties included."""
+    rng = np.random.default_rng(7)
+    keyword = [(i, float(s)) for i, s in enumerate(np.round(rng.random(120) * 10, 1), start=1)]
+    keyword.sort(key=lambda hit: -hit[1])
+    semantic = [(i, float(s)) for i, s in enumerate(np.round(rng.random(100), 2), start=60)]
+    semantic.sort(key=lambda hit: -hit[1])
+    cosines = {i: float(s) for i, s in enumerate(np.round(rng.random(160), 2), start=1)}
+    everything = fuse(keyword, semantic, cosines)
+    assert len(everything) == 159
+    for limit in (0, 1, 13, 31, 159, 500):
+        assert fuse(keyword, semantic, cosines, limit=limit) == everything[:limit]

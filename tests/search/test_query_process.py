@@ -130,6 +130,27 @@ def test_the_child_searches_the_graph_generation_the_parent_serves(shared_proces
     assert shared_process.submit(TEXTS[0]).graph_hits() is None  # (none asked for)
 
 
+def test_graph_hits_nobody_asks_for_are_not_kept_for_ever(shared_process, tmp_path, monkeypatch):
+    """A caller that takes the vector and never asks for the hits (the service, when it gave up on
+    them) leaves them in the pipe; the parent reads them on the way to later answers and must drop
+    them once far behind, not hold every one for the life of the worker."""
+    from papertide.search.query_process import GraphQuery
+    from papertide.search.vectors import VectorIndex
+
+    monkeypatch.setattr(query_process, "FORGOTTEN_PARTS", 16)
+    with np.load(REPO / "data" / "demo" / "papers.embeddings.npz") as data:
+        vectors = data["vectors"][:2000]
+    index = VectorIndex(np.arange(1, 2001), vectors, ann_cache=tmp_path / "v.usearch", ann_threshold=1000)
+    cache, generation = index.graph_files
+    for i in range(80):
+        assert shared_process.submit(f"{TEXTS[i % len(TEXTS)]} {i}", GraphQuery(cache, generation, 20)).result() is not None
+    kept = shared_process._child._answers
+    assert 0 < len(kept) <= 16 + 1  # (what was read since the last drop)
+    last = shared_process.submit(TEXTS[0], GraphQuery(cache, generation, 20))
+    vector = last.result()
+    assert [pid for pid, _ in last.graph_hits()] == [pid for pid, _ in index.search(vector, 20)]
+
+
 def test_the_vector_comes_before_the_graph_search_so_a_hung_search_costs_the_hits_only(own_process, fast_restarts, tmp_path):
     """The child sends the vector, then searches: here the graph's manifest is a FIFO nobody
     writes, so the search blocks for ever. The caller has its vector at once, gets no hits at the

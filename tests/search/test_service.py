@@ -171,3 +171,14 @@ def test_ann_index_is_used_above_the_threshold_and_agrees_with_exact(database, t
     assert reloaded.search(vectors[0], 1)[0][0] == 1
     allowed = {5, 6, 7}
     assert {i for i, _ in ann.search(vectors[0], 10, allowed)} == allowed
+
+
+def test_a_short_page_is_the_head_of_a_longer_one(database):
+    """Search fuses only the hits a page shows: a page of 3 must be the first 3 of a page of 40,
+    with more candidates than either (every paper here shares the query's words)."""
+    papers = [(f"2407.{i:05d}", f"Attention study {i}", f"Sparse attention over long documents, variant {i} " + "memory " * (i % 7),
+               ["Ada Lovelace"], f"2024-07-{1 + i % 28:02d}") for i in range(1, 61)]
+    service = service_with(database, papers)
+    long_page = arxiv_ids(service.search("sparse attention memory", limit=40))
+    assert len(long_page) == 40
+    assert arxiv_ids(service.search("sparse attention memory", limit=3)) == long_page[:3]

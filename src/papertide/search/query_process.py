@@ -232,11 +232,9 @@ class PendingQuery:
         if self.error is not None:
             raise self.error
         try:
-            vector = self.child.answer(self.number, "vector", self.deadline)
+            vector = self._part("vector")
         except QueryProcessError as error:
-            if self.child.broken:  # not just this query failing in the model: the child is done
-                self.owner._lost(self.child, str(error))
-            else:
+            if not self.child.broken:
                 log.warning("query embedding failed on one query: %s", error)
             raise
         self.owner._answered()
@@ -249,11 +247,17 @@ class PendingQuery:
         if not (self.graph and self.answered):
             return None
         try:
-            return self.child.answer(self.number, "hits", self.deadline)
-        except QueryProcessError as error:
-            if self.child.broken:
-                self.owner._lost(self.child, str(error))
+            return self._part("hits")
+        except QueryProcessError:
             return None
+
+    def _part(self, part: str):
+        try:
+            return self.child.answer(self.number, part, self.deadline)
+        except QueryProcessError as error:
+            if self.child.broken:  # not just this query failing in the model: the child is done
+                self.owner._lost(self.child, str(error))
+            raise
 
 
 class _Child:
