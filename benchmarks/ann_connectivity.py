@@ -59,6 +59,27 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int = 11) -> tuple[np
     return rows, scores
 
 
+def measure_ef(index, ef: int, queries: np.ndarray, truth: list[set[int]], tenth: np.ndarray | None = None) -> dict:
+    """Each query asks ``index`` for a top 100 at search ``ef``, as the service asks; its first ten
+    are scored against ``truth`` (the exact top-10 keys). ``tenth``: the exact 10th cosines, for the
+    share of hits within 0.001 of them (near-ties). CPU and wall time in ms."""
+    index.expansion_search = ef
+    for query in queries[:20]:  # touch the pages this ef reads
+        index.search(query, 100)
+    recall, near, wall, cpu = [], [], [], []
+    for i, query in enumerate(queries):
+        t, c = time.perf_counter(), time.process_time()
+        matches = index.search(query, 100)
+        cpu.append((time.process_time() - c) * 1000)
+        wall.append((time.perf_counter() - t) * 1000)
+        recall.append(len(truth[i] & {int(k) for k in matches.keys[:10]}) / 10)
+        if tenth is not None:
+            near.append(np.mean(1.0 - matches.distances[:10] >= tenth[i] - 1e-3))
+    return {"recall": float(np.mean(recall)), "near": float(np.mean(near)) if near else float("nan"),
+            "cpu_p50": np.percentile(cpu, 50), "cpu_p99": np.percentile(cpu, 99),
+            "wall_p50": np.percentile(wall, 50), "wall_p99": np.percentile(wall, 99)}
+
+
 def graph_of(m: int, vectors: np.ndarray, path: Path, dtype: str, ef_add: int):
     """The graph with connectivity ``m``, scalar type ``dtype`` and insertion ef ``ef_add`` over
     ``vectors`` (keys: their rows), built or loaded."""
@@ -104,21 +125,10 @@ def main() -> None:
         suffix += "" if args.ef_add == 128 else f"-add{args.ef_add}"  # (128: the graphs built before --ef-add)
         index = graph_of(m, vectors, args.workdir / f"{args.vectors}-{args.size}-M{m}{suffix}.usearch", args.dtype, args.ef_add)
         for ef in (int(x) for x in args.ef.split(",")):
-            index.expansion_search = ef
-            for query in queries[:20]:  # touch the pages this ef reads
-                index.search(query, 100)
-            recall, near, wall, cpu = [], [], [], []
-            for i, query in enumerate(queries):
-                t, c = time.perf_counter(), time.process_time()
-                matches = index.search(query, 100)
-                cpu.append((time.process_time() - c) * 1000)
-                wall.append((time.perf_counter() - t) * 1000)
-                keys, cosines = matches.keys[:10], 1.0 - matches.distances[:10]
-                recall.append(len(truth[i] & {int(k) for k in keys}) / 10)
-                near.append(np.mean(cosines >= exact[i, 9] - 1e-3))
-            print(f"  M {m} {args.dtype} ef {ef}: recall@10 {np.mean(recall):.3f} (within 0.001 of the 10th: {np.mean(near):.3f}); top-100 "
-                  f"CPU p50 {np.percentile(cpu, 50):.2f} p99 {np.percentile(cpu, 99):.2f} ms, "
-                  f"wall p50 {np.percentile(wall, 50):.2f} p99 {np.percentile(wall, 99):.2f} ms; load {os.getloadavg()[0]:.1f}", flush=True)
+            f = measure_ef(index, ef, queries, truth, exact[:, 9])
+            print(f"  M {m} {args.dtype} ef {ef}: recall@10 {f['recall']:.3f} (within 0.001 of the 10th: {f['near']:.3f}); top-100 "
+                  f"CPU p50 {f['cpu_p50']:.2f} p99 {f['cpu_p99']:.2f} ms, "
+                  f"wall p50 {f['wall_p50']:.2f} p99 {f['wall_p99']:.2f} ms; load {os.getloadavg()[0]:.1f}", flush=True)
         del index
 
 

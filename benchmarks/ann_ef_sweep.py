@@ -25,8 +25,9 @@ sys.path.insert(0, str(REPO / "src"))
 
 from papertide.search.ann import GraphFiles  # noqa: E402
 from papertide.search.embedder import load_embedder  # noqa: E402
+from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
-QUERIES = REPO.parent / "shared" / "data" / "benchmark_known_item" / "queries.jsonl"
+QUERIES = KNOWN_ITEM_QUERIES
 
 
 def main() -> None:

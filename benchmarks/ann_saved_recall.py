@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from ann_connectivity import exact_top  # noqa: E402
+from ann_connectivity import exact_top, measure_ef  # noqa: E402
 from ann_vectors import QUERIES  # noqa: E402
 from papertide.search.ann import GraphFiles  # noqa: E402
 from papertide.search.embedder import load_embedder  # noqa: E402
@@ -47,21 +46,12 @@ def main() -> None:
             continue
         settings = json.loads(files.manifest.read_text())
         top, _ = exact_top(np.asarray(graph.vectors), queries)
+        truth = [set(graph.ids[row[:10]].tolist()) for row in top]
         for ef in (int(x) for x in args.ef.split(",")):
-            graph.index.expansion_search = ef
-            for query in queries[:20]:  # touch the pages this ef reads
-                graph.index.search(query, 100)
-            recall, cpu = [], []
-            for i, query in enumerate(queries):
-                truth = set(graph.ids[top[i, :10]].tolist())
-                started = time.process_time()
-                matches = graph.index.search(query, 100)
-                cpu.append((time.process_time() - started) * 1000)
-                recall.append(len(truth & {int(k) for k in matches.keys[:10]}) / 10)
+            f = measure_ef(graph.index, ef, queries, truth)
             print(f"{path.name} ({len(graph):,} vectors, M {settings['connectivity']}, {settings['dtype']}, insertion ef "
-                  f"{settings.get('expansion_add')}) ef {ef}: recall@10 {np.mean(recall):.3f}, top-100 CPU p50 "
-                  f"{np.percentile(cpu, 50):.2f} p99 {np.percentile(cpu, 99):.2f} ms", flush=True)
-
+                  f"{settings.get('expansion_add')}) ef {ef}: recall@10 {f['recall']:.3f}, top-100 CPU p50 "
+                  f"{f['cpu_p50']:.2f} p99 {f['cpu_p99']:.2f} ms", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -38,11 +38,13 @@ from pathlib import Path
 
 import numpy as np
 
+from shared_data import KNOWN_ITEM_QUERIES
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 DEMO_VECTORS = REPO / "data" / "demo" / "papers.embeddings.npz"
-QUERIES = REPO.parent / "shared" / "data" / "benchmark_known_item" / "queries.jsonl"
+QUERIES = KNOWN_ITEM_QUERIES
 KINDS = ("pairmix", "fitted")
 CLUSTERS = 200  # chosen by the validation below (README, Search speed): ~50 real vectors a cluster
 BLOCK = 100_000

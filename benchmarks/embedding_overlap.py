@@ -30,8 +30,9 @@ from papertide.search.embedder import load_embedder  # noqa: E402
 from papertide.search.keyword import keyword_search  # noqa: E402
 from papertide.search.query_process import QueryProcess  # noqa: E402
 from papertide.search.service import CANDIDATES  # noqa: E402
+from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
-QUERIES = REPO.parent / "shared" / "data" / "benchmark_known_item" / "queries.jsonl"
+QUERIES = KNOWN_ITEM_QUERIES
 
 
 def embedding_process(connection) -> None:

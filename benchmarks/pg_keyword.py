@@ -45,12 +45,9 @@ from papertide.ingest.jsonl import JsonlSource  # noqa: E402
 from papertide.ingest.runner import ingest  # noqa: E402
 from papertide.search import keyword_postgres, term_stats  # noqa: E402
 from papertide.search.keyword import keyword_search  # noqa: E402
+from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
 CORPUS = REPO / "data" / "demo" / "papers.jsonl.gz"
-# shared/data beside the repository, or beside the folder of its worktree
-SHARED_DATA = Path(os.environ.get("PAPERTIDE_SHARED_DATA", next(
-    (folder / "shared" / "data" for folder in REPO.parents if (folder / "shared" / "data").is_dir()), REPO.parent / "shared" / "data")))
-KNOWN_ITEM_QUERIES = SHARED_DATA / "benchmark_known_item" / "queries.jsonl"
 CANDIDATES = 100  # SearchService.CANDIDATES
 _WORD = re.compile(r"[a-z0-9]+")
 

@@ -21,11 +21,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from papertide.search.query_process import QueryProcess  # noqa: E402
+from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--queries-file", type=Path, default=REPO.parent / "shared/data/benchmark_known_item/queries.jsonl")
+    parser.add_argument("--queries-file", type=Path, default=KNOWN_ITEM_QUERIES)
     parser.add_argument("--passes", type=int, default=3)
     args = parser.parse_args()
     texts = [json.loads(line)["text"] for line in args.queries_file.read_text().splitlines() if line.strip()]

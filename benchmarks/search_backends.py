@@ -56,17 +56,9 @@ from papertide.search.embedder import load_embedder  # noqa: E402
 from papertide.search.keyword import keyword_search  # noqa: E402
 from papertide.search.service import CANDIDATES, SearchService  # noqa: E402
 from papertide.search.vectors import VectorIndex  # noqa: E402
+from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
-KNOWN_ITEM = Path("benchmark_known_item") / "queries.jsonl"
 LIMIT = 20  # what the search page asks for
-
-
-def default_queries() -> Path:
-    """The known-item queries in shared/data beside the repository (or beside its worktree folder)."""
-    for folder in REPO.parents:
-        if (folder / "shared" / "data" / KNOWN_ITEM).exists():
-            return folder / "shared" / "data" / KNOWN_ITEM
-    return REPO.parent / "shared" / "data" / KNOWN_ITEM
 
 
 def load_average() -> float:
@@ -232,7 +224,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--papers", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--queries", type=Path, default=default_queries(), help="known-item queries (JSONL: text, target)")
+    parser.add_argument("--queries", type=Path, default=KNOWN_ITEM_QUERIES, help="known-item queries (JSONL: text, target)")
     parser.add_argument("--sample", type=int, default=0, help="measure every Nth query only (0: all), for slow setups")
     parser.add_argument("--workdir", type=Path, default=REPO / ".cache" / "search_backends")
     parser.add_argument("--keyword-path", choices=KEYWORD_PATHS, default="impact",

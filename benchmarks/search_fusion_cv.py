@@ -1,7 +1,7 @@
 """Fusion variants judged the way issue 3 asks: one configuration for both benchmarks, its free
 parameters chosen by cross-validation, and per-query wins/losses against production.
 
-    python benchmarks/search_fusion_cv.py [--data /work/shared/data] [--folds 4] [--families pairs,weight]
+    python benchmarks/search_fusion_cv.py [--data ../shared/data] [--folds 4] [--families pairs,weight]
                                           [--windows] [--dump DIR]
 
 Both benchmarks are loaded through ``search_quality.py`` (temporary migrated SQLite database,
@@ -60,6 +60,7 @@ from papertide.search.fusion import KEYWORD_WEIGHT, fuse, standardise  # noqa: E
 from papertide.search.keyword import COLUMN_WEIGHTS, keyword_search, query_bigrams  # noqa: E402
 from papertide.search.phrase_weight import PAIR_WEIGHT  # noqa: E402
 from papertide.search.service import CANDIDATES, SearchService  # noqa: E402
+from shared_data import SHARED_DATA  # noqa: E402
 
 KEYWORD_DEPTH = 3000
 CACM_FLOOR = 0.52
@@ -277,7 +278,7 @@ FAMILIES = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data"), help="holds benchmark_known_item/ and benchmark_cacm/")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="holds benchmark_known_item/ and benchmark_cacm/")
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--cache", type=Path, default=Path(".cache/search_quality"))
     parser.add_argument("--families", default="weight,prf,fill,reference")

@@ -53,10 +53,11 @@ from papertide.search.keyword import COLUMN_WEIGHTS, keyword_search  # noqa: E40
 from papertide.search.query_process import QueryProcess, query_embedder  # noqa: E402
 from papertide.search.service import CANDIDATES, SearchService  # noqa: E402
 from papertide.search.vectors import VectorIndex, to_blob  # noqa: E402
+from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
 DEMO = REPO / "data" / "demo" / "papers.jsonl.gz"
 DEMO_VECTORS = REPO / "data" / "demo" / "papers.embeddings.npz"
-QUERIES = REPO.parent / "shared" / "data" / "benchmark_known_item" / "queries.jsonl"
+QUERIES = KNOWN_ITEM_QUERIES
 ABSTRACT_AUTHORS = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Claude Shannon", "Marie Curie", "John von Neumann"]
 
 

@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO / "src"))
 from papertide.db import Database  # noqa: E402
 from papertide.search import service as search_service  # noqa: E402
 from papertide.search.query_process import query_embedder  # noqa: E402
+from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
 # answer_in: the query's vector came; hits_in: then the graph's answer (the child sends the vector
 # first, and the keyword candidates are scored while it searches).
@@ -35,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", type=Path, default=Path(".cache/e2e32/latency-1000000.db"))
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--queries-file", type=Path, default=REPO.parent / "shared/data/benchmark_known_item/queries.jsonl")
+    parser.add_argument("--queries-file", type=Path, default=KNOWN_ITEM_QUERIES)
     args = parser.parse_args()
     texts = [json.loads(line)["text"] for line in args.queries_file.read_text().splitlines() if line.strip()][: args.queries]
     service = search_service.SearchService(Database(f"sqlite:///{args.database}"), query_embedder("default", threads=1))
