@@ -24,9 +24,11 @@ from sqlalchemy import Engine, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from papertide import ranking
-from papertide.catalog.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.catalog.arxiv_ids import normalise_arxiv_id
+from papertide.catalog.bibtex import bibtex
 from papertide.catalog.models import DailyEntry, Organization, Paper
 from papertide.catalog import versions
+from papertide.catalog.organizations import list_organizations
 from papertide.community.models import User, Vote
 
 Sort = Literal["trending", "upvotes", "newest"]
@@ -390,14 +392,6 @@ def rising(session: Session, now: datetime, *, days: int = 7, limit: int = 8) ->
 # One paper
 
 
-def normalise_arxiv_id(text: str) -> str | None:
-    """``2405.15738v2`` / ``arXiv:...`` / an abs URL to the catalog key; None if not an id."""
-    try:
-        return parse_arxiv_id((text or "")[:200])[0]
-    except InvalidArxivId:
-        return None
-
-
 def get_paper_item(session: Session, arxiv_id: str, *, now: datetime | None = None, include_hidden: bool = False) -> FeedItem | None:
     arxiv_id = normalise_arxiv_id(arxiv_id)
     if arxiv_id is None:
@@ -412,31 +406,6 @@ def get_paper_detail(session: Session, arxiv_id: str, *, now: datetime | None = 
     ``community.comments.list_comments`` and ``similar_papers``); None if unknown or hidden."""
     item = get_paper_item(session, arxiv_id, now=now, include_hidden=include_hidden)
     return PaperDetail(item, bibtex(item.paper)) if item else None
-
-
-def bibtex(paper: Paper) -> str:
-    """A BibTeX entry in the shape arXiv's own export gives."""
-    authors = paper.authors or []
-    surname = re.sub(r"[^a-z]", "", (authors[0].split()[-1] if authors else "anon").lower()) or "anon"
-    year = paper.published_at.year if paper.published_at else ""
-    first_word = next((w for w in re.findall(r"[a-z]+", paper.title.lower()) if len(w) > 3), "paper")
-
-    def braced(text: str) -> str:
-        return text.replace("\\", "").replace("{", "").replace("}", "")
-
-    lines = [
-        f"@misc{{{surname}{year}{first_word},",
-        f"      title={{{braced(paper.title)}}},",
-        f"      author={{{braced(' and '.join(authors))}}},",
-        f"      year={{{year}}},",
-        f"      eprint={{{paper.arxiv_id}}},",
-        "      archivePrefix={arXiv},",
-    ]
-    if paper.primary_category:
-        lines.append(f"      primaryClass={{{braced(paper.primary_category)}}},")
-    lines.append(f"      url={{{paper.abs_url}}},")
-    lines.append("}")
-    return "\n".join(lines)
 
 
 def votes_over_time(session: Session, paper_id: int, *, now: datetime | None = None) -> list[VotePoint]:
@@ -481,16 +450,6 @@ def organization_page(session: Session, slug: str, *, sort: str = "newest", now:
     items, total, upvotes = _sorted_page(session, [Paper.organization_id == organization.id], sort, now, page, limit,
                                          on_list=False)
     return OrganizationPage(organization, items, total, upvotes, page, limit)
-
-
-def list_organizations(session: Session, *, limit: int = 200) -> list[tuple[Organization, int]]:
-    """Organisations with their number of visible papers, most papers first."""
-    count = func.count(Paper.id)
-    rows = session.execute(
-        select(Organization, count).join(Paper, and_(Paper.organization_id == Organization.id, Paper.hidden.is_(False)))
-        .group_by(Organization.id).order_by(count.desc(), Organization.name).limit(limit)
-    )
-    return [(org, n) for org, n in rows]
 
 
 # ---------------------------------------------------------------------------------------------
