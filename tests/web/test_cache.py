@@ -132,7 +132,7 @@ def test_memo_computes_once_per_ttl():
 
 
 def test_the_fast_content_version_reader_follows_every_bump(database):
-    from papertide.catalog.queries import content_version, content_version_reader
+    from papertide.feed.queries import content_version, content_version_reader
     from papertide.catalog import versions
 
     read = content_version_reader(database.engine)

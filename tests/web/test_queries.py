@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 
-from papertide.catalog import queries
+from papertide.feed import queries
 from papertide.community import accounts, moderation, votes
 from papertide.community.models import Vote
 from papertide.search.papers import search_papers, similar_papers

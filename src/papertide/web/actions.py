@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from papertide.catalog import queries
+from papertide.feed import queries
 from papertide.community import accounts, comments, moderation, ratelimit, submissions, votes
 from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError, Forbidden

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
-from papertide.catalog import queries
+from papertide.feed import queries
 from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
 from papertide.web import actions, api, feeds, pages, security

@@ -15,8 +15,8 @@ from fastapi.responses import PlainTextResponse, Response
 from feedgen.feed import FeedGenerator
 from sqlalchemy.orm import Session
 
-from papertide.catalog import queries
-from papertide.catalog.queries import FeedItem
+from papertide.feed import queries
+from papertide.feed.queries import FeedItem
 from papertide.web import deps
 from papertide.search.papers import search_papers
 

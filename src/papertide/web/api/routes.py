@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from papertide.catalog import queries
+from papertide.feed import queries
 from papertide.community import comments, ratelimit, votes
 from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError

@@ -1,6 +1,6 @@
 """The HTML pages: one module per page family, each with a ``router`` of GET routes.
 
-Pages only read (through ``papertide.catalog.queries`` and the community services) and render;
+Pages only read (through ``papertide.feed`` and the community services) and render;
 everything that changes state is a POST in ``papertide.web.actions``.
 """
 

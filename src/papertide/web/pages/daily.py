@@ -7,7 +7,7 @@ from collections import Counter
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from papertide.catalog import queries
+from papertide.feed import queries
 from papertide.community import votes
 from papertide.web.deps import database, now
 from papertide.web.pages.rendering import query_url, long_date, page_context, render_page

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from papertide.catalog import queries
+from papertide.feed import queries
 from papertide.community import comments, votes
 from papertide.web.cache import Memo
 from papertide.web.charts import line_chart

@@ -11,7 +11,7 @@ from datetime import date
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from papertide.catalog import queries
+from papertide.feed import queries
 from papertide.community import votes
 from papertide.web.cache import Memo
 from papertide.web.deps import database, now

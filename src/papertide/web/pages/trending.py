@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from papertide import ranking
-from papertide.catalog import queries
+from papertide.feed import queries
 from papertide.community import votes
 from papertide.web.charts import Bar, bar_chart
 from papertide.web.deps import database, now
