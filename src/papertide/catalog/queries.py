@@ -4,6 +4,7 @@ still imports from here. The read model moved to ``papertide.feed``, above commu
 """
 
 from papertide.catalog.arxiv_ids import normalise_arxiv_id
-from papertide.feed.queries import MAX_LIMIT, MAX_QUERY, FeedItem, items_by_ids
+from papertide.feed.items import FeedItem, items_by_ids
+from papertide.feed.params import MAX_LIMIT, MAX_QUERY
 
 __all__ = ["MAX_LIMIT", "MAX_QUERY", "FeedItem", "items_by_ids", "normalise_arxiv_id"]

@@ -19,7 +19,8 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from papertide.feed import queries
+from papertide import feed
+from papertide.catalog.arxiv_ids import normalise_arxiv_id
 from papertide.community import accounts, comments, moderation, ratelimit, submissions, votes
 from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError, Forbidden
@@ -217,7 +218,7 @@ def vote(request: Request, arxiv_id: str, pill: Annotated[str, Form(max_length=5
     account = _who(request)
     if isinstance(account, Response):
         return account
-    key = queries.normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
+    key = normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
     back = safe_next(next, f"/papers/{key}")
     try:
         with deps.database(request).session() as session:
@@ -229,7 +230,7 @@ def vote(request: Request, arxiv_id: str, pill: Annotated[str, Form(max_length=5
         return _fail(request, problem.status, str(problem), back)
     if _is_htmx(request):
         with deps.database(request).session() as session:
-            item = queries.get_paper_item(session, key)
+            item = feed.get_paper_item(session, key)
         return _fragment(request, "partials/vote.html", item=item, voted=result.voted, pill=bool(pill))
     if _wants_json(request):
         return JSONResponse({"id": key, "voted": result.voted, "upvotes": result.upvotes})
@@ -242,7 +243,7 @@ def comment(request: Request, arxiv_id: str, body: LongText,
     account = _who(request)
     if isinstance(account, Response):
         return account
-    key = queries.normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
+    key = normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
     back = f"/papers/{key}#comments"
     try:
         with deps.database(request).session() as session:
@@ -312,7 +313,7 @@ def moderate(request: Request, what: str, target: str, verb: str, reason: Reason
     if action is None or (what == "comments" and not target.isdigit()):
         return _fail(request, 404, "no such moderation action", "/admin")
     if what == "papers":
-        key: str | int = queries.normalise_arxiv_id(target) or target[:60]
+        key: str | int = normalise_arxiv_id(target) or target[:60]
         back = safe_next(next, f"/papers/{key}")
     else:
         key, back = (int(target[:18]) if what == "comments" else target[:40]), safe_next(next, "/admin")

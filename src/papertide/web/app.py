@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
-from papertide.feed import queries
+from papertide.catalog import versions
 from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
 from papertide.web import actions, api, feeds, pages, security
@@ -54,7 +54,7 @@ def content_version(database: Database) -> Callable[[], int]:
     It sits on the hot path of every cached answer, so it is a raw one-row read (tens of
     microseconds) rather than an ORM session (hundreds).
     """
-    return queries.content_version_reader(database.engine)
+    return versions.reader(database.engine)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None,
