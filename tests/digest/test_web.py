@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from papertide.community.models import User
 from papertide.digest import subscriptions
 from papertide.digest.models import Subscription
-from papertide.digest.periods import Period
+from papertide.digest.periods import DigestPeriod
 from papertide.digest.run import DeliveryPolicy, run_digests
 from papertide.orm import utcnow
 from papertide.web import digest_routes
@@ -95,7 +95,7 @@ class Site:
     def mails_to(self, address: str):
         return [r.message for r in self.sink.handler.received if r.recipients == [address]]
 
-    def run(self, period: Period = MONDAY, **kwargs):
+    def run(self, period: DigestPeriod = MONDAY, **kwargs):
         return run_digests(self.database, self.settings, period, policy=NO_WAIT, **kwargs)
 
     def subscription(self, email: str) -> Subscription:
@@ -154,7 +154,7 @@ def test_subscribe_confirm_receive_manage_and_one_click_unsubscribe(site):
     one_click = httpx.post(unsubscribe_url, data={"List-Unsubscribe": "One-Click"})  # as a mail client does: no cookie
     assert one_click.status_code == 200
     assert site.subscription("Ada@example.org").status == "unsubscribed"
-    assert site.run(Period.from_key("weekly:2026-W34")).sent == 0
+    assert site.run(DigestPeriod.from_key("weekly:2026-W34")).sent == 0
 
 
 def test_forms_without_a_valid_csrf_token_are_refused(site):
