@@ -57,7 +57,7 @@ def current_user(request: Request) -> Any | None:
     """The logged-in user (``id``, ``is_admin``, optionally ``email``), or None: the site's
     ``web.security.current_user`` when the site has it, else ``request.state.user``."""
     try:
-        from papertide.web.security import current_user as site_current_user  # noqa: PLC0415 (the site's, when merged)
+        from papertide.web.session import current_user as site_current_user  # noqa: PLC0415 (the site's, when merged)
     except ImportError:
         return getattr(request.state, "user", None)
     return site_current_user(request)

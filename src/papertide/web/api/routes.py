@@ -18,6 +18,7 @@ from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError
 from papertide.web import deps, security
 from papertide.web.api import hf_shapes
+from papertide.web.session import current_user, require_user
 from papertide.search.papers import search_papers, similar_papers
 
 router = APIRouter(prefix="/api", tags=["papers"])
@@ -41,7 +42,7 @@ def error(status: int, message: str) -> JSON:
 def session_info(request: Request) -> JSON:
     """For scripts and single-page clients: the logged-in user (or null) and the token to send as
     ``X-CSRF-Token`` with POSTs. Starts a session cookie; never cached."""
-    account = security.current_user(request)
+    account = current_user(request)
     return JSON({"user": hf_shapes.user(account.username) if account else None,
                  "isAdmin": bool(account and account.is_admin),
                  "csrfToken": str(security.csrf_token(request))},
@@ -139,7 +140,7 @@ def list_comments(session: ReadSession, arxiv_id: str) -> JSON:
 
 @router.post("/papers/{arxiv_id:path}/vote", summary="Toggle your upvote (papertide; session + X-CSRF-Token)",
              dependencies=[Depends(security.verify_csrf)])
-def vote(request: Request, arxiv_id: str, account: Annotated[Account, Depends(security.require_user)]) -> JSON:
+def vote(request: Request, arxiv_id: str, account: Annotated[Account, Depends(require_user)]) -> JSON:
     key = normalise_arxiv_id(arxiv_id)
     if key is None:
         return error(404, "Paper not found")

@@ -22,6 +22,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
 from markupsafe import Markup, escape
 
 from papertide.config import get_settings
+from papertide.web.security import csrf_token
+from papertide.web.session import current_user, pop_flashes
 
 WEB_DIR = Path(__file__).resolve().parents[1]
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -128,13 +130,11 @@ def page_context(request: Request) -> dict[str, Any]:
     The token is lazy: a page that never prints it (an anonymous reader's) starts no session,
     sets no cookie, and so stays shareable by the page cache.
     """
-    from papertide.web import actions, security
-
     return {
         "request": request,
-        "user": security.current_user(request),
-        "csrf_token": security.csrf_token(request),
-        "flashes": actions.pop_flashes(request),
+        "user": current_user(request),
+        "csrf_token": csrf_token(request),
+        "flashes": pop_flashes(request),
     }
 
 
