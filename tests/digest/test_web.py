@@ -22,7 +22,8 @@ from papertide.digest.models import Subscription
 from papertide.digest.periods import DigestPeriod
 from papertide.digest.run import DeliveryPolicy, run_digests
 from papertide.orm import utcnow
-from papertide.web import digest_routes
+from papertide.web import digest, security
+from papertide.web.session import current_user
 
 from .conftest import MONDAY, SmtpServer, confirmed, free_port, make_settings
 
@@ -34,13 +35,14 @@ def user_from_state(request: Request):
 
 
 def make_app(database, settings) -> FastAPI:
-    """The router on a small app of its own. The middleware stands in for the site's session
-    layer: it puts the User named by a cookie on ``request.state.user``, read by the overridden
-    ``current_user`` seam."""
+    """The router on a small app of its own, with the site's session layer (its forms carry the
+    site's CSRF token). The middleware stands in for logging in: it puts the User named by a
+    cookie on ``request.state.user``, read by the overridden ``current_user`` dependency."""
     app = FastAPI()
-    app.include_router(digest_routes.router)
+    app.include_router(digest.router)
     app.state.database, app.state.settings = database, settings
-    app.dependency_overrides[digest_routes.current_user] = user_from_state
+    app.dependency_overrides[current_user] = user_from_state
+    security.install(app, settings)
 
     @app.middleware("http")
     async def logged_in_user(request, call_next):

@@ -42,3 +42,14 @@ def test_every_paper_link_in_a_digest_opens_its_page_on_the_site(catalog, client
             page = client.get(link)
             assert page.status_code == 200, link
             assert link.rsplit("/", 1)[-1] in page.text
+
+
+def test_the_digest_forms_are_guarded_by_the_sites_one_csrf_token(client):
+    page = client.get("/subscribe")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    assert client.get("/api/session").json()["csrfToken"] == token  # the token every other form sends
+    form = {"email": "not-an-address", "frequency": "daily", "content": "trending", "max_papers": "10"}
+    assert client.post("/subscribe", data=form).status_code == 403
+    assert client.post("/subscribe", data={**form, "csrf_token": "forged"}).status_code == 403
+    checked = client.post("/subscribe", data={**form, "csrf_token": token})
+    assert checked.status_code == 400 and "does not look right" in checked.text  # past the guard, to the form's own checks
