@@ -31,7 +31,8 @@ def test_preview_frames_the_email_from_this_site(client):
 
 def test_every_paper_link_in_a_digest_opens_its_page_on_the_site(catalog, client):
     from papertide.digest.preview import preview_digest
-    from tests.web.conftest import NOW, settings_for
+    from tests.catalog.helpers import NOW
+    from tests.web.helpers import settings_for
 
     digest = preview_digest(catalog, settings_for(catalog), None, today=NOW.date())
     assert digest is not None

@@ -13,7 +13,7 @@ from papertide.catalog.organizations import list_organizations
 from papertide.community import accounts, moderation, votes
 from papertide.community.models import Vote
 from papertide.search.papers import search_papers, similar_papers
-from tests.web.conftest import MON, NOW, THU, TUE, make_record, seed
+from tests.catalog.helpers import MON, NOW, THU, TUE, make_record, seed
 
 
 def test_default_period_is_the_newest_day_with_papers(catalog):

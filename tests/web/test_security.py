@@ -6,7 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from papertide.web import security
-from tests.web.conftest import NOW, PASSWORD, Visitor, build_app, settings_for
+from tests.catalog.helpers import NOW
+from tests.web.helpers import PASSWORD, Visitor, build_app, make_admin, settings_for
 
 
 def test_every_answer_carries_the_security_headers(client):
@@ -84,8 +85,6 @@ def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client):
 
 
 def test_blocked_users_lose_their_session(client, catalog):
-    from tests.web.conftest import make_admin
-
     visitor = Visitor(client)
     visitor.sign_up("troll")
     admin = Visitor(TestClient(client.app, base_url="http://testserver"))
