@@ -26,7 +26,7 @@ from papertide.community import accounts, comments, moderation, ratelimit, submi
 from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError, Forbidden
 from papertide.web import deps, security
-from papertide.web.pages.rendering import render
+from papertide.web.rendering import render
 from papertide.web.session import current_user, end_session, flash, safe_next, start_session
 
 router = APIRouter(tags=["actions"], dependencies=[Depends(security.verify_csrf)], include_in_schema=False)

@@ -29,7 +29,7 @@ from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
 from papertide.web import actions, api, digest, feeds, pages, security
 from papertide.web.cache import PageCache, PageCacheMiddleware
-from papertide.web.pages.rendering import STATIC_DIR, render, render_string, static
+from papertide.web.rendering import STATIC_DIR, render, render_string, static
 
 # Answers that are the same for every anonymous reader (by path prefix): pages, the JSON API and
 # feeds. Forms, the admin view and anything personal are never cached.

@@ -29,7 +29,7 @@ from papertide.digest.schedule import parse_timezone
 from papertide.digest.subscriptions import Preferences, SubscriptionError
 from papertide.digest.tokens import DigestTokens, InvalidToken
 from papertide.web import deps, security
-from papertide.web.pages.rendering import render
+from papertide.web.rendering import render
 from papertide.web.session import current_user
 
 router = APIRouter(tags=["digests"])

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from papertide import feed
 from papertide.community import votes
 from papertide.web.deps import database, now
-from papertide.web.pages.rendering import query_url, long_date, page_context, render_page
+from papertide.web.rendering import query_url, long_date, page_context, render_page
 
 router = APIRouter()
 

@@ -9,7 +9,7 @@ from papertide import feed
 from papertide.catalog.organizations import list_organizations
 from papertide.community import votes
 from papertide.web.deps import database, now
-from papertide.web.pages.rendering import query_url, page_context, render_page
+from papertide.web.rendering import query_url, page_context, render_page
 
 router = APIRouter()
 SORT_LABELS = (("newest", "Newest"), ("upvotes", "Most upvoted"), ("trending", "Trending"))

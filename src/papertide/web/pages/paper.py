@@ -10,7 +10,7 @@ from papertide.community import comments, votes
 from papertide.web.cache import Memo
 from papertide.web.charts import line_chart
 from papertide.web.deps import database, now
-from papertide.web.pages.rendering import page_context, render_page
+from papertide.web.rendering import page_context, render_page
 from papertide.search.papers import similar_papers
 
 router = APIRouter()

@@ -17,7 +17,7 @@ from papertide.catalog.organizations import list_organizations
 from papertide.community import votes
 from papertide.web.cache import Memo
 from papertide.web.deps import database, now
-from papertide.web.pages.rendering import page_context, render_page
+from papertide.web.rendering import page_context, render_page
 from papertide.search.papers import search_papers
 
 router = APIRouter()

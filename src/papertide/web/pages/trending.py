@@ -10,7 +10,7 @@ from papertide import feed
 from papertide.community import votes
 from papertide.web.charts import Bar, bar_chart
 from papertide.web.deps import database, now
-from papertide.web.pages.rendering import page_context, render_page
+from papertide.web.rendering import page_context, render_page
 
 router = APIRouter()
 

@@ -1,4 +1,5 @@
-"""Turning a template and a context into an HTML response.
+"""Turning a template and a context into an HTML response, for pages, actions (htmx fragments),
+the digest's pages and the error pages alike, so it sits beside them rather than inside ``pages``.
 
 One Jinja2 environment for the whole site, autoescaping everything (a paper title or a comment
 can never become markup), compiled once per process. The filters here are the small
@@ -25,7 +26,7 @@ from papertide.config import get_settings
 from papertide.web.security import csrf_token
 from papertide.web.session import current_user, pop_flashes
 
-WEB_DIR = Path(__file__).resolve().parents[1]
+WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 AVATAR_COLOURS = 8
