@@ -192,14 +192,11 @@ def _wait_for_child(parent: int) -> int:
     """The process ``parent`` started (the backend's program), once it runs."""
     import time
 
+    from tests.db.test_workers import children_of
+
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == parent:
-                return int(stat.parent.name)
+        if children := children_of(parent):
+            return children[0]
         time.sleep(0.05)  # polling for the program to start, not synchronisation
     raise AssertionError(f"backend {parent} started no program")

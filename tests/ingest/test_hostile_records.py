@@ -80,11 +80,14 @@ def test_harvest_hf_with_one_item_nested_100000_deep_loads_every_other_item(repl
     assert stored_ids(database) == set(kept)
 
 
+def demo_with(count: int, changes: dict[int, dict]) -> list[dict]:
+    """The first ``count`` demo records, with ``changes`` (by index) made to some of them."""
+    return [dict(record, **changes.get(number, {})) for number, record in enumerate(demo_lines(count))]
+
+
 def test_far_dates_are_rejected_by_line_and_never_stored(database, tmp_path):
-    records = demo_lines(5)
-    records[1] = dict(records[1], daily_date="9999-12-31")
-    records[2] = dict(records[2], published_at="9999-12-31T23:00:00-05:00")
-    records[3] = dict(records[3], submitted_on_daily_at="1000-01-01T00:00:00Z")
+    records = demo_with(5, {1: {"daily_date": "9999-12-31"}, 2: {"published_at": "9999-12-31T23:00:00-05:00"},
+                            3: {"submitted_on_daily_at": "1000-01-01T00:00:00Z"}})
     result = ingest_file(database, tmp_path, "dates.jsonl", jsonl(records))
     assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr.decode()[-2000:]
     assert rejections(result) == [
@@ -128,10 +131,9 @@ def test_text_is_stored_without_xml_forbidden_characters_or_bidi_overrides(datab
 
 
 def test_markup_in_a_title_rejects_that_record_and_think_tags_are_kept(database, tmp_path):
-    records = demo_lines(3)
-    records[0] = dict(records[0], title="DeepSeek-R1 Thoughtology: Let's <think> about LLM Reasoning")
-    records[1] = dict(records[1], title="Nice <svg/onload=alert(1)> paper")
-    records[2] = dict(records[2], title="<details open ontoggle=alert(1)>")
+    records = demo_with(3, {0: {"title": "DeepSeek-R1 Thoughtology: Let's <think> about LLM Reasoning"},
+                            1: {"title": "Nice <svg/onload=alert(1)> paper"},
+                            2: {"title": "<details open ontoggle=alert(1)>"}})
     result = ingest_file(database, tmp_path, "titles.jsonl", jsonl(records))
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     assert rejections(result) == [
