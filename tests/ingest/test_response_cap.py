@@ -70,6 +70,21 @@ def test_a_response_under_the_cap_is_read_whole(replay):
         PoliteFetcher(delay=0, retries=0, max_bytes=len(day) - 1).get(replay.url + "/plain")
 
 
+GZIPPED_DAY = zlib.compress(recorded("hf_api/daily_papers_2025-08-20.json").read_bytes(), wbits=16 + zlib.MAX_WBITS)
+
+
+@pytest.mark.parametrize("body, encoding, message", [
+    (GZIPPED_DAY[:-100], "gzip", "the gzip-compressed response is cut short"),
+    (GZIPPED_DAY[:20] + bytes(200) + GZIPPED_DAY[220:], "gzip", "the gzip-compressed response is damaged"),
+    (b"\x28\xb5\x2f\xfd", "zstd", "unsupported Content-Encoding 'zstd' (gzip was asked for)"),
+])
+def test_a_body_that_cannot_be_decoded_fails_its_request_clearly(replay, body, encoding, message):
+    replay.route("/day", {}, Reply(200, body, {"Content-Type": JSON, "Content-Encoding": encoding}))
+    with pytest.raises(FetchError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        PoliteFetcher(delay=0, retries=0).get(replay.url + "/day")
+    assert replay.requests[-1].headers["accept-encoding"] == "gzip"
+
+
 MEASURE = textwrap.dedent("""
     import resource, sys
     from papertide.ingest.http import FetchError, PoliteFetcher
