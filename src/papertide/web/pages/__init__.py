@@ -6,8 +6,8 @@ everything that changes state is a POST in ``papertide.web.actions``.
 
 from fastapi import APIRouter
 
-from papertide.web.pages import account, admin, daily, orgs, paper, search, trending
+from papertide.web.pages import account, admin, daily, orgs, paper, search, sources, trending
 
 router = APIRouter()
-for module in (daily, trending, paper, search, orgs, account, admin):
+for module in (daily, trending, paper, search, orgs, account, admin, sources):
     router.include_router(module.router)
