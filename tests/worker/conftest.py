@@ -113,16 +113,24 @@ def simulated(tmp_path) -> Callable[[datetime], SimulatedTime]:
     return lambda start: SimulatedTime(tmp_path / "clock", start)
 
 
-def wait_until(condition: Callable[[], bool], *, timeout: float, processes: list[subprocess.Popen] = (), what: str = "") -> None:
-    """Wait for ``condition`` (checked every 20 ms), failing at once if a worker process died."""
+def wait_until(condition: Callable[[], bool], *, timeout: float, processes: list[subprocess.Popen] = (), what: str = "",
+               state: Callable[[], object] = lambda: "") -> None:
+    """Wait for ``condition`` (checked every 20 ms), failing at once if a worker process died;
+    ``state`` says what things looked like when it failed."""
     pause, deadline = threading.Event(), datetime.now().timestamp() + timeout
     while not condition():
         for process in processes:
             if process.poll() is not None:
-                pytest.fail(f"a worker exited with status {process.returncode} while waiting for {what}")
+                pytest.fail(f"a worker exited with status {process.returncode} while waiting for {what}: {state()}")
         if datetime.now().timestamp() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+            pytest.fail(f"timed out after {timeout} s waiting for {what}: {state()}")
         pause.wait(0.02)
+
+
+def job_table(database: Database) -> str:
+    """The jobs' rows, one line each, for failure messages."""
+    return "\n".join(f"{name}: next {row.next_run_at} held by {row.holder} until {row.lease_expires_at}, "
+                     f"asked {row.requests}/{row.served}" for name, row in sorted(job_rows(database).items()))
 
 
 def job_rows(database: Database) -> dict[str, WorkerJob]:

@@ -20,16 +20,19 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, aware, UTC."""
 
-    def sleep(self, seconds: float, stop: threading.Event) -> bool:
-        """Wait ``seconds`` of this clock's time or until ``stop`` is set; True when stopped."""
+    def wait_until(self, moment: datetime, stop: threading.Event) -> bool:
+        """Wait until this clock reads ``moment`` or ``stop`` is set; True when stopped.
+
+        A moment, not a duration: with a clock that jumps, "N seconds from when I looked" would
+        depend on when the waiter looked, and a jump in between would make it wait too long."""
 
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
 
-    def sleep(self, seconds: float, stop: threading.Event) -> bool:
-        return stop.wait(max(seconds, 0.0))
+    def wait_until(self, moment: datetime, stop: threading.Event) -> bool:
+        return stop.wait(max((moment - self.now()).total_seconds(), 0.0))
 
 
 class FileClock:
@@ -45,9 +48,8 @@ class FileClock:
             raise ValueError(f"{self.path}: the time must carry its UTC offset, not {text!r}")
         return value.astimezone(timezone.utc)
 
-    def sleep(self, seconds: float, stop: threading.Event) -> bool:
-        until = self.now().timestamp() + max(seconds, 0.0)
-        while self.now().timestamp() < until:
+    def wait_until(self, moment: datetime, stop: threading.Event) -> bool:
+        while self.now() < moment:
             if stop.wait(FILE_POLL):
                 return True
         return stop.is_set()

@@ -24,7 +24,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from papertide.db import Database, dialect_insert
@@ -74,10 +74,19 @@ def due_jobs(database: Database, now: datetime, names: list[str]) -> list[str]:
         return list(rows)
 
 
-def next_due_at(database: Database, names: list[str]) -> datetime | None:
-    """The soonest scheduled time among ``names`` (to know how long the worker may idle)."""
+def next_wake_at(database: Database, names: list[str], now: datetime) -> datetime | None:
+    """The soonest moment one of ``names`` is due and free to claim (``now`` if one is already):
+    when an idle worker should look again. A job held elsewhere is free when its lease expires."""
     with database.session() as session:
-        return session.scalar(select(func.min(jobs.c.next_run_at)).where(jobs.c.name.in_(names)))
+        rows = session.execute(select(jobs.c.next_run_at, jobs.c.requests, jobs.c.served, jobs.c.holder,
+                                      jobs.c.lease_expires_at).where(jobs.c.name.in_(names))).all()
+    moments = []
+    for row in rows:
+        due = now if row.requests > row.served else row.next_run_at
+        if due is not None:
+            held_until = row.lease_expires_at if row.holder is not None and row.lease_expires_at is not None else None
+            moments.append(max(due, held_until) if held_until and held_until > now else due)
+    return min(moments, default=None)
 
 
 def claim(database: Database, job: str, holder: str, now: datetime, lease: timedelta = LEASE) -> Claim | None:
@@ -165,7 +174,7 @@ class LeaseKeeper:
         self._thread.join()
 
     def _renew(self) -> None:
-        while not self.clock.sleep(self.lease.total_seconds() / 3, self._done):
+        while not self.clock.wait_until(self.clock.now() + self.lease / 3, self._done):
             try:
                 if not renew(self.database, self.held, self.clock.now(), self.lease):
                     self.lost = True

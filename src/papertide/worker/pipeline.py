@@ -63,13 +63,14 @@ def _delivery_policy():
 
 
 def send_digests(ctx: JobContext, claim: Claim) -> Outcome:
-    """Record and send the digests of the send time this run is for (yesterday; last week on Mondays)."""
+    """Record and send the digests of the latest send time (yesterday's; last week's too on Mondays).
+    After days without a worker that is the one that matters: older days are not sent late."""
     from papertide.digest.run import run_digests
     from papertide.digest.schedule import periods_due, parse_timezone
     from papertide.worker.schedules import DailyAt
 
     settings = ctx.settings
-    slot = claim.slot or DailyAt.parse(settings.digest_time, settings.digest_timezone).last_at_or_before(ctx.clock.now())
+    slot = DailyAt.parse(settings.digest_time, settings.digest_timezone).last_at_or_before(ctx.clock.now())
     lines, stopped = [], []
     for period in periods_due(slot, parse_timezone(settings.digest_timezone)):
         report = run_digests(ctx.database, settings, period, policy=_delivery_policy(), clock=ctx.clock.now, stop=ctx.stop)

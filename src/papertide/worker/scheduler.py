@@ -75,24 +75,24 @@ class Worker:
             while not self.stop.is_set():
                 try:
                     self.run_once()
-                    wait = self._idle_seconds()
+                    wake = self._wake_at()
                 except WorkerStopping:
                     raise
                 except Exception:  # the database is away, say: log it and try again later
                     log.exception("worker pass failed")
-                    wait = self.poll
-                self.clock.sleep(wait, self.stop)
+                    wake = self.clock.now() + timedelta(seconds=self.poll)
+                self.clock.wait_until(wake, self.stop)
         except WorkerStopping:
             pass
         log.info("worker %s stopped", self.holder)
 
-    def _idle_seconds(self) -> float:
+    def _wake_at(self) -> datetime:
+        """When to look again: when the next job comes due (or its holder's lease expires), and
+        at least every ``poll`` seconds, for jobs someone asks for meanwhile."""
+        now = self.clock.now()
         names = [job.name for job in current_jobs(self.database, self.settings)]
-        next_at = leases.next_due_at(self.database, names)
-        if next_at is None:
-            return self.poll
-        ahead = (next_at - self.clock.now()).total_seconds()
-        return self.poll if ahead <= 0 else min(ahead, self.poll)  # due but held elsewhere: look again later
+        latest = now + timedelta(seconds=self.poll)
+        return min(leases.next_wake_at(self.database, names, now) or latest, latest)
 
     def run_job(self, name: str) -> RunResult | None:
         """Run the job called ``name`` now if it is due and free (None if not: not due, or held elsewhere)."""
