@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from papertide.catalog.models import DailyEntry, Paper
+from papertide.local_postgres import installation_dir
 from papertide.search.models import PaperEmbedding
 from papertide.worker import sources
 from tests.digest.conftest import confirmed
@@ -56,7 +57,7 @@ def test_three_workers_run_each_job_once_per_slot_for_a_day(database, replay, si
     env = worker_env(database, replay, PAPERTIDE_DIGESTS="on", PAPERTIDE_DIGEST_TIME="07:00",
                      PAPERTIDE_DIGEST_TIMEZONE="Europe/Paris", PAPERTIDE_SMTP_HOST="127.0.0.1",
                      PAPERTIDE_SMTP_PORT=str(sink.port), PAPERTIDE_BACKUP_DIR=str(tmp_path / "backups"),
-                     PAPERTIDE_BACKUP_TIME="03:30")
+                     PAPERTIDE_BACKUP_TIME="03:30", PAPERTIDE_PG_DUMP=str(installation_dir() / "bin" / "pg_dump"))
     workers = [start("worker", "--clock-file", str(time.path), "--name", f"worker-{n}", env=env, log=tmp_path / f"worker-{n}.log")
                for n in range(3)]
     steps = 0
