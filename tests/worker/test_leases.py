@@ -89,3 +89,31 @@ def test_an_ask_during_a_run_is_kept_for_the_next_run(database):
     with database.session() as session:
         leases.finish(session, again, T0, None, None)
     assert leases.due_jobs(database, T0, ["search-index"]) == []
+
+
+def test_a_long_run_keeps_its_lease_alive_and_no_one_takes_it_over(database, replay, simulated):
+    """A harvest that outlasts the lease several times over: renewed as it goes, never taken over."""
+    from dataclasses import replace as copy
+
+    from papertide.worker.scheduler import Worker
+    from tests.worker.conftest import hf_reply, settings_for, wait_until
+
+    held = threading.Event()
+    replay.route("/api/daily_papers", {"date": "2026-08-18"}, copy(hf_reply("2026-08-18"), hold=held))
+    replay.route("/api/daily_papers", {"date": "2026-08-19"}, hf_reply("2026-08-19"))
+    slow = replay.routes[("/api/daily_papers", frozenset({("date", "2026-08-18")}))][0]
+    time = simulated(T0)
+    worker = Worker(database, settings_for(database, replay), time.clock)
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(worker.run_once)
+        try:
+            assert slow.served.wait(60)  # the harvest is under way, waiting on Hugging Face
+            for minutes in (4, 8, 12, 16):  # each step shorter than the lease; together three leases
+                time.set(T0 + timedelta(minutes=minutes))
+                wait_until(lambda: job_rows(database)["source:hf-daily"].lease_expires_at == time.now + leases.LEASE,
+                           timeout=30, what=f"the lease renewed at +{minutes} min")
+                assert leases.claim(database, "source:hf-daily", "intruder", time.now) is None
+        finally:
+            held.set()
+        results = running.result(timeout=120)
+    assert [(r.job, r.ok, r.slot) for r in results][0] == ("source:hf-daily", True, T0)
