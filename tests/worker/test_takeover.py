@@ -87,3 +87,28 @@ def _oai_keys(database) -> list[str]:
 
     with database.session() as session:
         return [key for key in session.scalars(select(HarvestCheckpoint.key)) if key.startswith("oai-pmh")]
+
+
+def test_a_stopped_worker_gives_its_lease_back_at_once(database, replay, simulated, tmp_path):
+    """SIGTERM (systemd, docker, serve --worker stopping) mid-harvest: the job is free again now,
+    not in five minutes, and the next worker resumes it at the same moment."""
+    math_only(database)
+    held = threading.Event()
+    route_oai_chain(replay, date(2026, 8, 18), "math", held=held)
+    second_page = replay.routes[(OAI, frozenset(SECOND.items()))][0]
+    time = simulated(T0)
+    env = worker_env(database, replay)
+    runner = start("worker", "--clock-file", str(time.path), "--name", "runner", env=env, log=tmp_path / "runner.log")
+    try:
+        assert second_page.served.wait(120), (tmp_path / "runner.log").read_text()
+        runner.send_signal(signal.SIGTERM)
+        assert runner.wait(60) == 0, (tmp_path / "runner.log").read_text()
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        held.set()
+    row = job_rows(database)["source:arxiv-math"]
+    assert (row.holder, row.next_run_at) == (None, T0)  # free, and still due
+    follow = run("worker", "--once", "--clock-file", str(time.path), "--name", "next", env=env)  # the clock has not moved
+    assert follow.returncode == 0 and follow.stdout.startswith("source:arxiv-math: added "), follow.stdout + follow.stderr
+    assert [(r.holder, r.status) for r in job_runs(database, "source:arxiv-math")] == [("runner", "interrupted"), ("next", "ok")]
