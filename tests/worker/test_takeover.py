@@ -4,8 +4,11 @@ the job over, resumes from the last stored page, and the catalog ends as after o
 from __future__ import annotations
 
 import signal
+import subprocess
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -34,28 +37,36 @@ def counts(database) -> tuple[int, int]:
                 session.scalar(select(func.count()).select_from(PaperEmbedding)))
 
 
-@pytest.mark.slow
-def test_kill_9_mid_harvest_then_another_worker_resumes_it(database, make_database, replay, simulated, tmp_path):
+@contextmanager
+def caught_mid_harvest(database, replay, time, tmp_path) -> Iterator[subprocess.Popen]:
+    """A worker called "runner" harvesting math, caught waiting for page two: page one is stored
+    with its resumption token by then, and page two hangs until the test is done with the runner."""
     math_only(database)
     held = threading.Event()
     route_oai_chain(replay, date(2026, 8, 18), "math", held=held)
     second_page = replay.routes[(OAI, frozenset(SECOND.items()))][0]
+    log = tmp_path / "runner.log"
+    runner = start("worker", "--clock-file", str(time.path), "--name", "runner", env=worker_env(database, replay), log=log)
+    try:
+        assert second_page.served.wait(120), log.read_text()
+        yield runner
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        held.set()
+
+
+@pytest.mark.slow
+def test_kill_9_mid_harvest_then_another_worker_resumes_it(database, make_database, replay, simulated, tmp_path):
     time = simulated(T0)
     env = worker_env(database, replay)
-    runner = start("worker", "--clock-file", str(time.path), "--name", "runner", env=env, log=tmp_path / "runner.log")
-    try:
-        # Page one is stored with its resumption token before page two is asked for; page two hangs.
-        assert second_page.served.wait(120), (tmp_path / "runner.log").read_text()
+    with caught_mid_harvest(database, replay, time, tmp_path) as runner:
         with database.session() as session:
             assert load_checkpoint(session, next(iter(_oai_keys(database))))["resumptionToken"] == "1403493|1001"
         stored_before_kill = counts(database)[0]
         assert stored_before_kill > 0
         runner.send_signal(signal.SIGKILL)
         assert runner.wait(30) == -signal.SIGKILL
-    finally:
-        if runner.poll() is None:
-            runner.kill()
-        held.set()
     row = job_rows(database)["source:arxiv-math"]
     assert (row.holder, row.lease_expires_at) == ("runner", T0 + leases.LEASE)
 
@@ -92,21 +103,11 @@ def _oai_keys(database) -> list[str]:
 def test_a_stopped_worker_gives_its_lease_back_at_once(database, replay, simulated, tmp_path):
     """SIGTERM (systemd, docker, serve --worker stopping) mid-harvest: the job is free again now,
     not in five minutes, and the next worker resumes it at the same moment."""
-    math_only(database)
-    held = threading.Event()
-    route_oai_chain(replay, date(2026, 8, 18), "math", held=held)
-    second_page = replay.routes[(OAI, frozenset(SECOND.items()))][0]
     time = simulated(T0)
     env = worker_env(database, replay)
-    runner = start("worker", "--clock-file", str(time.path), "--name", "runner", env=env, log=tmp_path / "runner.log")
-    try:
-        assert second_page.served.wait(120), (tmp_path / "runner.log").read_text()
+    with caught_mid_harvest(database, replay, time, tmp_path) as runner:
         runner.send_signal(signal.SIGTERM)
         assert runner.wait(60) == 0, (tmp_path / "runner.log").read_text()
-    finally:
-        if runner.poll() is None:
-            runner.kill()
-        held.set()
     row = job_rows(database)["source:arxiv-math"]
     assert (row.holder, row.next_run_at) == (None, T0)  # free, and still due
     follow = run("worker", "--once", "--clock-file", str(time.path), "--name", "next", env=env)  # the clock has not moved
