@@ -49,7 +49,7 @@ class Settings:
     smtp_username: str = ""
     smtp_password: str = ""
     mail_from: str = "papertide <digest@localhost>"
-    # Digests: sent by `papertide digest run` (cron), or by `papertide serve` itself when on.
+    # Digests: sent by the worker (`papertide worker`, or `papertide serve --worker`) when on.
     digests: bool = False
     digest_time: str = "07:00"  # local time of day, HH:MM
     digest_timezone: str = "Europe/Paris"
@@ -57,6 +57,13 @@ class Settings:
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
     arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
     hf_api_url: str = "https://huggingface.co/api"
+    arxiv_delay: float = 3.0  # seconds between arXiv requests, for the whole installation (arXiv's terms)
+    hf_delay: float = 1.0  # seconds between Hugging Face API requests, for the whole installation
+    # Backups by the worker (papertide.worker.backups): off while backup_dir is empty.
+    backup_dir: str = ""  # folder the daily backup is written to (SQLite: online backup; PostgreSQL: pg_dump)
+    backup_time: str = "03:30"  # time of day, UTC, HH:MM
+    backup_keep: int = 14  # backups kept in backup_dir; older ones are deleted
+    pg_dump: str = "pg_dump"  # the pg_dump binary (its major version must be at least the server's)
     # Search.
     embedder: str = "default"
     # Precision of query and of document embedding: "auto" picks the fastest at equal quality on
@@ -93,6 +100,12 @@ class Settings:
             arxiv_api_url=_env("ARXIV_API_URL", base.arxiv_api_url),
             arxiv_oai_url=_env("ARXIV_OAI_URL", base.arxiv_oai_url),
             hf_api_url=_env("HF_API_URL", base.hf_api_url).rstrip("/"),
+            arxiv_delay=float(_env("ARXIV_DELAY", str(base.arxiv_delay))),
+            hf_delay=float(_env("HF_DELAY", str(base.hf_delay))),
+            backup_dir=_env("BACKUP_DIR", base.backup_dir),
+            backup_time=_env("BACKUP_TIME", base.backup_time),
+            backup_keep=_env_int("BACKUP_KEEP", base.backup_keep),
+            pg_dump=_env("PG_DUMP", base.pg_dump),
             embedder=_env("EMBEDDER", base.embedder),
             query_precision=_env("QUERY_PRECISION", base.query_precision),
             document_precision=_env("DOCUMENT_PRECISION", base.document_precision),

@@ -21,6 +21,10 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # A test's hand on the exchange: ``served`` is set when a client asked for this reply, and a
+    # ``hold`` keeps the answer back until the test sets it (a client caught mid-request).
+    served: threading.Event = field(default_factory=threading.Event)
+    hold: threading.Event | None = None
 
     @classmethod
     def file(cls, path: Path, content_type: str, status: int = 200) -> "Reply":
@@ -75,6 +79,9 @@ class ReplayServer:
                 url = urlsplit(self.path)
                 reply = server._reply_for(url.path, dict(parse_qsl(url.query, keep_blank_values=True)),
                                           {name.lower(): value for name, value in self.headers.items()})
+                reply.served.set()
+                if reply.hold is not None:
+                    reply.hold.wait(120)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

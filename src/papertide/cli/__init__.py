@@ -11,7 +11,9 @@ from papertide.cli.harvest import harvest
 from papertide.cli.db import db
 from papertide.cli.search import index, search
 from papertide.cli.serve import serve
+from papertide.cli.sources import sources
 from papertide.cli.users import users
+from papertide.cli.worker import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,3 +35,5 @@ main.add_command(db)
 main.add_command(search)
 main.add_command(index)
 main.add_command(users)
+main.add_command(worker)
+main.add_command(sources)

@@ -12,6 +12,7 @@ from papertide.digest.models import Subscription
 from papertide.ingest.base import SourceError
 from papertide.ingest.detect import open_source
 from papertide.ingest.runner import IngestSummary, ingest as run_ingest
+from papertide.worker.status import pipeline_figures
 
 
 @click.command()
@@ -79,12 +80,15 @@ def stats(as_json: bool) -> None:
             "votes": count(Vote),
             "comments": count(Comment),
             "subscriptions": count(Subscription),
+            **pipeline_figures(session),  # embedded (papers with a vector), each source's last harvest
         }
     if as_json:
         import json
 
         click.echo(json.dumps(figures))
         return
+    harvested = figures.pop("sources")
+    figures.update({f"source {name}": when or "never harvested" for name, when in harvested.items()})
     width = max(map(len, figures))
     for name, value in figures.items():
         click.echo(f"{name.replace('_', ' '):<{width}}  {value if not isinstance(value, int) else f'{value:,}'}")
