@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from papertide.web.app import create_app
-from tests.web.conftest import PASSWORD, Visitor, make_admin, settings_for
+from tests.web.helpers import PASSWORD, Visitor, make_admin, settings_for
 from tests.worker.conftest import route_hf, run, worker_env
 
 TARGET = "2608.17310"  # "Agentic ESOpt", on the corpus's list of 2026-08-19

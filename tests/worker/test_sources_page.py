@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from papertide.web.app import create_app
 from papertide.worker.scheduler import Worker
-from tests.web.conftest import PASSWORD, Visitor, make_admin
-from tests.web.conftest import settings_for as web_settings
+from tests.web.helpers import PASSWORD, Visitor, make_admin
+from tests.web.helpers import settings_for as web_settings
 from tests.worker.conftest import job_rows, route_hf, settings_for
 
 UTC = timezone.utc
