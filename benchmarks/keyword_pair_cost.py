@@ -27,8 +27,8 @@ import search_quality as sq  # noqa: E402
 
 from papertide.db import Database  # noqa: E402
 from papertide.search.keyword import COLUMN_WEIGHTS, query_phrases  # noqa: E402
-from papertide.search.keyword_sqlite import _fts5_top  # noqa: E402
-from papertide.search.phrase_weight import fts5_expression  # noqa: E402
+from papertide.search.keyword.fts5 import _fts5_top  # noqa: E402
+from papertide.search.keyword.terms import fts5_expression  # noqa: E402
 
 
 def main() -> None:

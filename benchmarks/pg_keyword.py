@@ -43,7 +43,8 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 from papertide.db import Database  # noqa: E402
 from papertide.ingest.jsonl import JsonlSource  # noqa: E402
 from papertide.ingest.runner import ingest  # noqa: E402
-from papertide.search import keyword_postgres, term_stats  # noqa: E402
+from papertide.search.keyword import postgres as keyword_postgres  # noqa: E402
+from papertide.search.keyword import postgres_stats as term_stats  # noqa: E402
 from papertide.search.keyword import keyword_search  # noqa: E402
 from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
@@ -153,7 +154,7 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=100_000)
     parser.add_argument("--limit", type=int, help="only the first N queries of each set")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a constant of papertide.search.keyword_postgres (a number)")
+                        help="override a constant of papertide.search.keyword.postgres (a number)")
     args = parser.parse_args()
     for setting in args.set:
         name, value = setting.split("=", 1)

@@ -52,10 +52,10 @@ from search_latency import KEYWORD_PATHS, build as build_synthetic, keyword_path
 
 from papertide.db import Database  # noqa: E402
 from papertide.db_copy import copy_database  # noqa: E402
-from papertide.search.embedder import load_embedder  # noqa: E402
+from papertide.search.semantic.embedder import load_embedder  # noqa: E402
 from papertide.search.keyword import keyword_search  # noqa: E402
 from papertide.search.service import CANDIDATES, SearchService  # noqa: E402
-from papertide.search.vectors import VectorIndex  # noqa: E402
+from papertide.search.semantic.vectors import VectorIndex  # noqa: E402
 from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
 LIMIT = 20  # what the search page asks for

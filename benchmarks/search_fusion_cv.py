@@ -55,10 +55,10 @@ import search_quality as sq  # noqa: E402
 
 from papertide.catalog.models import Paper  # noqa: E402
 from papertide.db import Database  # noqa: E402
-from papertide.search.embedder import load_embedder  # noqa: E402
+from papertide.search.semantic.embedder import load_embedder  # noqa: E402
 from papertide.search.fusion import KEYWORD_WEIGHT, fuse, standardise  # noqa: E402
 from papertide.search.keyword import COLUMN_WEIGHTS, keyword_search, query_bigrams  # noqa: E402
-from papertide.search.phrase_weight import PAIR_WEIGHT  # noqa: E402
+from papertide.search.keyword.terms import PAIR_WEIGHT  # noqa: E402
 from papertide.search.service import CANDIDATES, SearchService  # noqa: E402
 from shared_data import SHARED_DATA  # noqa: E402
 
@@ -127,7 +127,7 @@ class Collection:
 
     def embed_tails(self, embedder) -> None:
         """Second-window vectors of the papers longer than the model's window."""
-        from papertide.search.embedder import document_text
+        from papertide.search.semantic.embedder import document_text
 
         tokenizer, rows, texts = embedder._tokenizer, [], []
         row_of_doc = {doc_id: self.row[pid] for pid, doc_id in self.doc_id.items()}

@@ -46,13 +46,15 @@ sys.path.insert(0, str(REPO / "src"))
 
 import ann_vectors  # noqa: E402
 from papertide.db import Database  # noqa: E402
-from papertide.search.embedder import load_embedder  # noqa: E402
-from papertide.search.indexer import text_hash  # noqa: E402
-from papertide.search import impact_build, impact_search, keyword_sqlite  # noqa: E402
+from papertide.search.semantic.embedder import load_embedder  # noqa: E402
+from papertide.search.semantic.indexer import text_hash  # noqa: E402
+from papertide.search.keyword import impact_build  # noqa: E402
+from papertide.search.keyword import impact as impact_search  # noqa: E402
+from papertide.search.keyword import fts5 as keyword_sqlite  # noqa: E402
 from papertide.search.keyword import COLUMN_WEIGHTS, keyword_search  # noqa: E402
-from papertide.search.query_process import QueryProcess, query_embedder  # noqa: E402
+from papertide.search.semantic.query_process import QueryProcess, query_embedder  # noqa: E402
 from papertide.search.service import CANDIDATES, SearchService  # noqa: E402
-from papertide.search.vectors import VectorIndex, to_blob  # noqa: E402
+from papertide.search.semantic.vectors import VectorIndex, to_blob  # noqa: E402
 from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
 DEMO = REPO / "data" / "demo" / "papers.jsonl.gz"
@@ -355,7 +357,7 @@ def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str]
     against exact search and top-100 latency for each ef (``expansion_search``), memory."""
     from tqdm import tqdm
 
-    from papertide.search import ann
+    from papertide.search.semantic import ann
 
     database = database_path(workdir, size, kind)
     if database.with_suffix(".done").exists():
@@ -425,7 +427,7 @@ def measure_update(cache: Path, ids: np.ndarray, stamps: np.ndarray, vectors: np
     ``removed`` deleted ones (on a copy of the graph's files; the original is left as it is)."""
     import shutil
 
-    from papertide.search import ann
+    from papertide.search.semantic import ann
 
     files = ann.GraphFiles(cache)
     copy = cache.parent / "update-copy" / cache.name
@@ -452,7 +454,7 @@ def measure_update(cache: Path, ids: np.ndarray, stamps: np.ndarray, vectors: np
 
 SHARING_CHILD = """
 import json, sys, numpy as np
-from papertide.search.ann import GraphFiles
+from papertide.search.semantic.ann import GraphFiles
 files = GraphFiles(sys.argv[1])
 if sys.argv[2] == "view":
     graph = files.read()

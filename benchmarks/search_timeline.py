@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from papertide.db import Database  # noqa: E402
 from papertide.search import service as search_service  # noqa: E402
-from papertide.search.query_process import query_embedder  # noqa: E402
+from papertide.search.semantic.query_process import query_embedder  # noqa: E402
 from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
 # answer_in: the query's vector came; hits_in: then the graph's answer (the child sends the vector

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 from papertide.catalog.record import PaperRecord
 from papertide.catalog.upsert import upsert_papers
-from papertide.search.embedder import HashEmbedder
-from papertide.search.indexer import index_papers
+from papertide.search.semantic.embedder import HashEmbedder
+from papertide.search.semantic.indexer import index_papers
 from papertide.search.service import SearchService
 
 PAPERS = [

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from papertide.search import ann
-from papertide.search.ann import GraphFiles, generation, open_graph, rows_reader, vector_stamps
+from papertide.search.semantic import ann
+from papertide.search.semantic.ann import GraphFiles, generation, open_graph, rows_reader, vector_stamps
 from papertide.search.service import SearchService
-from papertide.search.vectors import VectorIndex
+from papertide.search.semantic.vectors import VectorIndex
 
 THRESHOLD = 50  # the graph answers from 50 vectors on
 REPO = Path(__file__).resolve().parents[2]
@@ -225,7 +225,7 @@ import json, logging, sys
 from pathlib import Path
 import numpy as np
 logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s", force=True)
-from papertide.search.vectors import VectorIndex
+from papertide.search.semantic.vectors import VectorIndex
 data = np.load(sys.argv[1])
 index = VectorIndex(data["ids"], data["vectors"], ann_cache=Path(sys.argv[2]), ann_threshold=50)
 print("RESULT " + json.dumps(index.update.__dict__), flush=True)
@@ -301,8 +301,8 @@ def test_a_running_service_opens_the_generation_papertide_index_wrote(database, 
     import papertide.search.service as service_module
     from sqlalchemy import text
 
-    from papertide.search.ann import cache_path
-    from papertide.search.indexer import index_papers, update_vector_graph
+    from papertide.search.semantic.ann import cache_path
+    from papertide.search.semantic.indexer import index_papers, update_vector_graph
 
     from .helpers import service_with
 
@@ -363,7 +363,7 @@ def load_recording(database, cache: Path, hook=None) -> tuple[VectorIndex, list[
     is called with each before it runs)."""
     from sqlalchemy import event
 
-    from papertide.search.embedder import HashEmbedder
+    from papertide.search.semantic.embedder import HashEmbedder
 
     statements: list[str] = []
 
@@ -387,8 +387,8 @@ def reads_of_vectors(statements: list[str]) -> list[str]:
 
 def test_an_up_to_date_graph_is_opened_without_reading_a_vector(database, tmp_path):
     from .helpers import add_papers
-    from papertide.search.embedder import HashEmbedder
-    from papertide.search.indexer import index_papers
+    from papertide.search.semantic.embedder import HashEmbedder
+    from papertide.search.semantic.indexer import index_papers
 
     add_papers(database)
     index_papers(database, HashEmbedder(), progress=False)
@@ -404,8 +404,8 @@ def test_a_re_embedded_paper_is_replaced_and_only_its_vector_is_read(database, t
 
     from .helpers import add_papers, record
     from papertide.catalog.upsert import upsert_papers
-    from papertide.search.embedder import HashEmbedder
-    from papertide.search.indexer import index_papers
+    from papertide.search.semantic.embedder import HashEmbedder
+    from papertide.search.semantic.indexer import index_papers
 
     add_papers(database)
     embedder = HashEmbedder()
@@ -434,8 +434,8 @@ def test_a_paper_deleted_between_reading_ids_and_vectors_is_read_again_not_serve
     from sqlalchemy import text as sql
 
     from .helpers import PAPERS, add_papers
-    from papertide.search.embedder import HashEmbedder
-    from papertide.search.indexer import index_papers
+    from papertide.search.semantic.embedder import HashEmbedder
+    from papertide.search.semantic.indexer import index_papers
 
     add_papers(database, PAPERS[:5])
     index_papers(database, HashEmbedder(), progress=False)

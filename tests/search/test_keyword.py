@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from papertide.search import keyword_postgres
+from papertide.search.keyword import postgres as keyword_postgres
 from papertide.search.keyword import Filters, keyword_search, match_expression, query_terms
 from papertide.catalog.upsert import upsert_papers
 

@@ -7,9 +7,10 @@ import math
 import pytest
 from sqlalchemy import event, text
 
-from papertide.search import keyword_postgres, term_stats
+from papertide.search.keyword import postgres as keyword_postgres
+from papertide.search.keyword import postgres_stats as term_stats
 from papertide.search.keyword import COLUMN_WEIGHTS, Filters, keyword_search, query_bigrams, query_terms
-from papertide.search.keyword_postgres import Clause, candidate_clauses, keyword_search_postgres, rarest_within_budget, tsquery_operand
+from papertide.search.keyword.postgres import Clause, candidate_clauses, keyword_search_postgres, rarest_within_budget, tsquery_operand
 
 from .helpers import add_papers, invoke_cli
 

@@ -13,9 +13,9 @@ from datetime import date
 import pytest
 from sqlalchemy import bindparam, text
 
-from papertide.search import keyword_sqlite
+from papertide.search.keyword import fts5 as keyword_sqlite
 from papertide.search.keyword import COLUMN_WEIGHTS, Filters, keyword_search, query_bigrams, query_terms
-from papertide.search.phrase_weight import PAIR_WEIGHT, phrase_weight
+from papertide.search.keyword.terms import PAIR_WEIGHT, phrase_weight
 
 from .helpers import HOSTILE_QUERIES, add_papers
 

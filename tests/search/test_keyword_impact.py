@@ -20,9 +20,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from papertide.search import impact_build, impact_search, keyword_sqlite
-from papertide.search.impact_build import ImpactBuildBusy, build_impact_index, impact_path
-from papertide.search.impact_file import ImpactFileError, open_arrays
+from papertide.search.keyword import impact_build
+from papertide.search.keyword import impact as impact_search
+from papertide.search.keyword import fts5 as keyword_sqlite
+from papertide.search.keyword.impact_build import ImpactBuildBusy, build_impact_index, impact_path
+from papertide.search.keyword.impact_file import ImpactFileError, open_arrays
 from papertide.search.keyword import COLUMN_WEIGHTS
 
 from .helpers import HOSTILE_QUERIES, add_papers, invoke_cli
@@ -213,13 +215,14 @@ def test_a_killed_build_leaves_the_previous_file_in_use(database, impact, tmp_pa
     script = textwrap.dedent(f"""
         import os, signal
         from pathlib import Path
-        from papertide.search import impact_build, impact_file
+        from papertide.search.keyword import impact_build
+        from papertide.search.keyword import impact_file
         def die(fd):  # the whole new file is written, not yet renamed in: the worst moment
             os.kill(os.getpid(), signal.SIGKILL)
         impact_file.os.fsync = die
         impact_build.build_impact_index(Path({str(db_file(database))!r}), Path({str(path)!r}), (1.0, 1.0, 1.0), depth=40, progress=False)
     """)
-    env = {**os.environ, "PYTHONPATH": str(Path(impact_build.__file__).parents[2])}
+    env = {**os.environ, "PYTHONPATH": str(Path(impact_build.__file__).parents[3])}
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=120)
     assert result.returncode == -9, result.stderr.decode()
     assert list(path.parent.glob(f".{path.name}.*.tmp")), "the killed build left no partial file"
@@ -286,8 +289,8 @@ def test_papertide_index_builds_it(database, monkeypatch):
 
 def test_the_search_service_answers_over_a_damaged_file(database, fallback_allowed):
     """What the web pages and the API call: a damaged file costs speed, never an error."""
-    from papertide.search.embedder import HashEmbedder
-    from papertide.search.indexer import index_papers
+    from papertide.search.semantic.embedder import HashEmbedder
+    from papertide.search.semantic.indexer import index_papers
     from papertide.search.service import SearchService
 
     add_papers(database, corpus())

@@ -13,8 +13,8 @@ import pytest
 from papertide.catalog.record import PaperRecord
 from papertide.catalog.upsert import upsert_papers
 from papertide.ingest.detect import open_source
-from papertide.search.indexer import import_vectors
-from papertide.search.minilm import MODEL_ID
+from papertide.search.semantic.indexer import import_vectors
+from papertide.search.semantic.minilm import MODEL_ID
 from papertide.search.service import SearchService
 
 from ..conftest import DEMO_CORPUS

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from papertide.search import query_process
-from papertide.search.embedder import EmbedderUnavailable, load_embedder
-from papertide.search.indexer import index_papers
-from papertide.search.query_process import QueryProcess, QueryProcessError
+from papertide.search.semantic import query_process
+from papertide.search.semantic.embedder import EmbedderUnavailable, load_embedder
+from papertide.search.semantic.indexer import index_papers
+from papertide.search.semantic.query_process import QueryProcess, QueryProcessError
 from papertide.search.service import SearchService
 
 from .helpers import add_papers
@@ -111,8 +111,8 @@ def test_the_child_searches_the_graph_generation_the_parent_serves(shared_proces
     """With a ``GraphQuery`` the child answers the query's nearest papers from the graph files
     too: the same as this process's search of that generation; a generation that is not the
     one on disk gives no hits (the parent searches itself), and still the vector."""
-    from papertide.search.query_process import GraphQuery
-    from papertide.search.vectors import VectorIndex
+    from papertide.search.semantic.query_process import GraphQuery
+    from papertide.search.semantic.vectors import VectorIndex
 
     with np.load(REPO / "data" / "demo" / "papers.embeddings.npz") as data:
         vectors = data["vectors"][:3000]
@@ -134,8 +134,8 @@ def test_graph_hits_nobody_asks_for_are_not_kept_for_ever(shared_process, tmp_pa
     """A caller that takes the vector and never asks for the hits (the service, when it gave up on
     them) leaves them in the pipe; the parent reads them on the way to later answers and must drop
     them once far behind, not hold every one for the life of the worker."""
-    from papertide.search.query_process import GraphQuery
-    from papertide.search.vectors import VectorIndex
+    from papertide.search.semantic.query_process import GraphQuery
+    from papertide.search.semantic.vectors import VectorIndex
 
     monkeypatch.setattr(query_process, "FORGOTTEN_PARTS", 16)
     with np.load(REPO / "data" / "demo" / "papers.embeddings.npz") as data:
@@ -155,7 +155,7 @@ def test_the_vector_comes_before_the_graph_search_so_a_hung_search_costs_the_hit
     """The child sends the vector, then searches: here the graph's manifest is a FIFO nobody
     writes, so the search blocks for ever. The caller has its vector at once, gets no hits at the
     query's deadline (and searches itself), and the hung child is replaced."""
-    from papertide.search.query_process import GraphQuery
+    from papertide.search.semantic.query_process import GraphQuery
 
     cache = tmp_path / "v.usearch"
     os.mkfifo(cache.with_name(cache.name + ".json"))
@@ -171,7 +171,7 @@ def test_the_vector_comes_before_the_graph_search_so_a_hung_search_costs_the_hit
 
 @pytest.mark.sqlite_only  # (PostgreSQL: pgvector answers, nothing to search in the child)
 def test_search_takes_the_graph_answer_from_the_child_and_does_not_search_again(indexed, shared_process, monkeypatch):
-    from papertide.search.vectors import VectorIndex
+    from papertide.search.semantic.vectors import VectorIndex
 
     inline = SearchService(indexed, load_embedder("default", threads=1), ann_threshold=4)
     expected = [(h.arxiv_id, h.match) for h in inline.search(MEANING_ONLY, limit=5)]

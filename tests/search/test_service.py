@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from papertide.search.embedder import HashEmbedder
+from papertide.search.semantic.embedder import HashEmbedder
 from papertide.search.service import SearchService
 
 from .helpers import HOSTILE_QUERIES, add_papers, service_with
@@ -85,7 +85,7 @@ class BrokenEmbedder(HashEmbedder):
 
 def test_keyword_only_when_the_embedder_fails_at_query_time(database):
     add_papers(database)
-    from papertide.search.indexer import index_papers
+    from papertide.search.semantic.indexer import index_papers
 
     index_papers(database, HashEmbedder(), progress=False)
     service = SearchService(database, BrokenEmbedder())
@@ -112,7 +112,7 @@ def test_similar_papers_exclude_the_paper_itself(database):
 
 def test_new_vectors_are_picked_up_by_a_running_service(database, monkeypatch):
     import papertide.search.service as service_module
-    from papertide.search.indexer import index_papers
+    from papertide.search.semantic.indexer import index_papers
 
     monkeypatch.setattr(service_module, "REFRESH_SECONDS", 0.0)
     service = service_with(database)
@@ -133,7 +133,7 @@ def test_warm_loads_the_vectors_before_any_query(database):
 def test_a_large_index_is_refreshed_in_the_background(database, monkeypatch):
     """Above INLINE_REFRESH_LIMIT a query never waits for the vector check or a reload."""
     import papertide.search.service as service_module
-    from papertide.search.indexer import index_papers
+    from papertide.search.semantic.indexer import index_papers
 
     monkeypatch.setattr(service_module, "REFRESH_SECONDS", 0.0)
     monkeypatch.setattr(service_module, "INLINE_REFRESH_LIMIT", 1)
@@ -152,7 +152,7 @@ def test_a_large_index_is_refreshed_in_the_background(database, monkeypatch):
 
 
 def test_ann_index_is_used_above_the_threshold_and_agrees_with_exact(database, tmp_path):
-    from papertide.search.vectors import VectorIndex
+    from papertide.search.semantic.vectors import VectorIndex
 
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((2000, 32)).astype(np.float32)

@@ -66,10 +66,10 @@ def index(import_path: Path | None, export_path: Path | None, limit: int | None,
     the web workers only open them."""
     import os
 
-    from papertide.search.embedder import EmbedderUnavailable, load_embedder
-    from papertide.search import term_stats
-    from papertide.search.impact_search import build_for
-    from papertide.search.indexer import (
+    from papertide.search.semantic.embedder import EmbedderUnavailable, load_embedder
+    from papertide.search.keyword import postgres_stats as term_stats
+    from papertide.search.keyword.impact import build_for
+    from papertide.search.semantic.indexer import (
         IndexSummary, VectorFileError, export_vectors, import_vectors, index_papers, update_vector_graph,
     )
     from papertide.search.keyword import COLUMN_WEIGHTS

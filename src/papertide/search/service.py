@@ -30,13 +30,13 @@ from sqlalchemy import bindparam, text
 
 from papertide.catalog.arxiv_ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
 from papertide.db import Database
-from papertide.search import ann
-from papertide.search.embedder import Embedder, EmbedderUnavailable
+from papertide.search.semantic import ann
+from papertide.search.semantic.embedder import Embedder, EmbedderUnavailable
 from papertide.search.fusion import fuse
 from papertide.search.keyword import Filters, keyword_search
-from papertide.search.query_process import GraphQuery, PendingQuery, QueryProcess, QueryProcessError, query_embedder
-from papertide.search.vectors import FILTER_OVERSAMPLE, VectorIndex
-from papertide.search.vectors_postgres import PostgresVectorIndex
+from papertide.search.semantic.query_process import GraphQuery, PendingQuery, QueryProcess, QueryProcessError, query_embedder
+from papertide.search.semantic.vectors import FILTER_OVERSAMPLE, VectorIndex
+from papertide.search.semantic.vectors_postgres import PostgresVectorIndex
 
 log = logging.getLogger(__name__)
 _EMBEDDING_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="papertide-embed")

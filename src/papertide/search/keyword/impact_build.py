@@ -35,8 +35,8 @@ import numpy as np
 from tqdm import tqdm
 
 from papertide.db import beside_sqlite_file
-from papertide.search.impact_file import write_arrays
-from papertide.search.keyword_sqlite import _varints
+from papertide.search.keyword.impact_file import write_arrays
+from papertide.search.keyword.fts5 import _varints
 
 log = logging.getLogger(__name__)
 

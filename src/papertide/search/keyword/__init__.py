@@ -17,8 +17,8 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy.orm import Session
 
-from papertide.search.keyword_postgres import keyword_search_postgres
-from papertide.search.keyword_sqlite import bounded_bm25
+from papertide.search.keyword.postgres import keyword_search_postgres
+from papertide.search.keyword.fts5 import bounded_bm25
 
 # Column weights for bm25(): title, abstract, authors. Measured on both benchmarks: equal weights
 # won (title x1.5 / authors x0.5 cost 0.04 nDCG@10 on CACM and gained nothing on known-item).

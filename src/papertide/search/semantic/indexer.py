@@ -21,10 +21,10 @@ from sqlalchemy import bindparam, delete, insert, text
 from tqdm import tqdm
 
 from papertide.db import Database
-from papertide.search.embedder import Embedder, document_text
-from papertide.search.models import PaperEmbedding
-from papertide.search.ann import GraphUpdate, cache_path
-from papertide.search.vectors import ANN_THRESHOLD, VectorIndex, to_blob
+from papertide.search.semantic.embedder import Embedder, document_text
+from papertide.search.semantic.models import PaperEmbedding
+from papertide.search.semantic.ann import GraphUpdate, cache_path
+from papertide.search.semantic.vectors import ANN_THRESHOLD, VectorIndex, to_blob
 
 SCAN_BATCH = 2_000  # papers read per step while looking for work
 EMBED_BATCH = 128  # papers embedded and committed together

@@ -41,13 +41,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from papertide.search import impact_build
-from papertide.search.impact_build import SEPARATOR, impact_path
-from papertide.search.impact_file import ImpactFileError, open_arrays
-from papertide.search.keyword_sqlite import (
+from papertide.search.keyword import impact_build
+from papertide.search.keyword.impact_build import SEPARATOR, impact_path
+from papertide.search.keyword.impact_file import ImpactFileError, open_arrays
+from papertide.search.keyword.fts5 import (
     FTS_TABLE, HIDDEN_MARGIN, K1, B, Phrase, TermStatistics, _common_scores, _varints,
 )
-from papertide.search.phrase_weight import phrase_weight
+from papertide.search.keyword.terms import phrase_weight
 
 log = logging.getLogger(__name__)
 

@@ -50,7 +50,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from papertide.search.embedder import Embedder, EmbedderUnavailable, load_embedder
+from papertide.search.semantic.embedder import Embedder, EmbedderUnavailable, load_embedder
 
 log = logging.getLogger(__name__)
 
@@ -359,7 +359,7 @@ def describe(name: str) -> tuple[str, int]:
     """The model id and dimension of embedder ``name``, known without loading it (or starting a
     child): the vector index is chosen by them before the first query is embedded."""
     if name in ("default", "minilm", "minilm-bf16"):
-        from papertide.search.minilm import MODEL_ID, MiniLM, model_dir
+        from papertide.search.semantic.minilm import MODEL_ID, MiniLM, model_dir
 
         model_dir()  # the weights' package is installed, or EmbedderUnavailable now
         return MODEL_ID, MiniLM.dim
@@ -411,7 +411,7 @@ class _ChildGraph:
         self.graph = None
 
     def search(self, request: GraphQuery, vector: np.ndarray) -> list[tuple[int, float]] | None:
-        from papertide.search import ann
+        from papertide.search.semantic import ann
 
         try:
             if self.key != (request.cache, request.generation):

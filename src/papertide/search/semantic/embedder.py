@@ -78,7 +78,7 @@ def load_embedder(
         return HashEmbedder()
     if name in ("default", "minilm", "minilm-bf16"):
         from papertide.config import get_settings
-        from papertide.search.minilm import MiniLM
+        from papertide.search.semantic.minilm import MiniLM
 
         settings = get_settings()
         if name == "minilm-bf16":

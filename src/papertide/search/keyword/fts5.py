@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from papertide.search.phrase_weight import WORD_REPEATS, fts5_expression, phrase_weight
+from papertide.search.keyword.terms import WORD_REPEATS, fts5_expression, phrase_weight
 
 # Postings the candidate query may read (FTS5 scores ~1.5 rows per us). Measured at 100k papers
 # (benchmarks/search_backends.py, 93 known-item queries, quiet machine): budget 5,000 -> MRR@10 ~0.65,
@@ -84,7 +84,7 @@ def bounded_bm25(
     if corpus[0] < EXACT_BELOW_PAPERS:
         return _fts5_top(session, exact_expression, weights, condition, params, limit, filtered)
     query = [Phrase(p, stats.tokenizer.phrase_tokens(p)) for p in phrases]
-    from papertide.search.impact_search import impact_bm25  # (it builds on this module)
+    from papertide.search.keyword.impact import impact_bm25  # (it builds on this module)
 
     found = impact_bm25(session, stats, corpus, query, weights, condition, params, limit, filtered)
     if found is not None:  # the impact index answered (impact_search.py); without one, FTS5:

@@ -50,8 +50,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from papertide.search import term_stats
-from papertide.search.phrase_weight import PAIR_WEIGHT
+from papertide.search.keyword import postgres_stats as term_stats
+from papertide.search.keyword.terms import PAIR_WEIGHT
 
 K1 = 1.2  # FTS5's bm25() constants
 B = 0.75

@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 from threadpoolctl import ThreadpoolController
 
-from papertide.search.ann import STAMP, GraphUpdate, VectorsChanged, VectorsOf, open_graph, rows_reader, vector_stamps
+from papertide.search.semantic.ann import STAMP, GraphUpdate, VectorsChanged, VectorsOf, open_graph, rows_reader, vector_stamps
 
 ANN_THRESHOLD = 100_000
 EXACT_BLOCK = 65_536  # rows converted to float32 at a time: bounded extra memory
