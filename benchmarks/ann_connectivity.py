@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 import ann_vectors  # noqa: E402
 from papertide.search.semantic.ann import EXPANSION_ADD, GraphFiles, scalar_kind  # noqa: E402
-from papertide.search.semantic.embedder import load_embedder  # noqa: E402
+from papertide.search.semantic.registry import load_embedder  # noqa: E402
 
 
 def vectors_of(args) -> np.ndarray:

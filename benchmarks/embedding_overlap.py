@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from papertide.db import Database  # noqa: E402
-from papertide.search.semantic.embedder import load_embedder  # noqa: E402
+from papertide.search.semantic.registry import load_embedder  # noqa: E402
 from papertide.search.keyword import keyword_search  # noqa: E402
 from papertide.search.semantic.query_process import QueryProcess  # noqa: E402
 from papertide.search.service import CANDIDATES  # noqa: E402

@@ -52,7 +52,7 @@ from search_latency import KEYWORD_PATHS, build as build_synthetic, keyword_path
 
 from papertide.db import Database  # noqa: E402
 from papertide.db_copy import copy_database  # noqa: E402
-from papertide.search.semantic.embedder import load_embedder  # noqa: E402
+from papertide.search.semantic.registry import load_embedder  # noqa: E402
 from papertide.search.keyword import keyword_search  # noqa: E402
 from papertide.search.service import CANDIDATES, SearchService  # noqa: E402
 from papertide.search.semantic.vectors import VectorIndex  # noqa: E402

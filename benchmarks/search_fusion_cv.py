@@ -55,7 +55,7 @@ import search_quality as sq  # noqa: E402
 
 from papertide.catalog.models import Paper  # noqa: E402
 from papertide.db import Database  # noqa: E402
-from papertide.search.semantic.embedder import load_embedder  # noqa: E402
+from papertide.search.semantic.registry import load_embedder  # noqa: E402
 from papertide.search.fusion import KEYWORD_WEIGHT, fuse, standardise  # noqa: E402
 from papertide.search.keyword import COLUMN_WEIGHTS, keyword_search, query_bigrams  # noqa: E402
 from papertide.search.keyword.terms import PAIR_WEIGHT  # noqa: E402

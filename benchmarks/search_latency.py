@@ -46,7 +46,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 import ann_vectors  # noqa: E402
 from papertide.db import Database  # noqa: E402
-from papertide.search.semantic.embedder import load_embedder  # noqa: E402
+from papertide.search.semantic.registry import load_embedder  # noqa: E402
 from papertide.search.semantic.indexer import text_hash  # noqa: E402
 from papertide.search.keyword import impact_build  # noqa: E402
 from papertide.search.keyword import impact as impact_search  # noqa: E402

@@ -37,7 +37,7 @@ from sqlalchemy import insert  # noqa: E402
 
 from papertide.catalog.models import Paper  # noqa: E402
 from papertide.db import Database  # noqa: E402
-from papertide.search.semantic.embedder import load_embedder  # noqa: E402
+from papertide.search.semantic.registry import load_embedder  # noqa: E402
 from papertide.search.semantic.indexer import export_vectors, import_vectors, index_papers  # noqa: E402
 from papertide.search.keyword import keyword_search  # noqa: E402
 from papertide.search.service import SearchService  # noqa: E402

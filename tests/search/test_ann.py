@@ -16,7 +16,7 @@ import pytest
 
 from papertide.search.semantic import ann
 from papertide.search.semantic.ann import GraphFiles, generation, open_graph, rows_reader, vector_stamps
-from papertide.search.service import SearchService
+from papertide.search import SearchService
 from papertide.search.semantic.vectors import VectorIndex
 
 THRESHOLD = 50  # the graph answers from 50 vectors on
@@ -294,34 +294,39 @@ def test_two_processes_updating_at_once_add_each_new_paper_once(tmp_path):
 
 
 @pytest.mark.sqlite_only
-def test_a_running_service_opens_the_generation_papertide_index_wrote(database, monkeypatch):
+def test_a_running_service_opens_the_generation_papertide_index_wrote(database):
     """The indexer updates the graph (here: one paper re-embedded, so the count of vectors and
     the largest id stay as they were); a running service notices the new generation and opens
     it, without updating anything itself."""
-    import papertide.search.service as service_module
     from sqlalchemy import text
 
-    from papertide.search.semantic.ann import cache_path
-    from papertide.search.semantic.indexer import index_papers, update_vector_graph
+    from papertide.search import SearchOptions, SemanticOptions
+    from papertide.search.files import SearchFiles
+    from papertide.search.maintenance import update_vector_graph
+    from papertide.search.semantic.indexer import index_papers
 
     from .helpers import service_with
 
-    monkeypatch.setattr(service_module, "REFRESH_SECONDS", 0.0)
-    embedder = service_with(database).embedder
+    embedder = service_with(database).semantic.embedder
     built = update_vector_graph(database, embedder, progress=False, ann_threshold=3)
     assert built.rebuilt and built.added == 6 and built.generation == 1
-    service = SearchService(database, embedder, ann_threshold=3)
+    service = SearchService(database, embedder, SearchOptions(semantic=SemanticOptions(ann_threshold=3, refresh_seconds=0.0)))
+
+    def served():
+        with database.session() as session:
+            return service.semantic.index(session)
+
     assert service.search("sparse attention long documents")[0].arxiv_id == "2401.00001"
-    assert service._index.uses_ann and service._index.update.generation == 1 and service._index.update.added == 0
+    assert served().uses_ann and served().update.generation == 1 and served().update.added == 0
     with database.session() as session:
         session.execute(text("UPDATE papers SET abstract = 'Penguins huddle on antarctic sea ice' WHERE arxiv_id = '2404.00004'"))
     assert index_papers(database, embedder, progress=False).embedded == 1
     updated = update_vector_graph(database, embedder, progress=False, ann_threshold=3)
     assert (updated.added, updated.removed, updated.generation) == (1, 1, 2)
-    assert generation(cache_path(database.url, embedder.model_id)) == 2
+    assert generation(SearchFiles(database.url).vector_graph(embedder.model_id)) == 2
     service.search("anything")  # the check: a new generation on disk
-    assert service._index.update.generation == 2 and service._index.update.added == 0
-    semantic = service._index.search(embedder.embed_query("penguins huddle antarctic ice"), 1)
+    assert served().update.generation == 2 and served().update.added == 0
+    semantic = served().search(embedder.embed_query("penguins huddle antarctic ice"), 1)
     assert semantic[0][0] == service.search("2404.00004")[0].paper_id
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from papertide.config import get_settings
 from papertide.search.semantic import int8
-from papertide.search.semantic.embedder import EmbedderUnavailable, document_text, load_embedder
+from papertide.search.semantic.embedder import EmbedderUnavailable, document_text
+from papertide.search.semantic.registry import load_embedder
 from papertide.search.semantic.minilm import SHA256, MiniLM, model_dir
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"

@@ -1,34 +1,58 @@
-"""How much an adjacent-pair phrase weighs in BM25 against a single query word.
+"""What keyword search looks for, on every backend: the query's words and its adjacent pairs.
 
-Keyword search adds every adjacent pair of query words ("sparse attention") to the words as a
-phrase (``keyword.query_phrases``): a paper holding the query's words in the query's order ranks
-higher. At full weight a pair counts its two words a second time (a paper with the pair always
-has both words too), so long, wordy queries were ranked by their pairs more than by their words.
-Half weight is the sequential dependence model's idea (Metzler & Croft, 2005: words, plus
-ordered pairs at a lower weight), with the weight chosen by 4-fold cross-validation over both
-search benchmarks (benchmarks/search_research_log.md, "Pair weight"): known-item MRR@10 0.910 ->
-0.92x, CACM nDCG@10 kept above 0.52.
+The query is cut into words, and each adjacent pair of non-stopwords becomes a phrase too, so a
+paper holding the query's words in the query's order ranks higher. Words are OR-ed, not AND-ed:
+people describe a paper in words it does not contain, and AND lost most known-item queries
+(benchmarks/search_research_log.md, "BM25").
 
-Every keyword path applies it: SQLite FTS5 (``fts5_expression``), the Python and impact-index
-BM25 (a phrase's idf times its weight: BM25 is linear in idf) and PostgreSQL.
+A pair weighs half a word (``PAIR_WEIGHT``): at full weight it counts its two words a second time
+(a paper with the pair always has both words), so long, wordy queries were ranked by their pairs
+more than by their words. Half weight is the sequential dependence model's idea (Metzler & Croft,
+2005), chosen by cross-validation over both benchmarks (research log, "Pair weight"). Every path
+applies it: FTS5 (``fts5.fts5_expression``), the impact index, the Python rescoring and PostgreSQL.
 """
 
 from __future__ import annotations
 
+import re
+
+# Column weights for BM25: title, abstract, authors. Equal weights measured best (research log).
+COLUMN_WEIGHTS = (1.0, 1.0, 1.0)
+MAX_TERMS = 64  # a 10 KB paste becomes a long but bounded OR query
+MAX_BIGRAMS = 32
 PAIR_WEIGHT = 0.5
-# FTS5's bm25() has no per-phrase weight, but it is a sum over the expression's phrases, so a word
-# listed n times counts n times: words x n, pairs x 1, all divided by n. Needs PAIR_WEIGHT = 1/n.
-WORD_REPEATS = round(1 / PAIR_WEIGHT)
-assert abs(WORD_REPEATS * PAIR_WEIGHT - 1) < 1e-12, "PAIR_WEIGHT must be 1/n for the FTS5 expression"
+
+# Function words, plus the words of a search request ("papers about ..."), which match everything.
+STOPWORDS = frozenset(
+    """a about all also am an and any are as at be been being but by can could do does for from had has
+    have how i if in into is it its me my of on or our over so such than that the their them then there
+    these they this those to was we were what when where which while who why will with would you your
+    article articles paper papers interested find looking""".split()
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def query_terms(query: str) -> list[str]:
+    """Distinct lower-case words of ``query``, stopwords dropped unless nothing else is left."""
+    words = [w.lower() for w in _WORD.findall(query)]
+    kept = [w for w in words if w not in STOPWORDS] or words
+    return list(dict.fromkeys(kept))[:MAX_TERMS]
+
+
+def query_bigrams(query: str) -> list[str]:
+    """Adjacent pairs of non-stopwords, in query order: "sparse attention", "long documents"."""
+    words = [w.lower() for w in _WORD.findall(query)]
+    pairs = [f"{a} {b}" for a, b in zip(words, words[1:]) if a not in STOPWORDS and b not in STOPWORDS]
+    return list(dict.fromkeys(pairs))[:MAX_BIGRAMS]
+
+
+def query_phrases(query: str) -> list[str]:
+    """Every word, then every adjacent pair; empty when ``query`` has no words at all. (\\w+ never
+    holds a double quote, so quoting each phrase is a complete escape for FTS5.)"""
+    terms = query_terms(query)
+    return terms + query_bigrams(query) if terms else []
 
 
 def phrase_weight(phrase: str) -> float:
     """``PAIR_WEIGHT`` for a pair ("sparse attention"), 1 for a word (words never hold a space)."""
     return PAIR_WEIGHT if " " in phrase else 1.0
-
-
-def fts5_expression(phrases: list[str]) -> str:
-    """The OR of the quoted ``phrases`` for ``MATCH``, each word repeated ``WORD_REPEATS`` times:
-    ``bm25()`` of it divided by ``WORD_REPEATS`` is the pair-weighted BM25. Phrases are ``\\w+``
-    words and spaces, so quoting escapes everything."""
-    return " OR ".join(" OR ".join([f'"{p}"'] * (1 if " " in p else WORD_REPEATS)) for p in phrases)
