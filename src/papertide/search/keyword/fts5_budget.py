@@ -38,7 +38,7 @@ HIDDEN_MARGIN = 20  # extra FTS5 rows fetched so that a few hidden papers do not
 
 def exact_bm25(session: Session, phrases: list[str], where: SqlFilter, limit: int) -> list[tuple[int, float]]:
     """(paper id, BM25 score) of the best ``limit`` papers for the OR of ``phrases``, as FTS5 ranks them."""
-    return _ranked(session, fts5_expression(phrases), where, limit)
+    return fts5_ranked(session, fts5_expression(phrases), where, limit)
 
 
 def budget_bm25(session: Session, query: Fts5Query, where: SqlFilter, limit: int) -> list[tuple[int, float]]:
@@ -55,7 +55,7 @@ def budget_bm25(session: Session, query: Fts5Query, where: SqlFilter, limit: int
         spent += bounds[ph.text]
     depth = max(RESCORE, limit)
     # Each group: the phrases FTS5 scored, and the candidates it found with them.
-    groups = [(rare, _ranked(session, fts5_expression([ph.text for ph in rare]), where, depth))] if rare else []
+    groups = [(rare, fts5_ranked(session, fts5_expression([ph.text for ph in rare]), where, depth))] if rare else []
     seen = {pid for _, found in groups for pid, _ in found}
     if len(seen) < depth and len(rare) < len(ordered):
         # Too few papers have the rare words (or no word is under budget): the newest papers
@@ -78,7 +78,7 @@ def budget_bm25(session: Session, query: Fts5Query, where: SqlFilter, limit: int
     return rescored[:limit]
 
 
-def _ranked(session: Session, expression: str, where: SqlFilter, limit: int) -> list[tuple[int, float]]:
+def fts5_ranked(session: Session, expression: str, where: SqlFilter, limit: int) -> list[tuple[int, float]]:
     """FTS5's BM25 ranking of ``expression``'s matches that pass ``where``; ``expression`` comes
     from ``fts5_expression`` (its words repeated), so the score is divided by ``WORD_REPEATS``.
 
@@ -102,7 +102,7 @@ def _ranked(session: Session, expression: str, where: SqlFilter, limit: int) -> 
         ))
         visible = passing(session, [pid for pid, _ in rows], where)
     if len(rows) - len(visible) > HIDDEN_MARGIN:  # many hidden papers at the top: filter first
-        return _ranked(session, expression, SqlFilter(where.condition, where.params, active=True), limit)
+        return fts5_ranked(session, expression, SqlFilter(where.condition, where.params, active=True), limit)
     return [(pid, score) for pid, score in rows if pid in visible][:limit]
 
 

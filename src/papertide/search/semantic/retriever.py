@@ -112,7 +112,8 @@ class SemanticRetriever:
         if index is None or not len(index) or vector is None:
             return [], {}
         cosines = index.scores(vector, keyword_ids)
-        searched = pending.graph_hits() if isinstance(pending, PendingQuery) else None
+        with span("graph hits"):  # the query process's answer, if it searched the graph
+            searched = pending.graph_hits() if isinstance(pending, PendingQuery) else None
         semantic = None
         if where.active and index.uses_ann and not index.filters_in_sql:
             # Filter the graph's wider answer by SQL on those ids only: listing every paper that
