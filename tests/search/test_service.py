@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import Executor, Future
 from datetime import date
 
@@ -9,11 +10,12 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from papertide.search import Filters, SearchOptions, SearchQuery, SearchService, SemanticOptions
+from papertide.search import MAX_RESULTS, Filters, SearchOptions, SearchQuery, SearchService, SemanticOptions
+from papertide.search.query import MAX_QUERY_CHARS
 from papertide.search.semantic.embedder import HashEmbedder
 from papertide.search.trace import capture, names
 
-from .helpers import HOSTILE_QUERIES, add_papers, service_with
+from .helpers import HOSTILE_QUERIES, add_papers, invoke_cli, service_with
 
 
 def arxiv_ids(hits):
@@ -211,3 +213,33 @@ def test_a_short_page_is_the_head_of_a_longer_one(database):
     long_page = arxiv_ids(service.search(SearchQuery("sparse attention memory", 40)))
     assert len(long_page) == 40
     assert arxiv_ids(service.search(SearchQuery("sparse attention memory", 3))) == long_page[:3]
+
+
+def test_a_query_is_cut_and_bounded_once_where_it_enters_search():
+    assert SearchQuery("  sparse attention  ").text == "sparse attention"
+    assert len(SearchQuery("a" * 10_000).text) == MAX_QUERY_CHARS
+    assert SearchQuery("x", limit=10**6).limit == MAX_RESULTS and SearchQuery("x", limit=0).limit == 1
+    assert SearchQuery("?!").empty and not SearchQuery("a").empty
+    assert SearchQuery("arXiv:2403.00003v2").arxiv_id == "2403.00003" and SearchQuery("robots").arxiv_id is None
+
+
+def test_the_edges_inclusive_last_day_is_the_day_before_search_stops():
+    filters = Filters.for_days(date(2024, 3, 1), date(2024, 4, 30), "")
+    assert filters == Filters(date(2024, 3, 1), date(2024, 5, 1), None)
+    assert not Filters.for_days().active and Filters.for_days(organization="acme").active
+
+
+def test_papertide_search_shows_hits_and_keeps_its_last_day(database, monkeypatch):
+    """``--to`` is the last day kept (the paper of 2024-04-20 is in), and ``--json`` gives each
+    hit's row, read once after the search."""
+    service_with(database)
+    result = invoke_cli(database, monkeypatch, ["search", "robots grasp objects", "--json", "-n", "3"])
+    assert result.exit_code == 0, result.output
+    first = json.loads(result.output.splitlines()[0])
+    assert first["arxiv_id"] == "2403.00003" and first["title"] == "Reinforcement learning for robot grasping"
+    assert first["published_at"].startswith("2024-03-15") and first["authors"] == ["Alan Turing"]
+    dated = invoke_cli(database, monkeypatch, ["search", "models learning", "--from", "2024-03-15", "--to", "2024-04-20", "--json"])
+    days = {json.loads(line)["published_at"][:10] for line in dated.output.splitlines()}
+    assert days == {"2024-03-15", "2024-04-20"}
+    plain = invoke_cli(database, monkeypatch, ["search", "robots grasp objects", "-n", "1"])
+    assert "2403.00003" in plain.output and "Reinforcement learning for robot grasping" in plain.output

@@ -39,7 +39,7 @@ from papertide.search.keyword.impact_file import write_arrays
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
-IMPACT_DEPTH = 10_000  # postings kept per term (the best by impact): see README "Search speed"
+IMPACT_DEPTH = 10_000  # postings kept per term (the best by impact); its recall: research log, "Keyword side at scale"
 SEPARATOR = np.uint32(0xFFFF_FFFF)  # between two columns of a paper in the forward index
 _OFFSET_BITS, _COLUMN_BITS = 20, 2  # an instance packed in SQL as paper << 22 | column << 20 | offset
 

@@ -11,8 +11,8 @@ again. What the graph holds is kept with it, as one *generation* of four files:
     <cache>.<n>.vectors.npy  their float16 vectors, in that order (for exact rescoring)
 
 The stamps say what changed without reading a vector: a worker that opens an up-to-date graph
-compares ids and stamps (1M of each: ~2 s from SQLite) instead of reading every vector (19 s and
-768 MB at 1M), and an update reads only the vectors it adds.
+compares ids and stamps (seconds at a million papers) instead of reading every vector (ten times
+as long, and most of a gigabyte), and an update reads only the vectors it adds.
 
 ``<cache>.json`` names the current generation. It is written last and renamed into place, so a
 reader sees either the old generation or the new one, never half of one, and a crash or kill

@@ -18,7 +18,7 @@ from papertide.db import Database
 from papertide.search.semantic.vectors import from_blobs
 
 HNSW_DIMENSIONS = 384  # must equal migration 0003's index
-EF_SEARCH = 100  # HNSW candidate list: recall against latency (2k for larger k: recall@10 0.947 at k=100 with 100)
+EF_SEARCH = 100  # HNSW candidate list: recall against latency (2k for larger k; search_backends.py measures it)
 
 
 def vector_literal(vector: np.ndarray) -> str:
