@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
@@ -179,8 +180,8 @@ def search_service(database: Database) -> SearchService:
         return service
 
 
-def search_papers(source: SearchService | Database, query: str, *, limit: int = 20, published_from=None,
-                  published_until=None, organization: str | None = None) -> list[SearchHit]:
+def search_papers(source: SearchService | Database, query: str, *, limit: int = 20, published_from: date | datetime | None = None,
+                  published_until: date | None = None, organization: str | None = None) -> list[SearchHit]:
     """The best ``limit`` papers for ``query``: the edge's call. ``published_from`` and
     ``published_until`` are inclusive days of publication; ``source`` a service or a database
     (then its process-wide service)."""
