@@ -42,6 +42,8 @@ QUERY_THREADS = 1  # torch threads for query embedding: see minilm.MiniLM
 
 @dataclass(frozen=True)
 class SemanticOptions:
+    """How the semantic side loads and searches its vectors (tests and benchmarks vary them)."""
+
     ann_threshold: int = ANN_THRESHOLD  # from this many vectors an HNSW graph answers (SQLite)
     refresh_seconds: float = 10.0  # how often a running service looks for newly indexed vectors
     inline_refresh_limit: int = 20_000  # above this many vectors that look happens in the background
@@ -81,10 +83,11 @@ class SemanticRetriever:
     # -- one query ---------------------------------------------------------------------------
 
     def begin(self, session: Session, query: str, where: SqlFilter, depth: int):
-        """Start embedding ``query`` beside the caller's work; None when there is no semantic side.
-        In the query process the graph is searched too, ``depth`` deep (oversampled if filtered)."""
+        """Start embedding ``query`` beside the caller's work; None when there is no semantic side
+        (or no vector to compare it with). In the query process the graph is searched too,
+        ``depth`` deep (oversampled if filtered)."""
         index = self.index(session)
-        if index is None:
+        if index is None or not len(index):
             return None
         graph = None
         if self.options.graph_in_query_process and index.graph_files is not None:
