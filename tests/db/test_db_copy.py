@@ -16,7 +16,7 @@ from papertide.digest.models import DigestOutbox, Subscription
 from papertide.ingest.jsonl import JsonlSource
 from papertide.ingest.runner import ingest
 from papertide.schema import metadata
-from papertide.search.models import PaperEmbedding
+from papertide.search.semantic.models import PaperEmbedding
 from papertide.worker.models import JobRun, WorkerJob
 from tests.conftest import DEMO_CORPUS
 

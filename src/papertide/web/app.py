@@ -120,7 +120,7 @@ def create_served_app() -> FastAPI:
     otherwise fall on the first reader's search."""
     import threading
 
-    from papertide.search.papers import warm_up
+    from papertide.search import warm_up
 
     app = create_app()
     threading.Thread(target=warm_up, args=(app.state.database,), name="search-warm-up", daemon=True).start()

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from papertide.search.embedder import EmbedderUnavailable
+from papertide.search.semantic.embedder import EmbedderUnavailable, document_text
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def resolve_precision(requested: str, side: str) -> str:
     if requested != "auto":
         return requested
     if side == "query":
-        from papertide.search.int8 import int8_supported
+        from papertide.search.semantic.int8 import int8_supported
 
         return "int8" if int8_supported() else "fp32"
     return "bf16" if cpu_has_bf16() else "fp32"
@@ -181,8 +181,8 @@ class MiniLM:
 
 def _single_query_model(model):
     """``model`` for one unpadded sequence of token ids, traced and frozen into TorchScript: the
-    same operations without Python between them (25 tokens in int8: 2.8 ms instead of 3.7,
-    identical output). Lengths vary freely; the batch is one (no mask: none is traced).
+    same operations without Python between them (a quarter faster, identical output). Lengths
+    vary freely; the batch is one (no mask: none is traced).
 
     ``model`` itself, untraced, once usearch is loaded: its module carries its own copy of the C++
     standard library, and if it was loaded before torch, TorchScript's compiler spins for ever
@@ -210,7 +210,7 @@ def build_model(config: dict, weights: dict, precision: str = "fp32"):
     """The BERT encoder in ``precision`` ("fp32", "bf16" or "int8"), ready for inference."""
     import torch
 
-    from papertide.search import int8
+    from papertide.search.semantic import int8
 
     weights = {name.removeprefix("bert."): tensor for name, tensor in weights.items()}
     model = _bert_class()(config, weights).eval()
@@ -302,9 +302,9 @@ def calibrate_int8(texts: Sequence[str], directory: Path | None = None) -> Path:
     """Measure the fp32 model's layer inputs on ``texts`` and write int8.CALIBRATION_FILE.
 
     Run once per model version; the shipped file came from the first 32 papers of the demo corpus:
-    ``python -c "from papertide.search.minilm import calibrate_demo; calibrate_demo()"``.
+    ``python -c "from papertide.search.semantic.minilm import calibrate_demo; calibrate_demo()"``.
     """
-    from papertide.search import int8
+    from papertide.search.semantic import int8
 
     embedder = MiniLM(query_precision="fp32", document_precision="fp32", directory=directory)
     maxima = int8.measure_input_maxima(embedder._model("fp32"), lambda model: embedder._encode(list(texts), model))
@@ -315,9 +315,7 @@ def calibrate_int8(texts: Sequence[str], directory: Path | None = None) -> Path:
 def calibrate_demo(count: int = 32) -> Path:
     import gzip
 
-    from papertide.search.embedder import document_text
-
-    demo = Path(__file__).resolve().parents[3] / "data" / "demo" / "papers.jsonl.gz"
+    demo = Path(__file__).resolve().parents[4] / "data" / "demo" / "papers.jsonl.gz"
     with gzip.open(demo, "rt", encoding="utf-8") as handle:
         papers = [json.loads(line) for _, line in zip(range(count), handle)]
     return calibrate_int8([document_text(p["title"], p["abstract"]) for p in papers])

@@ -2,10 +2,9 @@
 
 ``SearchService.search`` embeds the query while the keyword side searches. On a thread of the same
 process the two halves share the GIL (both are Python between native calls), so they overlap only
-partly: at 1M papers the embedding alone took 4.4 ms, the keyword side alone 4.7, both on two
-threads 8.8, and with the embedding in a child process 5.3 (``benchmarks/embedding_overlap.py``).
-So a ``QueryProcess`` keeps the query model in a child process and talks to it over a pipe. Queries
-only: documents are embedded in-process by ``papertide index`` (batch work, no GIL to share).
+partly (``benchmarks/embedding_overlap.py``; figures in the research log). So a ``QueryProcess``
+keeps the query model in a child process and talks to it over a pipe. Queries only: documents are
+embedded in-process by ``papertide index`` (batch work, no GIL to share).
 
 - The child is *spawned*, never forked: the web server is threaded and may have torch loaded.
   (So, as with any spawned child, the program's main module must be importable without running
@@ -28,8 +27,7 @@ only: documents are embedded in-process by ``papertide index`` (batch work, no G
 - The child also searches the HNSW graph with the vector it made, when the request names the
   graph's files and the generation the parent serves (``GraphQuery``): embedding and graph search
   are one after the other whoever runs them, so running both in the child takes the graph search
-  off the parent's path while the parent's keyword side runs (at 1M: README, Search speed). The
-  child maps the same files (shared page cache); a generation it cannot open, or any other
+  off the parent's path while the parent's keyword side runs. The child maps the same files (shared page cache); a generation it cannot open, or any other
   failure of the search, gives no hits and the parent searches itself.
 - The vector is sent as soon as it is made, before the graph search: the parent, done with its
   keyword side by then, scores its keyword candidates against it while the child searches.
@@ -45,12 +43,13 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
-from papertide.search.embedder import Embedder, EmbedderUnavailable, load_embedder
+from papertide.config import get_settings
+from papertide.search.semantic.embedder import Embedder, EmbedderUnavailable
+from papertide.search.semantic.query_child import GraphQuery, serve
+from papertide.search.semantic.registry import describe, load_embedder
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +58,7 @@ START_TIMEOUT = 120.0  # seconds for a child to import torch and load the model 
 QUERY_TIMEOUT = 2.0  # seconds for one query vector; the embedding takes ~5 ms
 RESTART_BACKOFF = (1.0, 60.0)  # first and longest wait between restarts of children that keep dying
 LOCK_GRACE = 0.1  # seconds a late caller waits for the thread reading the pipe (answers come in order)
-PARENT_CHECK_SECONDS = 1.0  # how often an idle child checks that its parent is still there
 FORGOTTEN_PARTS = 256  # answers' parts kept for callers before the oldest are dropped
-
-
-class GraphQuery(NamedTuple):
-    """Search the graph generation ``generation`` cached at ``cache`` for the ``k`` nearest
-    papers of the query's vector (``ann.GraphFiles``)."""
-
-    cache: str
-    generation: int
-    k: int
 
 
 class QueryProcessError(RuntimeError):
@@ -80,8 +69,6 @@ def query_embedder(name: str, threads: int = 1) -> Embedder:
     """The embedder ``SearchService`` uses for queries: the process-wide ``QueryProcess`` of model
     ``name`` when ``PAPERTIDE_QUERY_EMBEDDER`` is ``process`` (the default), else the model in this
     process (``inline``). The model-free ``hash`` embedder is always inline."""
-    from papertide.config import get_settings
-
     settings = get_settings()
     if settings.query_embedder not in MODES:
         raise EmbedderUnavailable(f"unknown PAPERTIDE_QUERY_EMBEDDER {settings.query_embedder!r} (known: {', '.join(MODES)})")
@@ -103,11 +90,11 @@ class QueryProcess:
     """One child process holding the query model of ``name`` (see the module doc). Started by the
     first ``submit`` (or ``start``), which waits for it; restarted in the background after a failure."""
 
-    def __init__(self, name: str = "default", *, query_precision: str | None = None,
-                 query_timeout: float = QUERY_TIMEOUT, start_timeout: float = START_TIMEOUT):
+    def __init__(self, name: str = "default", *, query_precision: str | None = None, query_timeout: float = QUERY_TIMEOUT,
+                 start_timeout: float = START_TIMEOUT, restart_backoff: tuple[float, float] = RESTART_BACKOFF):
         self.model_id, self.dim = describe(name)
         self.name, self.query_precision = name, query_precision
-        self.query_timeout, self.start_timeout = query_timeout, start_timeout
+        self.query_timeout, self.start_timeout, self.restart_backoff = query_timeout, start_timeout, restart_backoff
         self.unavailable: str | None = None  # why the model can never load here
         self._child: _Child | None = None
         self._lock = threading.Lock()
@@ -121,6 +108,16 @@ class QueryProcess:
         """The current child's process id (None while there is none)."""
         child = self._child
         return child.process.pid if child is not None else None
+
+    @property
+    def failures(self) -> int:
+        """Children that died (or never started) in a row without answering."""
+        return self._failures
+
+    @property
+    def restart_in(self) -> float:
+        """Seconds until the next child may start (0 when it may start now)."""
+        return max(0.0, self._next_start - time.monotonic())
 
     def start(self) -> None:
         """Start the child now if there is none, and wait until it is ready (or failed)."""
@@ -205,7 +202,7 @@ class QueryProcess:
 
     def _backoff(self, why: str) -> None:
         with self._lock:
-            first, longest = RESTART_BACKOFF
+            first, longest = self.restart_backoff
             wait = min(longest, first * 2 ** self._failures)
             self._failures += 1
             self._next_start = time.monotonic() + wait
@@ -353,73 +350,3 @@ class _Child:
             self.process.kill()
         self.process.join(timeout=5)  # reap it: no zombie left behind
         self.connection.close()
-
-
-def describe(name: str) -> tuple[str, int]:
-    """The model id and dimension of embedder ``name``, known without loading it (or starting a
-    child): the vector index is chosen by them before the first query is embedded."""
-    if name in ("default", "minilm", "minilm-bf16"):
-        from papertide.search.minilm import MODEL_ID, MiniLM, model_dir
-
-        model_dir()  # the weights' package is installed, or EmbedderUnavailable now
-        return MODEL_ID, MiniLM.dim
-    raise EmbedderUnavailable(f"unknown embedder {name!r} (known: default, minilm, minilm-bf16, hash)")
-
-
-def serve(connection, name: str, precision: str | None, parent_pid: int) -> None:
-    """The child's whole life: load the model, say hello, answer until the parent goes away."""
-    try:
-        embedder = load_embedder(name, threads=1, query_precision=precision)
-        embedder.embed_query("warm up")  # the first forward pass is slow: not on a reader's query
-    except EmbedderUnavailable as error:
-        connection.send(("unavailable", str(error)))
-        return
-    except Exception as error:  # noqa: BLE001 - told to the parent, which retries later
-        connection.send(("failed", repr(error)))
-        return
-    connection.send(("ready", embedder.model_id, embedder.dim))
-    graph = _ChildGraph()
-    while True:
-        try:
-            if not connection.poll(PARENT_CHECK_SECONDS):
-                if os.getppid() != parent_pid:
-                    return  # orphaned while another process still holds our pipe open
-                continue
-            number, text, graph_query = connection.recv()
-        except (EOFError, OSError):
-            return  # the parent closed the pipe or died
-        try:
-            vector = embedder.embed_query(text)
-            answer = (number, "vector", vector)
-        except Exception as error:  # noqa: BLE001 - one bad query is that query's failure, not the child's
-            vector, answer = None, (number, "error", repr(error))
-        try:
-            connection.send(answer)  # the parent scores its keyword candidates meanwhile
-            if graph_query and vector is not None:
-                connection.send((number, "hits", graph.search(graph_query, vector)))
-        except OSError:
-            return
-
-
-class _ChildGraph:
-    """The child's view of the graph generation its parent serves, opened (memory-mapped) when a
-    request names one it does not hold, and kept while requests name it (the parent keeps
-    serving a generation until its next check, even after a newer one replaced it on disk)."""
-
-    def __init__(self):
-        self.key: tuple[str, int] | None = None
-        self.graph = None
-
-    def search(self, request: GraphQuery, vector: np.ndarray) -> list[tuple[int, float]] | None:
-        from papertide.search import ann
-
-        try:
-            if self.key != (request.cache, request.generation):
-                self.key, self.graph = (request.cache, request.generation), None
-                opened = ann.GraphFiles(Path(request.cache)).read()
-                if opened is not None and opened.generation == request.generation:
-                    self.graph = opened  # (else the disk moved on: the parent searches until it does too)
-            return self.graph.search(vector, request.k) if self.graph is not None else None
-        except Exception:  # noqa: BLE001 - the parent searches itself; never the child's end
-            self.key, self.graph = None, None
-            return None

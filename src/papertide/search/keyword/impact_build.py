@@ -1,4 +1,4 @@
-"""Building the impact index of a SQLite catalog from its own FTS5 index (see ``impact_search``).
+"""Building the impact index of a SQLite catalog from its own FTS5 index (see ``impact.py``).
 
 Everything is read from FTS5 itself, so the derived file agrees with the index of record token
 for token: ``fts5vocab(..., 'instance')`` lists every (term, paper, column, offset) in term
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import math
 import os
 import sqlite3
 import threading
@@ -34,17 +33,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from papertide.db import beside_sqlite_file
-from papertide.search.impact_file import write_arrays
-from papertide.search.keyword_sqlite import _varints
+from papertide.search.keyword.fts5 import AVERAGES_SQL, B, FTS_TABLE, K1, TABLE_SQL, column_lengths, decode_averages, idf
+from papertide.search.keyword.impact_file import write_arrays
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
-IMPACT_DEPTH = 10_000  # postings kept per term (the best by impact): see README "Search speed"
+IMPACT_DEPTH = 10_000  # postings kept per term (the best by impact); its recall: research log, "Keyword side at scale"
 SEPARATOR = np.uint32(0xFFFF_FFFF)  # between two columns of a paper in the forward index
-K1, B = 1.2, 0.75  # FTS5's bm25() constants
-FTS_TABLE = "papers_fts"
 _OFFSET_BITS, _COLUMN_BITS = 20, 2  # an instance packed in SQL as paper << 22 | column << 20 | offset
 
 
@@ -64,11 +60,6 @@ class BuildSummary:
     def line(self) -> str:
         return (f"keyword impact index: {self.papers:,} papers, {self.terms:,} terms, {self.postings:,} postings, "
                 f"{self.bytes / 2**20:,.0f} MB, built in {self.seconds:.0f} s")
-
-
-def impact_path(database_url: str) -> Path | None:
-    """Where the impact index of a SQLite database lives: beside the file (None for other backends)."""
-    return beside_sqlite_file(database_url, ".impact")
 
 
 def build_impact_index(
@@ -100,7 +91,7 @@ def _read_index(connection: sqlite3.Connection, weights: tuple[float, ...], dept
     connection.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.impact_instances USING fts5vocab(main, {FTS_TABLE}, 'instance')")
     connection.execute("BEGIN")  # one snapshot for the statistics, the lengths and the postings
     try:
-        documents, tokens = _averages(connection)
+        documents, tokens = decode_averages((connection.execute(AVERAGES_SQL).fetchone() or (None,))[0])
         ids, sizes = _document_sizes(connection, len(columns))
         return _scan(connection, columns, weights, depth, progress, documents, tokens, ids, sizes)
     finally:
@@ -144,9 +135,7 @@ def _scan(connection, columns, weights, depth, progress, documents, tokens, ids,
             papers = doc[first]
             frequency = np.add.reduceat(weight_of[column], first)
             df = len(papers)
-            idf = math.log((documents - df + 0.5) / (df + 0.5))
-            idf = idf if idf > 0 else 1e-6
-            impact = idf * frequency * (K1 + 1) / (frequency + norm[papers])
+            impact = idf(df, documents) * frequency * (K1 + 1) / (frequency + norm[papers])
             if df > depth:
                 best = np.argpartition(-impact, depth - 1)[:depth]
                 papers, impact = papers[best], impact[best]
@@ -175,32 +164,18 @@ def _scan(connection, columns, weights, depth, progress, documents, tokens, ids,
         "format": FORMAT_VERSION, "built_at": datetime.now(timezone.utc).isoformat(), "max_paper_id": max_id,
         "documents": int(documents), "tokens": int(tokens), "columns": columns, "weights": list(weights),
         "k1": K1, "b": B, "depth": depth, "terms": len(terms), "postings": int(posting_starts[-1]),
-        "tokenize": _tokenize_sql(connection),
+        "tokenize": connection.execute(TABLE_SQL).fetchone()[0],
     }
     return meta, arrays
-
-
-def _averages(connection) -> tuple[int, int]:
-    """(papers indexed, tokens in all columns) from FTS5's averages record."""
-    row = connection.execute(f"SELECT block FROM {FTS_TABLE}_data WHERE id = 1").fetchone()
-    if row is None or not row[0]:
-        return 0, 0
-    values = _varints(row[0])
-    return values[0], sum(values[1:])
 
 
 def _document_sizes(connection, width: int) -> tuple[np.ndarray, np.ndarray]:
     """(paper ids ascending, tokens per column of each) from ``papers_fts_docsize``."""
     ids, sizes = [], []
     for paper_id, blob in connection.execute(f"SELECT id, sz FROM {FTS_TABLE}_docsize ORDER BY id"):
-        values = _varints(blob)
         ids.append(paper_id)
-        sizes.append(values + [0] * (width - len(values)))
+        sizes.append(column_lengths(blob, width))
     return np.asarray(ids, dtype=np.int64), np.asarray(sizes, dtype=np.int64).reshape(len(ids), width)
-
-
-def _tokenize_sql(connection) -> str:
-    return connection.execute("SELECT sql FROM sqlite_master WHERE name = ?", (FTS_TABLE,)).fetchone()[0]
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 """Semantic retrieval on PostgreSQL: pgvector answers in SQL, so web workers hold no vectors.
 
-The same interface as ``vectors.VectorIndex`` (``search``, ``scores``, ``vector``, ``len``), over
+The ``vectors.VectorSearch`` protocol, over
 ``paper_embeddings.embedding``: a pgvector column that PostgreSQL generates from the float16
 bytes the indexer stores (migration 0003). Vectors of ``HNSW_DIMENSIONS`` (the default model)
 have an HNSW index (cosine); ``hnsw.iterative_scan`` keeps scanning until ``k`` vectors of the
@@ -15,10 +15,10 @@ import numpy as np
 from sqlalchemy import text
 
 from papertide.db import Database
-from papertide.search.vectors import from_blobs
+from papertide.search.semantic.vectors import from_blobs
 
 HNSW_DIMENSIONS = 384  # must equal migration 0003's index
-EF_SEARCH = 100  # HNSW candidate list: recall against latency (2k for larger k: recall@10 0.947 at k=100 with 100)
+EF_SEARCH = 100  # HNSW candidate list: recall against latency (2k for larger k; search_backends.py measures it)
 
 
 def vector_literal(vector: np.ndarray) -> str:
@@ -27,7 +27,10 @@ def vector_literal(vector: np.ndarray) -> str:
 
 
 class PostgresVectorIndex:
-    """Nearest papers by cosine similarity for one embedding model, asked of PostgreSQL."""
+    """``vectors.VectorSearch`` asked of PostgreSQL: no vectors and no graph in this process."""
+
+    filters_in_sql = True
+    graph_files = None
 
     def __init__(self, database: Database, model_id: str, dim: int, count: int):
         self.database = database

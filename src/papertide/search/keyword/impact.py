@@ -1,21 +1,20 @@
 """Keyword candidates at a million papers in a few milliseconds: the impact index.
 
 FTS5 scores about a posting per microsecond and its ``bm25()`` counts every posting of each
-phrase for the idf, so at 1M papers no FTS5 query over common words is fast. Above
-``EXACT_BELOW_PAPERS`` papers, a derived file beside the database (``impact_build.py``) answers
-instead, with numpy over memory-mapped arrays:
+phrase for the idf, so at a million papers no FTS5 query over common words is fast. Above the
+exact size, a derived file beside the database (``impact_build.py``) answers instead, with
+numpy over memory-mapped arrays:
 
-1. **Candidates.** Each query word's postings are stored ordered by their BM25 contribution
-   (its *impact*). The query reads the ``BUDGET`` highest impacts over all its words (one
-   threshold, found by binary search: a rare word's postings all come before a common word's
-   weak ones) and adds them up per paper in a dense per-thread array. Pairs play no part here.
+1. **Candidates.** Each word's postings are stored ordered by their BM25 contribution (its
+   *impact*). A query reads the ``BUDGET`` highest impacts over all its words (one threshold,
+   found by binary search: a rare word's postings all come before a common word's weak ones) and
+   adds them up per paper in a dense per-thread array. Pairs play no part here.
 2. **Exact scores.** The best ``EXACT_SCORED`` candidates get their full BM25 score (every word
-   and adjacent pair, current idf and average length, as FTS5's ``bm25()``; a pair's idf times
-   ``phrase_weight.PAIR_WEIGHT``) from the file's
+   and adjacent pair, current idf and average length, as FTS5's ``bm25()``) from the file's
    forward index: each paper's tokens in order, so a pair is two neighbours. Hidden papers are
    dropped from the ranked list's head only (reading a paper's row costs more than scoring it),
    and a paper of the head whose column lengths no longer match FTS5's (changed since the
-   build) is scored from its text instead (``_common_scores``).
+   build) is scored from its text instead (``fts5.rescore``).
 3. **Fresh papers.** Papers added after the build (ids above the file's last one) are matched
    by FTS5 on rowid alone (no ``bm25()``: cheap), the newest ``FRESH_SCORED`` of them scored
    from their text. When more than ``REBUILD_FRACTION`` of the catalog is new, one process
@@ -23,8 +22,8 @@ instead, with numpy over memory-mapped arrays:
    it is renamed in.
 
 What is approximate is which papers become candidates, never their scores. With no usable file
-(missing, damaged, built for other columns or weights) ``impact_bm25`` returns None and the
-caller takes the FTS5 path; a missing or stale file is then built in the background.
+(missing, damaged, built for other columns or weights) ``CurrentImpactIndex.search`` returns
+None and the caller takes the FTS5 path; a missing or stale file is then built in the background.
 """
 
 from __future__ import annotations
@@ -38,16 +37,16 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from papertide.search import impact_build
-from papertide.search.impact_build import SEPARATOR, impact_path
-from papertide.search.impact_file import ImpactFileError, open_arrays
-from papertide.search.keyword_sqlite import (
-    FTS_TABLE, HIDDEN_MARGIN, K1, B, Phrase, TermStatistics, _common_scores, _varints,
-)
-from papertide.search.phrase_weight import phrase_weight
+from papertide.search.filters import SqlFilter
+import papertide.search.keyword.impact_build as impact_build
+from papertide.search.keyword.fts5 import B, FTS_TABLE, K1, TABLE_SQL, Fts5Query, Phrase, column_lengths, idf, rescore
+from papertide.search.keyword.fts5_budget import HIDDEN_MARGIN
+from papertide.search.keyword.impact_build import SEPARATOR
+from papertide.search.keyword.impact_file import ImpactFileError, open_arrays
+from papertide.search.keyword.terms import phrase_weight
+from papertide.search.trace import span
 
 log = logging.getLogger(__name__)
 
@@ -58,52 +57,81 @@ FRESH_SCORED = 100  # newest matching papers added since the build, scored from 
 BUILD_FROM_PAPERS = 100_000  # a missing file is built in the background from this many papers
 REBUILD_FRACTION = 0.05  # ... and rebuilt when this fraction of papers is newer than the file
 REBUILD_RETRY_SECONDS = 300.0  # a process asks for a build at most this often per file
-AUTO_BUILD = True
-ENABLED = True  # off: the FTS5 path always (benchmarks compare the two)
 
 
-def impact_bm25(
-    session: Session, stats: TermStatistics, corpus: tuple[int, int], phrases: list[Phrase], weights: tuple[float, ...],
-    condition: str, params: dict, limit: int, filtered: bool,
-) -> list[tuple[int, float]] | None:
-    """(paper id, BM25 score) of the best ``limit`` papers for the OR of ``phrases``, or None
-    when there is no usable impact index (the caller then asks FTS5). ``corpus`` is
-    ``TermStatistics.corpus``, as the caller read it for this query."""
-    if not ENABLED:
-        return None
-    documents, tokens = corpus
-    newest = session.execute(text("SELECT max(id) FROM papers")).scalar() or 0
-    index = ImpactIndex.current(session, weights, documents, newest)
-    if index is None:
-        return None
-    try:
-        return index.search(session, stats, phrases, condition, params, limit, filtered, documents, tokens, newest)
-    except Exception:  # noqa: BLE001 - a damaged mapping must cost speed, never the search
-        log.exception("the keyword impact index %s failed; using FTS5", index.path)
-        ImpactIndex.forget(index.path)
-        return None
+class CurrentImpactIndex:
+    """The impact index file of one database, as its keyword side uses it: reopened when the
+    file is replaced, forgotten when it fails, built in the background (``build_missing``) when
+    it is missing, unusable or too stale."""
 
+    def __init__(self, path: Path, database_file: Path, *, build_missing: bool = True):
+        self.path, self.database_file, self.build_missing = path, database_file, build_missing
+        self._opened: tuple[tuple, ImpactIndex | None] | None = None  # (file signature, index or None if unusable)
+        self._asked_at = -math.inf
+        self._lock = threading.Lock()
 
-def build_for(database, weights: tuple[float, ...], *, progress: bool = True) -> "impact_build.BuildSummary | None":
-    """Build (or rebuild) the impact index of ``database`` now, if it is a SQLite catalog of at
-    least ``BUILD_FROM_PAPERS`` papers (``papertide index``); None when it needs none."""
-    path = impact_path(database.url)
-    if path is None:
-        return None
-    with database.session() as session:
-        if TermStatistics.corpus(session)[0] < BUILD_FROM_PAPERS:
+    def search(self, session: Session, query: Fts5Query, where: SqlFilter, limit: int) -> list[tuple[int, float]] | None:
+        """(paper id, BM25 score) of the best ``limit`` papers, or None when there is no usable
+        file or too few of its candidates pass ``where`` (the caller then asks FTS5)."""
+        newest = session.execute(text("SELECT max(id) FROM papers")).scalar() or 0
+        index = self._current(session, query, newest)
+        if index is None:
             return None
-    summary = impact_build.build_impact_index(Path(make_url(database.url).database), path, tuple(weights), progress=progress)
-    ImpactIndex.forget(path)
-    return summary
+        try:
+            with span("keyword.impact"):
+                return index.search(session, query, where, limit, newest)
+        except Exception:  # noqa: BLE001 - a damaged mapping must cost speed, never the search
+            log.exception("the keyword impact index %s failed; using FTS5", self.path)
+            self._opened = None
+            return None
+
+    def _current(self, session: Session, query: Fts5Query, newest: int) -> "ImpactIndex | None":
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            self._ask_for_build(query)
+            return None
+        signature = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        opened = self._opened
+        if opened is None or opened[0] != signature:
+            index, problem = ImpactIndex.open(session, self.path)
+            self._opened = opened = (signature, index)
+            if problem:
+                log.warning("keyword impact index not used: %s", problem)
+        index = opened[1]
+        if index is None or index.weights != tuple(query.weights):
+            self._ask_for_build(query)
+            return None
+        if index.stale(newest):
+            self._ask_for_build(query)
+        return index
+
+    def _ask_for_build(self, query: Fts5Query) -> None:
+        """Start a background build of the file (at most every ``REBUILD_RETRY_SECONDS``)."""
+        if not self.build_missing or query.corpus.documents < BUILD_FROM_PAPERS:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if now - self._asked_at < REBUILD_RETRY_SECONDS:
+                return
+            self._asked_at = now
+        impact_build.build_in_background(self.database_file, self.path, tuple(query.weights))
+
+
+def needs_build(session: Session, path: Path, weights: tuple[float, ...]) -> bool:
+    """Whether the impact index at ``path`` is missing, unusable for this database, or stale."""
+    if not path.exists():
+        return True
+    index, _ = ImpactIndex.open(session, path)
+    return index is None or index.weights != tuple(weights) or index.stale(session.execute(text("SELECT max(id) FROM papers")).scalar() or 0)
 
 
 class ImpactIndex:
     """One impact index file, mapped read-only; shared by every thread of the process."""
 
-    def __init__(self, path: Path, signature: tuple, meta: dict, arrays: dict[str, np.ndarray]):
-        arrays = {name: np.asarray(array) for name, array in arrays.items()}  # plain views: memmap slicing costs ~1 us more
-        self.path, self.signature, self.meta = path, signature, meta
+    def __init__(self, path: Path, meta: dict, arrays: dict[str, np.ndarray]):
+        arrays = {name: np.asarray(array) for name, array in arrays.items()}  # plain views: memmap slicing costs more
+        self.path, self.meta = path, meta
         self.max_paper_id = int(meta["max_paper_id"])
         self.width = len(meta["columns"])
         self.weights = tuple(meta["weights"])
@@ -120,82 +148,49 @@ class ImpactIndex:
         if len(self._term_starts) != meta["terms"] + 1 or len(self._forward_starts) != self.max_paper_id + 2:
             raise ImpactFileError(f"{path}: array sizes disagree with its header")
 
-    # -- which file ---------------------------------------------------------------------------
-
     @classmethod
-    def current(cls, session: Session, weights: tuple[float, ...], documents: int, newest: int) -> "ImpactIndex | None":
-        """The usable impact index of the database behind ``session`` (reopened when the file is
-        replaced), asking for a background build when it is missing, unusable or too stale."""
-        url = str(session.get_bind().url)
-        path = impact_path(url)
-        if path is None:
-            return None
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            _ask_for_build(url, path, weights, documents)
-            return None
-        signature = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        with _REGISTRY_LOCK:
-            known = _REGISTRY.get(path)
-        if known is None or known[0] != signature:
-            index, problem = cls._open(session, path, signature)
-            with _REGISTRY_LOCK:
-                _REGISTRY[path] = known = (signature, index, problem)
-            if problem:
-                log.warning("keyword impact index not used: %s", problem)
-        _, index, problem = known
-        if index is None or index.weights != tuple(weights):
-            _ask_for_build(url, path, weights, documents)
-            return None
-        fresh = newest - index.max_paper_id
-        if fresh > REBUILD_FRACTION * max(1, index.meta["documents"]) or fresh < 0:  # (< 0: papers deleted, or another database)
-            _ask_for_build(url, path, weights, documents)
-        return index
-
-    @classmethod
-    def _open(cls, session, path: Path, signature: tuple) -> tuple["ImpactIndex | None", str | None]:
+    def open(cls, session: Session, path: Path) -> tuple["ImpactIndex | None", str | None]:
+        """The file at ``path`` mapped, or None and why it cannot be used for this database."""
         try:
             meta, arrays = open_arrays(path)
             if meta.get("format") != impact_build.FORMAT_VERSION:
                 return None, f"{path} has format {meta.get('format')}, not {impact_build.FORMAT_VERSION}"
-            if meta.get("tokenize") != _table_sql(session):
+            if meta.get("tokenize") != session.execute(text(TABLE_SQL)).scalar():
                 return None, f"{path} was built for another FTS5 table definition"
-            return cls(path, signature, meta, arrays), None
+            return cls(path, meta, arrays), None
         except (ImpactFileError, KeyError, ValueError, TypeError) as error:
             return None, f"{path}: {error}"
 
-    @staticmethod
-    def forget(path: Path) -> None:
-        with _REGISTRY_LOCK:
-            _REGISTRY.pop(path, None)
+    def stale(self, newest: int) -> bool:
+        """More than ``REBUILD_FRACTION`` of the catalog is newer than the file (``newest``: the
+        highest paper id now), or it covers papers the catalog no longer has (deleted, or another database)."""
+        fresh = newest - self.max_paper_id
+        return fresh > REBUILD_FRACTION * max(1, self.meta["documents"]) or fresh < 0
 
-    # -- one query ----------------------------------------------------------------------------
-
-    def search(self, session, stats, phrases, condition, params, limit, filtered, documents, tokens, newest):
+    def search(self, session: Session, query: Fts5Query, where: SqlFilter, limit: int, newest: int) -> list[tuple[int, float]] | None:
+        """See the module doc; ``newest`` is the highest paper id now."""
         depth = max(EXACT_SCORED, limit)
-        scoring = [ph for ph in phrases if ph.tokens]
-        idf = [_idf(documents, stats.df(session, ph)) * phrase_weight(ph.text) for ph in scoring]
+        scoring = [ph for ph in query.phrases if ph.tokens]
+        weights = [idf(query.stats.df(session, ph), query.corpus.documents) * phrase_weight(ph.text) for ph in scoring]
         terms = [self.phrase_ids(ph) for ph in scoring]
         words = [t[0] for t in terms if t is not None and len(t) == 1]  # (pairs: scored, not searched)
-        ids, complete = self.candidates(words, BUDGET, FILTER_CANDIDATES if filtered else depth)
-        if filtered:  # date/organisation: checked on many candidates first (hidden: on the results, below)
-            ids = ids[np.isin(ids, list(_passing_ids(session, ids, condition, params)))][:depth]
+        ids, complete = self.candidates(words, BUDGET, FILTER_CANDIDATES if where.active else depth)
+        if where.active:  # date/organisation: checked on many candidates first (hidden: on the results, below)
+            ids = ids[np.isin(ids, list(_passing_ids(session, ids, where)))][:depth]
             if len(ids) < limit and not complete:
                 return None  # too few candidates pass the filter: FTS5 applies it while matching
-        average = tokens / documents if documents else 1.0
-        scores, sizes = self.bm25(ids, terms, idf, average)
+        scores, sizes = self.bm25(ids, terms, weights, query.corpus.average_length)
         found = dict(zip(ids.tolist(), scores.tolist()))
         stored = dict(zip(ids.tolist(), sizes.tolist()))
-        fresh = self._fresh(session, phrases, condition, params, filtered) if newest > self.max_paper_id else []
+        fresh = self._fresh(session, query.phrases, where) if newest > self.max_paper_id else []
         if fresh:
-            found.update(_common_scores(session, stats, fresh, scoring, self.weights))
+            found.update(rescore(session, query, fresh, scoring))
         ranked = [(pid, score) for pid, score in sorted(found.items(), key=lambda item: (-item[1], item[0])) if score > 0]
-        head, lengths = _visible_head(session, ranked, condition, params, limit)
+        head, lengths = _visible_head(session, ranked, where, limit)
         # A paper whose column lengths differ from FTS5's changed since the build: scored from its text.
-        changed = {pid for pid, _ in head if pid in stored and _padded(lengths[pid], self.width) != stored[pid]}
+        changed = {pid for pid, _ in head if pid in stored and column_lengths(lengths[pid], self.width) != stored[pid]}
         if changed:
-            rescored = _common_scores(session, stats, sorted(changed), scoring, self.weights)
+            rescored = rescore(session, query, sorted(changed), scoring)
             head = [(pid, rescored.get(pid, 0.0) if pid in changed else score) for pid, score in head]
             head = sorted((item for item in head if item[1] > 0), key=lambda item: (-item[1], item[0]))
         return head
@@ -306,8 +301,6 @@ class ImpactIndex:
             table = self._accumulators.slots = np.full(self.meta["terms"] + 1, -1, np.int32)
         return table
 
-    # -- internals ----------------------------------------------------------------------------
-
     def _best(self, ranges: list[tuple[int, int]], budget: int) -> list[tuple[int, int]]:
         """The tail of each range (postings ascend by impact) at or above one threshold, chosen so
         that about ``budget`` postings are read in all."""
@@ -331,29 +324,30 @@ class ImpactIndex:
             scratch = self._accumulators.scratch = np.zeros(self.max_paper_id + 1, np.float32)
         return scratch
 
-    def _fresh(self, session, phrases, condition, params, filtered) -> list[int]:
-        """The newest papers added since the build that match any phrase (FTS5, rowid order only)."""
+    def _fresh(self, session: Session, phrases: list[Phrase], where: SqlFilter) -> list[int]:
+        """The newest papers added since the build that match any phrase (FTS5, rowid order only;
+        hidden ones are dropped with the others at the end)."""
         match = " OR ".join(f'"{ph.text}"' for ph in phrases)
-        if filtered:
-            sql = ("SELECT papers_fts.rowid FROM papers_fts JOIN papers AS p ON p.id = papers_fts.rowid WHERE papers_fts MATCH :match "
-                   f"AND papers_fts.rowid > :built AND {condition} ORDER BY papers_fts.rowid DESC LIMIT :limit")
+        if where.active:
+            sql = (f"SELECT {FTS_TABLE}.rowid FROM {FTS_TABLE} JOIN papers AS p ON p.id = {FTS_TABLE}.rowid WHERE {FTS_TABLE} MATCH :match "
+                   f"AND {FTS_TABLE}.rowid > :built AND {where.condition} ORDER BY {FTS_TABLE}.rowid DESC LIMIT :limit")
         else:
-            sql = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH :match AND rowid > :built ORDER BY rowid DESC LIMIT :limit"
-        found = [int(i) for i in session.execute(text(sql), {"match": match, "built": self.max_paper_id, "limit": FRESH_SCORED, **params}).scalars()]
-        return found  # (hidden ones are dropped with the others at the end)
+            sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match AND rowid > :built ORDER BY rowid DESC LIMIT :limit"
+        params = {"match": match, "built": self.max_paper_id, "limit": FRESH_SCORED, **where.params}
+        return [int(i) for i in session.execute(text(sql), params).scalars()]
 
 
-def _passing_ids(session, ids: np.ndarray, condition: str, params: dict) -> set[int]:
-    """The papers of ``ids`` that exist and pass ``condition`` (the JSON list is one bound value,
+def _passing_ids(session: Session, ids: np.ndarray, where: SqlFilter) -> set[int]:
+    """The papers of ``ids`` that exist and pass ``where`` (the JSON list is one bound value,
     so the statement is prepared once whatever the number of ids)."""
     if not len(ids):
         return set()
-    statement = text(f"SELECT p.id FROM papers AS p WHERE p.id IN (SELECT value FROM json_each(:ids)) AND {condition}")
-    return set(session.execute(statement, {"ids": json.dumps(ids.tolist()), **params}).scalars())
+    statement = text(f"SELECT p.id FROM papers AS p WHERE p.id IN (SELECT value FROM json_each(:ids)) AND {where.condition}")
+    return set(session.execute(statement, {"ids": json.dumps(ids.tolist()), **where.params}).scalars())
 
 
-def _visible_head(session, ranked: list[tuple[int, float]], condition: str, params: dict, limit: int):
-    """The first ``limit`` of ``ranked`` that exist and pass ``condition`` (hidden papers), with
+def _visible_head(session: Session, ranked: list[tuple[int, float]], where: SqlFilter, limit: int):
+    """The first ``limit`` of ``ranked`` that exist and pass ``where`` (hidden papers), with
     FTS5's column-length record of each; checked a few more than needed at a time: reading a
     paper's row costs more than scoring it, so it is done for the results only."""
     kept, lengths, at = [], {}, 0
@@ -362,39 +356,8 @@ def _visible_head(session, ranked: list[tuple[int, float]], condition: str, para
         at += len(chunk)
         statement = text(
             f"SELECT p.id, d.sz FROM papers AS p JOIN {FTS_TABLE}_docsize AS d ON d.id = p.id "
-            f"WHERE p.id IN (SELECT value FROM json_each(:ids)) AND {condition}"
+            f"WHERE p.id IN (SELECT value FROM json_each(:ids)) AND {where.condition}"
         )
-        lengths.update(session.execute(statement, {"ids": json.dumps([pid for pid, _ in chunk]), **params}).all())
+        lengths.update(session.execute(statement, {"ids": json.dumps([pid for pid, _ in chunk]), **where.params}).all())
         kept.extend(item for item in chunk if item[0] in lengths)
     return kept[:limit], lengths
-
-
-def _padded(record: bytes, width: int) -> list[int]:
-    values = _varints(record)
-    return values + [0] * (width - len(values))
-
-
-def _table_sql(session) -> str | None:
-    return session.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": FTS_TABLE}).scalar()
-
-
-def _idf(documents: int, hits: float) -> float:
-    value = math.log((documents - hits + 0.5) / (hits + 0.5))
-    return value if value > 0 else 1e-6
-
-
-_REGISTRY: dict[Path, tuple] = {}
-_REGISTRY_LOCK = threading.Lock()
-_ASKED: dict[Path, float] = {}
-
-
-def _ask_for_build(url: str, path: Path, weights, documents: int) -> None:
-    """Start a background build of ``path`` (at most every ``REBUILD_RETRY_SECONDS``)."""
-    if not AUTO_BUILD or documents < BUILD_FROM_PAPERS:
-        return
-    now = time.monotonic()
-    with _REGISTRY_LOCK:
-        if now - _ASKED.get(path, -math.inf) < REBUILD_RETRY_SECONDS:
-            return
-        _ASKED[path] = now
-    impact_build.build_in_background(Path(make_url(url).database), path, tuple(weights))

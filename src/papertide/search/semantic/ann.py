@@ -11,8 +11,8 @@ again. What the graph holds is kept with it, as one *generation* of four files:
     <cache>.<n>.vectors.npy  their float16 vectors, in that order (for exact rescoring)
 
 The stamps say what changed without reading a vector: a worker that opens an up-to-date graph
-compares ids and stamps (1M of each: ~2 s from SQLite) instead of reading every vector (19 s and
-768 MB at 1M), and an update reads only the vectors it adds.
+compares ids and stamps (seconds at a million papers) instead of reading every vector (ten times
+as long, and most of a gigabyte), and an update reads only the vectors it adds.
 
 ``<cache>.json`` names the current generation. It is written last and renamed into place, so a
 reader sees either the old generation or the new one, never half of one, and a crash or kill
@@ -42,9 +42,10 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 FORMAT = 3  # of the manifest; older graphs (2: no stamps; 1: a single file) are rebuilt once
-CONNECTIVITY = 32  # M: neighbours per node; at 1M, M=32 beats M=16 at equal ef on recall and CPU (README, Search speed)
-EXPANSION_ADD = 256  # ef while inserting: better neighbours, ~0.02 more recall@10 at every search ef (README, Search speed)
-EXPANSION_SEARCH = 320  # ef while searching: recall@10 >= 0.95 at 1M on both kinds of synthetic vectors, bf16 graph (README, Search speed)
+# The graph's settings, chosen at a million papers for recall@10 against CPU (research log, "HNSW graph settings").
+CONNECTIVITY = 32  # M: neighbours per node
+EXPANSION_ADD = 256  # ef while inserting: better neighbours give more recall at every search ef
+EXPANSION_SEARCH = 320  # ef while searching: recall@10 >= 0.95 at 1M
 REBUILD_FRACTION = 0.25  # removing more than this share of the graph rebuilds it instead
 COPY_BLOCK = 65_536  # rows carried over from the previous generation at a time (bounded memory)
 STAMP = "S32"  # a stamp: 32 ASCII bytes (the hex of a 128-bit hash)
@@ -102,9 +103,8 @@ def rows_reader(ids: np.ndarray, vectors: np.ndarray) -> VectorsOf:
 @functools.cache
 def scalar_kind() -> str:
     """How the graph stores its own copy of the vectors: bfloat16 where usearch has a SIMD kernel
-    for it (AVX512-BF16, "genoa"): at 200k fitted vectors, M=32, ef 320, its search took 1.35 ms CPU
-    against 1.96 for float16 at recall@10 0.984 against 0.986 (README, Search speed); else float16.
-    int8 was as fast but lost a tenth of recall. A graph saved with the other kind is rebuilt."""
+    for it (AVX512-BF16, "genoa": faster at the same recall), else float16; int8 lost recall. A
+    graph saved with the other kind is rebuilt."""
     from usearch.index import Index
 
     accelerated = Index(ndim=8, metric="cos", dtype="bf16").hardware_acceleration
@@ -168,15 +168,6 @@ def _update_on_disk(files: "GraphFiles", current: Graph | None, ids, stamps, vec
         return graph, update
     update.generation = opened.generation
     return opened, update
-
-
-def cache_path(database_url: str, model_id: str) -> Path | None:
-    """Where the graph of a SQLite database's vectors is kept: beside the database file (None
-    for PostgreSQL, where pgvector's index answers, and for an in-memory database)."""
-    from papertide.db import beside_sqlite_file
-
-    slug = "".join(ch if ch.isalnum() else "-" for ch in model_id.split("/")[-1].lower())
-    return beside_sqlite_file(database_url, f".{slug}.usearch")
 
 
 def generation(cache: Path | None) -> int | None:

@@ -21,10 +21,9 @@ from sqlalchemy import bindparam, delete, insert, text
 from tqdm import tqdm
 
 from papertide.db import Database
-from papertide.search.embedder import Embedder, document_text
-from papertide.search.models import PaperEmbedding
-from papertide.search.ann import GraphUpdate, cache_path
-from papertide.search.vectors import ANN_THRESHOLD, VectorIndex, to_blob
+from papertide.search.semantic.embedder import Embedder, document_text
+from papertide.search.semantic.models import PaperEmbedding
+from papertide.search.semantic.vectors import to_blob
 
 SCAN_BATCH = 2_000  # papers read per step while looking for work
 EMBED_BATCH = 128  # papers embedded and committed together
@@ -111,26 +110,6 @@ def index_papers(
                 if on_batch:
                     on_batch(len(chunk))
     return summary
-
-
-def update_vector_graph(database: Database, embedder: Embedder, *, progress: bool = True, ann_threshold: int = ANN_THRESHOLD) -> GraphUpdate | None:
-    """Bring the HNSW graph beside a SQLite database up to date with its vectors, so that the
-    web workers find it current and only open it (None when the catalog is below the threshold
-    or on PostgreSQL, where pgvector keeps its own index)."""
-    cache = cache_path(database.url, embedder.model_id)
-    if cache is None:
-        return None
-    with database.session() as session:
-        count = session.execute(text("SELECT count(*) FROM paper_embeddings WHERE model = :m"), {"m": embedder.model_id}).scalar_one()
-        if count < ann_threshold:
-            return None
-        with tqdm(desc="vector graph", unit=" vectors", disable=not progress, leave=False) as bar:
-            def advance(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
-
-            index = VectorIndex.load(session, embedder.model_id, embedder.dim, cache, ann_threshold, wait=True, progress=advance)
-    return index.update
 
 
 # -- precomputed vectors -----------------------------------------------------------------------

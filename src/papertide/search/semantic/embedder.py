@@ -1,4 +1,4 @@
-"""The one interface every embedding model sits behind, and how one is chosen by name.
+"""The one interface every embedding model sits behind (the models by name: ``registry.py``).
 
 Search, indexing and the benchmarks only ever see an ``Embedder``: a model id (stored next to
 every vector, so vectors from different models are never compared), a dimension, and two calls.
@@ -61,31 +61,3 @@ class HashEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)
-
-
-def load_embedder(
-    name: str = "default",
-    threads: int | None = None,
-    query_precision: str | None = None,
-    document_precision: str | None = None,
-) -> Embedder:
-    """The embedder called ``name``: ``default``/``minilm`` (all-MiniLM-L6-v2), ``minilm-bf16``
-    (the same, bfloat16 documents even without bf16 units) or ``hash`` (tests). The precisions
-    default to the settings (``PAPERTIDE_QUERY_PRECISION``/``PAPERTIDE_DOCUMENT_PRECISION``, "auto").
-    ``threads`` sets the process's torch threads (None: one per core).
-    Raises ``EmbedderUnavailable`` when the model cannot be loaded."""
-    if name == "hash":
-        return HashEmbedder()
-    if name in ("default", "minilm", "minilm-bf16"):
-        from papertide.config import get_settings
-        from papertide.search.minilm import MiniLM
-
-        settings = get_settings()
-        if name == "minilm-bf16":
-            document_precision = "bf16"
-        return MiniLM(
-            query_precision=query_precision or settings.query_precision,
-            document_precision=document_precision or settings.document_precision,
-            threads=threads,
-        )
-    raise EmbedderUnavailable(f"unknown embedder {name!r} (known: default, minilm, minilm-bf16, hash)")

@@ -1,4 +1,8 @@
-"""Semantic retrieval: every paper vector of one model, searched exactly or with HNSW.
+"""The vectors of one model, searched: the ``VectorSearch`` protocol, and SQLite's ``VectorIndex``.
+
+``VectorSearch`` is what the semantic side asks of an index, whichever backend answers:
+``VectorIndex`` here (vectors read from SQLite, searched in this process) or
+``vectors_postgres.PostgresVectorIndex`` (pgvector answers in SQL).
 
 Exact search (one matrix product) is used while it is fast: under ``ANN_THRESHOLD`` vectors it
 takes a few milliseconds. Above it an HNSW graph (usearch) answers instead, with recall@10
@@ -15,23 +19,50 @@ unless the graph lacks them: ids and text hashes say whether it is up to date (`
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 from threadpoolctl import ThreadpoolController
 
-from papertide.search.ann import STAMP, GraphUpdate, VectorsChanged, VectorsOf, open_graph, rows_reader, vector_stamps
+from papertide.search.semantic.ann import STAMP, GraphUpdate, VectorsChanged, VectorsOf, open_graph, rows_reader, vector_stamps
 
 ANN_THRESHOLD = 100_000
 EXACT_BLOCK = 65_536  # rows converted to float32 at a time: bounded extra memory
 LOAD_BLOCK = 20_000  # rows read from the database at a time
 LOAD_ATTEMPTS = 3  # reads of ids and vectors that papers deleted in between may spoil
 FILTER_OVERSAMPLE = 20  # filtered ANN search asks for this many times k, then filters
-# One BLAS thread per query product: OpenBLAS's second thread made exact search at 10k cost
-# 7.1 ms CPU / 33 ms wall instead of 1.3 / 6.7 on the loaded 2-core machine (a matrix-vector
-# product gains nothing from it, and the other core is embedding the next query).
+# One BLAS thread per query product: a matrix-vector product gains nothing from a second one, and
+# the other core is embedding the next query (research log, "Exact vector search").
 _BLAS = ThreadpoolController()
+
+
+class VectorSearch(Protocol):
+    """Nearest papers by cosine similarity, for one embedding model."""
+
+    @property
+    def uses_ann(self) -> bool:
+        """An approximate (HNSW) search answers ``search`` without ``allowed``."""
+
+    @property
+    def filters_in_sql(self) -> bool:
+        """``search`` with ``allowed`` is exact in the database: no graph answer to filter."""
+
+    @property
+    def graph_files(self) -> tuple[str, int] | None:
+        """(cache, generation) of the graph on disk this index serves: another process may search it."""
+
+    def __len__(self) -> int: ...
+
+    def vector(self, paper_id: int) -> np.ndarray | None:
+        """The stored vector of ``paper_id`` (float32), or None."""
+
+    def scores(self, query: np.ndarray, paper_ids) -> dict[int, float]:
+        """Exact cosine of ``query`` with each given paper that has a vector."""
+
+    def search(self, query: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """The ``k`` papers most similar to ``query`` (restricted to ``allowed`` ids if given), best first."""
 
 
 def to_blob(vector: np.ndarray) -> bytes:
@@ -43,7 +74,9 @@ def from_blobs(blobs: list[bytes], dim: int) -> np.ndarray:
 
 
 class VectorIndex:
-    """Nearest papers by cosine similarity, for one embedding model."""
+    """``VectorSearch`` over vectors read from SQLite: exact below ``ann_threshold``, else the HNSW graph."""
+
+    filters_in_sql = False
 
     def __init__(
         self, ids: np.ndarray, vectors: np.ndarray, ann_cache: Path | None = None, ann_threshold: int = ANN_THRESHOLD,
@@ -68,7 +101,7 @@ class VectorIndex:
         self._ann = None
         self.update: GraphUpdate | None = None
         self.graph_files: tuple[str, int] | None = None  # (cache, generation) of the graph served from disk
-        # Converting float16 to float32 cost more than the product itself (18 ms of 19 at 10k).
+        # Converting float16 to float32 per query cost more than the product itself (research log).
         self._exact32 = vectors.astype(np.float32)
 
     def _serve_graph(self, ann_cache: Path | None, ids: np.ndarray, stamps: np.ndarray, vectors_of: VectorsOf, **graph) -> None:

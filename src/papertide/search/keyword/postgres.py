@@ -1,13 +1,13 @@
 """Keyword retrieval on PostgreSQL: BM25 over the weighted ``papers.search_document`` (migration 0003).
 
-The same query semantics and scores as the FTS5 side (``keyword.py``): any of the query's words,
-plus each adjacent pair as a phrase (weighing ``phrase_weight.PAIR_WEIGHT`` of a word), scored by
-BM25 (k1 1.2, b 0.75, FTS5's defaults) with the fields weighted by ``keyword.COLUMN_WEIGHTS``. ``ts_rank_cd`` has no idf, so instead, in two
+The same query semantics and scores as the FTS5 side: any of the query's words, plus each
+adjacent pair as a phrase (weighing ``terms.PAIR_WEIGHT`` of a word), scored by BM25 as FTS5
+scores it (``fts5.K1``, ``fts5.B``, ``fts5.idf``) with the fields weighted by ``terms.COLUMN_WEIGHTS``. ``ts_rank_cd`` has no idf, so instead, in two
 round trips:
 
 1. **Look-up** (one statement, ``look_up``): each word's lexemes, stemmed (``english``: title and
    abstract) and as written (``simple``: author names), de-duplicated, each one BM25 term; how
-   many papers hold each (``search_term_stats``, ``term_stats.py``); the corpus totals and the
+   many papers hold each (``search_term_stats``, ``postgres_stats.py``); the corpus totals and the
    newest paper id (which keep those statistics fresh). idf = ln((N - n + 0.5) / (n + 0.5)),
    floored at 1e-6 as in FTS5.
 2. **Search** (one statement, ``_SEARCH``):
@@ -44,22 +44,18 @@ as one tsquery operand (``tsquery_operand``).
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from papertide.search import term_stats
-from papertide.search.phrase_weight import PAIR_WEIGHT
+from papertide.search.filters import SqlFilter
+import papertide.search.keyword.postgres_stats as term_stats
+from papertide.search.keyword.fts5 import B, K1, idf
+from papertide.search.keyword.terms import COLUMN_WEIGHTS, PAIR_WEIGHT
+from papertide.search.trace import span
 
-K1 = 1.2  # FTS5's bm25() constants
-B = 0.75
-MIN_IDF = 1e-6  # FTS5 floors idf at this, so a word in more than half the papers still counts a little
-# Measured on search_backends.py's synthetic 100k corpus (benchmarks/pg_keyword.py --workdir, 279
-# known-item queries, keyword side alone, MRR@10 / server CPU per query): ids 40,000 + pairs 400,000: 0.897 / 174 ms;
-# 40,000 without pairs 0.880 / 126 ms; 30,000 + 200,000: 0.896 / 128 ms; 20,000 without pairs
-# 0.848; 1,000 candidates 0.896, 500 0.893 (111 ms). The newest 5,000 (before): 0.420 / 156 ms.
+# The budgets against quality and cost: benchmarks/pg_keyword.py (figures in the research log).
 POSTINGS_BUDGET = 30_000  # paper ids read from the GIN index per query (~1.5 us each)
 PAIR_WORDS = 6  # the lexemes after the rarest: any two of them together find papers
 PAIR_POSTINGS = 200_000  # postings GIN may decode to intersect those pairs (~50 ns each)
@@ -172,9 +168,9 @@ class QueryPlan:
     clauses: list[Clause]
 
 
-def keyword_search_postgres(
-    session: Session, terms: list[str], bigrams: list[str], weights: tuple[float, float, float],
-    condition: str, params: dict, limit: int,
+def postgres_bm25(
+    session: Session, terms: list[str], bigrams: list[str], where: SqlFilter, limit: int,
+    weights: tuple[float, float, float] = COLUMN_WEIGHTS,
 ) -> list[tuple[int, float]]:
     """(paper id, BM25 score; higher is better) for the ``limit`` best matches."""
     words = list(dict.fromkeys([*terms, *(w for pair in bigrams for w in pair.split(" "))]))
@@ -186,10 +182,9 @@ def keyword_search_postgres(
     if not plan.clauses:
         return []
     title, abstract, authors = (float(w) for w in weights)
-    rows = session.execute(
-        text(_SEARCH.format(condition=condition)),
-        {
-            **params,
+    with span("keyword.postgres"):
+        rows = session.execute(text(_SEARCH.format(condition=where.condition)), {
+            **where.params,
             "lexemes": list(plan.idfs), "idfs": list(plan.idfs.values()),
             "firsts": [a for a, _, _ in plan.phrases], "seconds": [b for _, b, _ in plan.phrases],
             "phrase_idfs": [idf for _, _, idf in plan.phrases],
@@ -200,8 +195,7 @@ def keyword_search_postgres(
             "budget": sum(c.reads for c in plan.clauses), "max_candidates": MAX_CANDIDATES,
             "title": title, "abstract": abstract, "authors": authors,
             "k1": K1, "b": B, "average_length": stats.average_length, "limit": limit,
-        },
-    ).all()
+        }).all()
     return [(int(r[0]), float(r[1])) for r in rows]
 
 
@@ -268,12 +262,6 @@ def _clause(lexemes: tuple[str, ...], reads: int, expected: int, documents: int,
         return Clause(lexemes, reads)
     # Ids above the floor: about twice the papers that should hold ``reads`` of the clause's.
     return Clause(lexemes, reads, max(newest - 2 * reads * documents // expected, 0))
-
-
-def idf(documents_with_term: int, documents: int) -> float:
-    """FTS5's BM25 idf: ln((N - n + 0.5) / (n + 0.5)), at least ``MIN_IDF``."""
-    documents = max(documents, documents_with_term)
-    return max(math.log((documents - documents_with_term + 0.5) / (documents_with_term + 0.5)), MIN_IDF)
 
 
 def rarest_within_budget(frequencies: dict[str, int], budget: int | None = None) -> list[str]:
