@@ -126,8 +126,8 @@ def test_every_papertide_command_the_deployment_runs_exists():
 
 
 def test_environment_example_names_only_real_settings():
-    config = (REPO / "src" / "papertide" / "config.py").read_text()
-    known = {f"PAPERTIDE_{name}" for name in re.findall(r'_env(?:_int|_bool)?\("([A-Z_]+)"', config)}
-    known |= set(re.findall(r'"(PAPERTIDE_[A-Z_]+)"', config))
+    from papertide.config import Settings
+
+    known = {f"PAPERTIDE_{name.upper()}" for name in Settings.model_fields}
     named = set(re.findall(r"^(PAPERTIDE_[A-Z_]+)=", (DEPLOY / "papertide.env.example").read_text(), re.MULTILINE))
     assert named and named <= known, named - known

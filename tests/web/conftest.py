@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import httpx
@@ -99,7 +98,7 @@ def catalog(database: Database) -> Database:
 
 
 def settings_for(database: Database, **overrides) -> Settings:
-    return replace(Settings(database_url=database.url, secret_key=SECRET, base_url="http://testserver"), **overrides)
+    return Settings(database_url=database.url, secret_key=SECRET, base_url="http://testserver").with_changes(**overrides)
 
 
 def build_app(settings: Settings, database: Database, clock: Callable[[], datetime] | None = None) -> FastAPI:

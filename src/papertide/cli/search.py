@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from papertide.cli.common import open_database
+from papertide.cli.common import open_database, open_existing_database
 from papertide.config import get_settings
 
 
@@ -34,7 +34,7 @@ def search(query: str, limit: int, date_from: str | None, date_to: str | None, o
 
     if not query.strip():
         raise click.UsageError("the query is empty: type some words, a title or an arXiv id")
-    service = SearchService(open_database(), get_settings().embedder)
+    service = SearchService(open_existing_database(), get_settings().embedder)
     hits = service.search(query, limit=limit, date_from=_date(date_from), date_to=_date(date_to), organization=organization)
     if service.semantic_error:
         click.echo(f"note: keyword search only ({service.semantic_error})", err=True)

@@ -7,10 +7,12 @@ holds the embedding model and the vector index in memory, so everything in a wor
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from papertide import metrics
 from papertide.catalog.queries import MAX_LIMIT, MAX_QUERY, FeedItem, items_by_ids, normalise_arxiv_id
 from papertide.db import Database, get_database
 from papertide.search.service import SearchService
@@ -43,8 +45,10 @@ def search_papers(session: Session, q: str, *, limit: int = 20, now: datetime | 
     if not q:
         return []
     until = date_to + timedelta(days=1) if date_to else None  # the service's date_to is exclusive
+    started = time.perf_counter()
     hits = _service_of(session).search(q, limit=max(1, min(limit, MAX_LIMIT)), date_from=date_from,
                                        date_to=until, organization=organization)
+    metrics.search_finished(time.perf_counter() - started)
     return items_by_ids(session, [hit.arxiv_id for hit in hits], now=now)
 
 

@@ -26,8 +26,9 @@ from starlette.staticfiles import StaticFiles
 from papertide.catalog import queries
 from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
-from papertide.web import actions, api, feeds, pages, security
+from papertide.web import actions, api, feeds, health, pages, security
 from papertide.web.cache import PageCache, PageCacheMiddleware
+from papertide.web.observability import ObservabilityMiddleware
 from papertide.web.pages.rendering import STATIC_DIR, render, render_string, static
 
 # Answers that are the same for every anonymous reader (by path prefix): pages, the JSON API and
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # Email digests: subscribe form, confirm, unsubscribe, preview (the digest engineer's router).
     _include_optional(app, "papertide.web.digest_routes")
 
+    health.install(app, database)  # /readyz and /metrics
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -113,6 +116,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     if page_cache:  # added last, so outermost: a hit skips the session and header layers
         app.add_middleware(PageCacheMiddleware, cache=PageCache(), version=content_version(database),
                            cacheable=is_cacheable, private_cookies=[security.SESSION_COOKIE])
+    # Outermost of all: request id, duration, access log and metrics, cache hits included.
+    app.add_middleware(ObservabilityMiddleware, routes=app.router.routes, log_requests=settings.access_log)
     return app
 
 
@@ -134,10 +139,9 @@ def create_served_app() -> FastAPI:
     """The app ``papertide serve`` runs (uvicorn calls this in each worker process): ``create_app``
     plus loading the search model and vectors in the background, seconds of work that would
     otherwise fall on the first reader's search."""
-    import threading
+    from papertide.logging_setup import configure_from_settings
 
-    from papertide.search.papers import warm_up
-
+    configure_from_settings(get_settings())  # uvicorn's worker processes start with no logging set up
     app = create_app()
-    threading.Thread(target=warm_up, args=(app.state.database,), name="search-warm-up", daemon=True).start()
+    app.state.search_warm_up.start()
     return app
