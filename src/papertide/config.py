@@ -12,6 +12,7 @@ Both validate: ``ConfigError`` carries one line naming the setting, where it cam
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -137,6 +138,19 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("not a time zone name, e.g. Europe/Paris or UTC") from None
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        # uvicorn would take a mistyped address as a literal that never matches: say so instead.
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/24)") from None
+        return ",".join(entries)
 
     @field_validator("database_url")
     @classmethod
