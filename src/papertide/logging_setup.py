@@ -87,7 +87,11 @@ def configure_from_settings(settings) -> None:
 def log_job_run(job: str, source: str | None, counts: Mapping[str, int], seconds: float, *,
                 error: str | None = None) -> None:
     """One line per job run (a harvest, an index refresh, a digest run): what, from where, how
-    much, how long, and the error if it failed. The JSON form has each as its own field."""
+    much, how long, and the error if it failed (the JSON form has each as its own field); and
+    the run counted in the job metrics (``metrics.job_finished``), so one call does both."""
+    from papertide import metrics
+
+    metrics.job_finished(job, error is None, seconds)
     shown = ", ".join(f"{name} {value:,}" for name, value in counts.items())
     fields = {"job": job, "source": source, "counts": dict(counts), "seconds": round(seconds, 3), "ok": error is None}
     where = f" {source}" if source else ""

@@ -147,3 +147,11 @@ def test_request_ids_round_trip_and_json_log_lines_parse(site):
     assert ours[mine]["duration_ms"] > 0 and ours[mine]["level"] == "INFO" and ours[mine]["time"]
     assert ours[made_up]["path"] == "/"
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+
+
+def test_forwarded_addresses_are_believed_from_the_configured_proxy_only(tmp_path, database):
+    """With the proxy elsewhere (a documentation address, never contacted), a client on loopback
+    that writes X-Forwarded-For is still itself: it cannot pose as another address."""
+    with served(database.url, tmp_path, forwarded_allow_ips="192.0.2.10") as base:
+        spoofed = httpx.get(base + "/metrics", headers={"x-forwarded-for": "203.0.113.9"})
+        assert spoofed.status_code == 200  # seen as 127.0.0.1, which may scrape
