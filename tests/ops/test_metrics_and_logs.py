@@ -51,6 +51,17 @@ def scrape(base: str, **headers: str) -> dict[tuple[str, tuple], float]:
             for family in text_string_to_metric_families(response.text) for sample in family.samples}
 
 
+def scrape_until(base: str, settled, timeout: float = 15.0, **headers: str) -> dict[tuple[str, tuple], float]:
+    """Scrape until ``settled(samples)`` holds: each worker hands its request counts to the shared
+    files in batches (metrics._RequestTally.FLUSH_SECONDS), so the last requests show a moment later."""
+    deadline = time.monotonic() + timeout
+    while True:
+        samples = scrape(base, **headers)
+        if settled(samples) or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.1)  # polling
+
+
 def requests_per_process(metrics_dir: Path, route: str) -> dict[int, float]:
     """Each process's own count of 200 answers on ``route``, from its file in the shared directory."""
     counts = {}
@@ -73,10 +84,10 @@ def test_metrics_add_up_over_two_workers(site):
         made += 1
         if made % 20 == 0 and len(requests_per_process(site["metrics_dir"], "/")) >= 2:
             break
+    after = scrape_until(base, lambda samples: samples.get(key, 0) - before.get(key, 0) >= made)
+    assert after[key] - before.get(key, 0) == made  # every answer counted once, whichever worker gave it
     per_process = requests_per_process(site["metrics_dir"], "/")
     assert len(per_process) >= 2, per_process  # both workers answered some
-    after = scrape(base)
-    assert after[key] - before.get(key, 0) == made  # every answer counted once, whichever worker gave it
     assert sum(per_process.values()) == after[key]
     histogram = ("papertide_http_request_duration_seconds_count", (("method", "GET"), ("route", "/")))
     assert after[histogram] - before.get(histogram, 0) == made
@@ -88,15 +99,18 @@ def test_routes_are_counted_by_template_and_search_latency_is_measured(site):
         assert httpx.get(f"{base}/papers/{arxiv_id}").status_code == 404
     assert httpx.get(f"{base}/no/such/page/{time.time_ns()}").status_code == 404
     assert httpx.get(f"{base}/search", params={"q": f"attention {time.time_ns()}"}).status_code == 200
-    after = scrape(base)
 
-    def grew(name: str, **labels: str) -> float:
-        key = (name, tuple(sorted(labels.items())))
-        return after.get(key, 0) - before.get(key, 0)
+    def growth(samples) -> tuple[float, float, float]:
+        def grew(name: str, **labels: str) -> float:
+            key = (name, tuple(sorted(labels.items())))
+            return samples.get(key, 0) - before.get(key, 0)
 
-    assert grew("papertide_http_requests_total", method="GET", route="/papers/{arxiv_id:path}", status="404") == 3
-    assert grew("papertide_http_requests_total", method="GET", route="unmatched", status="404") == 1
-    assert grew("papertide_search_duration_seconds_count", kind="search") == 1
+        return (grew("papertide_http_requests_total", method="GET", route="/papers/{arxiv_id:path}", status="404"),
+                grew("papertide_http_requests_total", method="GET", route="unmatched", status="404"),
+                grew("papertide_search_duration_seconds_count", kind="search"))
+
+    after = scrape_until(base, lambda samples: growth(samples) >= (3, 1, 1))
+    assert growth(after) == (3, 1, 1)  # pages by template, the unknown path as "unmatched", one search
     assert not any("2508.9999" in str(labels) for _, labels in after)  # never a raw path
 
 
