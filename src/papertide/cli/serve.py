@@ -43,6 +43,7 @@ def serve(host: str, port: int, workers: int, access_log: bool | None, forwarded
         click.echo("PAPERTIDE_SECRET_KEY is not set: using a random key for this run (sessions end on restart).", err=True)
     if access_log is not None:  # the workers read it from the settings, like everything else
         os.environ["PAPERTIDE_ACCESS_LOG"] = "1" if access_log else "0"
+        get_settings.cache_clear()  # one worker runs in this process, with settings read already
     if workers > 1 or settings.metrics_dir:
         _share_metrics(settings.metrics_dir)
     # The app logs each request itself (web/observability.py) and the logging setup is papertide's.
