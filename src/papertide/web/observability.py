@@ -28,6 +28,7 @@ from papertide.logging_setup import request_id
 REQUEST_ID_HEADER = b"x-request-id"
 _SANE_ID = re.compile(rb"[A-Za-z0-9._:@/+=-]{8,128}")
 UNMATCHED = "unmatched"
+_now = time.perf_counter
 
 access_log = logging.getLogger("papertide.access")
 
@@ -86,12 +87,13 @@ class ObservabilityMiddleware:
         self.app = app
         self.template = RouteTemplates(routes)
         self.log_requests = log_requests
+        self.count = metrics.request_counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started = _now()
         rid = incoming_request_id(scope["headers"]) or new_request_id()
         token = request_id.set(rid)
         status = 500  # what the client gets if the app fails before answering
@@ -101,15 +103,20 @@ class ObservabilityMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), header]}
+                headers = message.get("headers")
+                if type(headers) is list:  # made for this answer (as Starlette's middlewares assume too)
+                    headers.append(header)
+                else:
+                    message = {**message, "headers": [*(headers or ()), header]}
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            seconds = time.perf_counter() - started
+            seconds = _now() - started
             route = self.template(scope)
-            metrics.request_finished(scope["method"], route, status, seconds)
+            method = scope["method"]
+            self.count(method if method in metrics.METHODS else "OTHER", route, status, seconds)
             if self.log_requests and access_log.isEnabledFor(logging.INFO):
                 client = scope.get("client")
                 access_log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status, seconds * 1000, extra={
