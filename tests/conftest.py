@@ -148,6 +148,7 @@ def _papertide_logging_undone():
     root = logging.getLogger()
     level = root.level
     yield
-    for handler in [h for h in root.handlers if getattr(h, "papertide", False)]:
-        root.removeHandler(handler)
+    for logger in (root, logging.getLogger("papertide.access")):
+        for handler in [h for h in logger.handlers if getattr(h, "papertide", False)]:
+            logger.removeHandler(handler)
     root.setLevel(level)

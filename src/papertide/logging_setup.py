@@ -1,5 +1,8 @@
 """Logging, configured once per process: readable lines for people, JSON lines for collectors.
 
+Diagnostics go to stderr; the access log (``papertide.access``, one line per web request) goes to
+stdout, as uvicorn's did, so whoever reads one stream is not flooded by the other.
+
 ``PAPERTIDE_LOG_FORMAT=json`` writes one JSON object per line (what Loki, Elasticsearch or
 journald's JSON readers ingest without parsing rules); ``PAPERTIDE_LOG_LEVEL`` sets the level.
 Every record carries the id of the web request it belongs to (``request_id``), so one request's
@@ -22,20 +25,22 @@ TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s"
 JSON_NAMES = {"asctime": "time", "levelname": "level", "name": "logger"}
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+ACCESS_LOGGER = "papertide.access"
 
 jobs_log = logging.getLogger("papertide.jobs")
 
 
-class _CurrentStderr(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is when a record is emitted: click's test runner and
-    pytest swap it, and a handler holding the first one would write to a closed stream."""
+class _CurrentStream(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` (or ``sys.stdout``) is when a record is emitted: click's
+    test runner and pytest swap them, and a handler holding the first one would write to a closed stream."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "stderr") -> None:
+        self.name_of_stream = name
         super().__init__()
 
     @property
     def stream(self):
-        return sys.stderr
+        return getattr(sys, self.name_of_stream)
 
     @stream.setter
     def stream(self, _value) -> None:
@@ -55,19 +60,15 @@ class _WithRequestId(logging.Filter):
 
 
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
-    """Send every log record to stderr in ``fmt`` (text | json) from ``level`` up. Calling it
-    again replaces papertide's handler (never the handlers others, e.g. test runners, added)."""
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, "papertide", False)]:
-        root.removeHandler(handler)
-    handler = _CurrentStderr()
-    handler.papertide = True
-    handler.addFilter(_WithRequestId(None if fmt == "json" else "-"))
-    if fmt == "json":
-        handler.setFormatter(OrjsonFormatter(JSON_FIELDS, rename_fields=JSON_NAMES, datefmt="%Y-%m-%dT%H:%M:%S%z"))
-    else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
-    root.addHandler(handler)
+    """Send every log record to stderr in ``fmt`` (text | json) from ``level`` up, and the access
+    log (one line per request) to stdout, where uvicorn's own went. Calling it again replaces
+    papertide's handlers (never the handlers others, e.g. test runners, added)."""
+    root, access = logging.getLogger(), logging.getLogger(ACCESS_LOGGER)
+    for logger in (root, access):
+        for handler in [h for h in logger.handlers if getattr(h, "papertide", False)]:
+            logger.removeHandler(handler)
+        logger.addHandler(_handler(fmt, "stdout" if logger is access else "stderr"))
+    access.propagate = False
     root.setLevel(level)
     for name in UVICORN_LOGGERS:  # through papertide's handler, not uvicorn's own
         uvicorn_logger = logging.getLogger(name)
@@ -78,6 +79,17 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     # Alembic says "Context impl SQLiteImpl" each time a schema is looked at (every readiness probe).
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     logging.captureWarnings(True)
+
+
+def _handler(fmt: str, stream: str) -> logging.Handler:
+    handler = _CurrentStream(stream)
+    handler.papertide = True
+    handler.addFilter(_WithRequestId(None if fmt == "json" else "-"))
+    if fmt == "json":
+        handler.setFormatter(OrjsonFormatter(JSON_FIELDS, rename_fields=JSON_NAMES, datefmt="%Y-%m-%dT%H:%M:%S%z"))
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    return handler
 
 
 def configure_from_settings(settings) -> None:

@@ -36,7 +36,7 @@ def papertide(*args: str, cwd: Path, env: dict[str, str], python: str = sys.exec
 def served(database_url: str, directory: Path, *, workers: int = 1, log: Path | None = None,
            **settings: str) -> Iterator[str]:
     """``papertide serve`` on a free loopback port until the block ends; yields its base URL
-    once it answers /healthz. Its stderr (the log) goes to ``log``."""
+    once it answers /healthz. Its log (stderr, and the access log on stdout) goes to ``log``."""
     port = free_port()
     env = clean_environment(PAPERTIDE_DATABASE_URL=database_url, PAPERTIDE_SECRET_KEY=SECRET,
                             PAPERTIDE_BASE_URL=f"http://127.0.0.1:{port}",
@@ -44,7 +44,7 @@ def served(database_url: str, directory: Path, *, workers: int = 1, log: Path | 
     log = log or directory / "serve.log"
     with open(log, "w") as stderr:
         process = subprocess.Popen([sys.executable, "-m", "papertide", "serve", "--port", str(port), "--workers",
-                                    str(workers)], cwd=directory, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+                                    str(workers)], cwd=directory, env=env, stdout=stderr, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(base + "/healthz", process, log)

@@ -23,14 +23,14 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from papertide import metrics
-from papertide.logging_setup import request_id
+from papertide.logging_setup import ACCESS_LOGGER, request_id
 
 REQUEST_ID_HEADER = b"x-request-id"
 _SANE_ID = re.compile(rb"[A-Za-z0-9._:@/+=-]{8,128}")
 UNMATCHED = "unmatched"
 _now = time.perf_counter
 
-access_log = logging.getLogger("papertide.access")
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 
 _ID_PREFIX = secrets.token_hex(4)  # this process's; with a counter, unique across workers and restarts
