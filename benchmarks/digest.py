@@ -114,7 +114,7 @@ def main() -> None:
 
     from papertide.db import Database
     from papertide.digest import outbox
-    from papertide.digest.periods import Period
+    from papertide.digest.periods import DigestPeriod
     from papertide.digest.run import DeliveryPolicy, run_digests
     from papertide.digest.select import PaperSelector
     from papertide.orm import utcnow
@@ -131,7 +131,7 @@ def main() -> None:
     ready.wait(30)
     sink_cpu_before = sink_cpu.value
 
-    period = Period.containing("daily", date.fromisoformat(args.date))
+    period = DigestPeriod.containing("daily", date.fromisoformat(args.date))
     database = Database(url)
     settings = settings_for(url, port)
     usage = resource.getrusage(resource.RUSAGE_SELF)

@@ -1,6 +1,6 @@
 import pytest
 
-from papertide.catalog.arxiv_ids import InvalidArxivId, is_arxiv_id, parse_arxiv_id
+from papertide.catalog.arxiv_ids import InvalidArxivId, is_arxiv_id, normalise_arxiv_id, parse_arxiv_id
 
 
 @pytest.mark.parametrize(
@@ -27,3 +27,11 @@ def test_rejects_ids_of_the_wrong_shape_with_a_clear_message(text):
     with pytest.raises(InvalidArxivId, match="not an arXiv id"):
         parse_arxiv_id(text)
     assert not is_arxiv_id(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("arXiv:2405.15738v2", "2405.15738"), ("https://arxiv.org/abs/astro-ph/0601001v1", "astro-ph/0601001"),
+    ("not an id", None), ("", None), (None, None), ("2405.15738" + "x" * 500, None),
+])
+def test_lookups_normalise_to_the_catalog_key_or_none(text, expected):
+    assert normalise_arxiv_id(text) == expected

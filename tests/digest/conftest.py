@@ -19,14 +19,14 @@ from aiosmtpd.controller import Controller
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.digest import subscriptions
-from papertide.digest.periods import Period
+from papertide.digest.periods import DigestPeriod
 from papertide.ingest.detect import open_source
 from papertide.ingest.runner import ingest
 
 WEEK_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "digest" / "week-2026-08-17.jsonl"
-MONDAY = Period.containing("daily", date(2026, 8, 17))  # 23 real papers on the list that day
-WEEK = Period.containing("weekly", date(2026, 8, 17))  # 108 papers, Monday to Friday
-EMPTY_DAY = Period.containing("daily", date(2026, 8, 22))  # a Saturday with nothing on the list
+MONDAY = DigestPeriod.containing("daily", date(2026, 8, 17))  # 23 real papers on the list that day
+WEEK = DigestPeriod.containing("weekly", date(2026, 8, 17))  # 108 papers, Monday to Friday
+EMPTY_DAY = DigestPeriod.containing("daily", date(2026, 8, 22))  # a Saturday with nothing on the list
 SECRET = "digest-tests-secret"
 
 

@@ -172,9 +172,9 @@ def test_a_permanent_refusal_marks_the_address_and_stops_sending_to_it(papers, s
         bounced = session.get(Subscription, ids[1])
         assert bounced.status == "bounced" and bounced.bounce_reason.startswith("550")
 
-    from papertide.digest.periods import Period
+    from papertide.digest.periods import DigestPeriod
 
-    tuesday = Period.containing("daily", MONDAY.start + timedelta(days=1))
+    tuesday = DigestPeriod.containing("daily", MONDAY.start + timedelta(days=1))
     run_digests(papers, settings, tuesday, policy=NO_WAIT, clock=later())
     assert server.handler.refusals["reader1@example.org"] == 1  # never tried again
     assert {r.subscription_id for r in outbox.rows_for(papers, tuesday.key)} == {ids[0], ids[2], ids[3]}

@@ -1,4 +1,4 @@
-"""Period keys and the send schedule, as pure functions of a date or a passed-in clock."""
+"""Digest period keys and the send schedule, as pure functions of a date or a passed-in clock."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from papertide.config import Settings
-from papertide.digest.periods import Period
+from papertide.digest.periods import DigestPeriod
 from papertide.digest.schedule import DigestScheduler, next_run_at, parse_send_time, parse_timezone, periods_due
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -17,22 +17,22 @@ UTC = timezone.utc
 
 
 def test_period_keys_are_stable_and_round_trip():
-    assert Period.containing("daily", date(2026, 11, 24)).key == "daily:2026-11-24"
-    week = Period.containing("weekly", date(2026, 11, 26))
+    assert DigestPeriod.containing("daily", date(2026, 11, 24)).key == "daily:2026-11-24"
+    week = DigestPeriod.containing("weekly", date(2026, 11, 26))
     assert (week.key, week.start, week.end) == ("weekly:2026-W48", date(2026, 11, 23), date(2026, 11, 29))
     # ISO weeks cross years: 2026-12-31 is in week 53 of 2026, 2027-01-01 too.
-    assert Period.containing("weekly", date(2027, 1, 1)).key == "weekly:2026-W53"
-    for period in (week, Period.containing("daily", date(2024, 2, 29)), Period.containing("weekly", date(2027, 1, 1))):
-        assert Period.from_key(period.key) == period
-    assert Period.containing("weekly", date(2026, 8, 17)).label == "week 34, 17–23 August 2026"
+    assert DigestPeriod.containing("weekly", date(2027, 1, 1)).key == "weekly:2026-W53"
+    for period in (week, DigestPeriod.containing("daily", date(2024, 2, 29)), DigestPeriod.containing("weekly", date(2027, 1, 1))):
+        assert DigestPeriod.from_key(period.key) == period
+    assert DigestPeriod.containing("weekly", date(2026, 8, 17)).label == "week 34, 17–23 August 2026"
     with pytest.raises(ValueError):
-        Period.from_key("monthly:2026-11")
+        DigestPeriod.from_key("monthly:2026-11")
 
 
 def test_last_complete_period_is_yesterday_or_last_week():
-    assert Period.last_complete("daily", date(2026, 11, 24)).key == "daily:2026-11-23"
-    assert Period.last_complete("weekly", date(2026, 11, 23)).key == "weekly:2026-W47"  # on Monday: the week just over
-    assert Period.last_complete("weekly", date(2026, 11, 29)).key == "weekly:2026-W47"  # on Sunday: still last week
+    assert DigestPeriod.last_complete("daily", date(2026, 11, 24)).key == "daily:2026-11-23"
+    assert DigestPeriod.last_complete("weekly", date(2026, 11, 23)).key == "weekly:2026-W47"  # on Monday: the week just over
+    assert DigestPeriod.last_complete("weekly", date(2026, 11, 29)).key == "weekly:2026-W47"  # on Sunday: still last week
 
 
 def test_next_run_is_the_next_local_send_time():

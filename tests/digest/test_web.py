@@ -19,10 +19,11 @@ from fastapi import FastAPI, Request
 from papertide.community.models import User
 from papertide.digest import subscriptions
 from papertide.digest.models import Subscription
-from papertide.digest.periods import Period
+from papertide.digest.periods import DigestPeriod
 from papertide.digest.run import DeliveryPolicy, run_digests
 from papertide.orm import utcnow
-from papertide.web import digest_routes
+from papertide.web import digest, security
+from papertide.web.session import current_user
 
 from .conftest import MONDAY, SmtpServer, confirmed, free_port, make_settings
 
@@ -34,13 +35,14 @@ def user_from_state(request: Request):
 
 
 def make_app(database, settings) -> FastAPI:
-    """The router on a small app of its own. The middleware stands in for the site's session
-    layer: it puts the User named by a cookie on ``request.state.user``, read by the overridden
-    ``current_user`` seam."""
+    """The router on a small app of its own, with the site's session layer (its forms carry the
+    site's CSRF token). The middleware stands in for logging in: it puts the User named by a
+    cookie on ``request.state.user``, read by the overridden ``current_user`` dependency."""
     app = FastAPI()
-    app.include_router(digest_routes.router)
+    app.include_router(digest.router)
     app.state.database, app.state.settings = database, settings
-    app.dependency_overrides[digest_routes.current_user] = user_from_state
+    app.dependency_overrides[current_user] = user_from_state
+    security.install(app, settings)
 
     @app.middleware("http")
     async def logged_in_user(request, call_next):
@@ -95,7 +97,7 @@ class Site:
     def mails_to(self, address: str):
         return [r.message for r in self.sink.handler.received if r.recipients == [address]]
 
-    def run(self, period: Period = MONDAY, **kwargs):
+    def run(self, period: DigestPeriod = MONDAY, **kwargs):
         return run_digests(self.database, self.settings, period, policy=NO_WAIT, **kwargs)
 
     def subscription(self, email: str) -> Subscription:
@@ -154,7 +156,7 @@ def test_subscribe_confirm_receive_manage_and_one_click_unsubscribe(site):
     one_click = httpx.post(unsubscribe_url, data={"List-Unsubscribe": "One-Click"})  # as a mail client does: no cookie
     assert one_click.status_code == 200
     assert site.subscription("Ada@example.org").status == "unsubscribed"
-    assert site.run(Period.from_key("weekly:2026-W34")).sent == 0
+    assert site.run(DigestPeriod.from_key("weekly:2026-W34")).sent == 0
 
 
 def test_forms_without_a_valid_csrf_token_are_refused(site):

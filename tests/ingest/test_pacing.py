@@ -88,7 +88,7 @@ def test_a_submission_does_not_hold_the_write_lock_while_arxiv_answers(database,
     that asked arXiv inside it would make every vote in every worker wait for arXiv."""
     import sqlite3
 
-    from tests.web.conftest import make_record
+    from tests.catalog.helpers import make_record
 
     with database.session() as session:
         user = accounts.sign_up(session, "reader", "correct horse battery staple")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import PASSWORD, Visitor
+from tests.web.helpers import PASSWORD, Visitor
 
 NEW_PASSWORD = "a new and longer passphrase"
 

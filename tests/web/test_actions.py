@@ -7,7 +7,8 @@ import re
 from fastapi.testclient import TestClient
 
 from tests.ingest.conftest import replay  # noqa: F401  (the local server replaying recorded arXiv answers)
-from tests.web.conftest import PASSWORD, Visitor, make_admin, make_record
+from tests.catalog.helpers import make_record
+from tests.web.helpers import PASSWORD, Visitor, make_admin
 
 
 def form(visitor: Visitor, path: str, data: dict | None = None, **kwargs):

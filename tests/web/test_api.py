@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import Visitor
+from tests.web.helpers import Visitor
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "recorded" / "hf_api"
 HF_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

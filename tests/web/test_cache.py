@@ -132,16 +132,15 @@ def test_memo_computes_once_per_ttl():
 
 
 def test_the_fast_content_version_reader_follows_every_bump(database):
-    from papertide.catalog.queries import content_version, content_version_reader
     from papertide.catalog import versions
 
-    read = content_version_reader(database.engine)
+    read = versions.reader(database.engine)
     assert read() == 0
     for expected in (1, 2):
         with database.session() as session:
             versions.bump(session, versions.CATALOG)
         with database.session() as session:
-            assert read() == content_version(session) == expected
+            assert read() == versions.content_version(session) == expected
 
 
 def test_cached_text_is_sent_gzipped_to_clients_that_accept_it():

@@ -13,7 +13,7 @@ from papertide.catalog.models import DailyEntry, Paper
 from papertide.community import accounts, comments, moderation, ratelimit, submissions, votes
 from papertide.community.errors import CommunityError, Conflict, Forbidden, NotFound, Unavailable
 from papertide.community.models import ModerationAction, RateLimitEvent, User, Vote
-from tests.web.conftest import NOW, make_record
+from tests.catalog.helpers import NOW, make_record
 
 PASSWORD = "a long password"
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from papertide.catalog.models import DailyEntry, Paper
 from papertide.community.models import Vote
-from tests.web.conftest import MON, Visitor, make_record, seed
+from tests.catalog.helpers import MON, make_record, seed
+from tests.web.helpers import Visitor
 
 pytestmark = pytest.mark.slow
 

@@ -31,7 +31,8 @@ def test_preview_frames_the_email_from_this_site(client):
 
 def test_every_paper_link_in_a_digest_opens_its_page_on_the_site(catalog, client):
     from papertide.digest.preview import preview_digest
-    from tests.web.conftest import NOW, settings_for
+    from tests.catalog.helpers import NOW
+    from tests.web.helpers import settings_for
 
     digest = preview_digest(catalog, settings_for(catalog), None, today=NOW.date())
     assert digest is not None
@@ -42,3 +43,14 @@ def test_every_paper_link_in_a_digest_opens_its_page_on_the_site(catalog, client
             page = client.get(link)
             assert page.status_code == 200, link
             assert link.rsplit("/", 1)[-1] in page.text
+
+
+def test_the_digest_forms_are_guarded_by_the_sites_one_csrf_token(client):
+    page = client.get("/subscribe")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    assert client.get("/api/session").json()["csrfToken"] == token  # the token every other form sends
+    form = {"email": "not-an-address", "frequency": "daily", "content": "trending", "max_papers": "10"}
+    assert client.post("/subscribe", data=form).status_code == 403
+    assert client.post("/subscribe", data={**form, "csrf_token": "forged"}).status_code == 403
+    checked = client.post("/subscribe", data={**form, "csrf_token": token})
+    assert checked.status_code == 400 and "does not look right" in checked.text  # past the guard, to the form's own checks

@@ -6,7 +6,8 @@ import feedparser
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import NOW, Visitor, build_app, settings_for
+from tests.catalog.helpers import NOW
+from tests.web.helpers import Visitor, build_app, settings_for
 
 FEEDS = [
     ("/feeds/daily.{fmt}", {}, {"2508.00004", "2508.00005", "2508.00006"}),

@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from papertide.catalog.upsert import upsert_papers
-from tests.web.conftest import NOW, THU, Visitor, build_app, make_record, settings_for
+from tests.catalog.helpers import NOW, THU, make_record
+from tests.web.helpers import Visitor, build_app, settings_for
 
 HTML = {"accept": "text/html"}
 

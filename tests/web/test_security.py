@@ -6,7 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from papertide.web import security
-from tests.web.conftest import NOW, PASSWORD, Visitor, build_app, settings_for
+from tests.catalog.helpers import NOW
+from tests.web.helpers import PASSWORD, Visitor, build_app, make_admin, settings_for
 
 
 def test_every_answer_carries_the_security_headers(client):
@@ -16,6 +17,12 @@ def test_every_answer_carries_the_security_headers(client):
         assert "default-src 'self'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
         assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
         assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+
+
+def test_the_page_cache_wraps_the_security_headers_which_wrap_the_session(app):
+    """The order ``web/app.py`` documents; Starlette runs the middleware added last first."""
+    order = [middleware.cls.__name__ for middleware in app.user_middleware]
+    assert order == ["ObservabilityMiddleware", "PageCacheMiddleware", "SecurityHeadersMiddleware", "SessionMiddleware"]
 
 
 def test_session_cookie_is_httponly_samesite_and_signed(client):
@@ -78,8 +85,6 @@ def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client):
 
 
 def test_blocked_users_lose_their_session(client, catalog):
-    from tests.web.conftest import make_admin
-
     visitor = Visitor(client)
     visitor.sign_up("troll")
     admin = Visitor(TestClient(client.app, base_url="http://testserver"))

@@ -27,7 +27,8 @@ from papertide.catalog.models import Paper
 from papertide.community.models import User, Vote
 from papertide.local_postgres import free_port
 from tests.db.test_workers import children_of, wait_until_serving
-from tests.web.conftest import MON, Visitor, make_record, seed
+from tests.catalog.helpers import MON, make_record, seed
+from tests.web.helpers import Visitor
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,8 @@ import pytest
 
 from papertide.catalog.record import PaperRecord
 from papertide.catalog.upsert import upsert_papers
-from tests.web.conftest import MON, Visitor, make_record, seed
+from tests.catalog.helpers import MON, make_record, seed
+from tests.web.helpers import Visitor
 
 SCRIPT = '<script>alert("x")</script>'
 IMG = '<img src=x onerror=alert(1)>'

@@ -42,3 +42,14 @@ def is_arxiv_id(text: str) -> bool:
     except InvalidArxivId:
         return False
     return True
+
+
+def normalise_arxiv_id(text: str) -> str | None:
+    """``2405.15738v2`` / ``arXiv:...`` / an abs URL to the catalog key; None if not an id.
+
+    For lookups from a URL or a search box, where anything may arrive: the input is cut to 200
+    characters before parsing, and "not an id" is an answer rather than an error."""
+    try:
+        return parse_arxiv_id((text or "")[:200])[0]
+    except InvalidArxivId:
+        return None

@@ -41,6 +41,16 @@ def current(session: Session, keys: Iterable[str] = (CATALOG,)) -> tuple[int, ..
     return tuple(found.get(key, 0) for key in keys)
 
 
+def content_version(session: Session) -> int:
+    """Changes whenever any list could change (ingest, votes, comments, submissions, moderation)."""
+    return current(session)[0]
+
+
+def paper_version(session: Session, paper_id: int) -> int:
+    """Changes whenever what one paper's page shows could change."""
+    return current(session, [paper_key(paper_id)])[0]
+
+
 def bump_for_paper(session: Session, paper_id: int) -> None:
     """What a change to one paper's visible state must invalidate: it, and every list."""
     bump(session, CATALOG, paper_key(paper_id))

@@ -17,14 +17,14 @@ def _today(settings) -> date:
 
 
 def _period(frequency: str, day: str | None, settings):
-    from papertide.digest.periods import Period
+    from papertide.digest.periods import DigestPeriod
 
     if day:
         try:
-            return Period.containing(frequency, date.fromisoformat(day))
+            return DigestPeriod.containing(frequency, date.fromisoformat(day))
         except ValueError as error:
             raise click.BadParameter(f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--date") from error
-    return Period.last_complete(frequency, _today(settings))
+    return DigestPeriod.last_complete(frequency, _today(settings))
 
 
 @click.group()

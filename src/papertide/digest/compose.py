@@ -32,7 +32,7 @@ from sqlalchemy import select
 from papertide.catalog.models import Organization, Paper
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.digest.periods import Period
+from papertide.digest.periods import DigestPeriod
 from papertide.digest.tokens import DigestTokens
 from papertide.orm import utcnow
 
@@ -171,16 +171,16 @@ class Composer:
     def confirm_url(self, subscription_id: int, email: str) -> str:
         return f"{self.base_url}/subscribe/confirm?token={self.tokens.confirm(subscription_id, email)}"
 
-    def digest_message_id(self, subscription_id: int, period: Period) -> str:
+    def digest_message_id(self, subscription_id: int, period: DigestPeriod) -> str:
         """The same for every attempt at one digest, so a receiving server can tell a resend."""
         return f"<{period.key.replace(':', '.')}.s{subscription_id}@{self.domain}>"
 
-    def subject(self, period: Period, papers: Sequence[DigestPaper]) -> str:
+    def subject(self, period: DigestPeriod, papers: Sequence[DigestPaper]) -> str:
         top = papers[0].title if papers else ""
         top = top if len(top) <= 80 else top[:80].rsplit(" ", 1)[0] + "…"
         return f"{self.settings.site_name} {period.frequency}: {top}" if top else f"{self.settings.site_name} {period.frequency}"
 
-    def _render_digest(self, period: Period, papers: Sequence[DigestPaper]) -> tuple[str, str, str]:
+    def _render_digest(self, period: DigestPeriod, papers: Sequence[DigestPaper]) -> tuple[str, str, str]:
         """(subject, text, html) with per-reader markers, rendered once per paper list."""
         key = (period.key, tuple(paper.id for paper in papers))
         rendered = self._rendered.get(key)
@@ -197,7 +197,7 @@ class Composer:
         return rendered
 
     def digest(
-        self, *, subscription_id: int, email: str, period: Period, papers: Sequence[DigestPaper], message_id: str | None = None
+        self, *, subscription_id: int, email: str, period: DigestPeriod, papers: Sequence[DigestPaper], message_id: str | None = None
     ) -> Message:
         subject, text, html = self._render_digest(period, papers)
         unsubscribe = self.unsubscribe_url(subscription_id, email)

@@ -31,7 +31,7 @@ from sqlalchemy import false, func, or_, select, update
 
 from papertide.db import Database, dialect_insert
 from papertide.digest.models import DigestOutbox, Subscription
-from papertide.digest.periods import Period
+from papertide.digest.periods import DigestPeriod
 from papertide.digest.select import PaperSelector
 
 outbox = DigestOutbox.__table__
@@ -84,7 +84,7 @@ def confirmed_subscribers(database: Database, frequency: str) -> list[Subscripti
         ))
 
 
-def record(database: Database, period: Period, selector: PaperSelector, now: datetime) -> Recorded:
+def record(database: Database, period: DigestPeriod, selector: PaperSelector, now: datetime) -> Recorded:
     """Write this period's rows for every confirmed subscriber; nothing when the period has no papers."""
     result = Recorded(period.key, candidates=len(selector.candidates))
     subscriptions = confirmed_subscribers(database, period.frequency)

@@ -13,13 +13,17 @@ FREQUENCIES = ("daily", "weekly")
 
 
 @dataclass(frozen=True)
-class Period:
+class DigestPeriod:
+    """The span one digest covers. Not the feed's ``Period`` (a day, week or month of the web's
+    list, end exclusive, named by a URL parameter): this one is inclusive, daily or weekly only,
+    and named by the outbox key that makes sending it twice impossible."""
+
     frequency: str  # daily | weekly
     start: date
     end: date  # inclusive
 
     @classmethod
-    def containing(cls, frequency: str, day: date) -> "Period":
+    def containing(cls, frequency: str, day: date) -> "DigestPeriod":
         """The day itself, or the Monday-to-Sunday week that holds it."""
         if frequency == "daily":
             return cls("daily", day, day)
@@ -29,12 +33,12 @@ class Period:
         raise ValueError(f"unknown digest frequency {frequency!r}; use one of {', '.join(FREQUENCIES)}")
 
     @classmethod
-    def last_complete(cls, frequency: str, today: date) -> "Period":
+    def last_complete(cls, frequency: str, today: date) -> "DigestPeriod":
         """The newest period that is over on ``today``: yesterday, or last week."""
         return cls.containing(frequency, today - timedelta(days=1 if frequency == "daily" else 7))
 
     @classmethod
-    def from_key(cls, key: str) -> "Period":
+    def from_key(cls, key: str) -> "DigestPeriod":
         frequency, _, value = key.partition(":")
         if frequency == "daily":
             return cls.containing("daily", date.fromisoformat(value))

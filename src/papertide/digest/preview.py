@@ -13,7 +13,7 @@ from papertide.config import Settings
 from papertide.db import Database
 from papertide.digest.compose import Composer, PaperCache, body_of
 from papertide.digest.models import Subscription
-from papertide.digest.periods import Period
+from papertide.digest.periods import DigestPeriod
 from papertide.digest.select import PaperSelector
 
 SAMPLE_ADDRESS = "you@example.com"
@@ -22,7 +22,7 @@ SAMPLE_ADDRESS = "you@example.com"
 @dataclass
 class Preview:
     message: Message
-    period: Period
+    period: DigestPeriod
     note: str | None  # e.g. why an older period is shown
 
     def part(self, subtype: str) -> str:
@@ -40,14 +40,14 @@ def preview_digest(
     """The digest ``subscription`` would get for the period in progress (or a sample of trending
     papers when None). When that period has no papers yet, the latest period that has is shown."""
     frequency = frequency or (subscription.frequency if subscription else "daily")
-    period = Period.containing(frequency, today)
+    period = DigestPeriod.containing(frequency, today)
     note = None
     selector = PaperSelector(database, period)
     if not selector.candidates:
         latest = latest_list_day(database, today)
         if latest is None:
             return None
-        period = Period.containing(frequency, latest)
+        period = DigestPeriod.containing(frequency, latest)
         selector = PaperSelector(database, period)
         note = f"No papers are on the list for the current period yet; showing {period.label}."
     if subscription is None:

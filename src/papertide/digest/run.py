@@ -32,7 +32,7 @@ from papertide.digest.compose import Composer, PaperCache
 from papertide.digest.delivery import (
     ConnectionFailure, PermanentFailure, SenderRejected, SmtpMailer, TemporaryFailure,
 )
-from papertide.digest.periods import Period
+from papertide.digest.periods import DigestPeriod
 from papertide.digest.select import PaperSelector, TopicMatcher
 from papertide.orm import utcnow
 
@@ -55,7 +55,7 @@ class DeliveryPolicy:
 
 @dataclass
 class RunReport:
-    period: Period | None = None
+    period: DigestPeriod | None = None
     dry_run: bool = False
     recorded: outbox.Recorded | None = None
     would_send: int = 0  # dry run: digests that would be recorded with papers
@@ -115,7 +115,7 @@ class FaultHook:
 def run_digests(
     database: Database,
     settings: Settings,
-    period: Period,
+    period: DigestPeriod,
     *,
     dry_run: bool = False,
     policy: DeliveryPolicy = DeliveryPolicy(),
@@ -208,7 +208,7 @@ class _Delivery:
             report.skipped += 1
             return
         try:
-            period = Period.from_key(row.period_key)
+            period = DigestPeriod.from_key(row.period_key)
             papers = self.papers.get(row.paper_ids)
             message_id = self.composer.digest_message_id(row.subscription_id, period)
             message = self.composer.digest(

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.digest.periods import Period
+from papertide.digest.periods import DigestPeriod
 from papertide.orm import utcnow
 
 log = logging.getLogger("papertide.digest")
@@ -66,12 +66,12 @@ def last_run_at(now: datetime, send_time: time, zone: ZoneInfo) -> datetime:
     return candidate
 
 
-def periods_due(run_at: datetime, zone: ZoneInfo) -> list[Period]:
+def periods_due(run_at: datetime, zone: ZoneInfo) -> list[DigestPeriod]:
     """What a send at ``run_at`` covers: yesterday, and last week when it is a Monday."""
     today = run_at.astimezone(zone).date()
-    due = [Period.last_complete("daily", today)]
+    due = [DigestPeriod.last_complete("daily", today)]
     if today.weekday() == 0:
-        due.append(Period.last_complete("weekly", today))
+        due.append(DigestPeriod.last_complete("weekly", today))
     return due
 
 
@@ -93,7 +93,7 @@ class DigestScheduler(threading.Thread):
         self.runs: deque[tuple[datetime, list[str]]] = deque(maxlen=100)  # the latest runs and what they said
         self._run = runner or self._run_digests
 
-    def _run_digests(self, period: Period | None):
+    def _run_digests(self, period: DigestPeriod | None):
         """Record and send ``period``, or (None) only deliver what is due."""
         from papertide.digest.run import deliver, run_digests
 
@@ -115,11 +115,11 @@ class DigestScheduler(threading.Thread):
             if self.clock() < due_at:
                 self._guarded(None)  # retry deferred deliveries between send times
 
-    def _send(self, periods: list[Period]) -> None:
+    def _send(self, periods: list[DigestPeriod]) -> None:
         for period in periods:
             self._guarded(period)
 
-    def _guarded(self, period: Period | None) -> None:
+    def _guarded(self, period: DigestPeriod | None) -> None:
         try:
             report = self._run(period)
             lines = report.lines() if hasattr(report, "lines") else []

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from papertide.catalog.models import DailyEntry, Organization, Paper
 from papertide.db import Database
 from papertide.digest.models import Subscription
-from papertide.digest.periods import Period
+from papertide.digest.periods import DigestPeriod
 from papertide.ranking import trending_score
 from papertide.search.papers import search_service
 
@@ -43,10 +43,10 @@ class Candidate:
     submitted_at: datetime
 
 
-TopicMatcher = Callable[[str, Sequence[Candidate], Period], list[int]]
+TopicMatcher = Callable[[str, Sequence[Candidate], DigestPeriod], list[int]]
 
 
-def load_candidates(database: Database, period: Period) -> list[Candidate]:
+def load_candidates(database: Database, period: DigestPeriod) -> list[Candidate]:
     with database.session() as session:
         rows = session.execute(
             select(
@@ -61,7 +61,7 @@ def load_candidates(database: Database, period: Period) -> list[Candidate]:
         return [Candidate(r[0], r[1], r[2], tuple(r[3] or ()), r[4], r[5] or 0, r[6]) for r in rows]
 
 
-def keyword_matcher(topic: str, candidates: Sequence[Candidate], period: Period) -> list[int]:
+def keyword_matcher(topic: str, candidates: Sequence[Candidate], period: DigestPeriod) -> list[int]:
     """Papers whose title or abstract holds every word of ``topic``, titles first, then by votes."""
     words = [re.compile(rf"\b{re.escape(word)}", re.IGNORECASE) for word in topic.split() if word]
     if not words:
@@ -83,7 +83,7 @@ def search_service_matcher(database: Database) -> TopicMatcher:
     """
     service = search_service(database)
 
-    def match(topic: str, candidates: Sequence[Candidate], period: Period) -> list[int]:
+    def match(topic: str, candidates: Sequence[Candidate], period: DigestPeriod) -> list[int]:
         wanted = {c.id for c in candidates}
         start = datetime.combine(period.start, time.min, timezone.utc) - timedelta(days=30)
         end = datetime.combine(period.end, time.max, timezone.utc)
@@ -96,7 +96,7 @@ def search_service_matcher(database: Database) -> TopicMatcher:
 class PaperSelector:
     """Chooses the papers of one period for any number of subscribers."""
 
-    def __init__(self, database: Database, period: Period, *, topic_matcher: TopicMatcher | None = None):
+    def __init__(self, database: Database, period: DigestPeriod, *, topic_matcher: TopicMatcher | None = None):
         self.period = period
         self.candidates = load_candidates(database, period)
         self._by_id = {c.id: c for c in self.candidates}
@@ -106,7 +106,7 @@ class PaperSelector:
         self.trending = [c.id for c in sorted(self.candidates, key=self._rank_key(period))]
 
     @staticmethod
-    def _rank_key(period: Period) -> Callable[[Candidate], tuple]:
+    def _rank_key(period: DigestPeriod) -> Callable[[Candidate], tuple]:
         """Daily: the trending score as of the day's end. Weekly: upvotes, because over seven days
         the score's decay would rank Sunday's papers above the week's best."""
         as_of = datetime.combine(period.end + timedelta(days=1), time.min, timezone.utc)

@@ -18,12 +18,16 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from markupsafe import escape
 
-from papertide.catalog import queries
+from papertide import feed
+from papertide.catalog.arxiv_ids import normalise_arxiv_id
 from papertide.community import accounts, comments, moderation, ratelimit, submissions, votes
 from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError, Forbidden
 from papertide.web import deps, security
+from papertide.web.rendering import render
+from papertide.web.session import current_user, end_session, flash, safe_next, start_session
 
 router = APIRouter(tags=["actions"], dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
 
@@ -36,7 +40,7 @@ Reason = Annotated[str, Form(max_length=moderation.MAX_REASON)]
 def _who(request: Request, *, admin: bool = False) -> Account | Response:
     """The account making the request, or the answer to give instead: a redirect to the log-in
     page (forms), ``HX-Redirect`` (htmx) or 401 (JSON); 403 for non-moderators on admin actions."""
-    account = security.current_user(request)
+    account = current_user(request)
     if account is None:
         referer = urlsplit(request.headers.get("referer", "")).path or "/"
         target = f"/login?next={quote(safe_next(referer))}"
@@ -54,37 +58,12 @@ def _who(request: Request, *, admin: bool = False) -> Account | Response:
 # Answers
 
 
-def flash(request: Request, message: str, level: str = "error") -> None:
-    """Queue a message for the next page (``pop_flashes``)."""
-    request.session.setdefault("flash", []).append({"level": level, "message": message[:500]})
-
-
-def pop_flashes(request: Request) -> list[dict[str, str]]:
-    """The queued messages, removed from the session (pages call this to show them)."""
-    if "session" not in request.scope:
-        return []
-    return request.session.pop("flash", None) or []
-
-
-def safe_next(target: str | None, default: str = "/") -> str:
-    """Only same-site paths: ``next=https://evil.example`` or ``//evil`` becomes ``default``."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target or len(target) > 500:
-        return default
-    return target
-
-
 def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
 def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "") and not _is_htmx(request)
-
-
-def _fragment(request: Request, template: str, **context: Any) -> Response:
-    from papertide.web.pages.rendering import render
-
-    return render(request, template, **context)
 
 
 def _fail(request: Request, status: int, message: str, back: str, headers: dict[str, str] | None = None) -> Response:
@@ -98,8 +77,6 @@ def _fail(request: Request, status: int, message: str, back: str, headers: dict[
 
 
 def _escape(text: str) -> str:
-    from markupsafe import escape
-
     return str(escape(text))
 
 
@@ -127,7 +104,7 @@ def sign_up(request: Request, username: Text, password: Annotated[str, Form(max_
         return _limited(request, limited, back)
     except CommunityError as problem:
         return _fail(request, problem.status, str(problem), back)
-    security.log_in(request, account)
+    start_session(request, account)
     return _done(request, safe_next(next), {"username": account.username})
 
 
@@ -149,13 +126,13 @@ def log_in(request: Request, username: Text, password: Annotated[str, Form(max_l
         return _limited(request, limited, back)
     if account is None:
         return _fail(request, 401, "wrong username or password", back)
-    security.log_in(request, account)
+    start_session(request, account)
     return _done(request, safe_next(next), {"username": account.username})
 
 
 @router.post("/logout")
 def log_out(request: Request) -> Response:
-    security.log_out(request)
+    end_session(request)
     return _done(request, "/", {"ok": True})
 
 
@@ -181,7 +158,7 @@ def change_password(request: Request, current_password: Annotated[str, Form(max_
         return _limited(request, limited, "/account")
     except CommunityError as problem:
         return _fail(request, problem.status, str(problem), "/account")
-    security.log_in(request, account)
+    start_session(request, account)
     flash(request, "Password changed. Every other device is signed out.", "success")
     return _done(request, "/account", {"ok": True})
 
@@ -194,7 +171,7 @@ def end_other_sessions(request: Request) -> Response:
         return account
     with deps.database(request).session() as session:
         account = accounts.end_other_sessions(session, account.id)
-    security.log_in(request, account)
+    start_session(request, account)
     flash(request, "Every other device is signed out.", "success")
     return _done(request, "/account", {"ok": True})
 
@@ -217,7 +194,7 @@ def vote(request: Request, arxiv_id: str, pill: Annotated[str, Form(max_length=5
     account = _who(request)
     if isinstance(account, Response):
         return account
-    key = queries.normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
+    key = normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
     back = safe_next(next, f"/papers/{key}")
     try:
         with deps.database(request).session() as session:
@@ -229,8 +206,8 @@ def vote(request: Request, arxiv_id: str, pill: Annotated[str, Form(max_length=5
         return _fail(request, problem.status, str(problem), back)
     if _is_htmx(request):
         with deps.database(request).session() as session:
-            item = queries.get_paper_item(session, key)
-        return _fragment(request, "partials/vote.html", item=item, voted=result.voted, pill=bool(pill))
+            item = feed.get_paper_item(session, key)
+        return render(request, "partials/vote.html", item=item, voted=result.voted, pill=bool(pill))
     if _wants_json(request):
         return JSONResponse({"id": key, "voted": result.voted, "upvotes": result.upvotes})
     return RedirectResponse(back, status_code=303)
@@ -242,7 +219,7 @@ def comment(request: Request, arxiv_id: str, body: LongText,
     account = _who(request)
     if isinstance(account, Response):
         return account
-    key = queries.normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
+    key = normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
     back = f"/papers/{key}#comments"
     try:
         with deps.database(request).session() as session:
@@ -253,7 +230,7 @@ def comment(request: Request, arxiv_id: str, body: LongText,
     except CommunityError as problem:
         return _fail(request, problem.status, str(problem), back)
     if _is_htmx(request):
-        return _fragment(request, "partials/comment.html", comment=view)
+        return render(request, "partials/comment.html", comment=view)
     if _wants_json(request):
         return JSONResponse({"id": view.id, "html": view.html}, status_code=201)
     return RedirectResponse(f"/papers/{key}#comment-{view.id}", status_code=303)
@@ -312,7 +289,7 @@ def moderate(request: Request, what: str, target: str, verb: str, reason: Reason
     if action is None or (what == "comments" and not target.isdigit()):
         return _fail(request, 404, "no such moderation action", "/admin")
     if what == "papers":
-        key: str | int = queries.normalise_arxiv_id(target) or target[:60]
+        key: str | int = normalise_arxiv_id(target) or target[:60]
         back = safe_next(next, f"/papers/{key}")
     else:
         key, back = (int(target[:18]) if what == "comments" else target[:40]), safe_next(next, "/admin")
@@ -324,7 +301,7 @@ def moderate(request: Request, what: str, target: str, verb: str, reason: Reason
     if what == "comments" and _is_htmx(request):
         with deps.database(request).session() as session:
             view = comments.get_comment(session, key)
-        return _fragment(request, "partials/comment.html", comment=view)
+        return render(request, "partials/comment.html", comment=view)
     if not _is_htmx(request) and not _wants_json(request):
         flash(request, "Done.", "success")
     return _done(request, back, {"ok": True})

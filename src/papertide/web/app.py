@@ -1,12 +1,16 @@
-"""The ASGI application factory: one FastAPI app with the pages, the actions, the API and feeds.
+"""The ASGI application factory: one FastAPI app with the pages, the actions, the API, the feeds
+and the digest's pages.
 
-Request path, outermost first:
+Request path, outermost first (Starlette runs the middleware added last first; a test pins it):
 
-    PageCache -> SecurityHeaders -> Session -> routes
-        |
-        +- an anonymous GET of a shared page whose content version (one indexed row, see
-           ``community.versions``) has not moved is answered from memory, without rendering;
-           the stored answer already carries the security headers it was rendered with
+    Observability -> PageCache -> SecurityHeaders -> Session -> routes
+        |                |
+        |                +- an anonymous GET of a shared page whose content version (one indexed
+        |                   row, see ``catalog.versions``) has not moved is answered from memory,
+        |                   without rendering; the stored answer carries the security headers it
+        |                   was rendered with
+        +- every request: an id (X-Request-ID), its duration, the access log line and the request
+           metrics (``web.observability``), cache hits included
 
 Workers keep no state but that cache, which is keyed on the database's content version, so any
 number of them (``papertide serve --workers N``) serve the same, current site.
@@ -14,22 +18,22 @@ number of them (``papertide serve --workers N``) serve the same, current site.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
-from papertide.catalog import queries
+from papertide.catalog import versions
 from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
-from papertide.web import actions, api, feeds, health, pages, security
+from papertide.web import actions, api, digest, feeds, health, pages, security
 from papertide.web.cache import PageCache, PageCacheMiddleware
 from papertide.web.observability import ObservabilityMiddleware
-from papertide.web.pages.rendering import STATIC_DIR, render, render_string, static
+from papertide.web.rendering import STATIC_DIR, render, render_string, static
 
 # Answers that are the same for every anonymous reader (by path prefix): pages, the JSON API and
 # feeds. Forms, the admin view and anything personal are never cached.
@@ -55,7 +59,7 @@ def content_version(database: Database) -> Callable[[], int]:
     It sits on the hot path of every cached answer, so it is a raw one-row read (tens of
     microseconds) rather than an ORM session (hundreds).
     """
-    return queries.content_version_reader(database.engine)
+    return versions.reader(database.engine)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None,
@@ -73,8 +77,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(actions.router)  # POSTs: sign up, log in/out, vote, comment, submit, moderate
     app.include_router(api.router)  # the Hugging Face-compatible JSON API under /api
     app.include_router(feeds.router)  # RSS / Atom under /feeds
-    # Email digests: subscribe form, confirm, unsubscribe, preview (the digest engineer's router).
-    _include_optional(app, "papertide.web.digest_routes")
+    app.include_router(digest.router)  # email digests: subscribe, confirm, preferences, unsubscribe, preview
 
     health.install(app, database)  # /readyz and /metrics
 
@@ -95,8 +98,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         """HTML error pages for people; JSON for the API and for clients that ask for it."""
         wants_html = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
         if not wants_html:
-            from fastapi.exception_handlers import http_exception_handler
-
             return await http_exception_handler(request, error)
         titles = {404: "Page not found", 403: "Not allowed", 401: "Log in first", 405: "Not allowed"}
         return render(request, "error.html", status_code=error.status_code,
@@ -112,27 +113,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                                             "error_text": "The error was logged. Please try again in a moment."})
         return HTMLResponse(page, status_code=500)
 
-    security.install(app, settings)  # sessions, CSRF, the CSP and other security headers
+    security.install(app, settings)  # signed-cookie sessions, and around them the CSP and other headers
     if page_cache:  # added last, so outermost: a hit skips the session and header layers
         app.add_middleware(PageCacheMiddleware, cache=PageCache(), version=content_version(database),
                            cacheable=is_cacheable, private_cookies=[security.SESSION_COOKIE])
     # Outermost of all: request id, duration, access log and metrics, cache hits included.
     app.add_middleware(ObservabilityMiddleware, routes=app.router.routes, log_requests=settings.access_log)
     return app
-
-
-def _include_optional(app: FastAPI, module_name: str) -> None:
-    """Include ``module_name``'s ``router`` when that module is part of this installation.
-
-    Lets each part of the product land on its own branch; once merged, the router is simply there.
-    """
-    try:
-        if importlib.util.find_spec(module_name) is None:
-            return
-    except ModuleNotFoundError:  # its parent package is not there either
-        return
-    module = importlib.import_module(module_name)
-    app.include_router(module.router)
 
 
 def create_served_app() -> FastAPI:

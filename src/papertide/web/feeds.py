@@ -15,8 +15,8 @@ from fastapi.responses import PlainTextResponse, Response
 from feedgen.feed import FeedGenerator
 from sqlalchemy.orm import Session
 
-from papertide.catalog import queries
-from papertide.catalog.queries import FeedItem
+from papertide import feed
+from papertide.feed import FeedItem
 from papertide.web import deps
 from papertide.search.papers import search_papers
 
@@ -31,21 +31,21 @@ MAX_ENTRY_AUTHORS = 20
 def build_feed(items: list[FeedItem], *, title: str, subtitle: str, page_url: str, self_url: str, base_url: str,
                fmt: Format, now: datetime) -> bytes:
     """An Atom or RSS document for ``items`` (newest-known times as the entries' dates)."""
-    feed = FeedGenerator()
-    feed.id(self_url)
-    feed.title(title)
-    feed.subtitle(subtitle)
-    feed.link(href=page_url, rel="alternate")
-    feed.link(href=self_url, rel="self")
-    feed.author({"name": "papertide"})
-    feed.language("en")
-    feed.generator("papertide")
+    document = FeedGenerator()
+    document.id(self_url)
+    document.title(title)
+    document.subtitle(subtitle)
+    document.link(href=page_url, rel="alternate")
+    document.link(href=self_url, rel="self")
+    document.author({"name": "papertide"})
+    document.language("en")
+    document.generator("papertide")
     latest = None
     for item in items:
         paper = item.paper
         when = (item.entry.submitted_at if item.entry else None) or paper.published_at or paper.created_at
         latest = max(latest, when) if latest else when
-        entry = feed.add_entry(order="append")
+        entry = document.add_entry(order="append")
         url = f"{base_url}/papers/{paper.arxiv_id}"
         entry.id(url)
         entry.guid(url, permalink=True)
@@ -58,8 +58,8 @@ def build_feed(items: list[FeedItem], *, title: str, subtitle: str, page_url: st
             entry.category(term=item.organization.slug, label=item.organization.name)
         entry.published(paper.published_at or when)
         entry.updated(when)
-    feed.updated(latest or now)
-    return feed.atom_str(pretty=False) if fmt == "atom" else feed.rss_str(pretty=False)
+    document.updated(latest or now)
+    return document.atom_str(pretty=False) if fmt == "atom" else document.rss_str(pretty=False)
 
 
 def _respond(request: Request, items: list[FeedItem], fmt: Format, title: str, subtitle: str, page_path: str) -> Response:
@@ -81,8 +81,8 @@ def daily(request: Request, session: ReadSession, fmt: Format,
           month: Annotated[str | None, Query(max_length=20)] = None,
           sort: Annotated[str, Query(max_length=20)] = "trending") -> Response:
     try:
-        page = queries.daily_feed(session, day=date, week=week, month=month, sort=sort, now=deps.now(request), limit=100)
-    except queries.InvalidQuery as problem:
+        page = feed.daily_feed(session, day=date, week=week, month=month, sort=sort, now=deps.now(request), limit=100)
+    except feed.InvalidQuery as problem:
         return _bad(str(problem))
     label = page.period.label if page.period else "nothing yet"
     path = "/?" + urlencode(page.period.query) if page.period else "/"
@@ -91,13 +91,13 @@ def daily(request: Request, session: ReadSession, fmt: Format,
 
 @router.get("/trending.{fmt}", summary="Trending papers as a feed")
 def trending(request: Request, session: ReadSession, fmt: Format) -> Response:
-    items = queries.trending(session, deps.now(request), limit=50)
+    items = feed.trending(session, deps.now(request), limit=50)
     return _respond(request, items, fmt, "Trending papers", "Papers rising with votes this week", "/trending")
 
 
 @router.get("/organizations/{slug}.{fmt}", summary="An organisation's papers as a feed")
 def organization(request: Request, session: ReadSession, slug: str, fmt: Format) -> Response:
-    page = queries.organization_page(session, slug, sort="newest", now=deps.now(request), limit=50)
+    page = feed.organization_page(session, slug, sort="newest", now=deps.now(request), limit=50)
     if page is None:
         return PlainTextResponse("no such organization", status_code=404)
     org = page.organization
@@ -107,7 +107,7 @@ def organization(request: Request, session: ReadSession, slug: str, fmt: Format)
 
 @router.get("/search.{fmt}", summary="A saved search as a feed")
 def search(request: Request, session: ReadSession, fmt: Format,
-           q: Annotated[str, Query(min_length=1, max_length=queries.MAX_QUERY)]) -> Response:
+           q: Annotated[str, Query(min_length=1, max_length=feed.MAX_QUERY)]) -> Response:
     items = search_papers(session, q, limit=50, now=deps.now(request))
-    items = queries.sort_items(items, "newest")
+    items = feed.sort_items(items, "newest")
     return _respond(request, items, fmt, f"Papers matching “{q}”", f"New papers matching {q}", "/search?" + urlencode({"q": q}))

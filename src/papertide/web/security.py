@@ -1,15 +1,14 @@
-"""Sessions, CSRF protection and security headers.
+"""The site's defences: the session cookie's settings, CSRF protection and security headers.
 
 * **Sessions** are Starlette's signed-cookie sessions (itsdangerous, keyed by the configured
   secret): no server-side state, so any number of workers share them. The cookie is HttpOnly,
-  SameSite=Lax, Secure when the site is served over https, and lasts 14 days. Logging in
-  replaces the whole session (no fixation); blocked users lose theirs on the next request, and
-  so does every session of a user who changes the password or signs out everywhere (each
-  session carries its user's ``session_epoch``, which those bump).
-* **CSRF**: each session carries a random token; every state-changing request must send it back,
-  as the ``csrf_token`` form field or the ``X-CSRF-Token`` header (htmx), and must not come from
-  another origin (``Origin`` / ``Sec-Fetch-Site``). The token is created lazily, when a page
-  actually renders it, so anonymous pages without forms stay cookie-free and cacheable.
+  SameSite=Lax, Secure when the site is served over https, and lasts 14 days. What a session
+  carries (who is logged in, since which ``session_epoch``; flash messages) is ``web.session``'s.
+* **CSRF**, one mechanism for every form on the site, the digest's included: each session carries
+  a random token; every state-changing request must send it back, as the ``csrf_token`` form
+  field or the ``X-CSRF-Token`` header (htmx), and must not come from another origin (``Origin`` /
+  ``Sec-Fetch-Site``). The token is created lazily, when a page actually renders it, so anonymous
+  pages without forms stay cookie-free and cacheable.
 * **Headers**: a strict Content-Security-Policy (no inline script or style, no third-party
   origins), no framing, no MIME sniffing, a tight Referrer-Policy.
 """
@@ -24,14 +23,13 @@ from fastapi import FastAPI, HTTPException, Request
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from papertide.community import accounts
-from papertide.community.accounts import Account
 from papertide.config import Settings
 from papertide.web import deps
 
 SESSION_COOKIE = "papertide_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
 CSRF_FIELD = "csrf_token"
+CSRF_SESSION_KEY = "csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -79,10 +77,11 @@ class SecurityHeadersMiddleware:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Add session handling and security headers to ``app`` (called by ``create_app``).
+    """Add signed-cookie sessions and, around them, the security headers (called by ``create_app``).
 
-    Add it after any caching middleware so that the session is outermost-but-one: headers are
-    added to every answer, cached or not.
+    Starlette runs the middleware added last first, so the headers wrap the session layer and
+    every answer carries them. ``create_app`` adds the page cache after this, outermost: a cached
+    answer keeps the headers it was rendered with.
     """
     app.add_middleware(
         SessionMiddleware,
@@ -108,56 +107,7 @@ def _drop_cdn_docs(app: FastAPI) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Who is asking
-
-
-_UNKNOWN = object()
-
-
-def current_user(request: Request) -> Account | None:
-    """The logged-in, non-blocked account of this request, or None. Usable as a dependency;
-    looked up once per request."""
-    cached = getattr(request.state, "papertide_user", _UNKNOWN)
-    if cached is not _UNKNOWN:
-        return cached
-    account = None
-    user_id = request.session.get("uid") if "session" in request.scope else None
-    if isinstance(user_id, int):
-        with deps.database(request).session() as session:
-            account = accounts.get_user(session, user_id)
-        if account is None or account.is_blocked or account.session_epoch != request.session.get("epoch", 0):
-            request.session.clear()  # blocked, or signed out everywhere / password changed since
-            account = None
-    request.state.papertide_user = account
-    return account
-
-
-def require_user(request: Request) -> Account:
-    """Dependency: the account, or 401."""
-    account = current_user(request)
-    if account is None:
-        raise HTTPException(status_code=401, detail="log in first")
-    return account
-
-
-def require_admin(request: Request) -> Account:
-    """Dependency: a moderator's account, or 401 / 403."""
-    account = require_user(request)
-    if not account.is_admin:
-        raise HTTPException(status_code=403, detail="only moderators can do that")
-    return account
-
-
-def log_in(request: Request, account: Account) -> None:
-    """Start a fresh session for ``account`` (a new CSRF token too: no session fixation)."""
-    request.session.clear()
-    request.session.update(uid=account.id, epoch=account.session_epoch, csrf=secrets.token_urlsafe(32))
-    request.state.papertide_user = account
-
-
-def log_out(request: Request) -> None:
-    request.session.clear()
-    request.state.papertide_user = None
+# Who is asking, by address
 
 
 def client_address(request: Request) -> str:
@@ -180,10 +130,8 @@ class CsrfToken:
 
     def __str__(self) -> str:
         session = self._request.session
-        token = session.get("csrf")
-        if not isinstance(token, str):
-            token = session["csrf"] = secrets.token_urlsafe(32)
-        return token
+        token = session.get(CSRF_SESSION_KEY)
+        return token if isinstance(token, str) else renew_csrf_token(self._request)
 
     __html__ = __str__
 
@@ -192,6 +140,12 @@ class CsrfToken:
 
     def __hash__(self) -> int:
         return hash(str(self))
+
+
+def renew_csrf_token(request: Request) -> str:
+    """A new random token for this session (on log-in: a token seen before then is worthless)."""
+    token = request.session[CSRF_SESSION_KEY] = secrets.token_urlsafe(32)
+    return token
 
 
 def csrf_token(request: Request) -> CsrfToken:
@@ -224,7 +178,7 @@ async def verify_csrf(request: Request) -> None:
     CSRF token and comes from this site."""
     if request.method in SAFE_METHODS:
         return
-    expected = request.session.get("csrf") if "session" in request.scope else None
+    expected = request.session.get(CSRF_SESSION_KEY) if "session" in request.scope else None
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from papertide.catalog.models import Organization
-from papertide.catalog.queries import FeedItem
+from papertide.feed import FeedItem
 
 
 def iso(value: datetime | None) -> str | None:

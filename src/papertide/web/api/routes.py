@@ -11,12 +11,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from papertide.catalog import queries
+from papertide import feed
+from papertide.catalog.arxiv_ids import normalise_arxiv_id
 from papertide.community import comments, ratelimit, votes
 from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError
 from papertide.web import deps, security
 from papertide.web.api import hf_shapes
+from papertide.web.session import current_user, require_user
 from papertide.search.papers import search_papers, similar_papers
 
 router = APIRouter(prefix="/api", tags=["papers"])
@@ -40,7 +42,7 @@ def error(status: int, message: str) -> JSON:
 def session_info(request: Request) -> JSON:
     """For scripts and single-page clients: the logged-in user (or null) and the token to send as
     ``X-CSRF-Token`` with POSTs. Starts a session cookie; never cached."""
-    account = security.current_user(request)
+    account = current_user(request)
     return JSON({"user": hf_shapes.user(account.username) if account else None,
                  "isAdmin": bool(account and account.is_admin),
                  "csrfToken": str(security.csrf_token(request))},
@@ -62,11 +64,11 @@ def daily_papers(
     """Papers on the daily list of a day, week or month; without one, the newest submissions."""
     try:
         if date or week or month:
-            page = queries.daily_feed(session, day=date, week=week, month=month, sort=sort, now=deps.now(request),
-                                      page=p, limit=limit, submitter=submitter)
+            page = feed.daily_feed(session, day=date, week=week, month=month, sort=sort, now=deps.now(request),
+                                   page=p, limit=limit, submitter=submitter)
         else:
-            page = queries.recent_feed(session, sort=sort, now=deps.now(request), page=p, limit=limit, submitter=submitter)
-    except queries.InvalidQuery as problem:
+            page = feed.recent_feed(session, sort=sort, now=deps.now(request), page=p, limit=limit, submitter=submitter)
+    except feed.InvalidQuery as problem:
         return error(400, str(problem))
     return JSON([hf_shapes.daily_item(item) for item in page.items])
 
@@ -75,7 +77,7 @@ def daily_papers(
 def search(
     request: Request,
     session: ReadSession,
-    q: Annotated[str, Query(max_length=queries.MAX_QUERY)] = "",
+    q: Annotated[str, Query(max_length=feed.MAX_QUERY)] = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     date_from: date | None = None,
     date_to: date | None = None,
@@ -89,7 +91,7 @@ def search(
 @router.get("/trending", summary="Trending papers (papertide)")
 def trending(request: Request, session: ReadSession, days: Annotated[int, Query(ge=1, le=90)] = 7,
              limit: Annotated[int, Query(ge=1, le=100)] = 30) -> JSON:
-    items = queries.trending(session, deps.now(request), days=days, limit=limit)
+    items = feed.trending(session, deps.now(request), days=days, limit=limit)
     return JSON([hf_shapes.daily_item(item) | {"trendingScore": round(item.score, 6)} for item in items])
 
 
@@ -99,8 +101,8 @@ def organization_papers(request: Request, session: ReadSession, slug: str,
                         p: Annotated[int, Query(ge=0, le=100_000)] = 0,
                         limit: Annotated[int, Query(ge=1, le=100)] = 50) -> JSON:
     try:
-        page = queries.organization_page(session, slug, sort=sort, now=deps.now(request), page=p, limit=limit)
-    except queries.InvalidQuery as problem:
+        page = feed.organization_page(session, slug, sort=sort, now=deps.now(request), page=p, limit=limit)
+    except feed.InvalidQuery as problem:
         return error(400, str(problem))
     if page is None:
         return error(404, f"no organization {slug[:100]!r}")
@@ -109,24 +111,24 @@ def organization_papers(request: Request, session: ReadSession, slug: str,
 
 @router.get("/papers/{arxiv_id:path}/similar", summary="Similar papers (papertide)")
 def similar(request: Request, session: ReadSession, arxiv_id: str, k: Annotated[int, Query(ge=1, le=50)] = 6) -> JSON:
-    if queries.get_paper_item(session, arxiv_id) is None:
+    if feed.get_paper_item(session, arxiv_id) is None:
         return error(404, "Paper not found")
     return JSON([hf_shapes.daily_item(item) for item in similar_papers(session, arxiv_id, k=k, now=deps.now(request))])
 
 
 @router.get("/papers/{arxiv_id:path}/votes", summary="Upvotes over time (papertide)")
 def vote_history(request: Request, session: ReadSession, arxiv_id: str) -> JSON:
-    item = queries.get_paper_item(session, arxiv_id)
+    item = feed.get_paper_item(session, arxiv_id)
     if item is None:
         return error(404, "Paper not found")
-    points = queries.votes_over_time(session, item.paper.id, now=deps.now(request))
+    points = feed.votes_over_time(session, item.paper.id, now=deps.now(request))
     return JSON({"id": item.paper.arxiv_id, "upvotes": item.upvotes,
                  "points": [{"date": pt.day.isoformat(), "votes": pt.votes, "total": pt.total} for pt in points]})
 
 
 @router.get("/papers/{arxiv_id:path}/comments", summary="Comments (papertide)")
 def list_comments(session: ReadSession, arxiv_id: str) -> JSON:
-    item = queries.get_paper_item(session, arxiv_id)
+    item = feed.get_paper_item(session, arxiv_id)
     if item is None:
         return error(404, "Paper not found")
     return JSON([
@@ -138,8 +140,8 @@ def list_comments(session: ReadSession, arxiv_id: str) -> JSON:
 
 @router.post("/papers/{arxiv_id:path}/vote", summary="Toggle your upvote (papertide; session + X-CSRF-Token)",
              dependencies=[Depends(security.verify_csrf)])
-def vote(request: Request, arxiv_id: str, account: Annotated[Account, Depends(security.require_user)]) -> JSON:
-    key = queries.normalise_arxiv_id(arxiv_id)
+def vote(request: Request, arxiv_id: str, account: Annotated[Account, Depends(require_user)]) -> JSON:
+    key = normalise_arxiv_id(arxiv_id)
     if key is None:
         return error(404, "Paper not found")
     try:
@@ -156,7 +158,7 @@ def vote(request: Request, arxiv_id: str, account: Annotated[Account, Depends(se
 
 @router.get("/papers/{arxiv_id:path}", summary="One paper (Hugging Face compatible)")
 def paper(session: ReadSession, arxiv_id: str) -> JSON:
-    item = queries.get_paper_item(session, arxiv_id)
+    item = feed.get_paper_item(session, arxiv_id)
     if item is None:
         return error(404, "Paper not found")
     return JSON(hf_shapes.paper_with_counts(item))

@@ -1,7 +1,8 @@
 """The HTML pages: one module per page family, each with a ``router`` of GET routes.
 
-Pages only read (through ``papertide.catalog.queries`` and the community services) and render;
-everything that changes state is a POST in ``papertide.web.actions``.
+Pages only read (through ``papertide.feed`` and the community services) and render;
+everything that changes state is a POST in ``papertide.web.actions``. The digest's pages, whose
+signed email links act on their own rules, are ``papertide.web.digest``.
 """
 
 from fastapi import APIRouter

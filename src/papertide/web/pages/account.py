@@ -1,5 +1,5 @@
 """Forms people fill in: sign up, log in, their account, submit a paper. Each posts to ``papertide.web.actions``,
-which renders the same template again, with ``error`` and the values typed, when it refuses."""
+which sends the reader back here with a flash message (``web.session``) when it refuses."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from papertide.community import accounts
-from papertide.web.actions import safe_next
-from papertide.web.pages.rendering import page_context, render_page
+from papertide.web.rendering import page_context, render_page
+from papertide.web.session import safe_next
 
 router = APIRouter()
 

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from papertide.community import moderation
 from papertide.web.deps import database
-from papertide.web.pages.rendering import page_context, render_page
+from papertide.web.rendering import page_context, render_page
 
 router = APIRouter()
 

@@ -7,10 +7,10 @@ from collections import Counter
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from papertide.catalog import queries
+from papertide import feed
 from papertide.community import votes
 from papertide.web.deps import database, now
-from papertide.web.pages.rendering import query_url, long_date, page_context, render_page
+from papertide.web.rendering import query_url, long_date, page_context, render_page
 
 router = APIRouter()
 
@@ -25,22 +25,22 @@ def daily_page(request: Request, date: str | None = None, week: str | None = Non
     kind = "week" if week else "month" if month else "day"
     with database(request).session() as session:
         try:
-            feed = queries.daily_feed(session, day=date, week=week, month=month, sort=sort, now=now(request),
-                                      page=p, limit=PAGE_SIZE[kind])
-        except queries.InvalidQuery as error:
+            page = feed.daily_feed(session, day=date, week=week, month=month, sort=sort, now=now(request),
+                                    page=p, limit=PAGE_SIZE[kind])
+        except feed.InvalidQuery as error:
             return render_page(request, context, "error.html", status_code=400, nav="daily",
                                error_title="That is not a date we understand", error_text=str(error))
         user = context["user"]
-        voted = votes.voted_papers(session, user.id, [i.paper.id for i in feed.items]) if user else set()
-    return render_page(request, context, "daily.html", nav="daily", voted_ids=voted, **feed_context(feed))
+        voted = votes.voted_papers(session, user.id, [i.paper.id for i in page.items]) if user else set()
+    return render_page(request, context, "daily.html", nav="daily", voted_ids=voted, **feed_context(page))
 
 
-def feed_context(feed: queries.FeedPage) -> dict:
+def feed_context(page: feed.FeedPage) -> dict:
     """Headings, tabs, sort pills and neighbour links for a page of the daily list."""
-    period, sort = feed.period, feed.sort
+    period, sort = page.period, page.sort
     default_sort = None if sort == "trending" else sort
 
-    def link(target: queries.Period | None, **extra) -> str | None:
+    def link(target: feed.Period | None, **extra) -> str | None:
         return query_url("/", **target.query, sort=default_sort, **extra) if target else None
 
     if period is None:
@@ -48,28 +48,28 @@ def feed_context(feed: queries.FeedPage) -> dict:
                 "short_heading": "–", "prev_url": None, "next_url": None, "period_tabs": [], "sort_pills": [],
                 "top_orgs": [], "more_url": None}
     # Switching to a shorter period lands on the newest day shown, not on an empty first day.
-    days = [item.entry.daily_date for item in feed.items if item.entry is not None]
+    days = [item.entry.daily_date for item in page.items if item.entry is not None]
     anchor = max(days) if days and period.kind != "day" else period.start
     tabs = [
-        ("day", "Day", link(queries.day_period(anchor) if period.kind != "day" else period)),
-        ("week", "Week", link(queries.week_period(anchor))),
-        ("month", "Month", link(queries.month_period(anchor))),
+        ("day", "Day", link(feed.day_period(anchor) if period.kind != "day" else period)),
+        ("week", "Week", link(feed.week_period(anchor))),
+        ("month", "Month", link(feed.month_period(anchor))),
     ]
     pills = [(key, label, query_url("/", **period.query, sort=None if key == "trending" else key)) for key, label in SORT_LABELS]
-    organisations = Counter(item.organization for item in feed.items if item.organization is not None)
+    organisations = Counter(item.organization for item in page.items if item.organization is not None)
     return {
-        "items": feed.items,
-        "total": feed.total,
+        "items": page.items,
+        "total": page.total,
         "period": period.kind,
         "sort": sort,
         "heading": long_date(period.start) if period.kind == "day" else period.label,
         "short_heading": period.start.strftime("%b %-d, %Y") if period.kind == "day" else period.key,
         "day_value": period.start.isoformat(),
-        "prev_url": link(feed.prev),
-        "next_url": link(feed.next),
+        "prev_url": link(page.prev),
+        "next_url": link(page.next),
         "period_tabs": tabs,
         "sort_pills": pills,
         "top_orgs": [{"slug": o.slug, "name": o.name, "count": n} for o, n in organisations.most_common(8)],
-        "more_url": link(period, p=feed.page + 1) if feed.has_more else None,
-        "page": feed.page,
+        "more_url": link(period, p=page.page + 1) if page.has_more else None,
+        "page": page.page,
     }

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from papertide.catalog import queries
+from papertide import feed
+from papertide.catalog.organizations import list_organizations
 from papertide.community import votes
 from papertide.web.deps import database, now
-from papertide.web.pages.rendering import query_url, page_context, render_page
+from papertide.web.rendering import query_url, page_context, render_page
 
 router = APIRouter()
 SORT_LABELS = (("newest", "Newest"), ("upvotes", "Most upvoted"), ("trending", "Trending"))
@@ -18,7 +19,7 @@ SORT_LABELS = (("newest", "Newest"), ("upvotes", "Most upvoted"), ("trending", "
 def organizations_page(request: Request) -> HTMLResponse:
     context = page_context(request)
     with database(request).session() as session:
-        organizations = queries.list_organizations(session, limit=300)
+        organizations = list_organizations(session, limit=300)
     return render_page(request, context, "orgs.html", organizations=organizations)
 
 
@@ -27,15 +28,15 @@ def organization_page(request: Request, slug: str, sort: str = "newest", p: int 
     context = page_context(request)
     with database(request).session() as session:
         try:
-            page = queries.organization_page(session, slug, sort=sort, now=now(request), page=p, limit=30)
-        except queries.InvalidQuery as error:
+            page = feed.organization_page(session, slug, sort=sort, now=now(request), page=p, limit=30)
+        except feed.InvalidQuery as error:
             return render_page(request, context, "error.html", status_code=400, error_title="Bad request", error_text=str(error))
         if page is None:
             return render_page(request, context, "error.html", status_code=404, error_title="Organisation not found",
                                error_text=f"No organisation is called {slug[:60]!r} here.")
         user = context["user"]
         voted = votes.voted_papers(session, user.id, [i.paper.id for i in page.items]) if user else set()
-    sort = queries.normalise_sort(sort)
+    sort = feed.normalise_sort(sort)
     pills = [(key, label, query_url(f"/orgs/{slug}", sort=None if key == "newest" else key)) for key, label in SORT_LABELS]
     more = query_url(f"/orgs/{slug}", sort=None if sort == "newest" else sort, p=page.page + 1) if page.has_more else None
     return render_page(request, context, "org.html", org=page.organization, items=page.items, total=page.total,

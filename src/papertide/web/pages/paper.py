@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from papertide.catalog import queries
+from papertide import feed
 from papertide.community import comments, votes
 from papertide.web.cache import Memo
 from papertide.web.charts import line_chart
 from papertide.web.deps import database, now
-from papertide.web.pages.rendering import page_context, render_page
+from papertide.web.rendering import page_context, render_page
 from papertide.search.papers import similar_papers
 
 router = APIRouter()
@@ -20,11 +20,11 @@ SIMILAR = 6
 _similar_ids = Memo(ttl=600.0)
 
 
-def similar_items(session, database_url: str, arxiv_id: str, clock) -> list[queries.FeedItem]:
+def similar_items(session, database_url: str, arxiv_id: str, clock) -> list[feed.FeedItem]:
     ids = _similar_ids.get((database_url, arxiv_id), lambda: [
         item.paper.arxiv_id for item in similar_papers(session, arxiv_id, k=SIMILAR, now=clock)
     ])
-    return queries.items_by_ids(session, ids, now=clock)
+    return feed.items_by_ids(session, ids, now=clock)
 
 
 @router.get("/papers/{arxiv_id:path}", response_class=HTMLResponse)
@@ -34,14 +34,14 @@ def paper_page(request: Request, arxiv_id: str):
     moderator = bool(user and user.is_admin)
     clock = now(request)
     with database(request).session() as session:
-        detail = queries.get_paper_detail(session, arxiv_id, now=clock, include_hidden=moderator)
+        detail = feed.get_paper_detail(session, arxiv_id, now=clock, include_hidden=moderator)
         if detail is None:
             return render_page(request, context, "error.html", status_code=404, error_title="Paper not found",
                                error_text=f"papertide has no paper {arxiv_id[:60]!r}. You can submit it by its arXiv id.")
         paper = detail.paper
         if paper.arxiv_id != arxiv_id:  # 2405.15738v2, arXiv:..., an abs URL: one canonical address
             return RedirectResponse(f"/papers/{paper.arxiv_id}", status_code=301)
-        history = queries.votes_over_time(session, paper.id, now=clock)
+        history = feed.votes_over_time(session, paper.id, now=clock)
         context.update(
             item=detail.item,
             paper=paper,

@@ -11,11 +11,13 @@ from datetime import date
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from papertide.catalog import queries
+from papertide import feed
+from papertide.catalog.arxiv_ids import normalise_arxiv_id
+from papertide.catalog.organizations import list_organizations
 from papertide.community import votes
 from papertide.web.cache import Memo
 from papertide.web.deps import database, now
-from papertide.web.pages.rendering import page_context, render_page
+from papertide.web.rendering import page_context, render_page
 from papertide.search.papers import search_papers
 
 router = APIRouter()
@@ -30,7 +32,7 @@ def organization_choices(session, database_url: str) -> list[tuple[str, str, int
     """(slug, name, papers) for the filter menu. Counting papers per organisation scans the
     catalog, and the menu need not be exact to the minute: kept per worker for five minutes."""
     return _organizations.get(database_url, lambda: [
-        (org.slug, org.name, count) for org, count in queries.list_organizations(session, limit=150)
+        (org.slug, org.name, count) for org, count in list_organizations(session, limit=150)
     ])
 
 
@@ -45,10 +47,10 @@ def _date(text: str | None) -> date | None:
 def search_page(request: Request, q: str = "", date_from: str | None = None, date_to: str | None = None,
                 org: str | None = None, go: str | None = None):
     context = page_context(request)
-    q = q.strip()[: queries.MAX_QUERY]
+    q = q.strip()[: feed.MAX_QUERY]
     start, end = _date(date_from), _date(date_to)
     with database(request).session() as session:
-        if go and (exact := queries.normalise_arxiv_id(q)) and queries.get_paper_item(session, exact):
+        if go and (exact := normalise_arxiv_id(q)) and feed.get_paper_item(session, exact):
             return RedirectResponse(f"/papers/{exact}", status_code=303)  # "I'm feeling lucky" on an id
         items = search_papers(session, q, limit=RESULTS, now=now(request), date_from=start, date_to=end,
                                       organization=org or None) if q else []

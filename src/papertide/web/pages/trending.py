@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from papertide import ranking
-from papertide.catalog import queries
+from papertide import feed
 from papertide.community import votes
 from papertide.web.charts import Bar, bar_chart
 from papertide.web.deps import database, now
-from papertide.web.pages.rendering import page_context, render_page
+from papertide.web.rendering import page_context, render_page
 
 router = APIRouter()
 
@@ -20,15 +20,15 @@ def trending_page(request: Request) -> HTMLResponse:
     context = page_context(request)
     clock = now(request)
     with database(request).session() as session:
-        items = queries.trending(session, clock, days=7, limit=30)
-        rising = queries.rising(session, clock, days=7, limit=8)
+        items = feed.trending(session, clock, days=7, limit=30)
+        rising = feed.rising(session, clock, days=7, limit=8)
         user = context["user"]
         voted = votes.voted_papers(session, user.id, [i.paper.id for i in items]) if user else set()
     return render_page(request, context, "trending.html", nav="trending", items=items, voted_ids=voted,
                        rising_chart=rising_chart(rising), gravity=ranking.GRAVITY, offset=ranking.OFFSET_HOURS)
 
 
-def rising_chart(rising: list[queries.RisingItem]):
+def rising_chart(rising: list[feed.RisingItem]):
     """Bars of votes gained this week; when nobody voted this week, of total upvotes instead."""
     if not rising:
         return None

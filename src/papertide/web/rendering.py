@@ -1,4 +1,5 @@
-"""Turning a template and a context into an HTML response.
+"""Turning a template and a context into an HTML response, for pages, actions (htmx fragments),
+the digest's pages and the error pages alike, so it sits beside them rather than inside ``pages``.
 
 One Jinja2 environment for the whole site, autoescaping everything (a paper title or a comment
 can never become markup), compiled once per process. The filters here are the small
@@ -22,8 +23,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
 from markupsafe import Markup, escape
 
 from papertide.config import get_settings
+from papertide.web.security import csrf_token
+from papertide.web.session import current_user, pop_flashes
 
-WEB_DIR = Path(__file__).resolve().parents[1]
+WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 AVATAR_COLOURS = 8
@@ -128,13 +131,11 @@ def page_context(request: Request) -> dict[str, Any]:
     The token is lazy: a page that never prints it (an anonymous reader's) starts no session,
     sets no cookie, and so stays shareable by the page cache.
     """
-    from papertide.web import actions, security
-
     return {
         "request": request,
-        "user": security.current_user(request),
-        "csrf_token": security.csrf_token(request),
-        "flashes": actions.pop_flashes(request),
+        "user": current_user(request),
+        "csrf_token": csrf_token(request),
+        "flashes": pop_flashes(request),
     }
 
 

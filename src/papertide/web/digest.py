@@ -1,35 +1,36 @@
 """Digest pages and API: subscribe (double opt-in), confirm, unsubscribe (RFC 8058 one-click),
 preferences, previews.
 
-A self-contained ``APIRouter``: it asks the digest services for everything and holds no SQL.
-Four dependencies are the seams to the rest of the site, each overridable with
-``app.dependency_overrides``: ``get_db``, ``get_site_settings``, ``current_user`` (default:
-``request.state.user``, else nobody) and ``csrf`` (default: a signed double-submit cookie of its
-own, see ``DigestCsrf``, which works inside the site as well).
+One module rather than a page module plus actions, because the digest's rules differ from the
+site's: a signed link in an email stands in for logging in (confirm, preferences, unsubscribe),
+the confirm link acts on a GET, and the one-click unsubscribe is posted by mail clients without a
+cookie, so it carries no CSRF token. The two forms (subscribe, preferences) are checked by the
+site's one CSRF mechanism (``security.verify_csrf``) like every other form. It holds no SQL: the
+digest services do the work.
 """
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeSerializer
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from papertide.config import Settings, get_settings
-from papertide.db import Database, get_database
+from papertide.config import Settings
+from papertide.db import Database
 from papertide.digest import subscriptions
 from papertide.digest.delivery import DeliveryError
 from papertide.digest.preview import preview_digest
 from papertide.digest.schedule import parse_timezone
 from papertide.digest.subscriptions import Preferences, SubscriptionError
 from papertide.digest.tokens import DigestTokens, InvalidToken
-from papertide.web.pages.rendering import render
+from papertide.web import deps, security
+from papertide.web.rendering import render
+from papertide.web.session import current_user
 
 router = APIRouter(tags=["digests"])
 
@@ -39,61 +40,6 @@ STATUS_TEXT = {
     "unsubscribed": "unsubscribed; saving subscribes you again after a confirmation email.",
     "bounced": "paused: your mail server refused our last digest. Saving sends a new confirmation link.",
 }
-
-
-# --- seams -------------------------------------------------------------------------------------
-
-def get_site_settings(request: Request) -> Settings:
-    """The app's settings (``app.state.settings``, as the site's ``web/deps.py`` keeps them)."""
-    return getattr(request.app.state, "settings", None) or get_settings()
-
-
-def get_db(request: Request) -> Database:
-    found = getattr(request.app.state, "database", None)
-    return found if found is not None else get_database(get_site_settings(request).database_url)
-
-
-def current_user(request: Request) -> Any | None:
-    """The logged-in user (``id``, ``is_admin``, optionally ``email``), or None: the site's
-    ``web.security.current_user`` when the site has it, else ``request.state.user``."""
-    try:
-        from papertide.web.security import current_user as site_current_user  # noqa: PLC0415 (the site's, when merged)
-    except ImportError:
-        return getattr(request.state, "user", None)
-    return site_current_user(request)
-
-
-def _user_email(database: Database, user) -> str | None:
-    return getattr(user, "email", None) or subscriptions.account_email(database, user.id)
-
-
-class DigestCsrf:
-    """Double-submit CSRF for this router's forms: a random cookie, and the same value signed in a
-    hidden field. Merge hook: override ``csrf`` with the site's ``web/security.py`` protection."""
-
-    COOKIE = "papertide_digest_csrf"
-
-    def __init__(self, settings: Settings):
-        self._signer = URLSafeSerializer(settings.secret_key, salt="papertide.digest.csrf")
-
-    def token(self, request: Request) -> tuple[str, str]:
-        """(hidden-field value, cookie value) for a form page."""
-        cookie = request.cookies.get(self.COOKIE) or secrets.token_urlsafe(16)
-        return self._signer.dumps(cookie), cookie
-
-    def valid(self, request: Request, field: str | None) -> bool:
-        cookie = request.cookies.get(self.COOKIE)
-        try:
-            return bool(cookie and field) and secrets.compare_digest(self._signer.loads(field), cookie)
-        except BadSignature:
-            return False
-
-    def set_cookie(self, response: Response, cookie: str, secure: bool) -> None:
-        response.set_cookie(self.COOKIE, cookie, httponly=True, samesite="lax", secure=secure, path="/")
-
-
-def csrf(settings: Settings = Depends(get_site_settings)) -> DigestCsrf:
-    return DigestCsrf(settings)
 
 
 # The email's HTML is shown in a sandboxed frame of the preview page: it may style itself inline
@@ -106,16 +52,9 @@ EMAIL_PREVIEW_HEADERS = {
 
 # --- helpers -----------------------------------------------------------------------------------
 
-def _page(request: Request, settings: Settings, name: str, status: int = 200, csrf_guard: DigestCsrf | None = None, **context):
-    """A digest page in the site's layout. The digest forms carry their own CSRF token
-    (``digest_csrf``), so the site's token for the header's forms is left as it is."""
-    cookie = None
-    if csrf_guard is not None:
-        context["digest_csrf"], cookie = csrf_guard.token(request)
-    response = render(request, f"digest/{name}", status, base_url=settings.base_url, **context)
-    if cookie is not None:
-        csrf_guard.set_cookie(response, cookie, secure=settings.base_url.startswith("https://"))
-    return response
+def _page(request: Request, settings: Settings, name: str, status: int = 200, **context):
+    """A digest page in the site's layout; its forms print the site's ``csrf_token``."""
+    return render(request, f"digest/{name}", status, base_url=settings.base_url, **context)
 
 
 def _notice(request, settings, heading, text, status=200, error=False, link=None):
@@ -159,20 +98,16 @@ SENT_TEXT = ("If {email} can receive digests, a confirmation link is on its way.
 # --- subscribing -------------------------------------------------------------------------------
 
 @router.get("/subscribe", response_class=HTMLResponse)
-def subscribe_form(request: Request, settings: Settings = Depends(get_site_settings), user=Depends(current_user),
-                   guard: DigestCsrf = Depends(csrf)):
+def subscribe_form(request: Request, settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     if user is not None:
         return RedirectResponse(f"{settings.base_url}/settings/digest", status_code=303)
-    return _page(request, settings, "subscribe.html", csrf_guard=guard, prefs=Preferences(), email="")
+    return _page(request, settings, "subscribe.html", prefs=Preferences(), email="")
 
 
-@router.post("/subscribe", response_class=HTMLResponse)
-async def subscribe_submit(request: Request, database: Database = Depends(get_db),
-                           settings: Settings = Depends(get_site_settings), user=Depends(current_user),
-                           guard: DigestCsrf = Depends(csrf)):
+@router.post("/subscribe", response_class=HTMLResponse, dependencies=[Depends(security.verify_csrf)])
+async def subscribe_submit(request: Request, database: Database = Depends(deps.database),
+                           settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     form = await request.form()
-    if not guard.valid(request, form.get("csrf_token")):
-        return _notice(request, settings, "Please try again", "The form expired; reload the page and submit it again.", 403, error=True)
     email = str(form.get("email") or "")
     try:
         preferences = _preferences_from_form(form)
@@ -180,7 +115,7 @@ async def subscribe_submit(request: Request, database: Database = Depends(get_db
                                          user_id=getattr(user, "id", None))
     except (ValidationError, SubscriptionError) as error:
         message = _validation_message(error) if isinstance(error, ValidationError) else str(error)
-        return _page(request, settings, "subscribe.html", 400, csrf_guard=guard, error=message, email=email,
+        return _page(request, settings, "subscribe.html", 400, error=message, email=email,
                      prefs=_form_prefs(form))
     except DeliveryError:
         return _notice(request, settings, "We could not send the email",
@@ -193,7 +128,7 @@ class SubscribeBody(Preferences):
 
 
 @router.post("/api/subscriptions", status_code=202)
-def api_subscribe(body: SubscribeBody, database: Database = Depends(get_db), settings: Settings = Depends(get_site_settings)):
+def api_subscribe(body: SubscribeBody, database: Database = Depends(deps.database), settings: Settings = Depends(deps.settings)):
     """Subscribe an address. Double opt-in: the answer is the same whatever the address's state,
     and nothing is sent before the owner clicks the link in the confirmation email."""
     preferences = Preferences.model_validate(body.model_dump(exclude={"email"}))
@@ -207,8 +142,8 @@ def api_subscribe(body: SubscribeBody, database: Database = Depends(get_db), set
 
 
 @router.get("/subscribe/confirm", response_class=HTMLResponse)
-def confirm(request: Request, token: str = "", database: Database = Depends(get_db),
-            settings: Settings = Depends(get_site_settings)):
+def confirm(request: Request, token: str = "", database: Database = Depends(deps.database),
+            settings: Settings = Depends(deps.settings)):
     try:
         subject = DigestTokens(settings.secret_key).read_confirm(token)
     except InvalidToken as error:
@@ -226,7 +161,7 @@ def confirm(request: Request, token: str = "", database: Database = Depends(get_
 # --- unsubscribing -----------------------------------------------------------------------------
 
 @router.get("/unsubscribe", response_class=HTMLResponse)
-def unsubscribe_page(request: Request, token: str = "", settings: Settings = Depends(get_site_settings)):
+def unsubscribe_page(request: Request, token: str = "", settings: Settings = Depends(deps.settings)):
     """A page with one button: link scanners that fetch every URL in an email must not unsubscribe."""
     try:
         subject = DigestTokens(settings.secret_key).read_unsubscribe(token)
@@ -237,8 +172,8 @@ def unsubscribe_page(request: Request, token: str = "", settings: Settings = Dep
 
 
 @router.post("/unsubscribe")
-def unsubscribe(request: Request, token: str = "", database: Database = Depends(get_db),
-                settings: Settings = Depends(get_site_settings)):
+def unsubscribe(request: Request, token: str = "", database: Database = Depends(deps.database),
+                settings: Settings = Depends(deps.settings)):
     """RFC 8058 one-click (a mail client POSTs ``List-Unsubscribe=One-Click``) and the page's button.
     The signed token is the authentication: no login, no CSRF token (the action is harmless to forge)."""
     try:
@@ -255,6 +190,12 @@ def unsubscribe(request: Request, token: str = "", database: Database = Depends(
 
 # --- preferences -------------------------------------------------------------------------------
 
+def _user_email(database: Database, user) -> str | None:
+    """The logged-in reader's address: the session's account carries none, so the subscriptions
+    service reads it."""
+    return subscriptions.account_email(database, user.id)
+
+
 def _settings_target(request: Request, database: Database, settings: Settings, user, token: str | None):
     """(subscription or None, email for a new one) for a logged-in user or a preferences link;
     raises ``InvalidToken`` for a bad link, ``PermissionError`` for neither."""
@@ -270,11 +211,11 @@ def _settings_target(request: Request, database: Database, settings: Settings, u
     return subscriptions.for_user(database, user.id, email), email
 
 
-def _settings_page(request, settings, guard, subscription, email, token, status=200, **extra):
+def _settings_page(request, settings, subscription, email, token, status=200, **extra):
     tokens = DigestTokens(settings.secret_key)
     query = f"?token={token}" if token else ""
     return _page(
-        request, settings, "settings.html", status, csrf_guard=guard, subscription=subscription, email=email,
+        request, settings, "settings.html", status, subscription=subscription, email=email,
         prefs=extra.pop("prefs", None) or (Preferences.of(subscription) if subscription else Preferences()),
         status_text=STATUS_TEXT.get(subscription.status, subscription.status) if subscription else "",
         action=f"{settings.base_url}/settings/digest{query}",
@@ -285,9 +226,8 @@ def _settings_page(request, settings, guard, subscription, email, token, status=
 
 
 @router.get("/settings/digest", response_class=HTMLResponse)
-def settings_page(request: Request, token: str | None = None, database: Database = Depends(get_db),
-                  settings: Settings = Depends(get_site_settings), user=Depends(current_user),
-                  guard: DigestCsrf = Depends(csrf)):
+def settings_page(request: Request, token: str | None = None, database: Database = Depends(deps.database),
+                  settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     try:
         subscription, email = _settings_target(request, database, settings, user, token)
     except InvalidToken as error:
@@ -296,16 +236,13 @@ def settings_page(request: Request, token: str | None = None, database: Database
         return _notice(request, settings, "Log in to manage your digest",
                        "Log in, or use the preferences link at the bottom of any digest.", 401,
                        link={"url": f"{settings.base_url}/subscribe", "text": "Or subscribe with your email"})
-    return _settings_page(request, settings, guard, subscription, email, token, saved=request.query_params.get("saved"))
+    return _settings_page(request, settings, subscription, email, token, saved=request.query_params.get("saved"))
 
 
-@router.post("/settings/digest", response_class=HTMLResponse)
-async def settings_save(request: Request, token: str | None = None, database: Database = Depends(get_db),
-                        settings: Settings = Depends(get_site_settings), user=Depends(current_user),
-                        guard: DigestCsrf = Depends(csrf)):
+@router.post("/settings/digest", response_class=HTMLResponse, dependencies=[Depends(security.verify_csrf)])
+async def settings_save(request: Request, token: str | None = None, database: Database = Depends(deps.database),
+                        settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     form = await request.form()
-    if not guard.valid(request, form.get("csrf_token")):
-        return _notice(request, settings, "Please try again", "The form expired; reload the page and submit it again.", 403, error=True)
     try:
         subscription, email = _settings_target(request, database, settings, user, token)
     except InvalidToken as error:
@@ -315,7 +252,7 @@ async def settings_save(request: Request, token: str | None = None, database: Da
     try:
         preferences = _preferences_from_form(form)
     except ValidationError as error:
-        return _settings_page(request, settings, guard, subscription, email, token, 400,
+        return _settings_page(request, settings, subscription, email, token, 400,
                               error=_validation_message(error), prefs=_form_prefs(form))
     if subscription is not None and subscription.status in ("confirmed", "pending"):
         subscriptions.update_preferences(database, subscription.id, preferences)
@@ -338,7 +275,7 @@ async def settings_save(request: Request, token: str | None = None, database: Da
 
 @router.get("/digest/preview", response_class=HTMLResponse)
 def preview(request: Request, subscriber: str | None = None, frequency: str | None = None, format: str = "page",
-            database: Database = Depends(get_db), settings: Settings = Depends(get_site_settings), user=Depends(current_user)):
+            database: Database = Depends(deps.database), settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     """A sample digest for visitors; with ``?subscriber=ID`` (admins only) that subscriber's next one.
     ``format=html`` or ``text`` returns the email's part as is."""
     subscription = None

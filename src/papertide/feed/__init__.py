@@ -1,0 +1,36 @@
+"""The feed: the read model of the daily list, the questions pages, the API and feeds ask.
+
+It sits above community and below digest, web and cli: what a reader sees of a paper in a list
+(its upvotes, comments, submitter) joins the catalog with what people did, and catalog must not
+know about people. What needs the catalog alone (arXiv ids, organisations, BibTeX, content
+versions) stays in ``papertide.catalog``.
+
+Each function takes a session and returns plain, detached values (ORM rows with what they need
+already loaded, inside small frozen dataclasses), so results can be cached across requests.
+Anything that depends on time takes ``now`` explicitly. Hidden papers never appear, except in
+``paper.get_paper_detail(..., include_hidden=True)`` for moderators. Caches key on
+``catalog.versions``, which every vote, comment, submission and moderation action bumps.
+
+    params.py         sorts, pages and limits a request may ask for; ``InvalidQuery``
+    periods.py        a day, an ISO week or a month, as a URL names them
+    items.py          ``FeedItem``, and the one way lists load and sort items; ``items_by_ids``
+    daily.py          the daily list by period, and the newest submissions
+    trends.py         trending and rising
+    paper.py          one paper: its item, detail and upvotes over time
+    organizations.py  an organisation's page
+"""
+
+from papertide.feed.daily import FeedPage, daily_feed, latest_daily_date, recent_feed
+from papertide.feed.items import FeedItem, items_by_ids, sort_items
+from papertide.feed.organizations import OrganizationPage, organization_page
+from papertide.feed.paper import PaperDetail, VotePoint, get_paper_detail, get_paper_item, votes_over_time
+from papertide.feed.params import MAX_LIMIT, MAX_QUERY, SORTS, InvalidQuery, normalise_sort
+from papertide.feed.periods import Period, day_period, month_period, parse_period, week_period
+from papertide.feed.trends import RisingItem, rising, trending
+
+__all__ = [
+    "MAX_LIMIT", "MAX_QUERY", "SORTS", "FeedItem", "FeedPage", "InvalidQuery", "OrganizationPage", "PaperDetail",
+    "Period", "RisingItem", "VotePoint", "daily_feed", "day_period", "get_paper_detail", "get_paper_item",
+    "items_by_ids", "latest_daily_date", "month_period", "normalise_sort", "organization_page", "parse_period",
+    "recent_feed", "rising", "sort_items", "trending", "votes_over_time", "week_period",
+]
