@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from papertide.cli.common import open_database
+from papertide.cli.common import open_database, open_existing_database
 from papertide.config import get_settings
 
 
@@ -35,7 +35,7 @@ def search(query: str, limit: int, date_from: str | None, date_to: str | None, o
 
     if not query.strip():
         raise click.UsageError("the query is empty: type some words, a title or an arXiv id")
-    database = open_database()
+    database = open_existing_database()
     service = SearchService(database, get_settings().embedder)
     hits = search_papers(service, query, limit=limit, published_from=_date(date_from), published_until=_date(date_to),
                          organization=organization)

@@ -16,12 +16,14 @@ and tests see what a search did without reaching inside.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
+from papertide import metrics
 from papertide.catalog.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.config import get_settings
 from papertide.db import Database
@@ -186,7 +188,10 @@ def search_papers(source: SearchService | Database, query: str, *, limit: int = 
     ``published_until`` are inclusive days of publication; ``source`` a service or a database
     (then its process-wide service)."""
     service = source if isinstance(source, SearchService) else search_service(source)
-    return service.search(SearchQuery(query, limit, Filters.for_days(published_from, published_until, organization)))
+    started = time.perf_counter()
+    hits = service.search(SearchQuery(query, limit, Filters.for_days(published_from, published_until, organization)))
+    metrics.search_finished(time.perf_counter() - started)
+    return hits
 
 
 def similar_papers(source: SearchService | Database, arxiv_id: str, *, k: int = 6) -> list[SearchHit]:
