@@ -22,6 +22,7 @@ from sqlalchemy import func, select, text
 from papertide import metrics
 from papertide.db import Database
 from papertide.schema_status import missing_sqlite_file, schema_state
+from papertide.search import search_service, warm_up
 from papertide.web import deps
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,6 @@ class SearchWarmUp:
         threading.Thread(target=self._run, name="search-warm-up", daemon=True).start()
 
     def _run(self) -> None:
-        from papertide.search.papers import search_service, warm_up
-
         try:
             warm_up(self.database)
         except Exception as error:  # noqa: BLE001 - reported by /readyz, and logged
