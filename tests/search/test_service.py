@@ -235,11 +235,11 @@ def test_papertide_search_shows_hits_and_keeps_its_last_day(database, monkeypatc
     service_with(database)
     result = invoke_cli(database, monkeypatch, ["search", "robots grasp objects", "--json", "-n", "3"])
     assert result.exit_code == 0, result.output
-    first = json.loads(result.output.splitlines()[0])
+    first = json.loads(result.stdout.splitlines()[0])
     assert first["arxiv_id"] == "2403.00003" and first["title"] == "Reinforcement learning for robot grasping"
     assert first["published_at"].startswith("2024-03-15") and first["authors"] == ["Alan Turing"]
     dated = invoke_cli(database, monkeypatch, ["search", "models learning", "--from", "2024-03-15", "--to", "2024-04-20", "--json"])
-    days = {json.loads(line)["published_at"][:10] for line in dated.output.splitlines()}
+    days = {json.loads(line)["published_at"][:10] for line in dated.stdout.splitlines()}
     assert days == {"2024-03-15", "2024-04-20"}
     plain = invoke_cli(database, monkeypatch, ["search", "robots grasp objects", "-n", "1"])
     assert "2403.00003" in plain.output and "Reinforcement learning for robot grasping" in plain.output
