@@ -6,7 +6,7 @@ writes a little from several processes: WAL journal, a busy timeout instead of i
 "database is locked" errors, and foreign keys enforced. PostgreSQL connections run in UTC
 and are checked before use, so a restarted server costs one retry, not a failed request.
 
-What must differ between the backends lives here and nowhere else (see docs/postgres-notes.md).
+What must differ between the backends lives here and nowhere else (see docs/architecture.md).
 """
 
 from __future__ import annotations
