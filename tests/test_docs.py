@@ -41,6 +41,8 @@ CODE_SPAN = re.compile(r"`([^`\n]+)`")
 REPO_DIRS = ("benchmarks", "tests", "deploy", "scripts", "data", "docs")
 PATH = re.compile(r"(?<![\w./~-])((?:src/)?papertide/[\w./*-]*|(?:%s)/[\w./*-]*)" % "|".join(REPO_DIRS))
 DOTTED = re.compile(r"papertide(?:\.[A-Za-z_]\w*)+")
+# Files named like a dotted name: the settings file (papertide.toml), the env file, the units.
+FILE_SUFFIXES = ("toml", "env", "conf", "service", "timer")
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
 
@@ -120,7 +122,7 @@ def named_paths() -> list[tuple[str, str]]:
             for span in CODE_SPAN.findall(line):
                 found += [(relative(document), path.rstrip(".,:;")) for path in PATH.findall(span)]
                 name = span.removesuffix("()")
-                if DOTTED.fullmatch(name):
+                if DOTTED.fullmatch(name) and name.rsplit(".", 1)[-1] not in FILE_SUFFIXES:
                     found.append((relative(document), name))
     return sorted(set(found))
 
