@@ -114,7 +114,7 @@ def _json_dumps(value) -> str:
 
 
 # JSON columns (authors, categories, ...) are (de)serialised for every row ingested: orjson is
-# several times faster than the standard library at it.
+# much faster than the standard library at it.
 JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 
 
