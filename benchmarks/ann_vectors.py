@@ -46,7 +46,7 @@ sys.path.insert(0, str(REPO / "src"))
 DEMO_VECTORS = REPO / "data" / "demo" / "papers.embeddings.npz"
 QUERIES = KNOWN_ITEM_QUERIES
 KINDS = ("pairmix", "fitted")
-CLUSTERS = 200  # chosen by the validation below (README, Search speed): ~50 real vectors a cluster
+CLUSTERS = 200  # chosen by the validation below (research log, "Synthetic vectors fitted ..."): ~50 a cluster
 BLOCK = 100_000
 
 
@@ -76,7 +76,8 @@ class FittedDensity:
     ``isotropic`` is the share of the Ledoit-Wolf shrinkage applied to each cluster's covariance:
     0 (the default, chosen by the validation) keeps each cluster's sample covariance, whose rank is
     its size minus one (~50 dimensions); 1 applies all of it, which spreads the samples over all
-    384 dimensions and puts them further apart than real vectors are (README, Search speed)."""
+    384 dimensions and puts them further apart than real vectors are (research log, "Synthetic vectors
+    fitted to the real ones")."""
 
     def __init__(self, real: np.ndarray, clusters: int = CLUSTERS, isotropic: float = 0.0, seed: int = 0):
         from sklearn.cluster import KMeans

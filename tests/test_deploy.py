@@ -242,5 +242,5 @@ def test_nginx_passes_the_address_it_saw_not_one_the_client_wrote(name):
 
 
 def test_deploy_guide_has_no_write_your_own_timer_advice():
-    guide = (REPO / "docs" / "deploy.md").read_text()
+    guide = (REPO / "docs" / "admin-guide.md").read_text()
     assert "timer like it" not in guide and "papertide-worker.service" in guide

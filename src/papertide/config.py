@@ -84,19 +84,20 @@ class Settings(BaseSettings):
     # Search.
     embedder: Literal["default", "minilm", "minilm-bf16", "hash"] = "default"
     # Precision of query and of document embedding: "auto" picks the fastest at equal quality on
-    # this CPU (int8 queries, bf16 documents where supported; see search/minilm.py), or fp32/bf16/int8.
+    # this CPU (int8 queries, bf16 documents where supported; see search/semantic/minilm.py), or fp32/bf16/int8.
     query_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
     document_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
     # Where queries are embedded: "process" (a child process per worker, so the embedding runs
-    # beside the keyword side instead of sharing the GIL; search/query_process.py) or "inline".
+    # beside the keyword side instead of sharing the GIL; search/semantic/query_process.py) or "inline".
     query_embedder: Literal["process", "inline"] = "process"
-    # torch threads of `papertide index` (document embedding). One: two threads were 1.9x slower
-    # as soon as anything else ran on the 2-core machine (README, Embedding speed); 0 = one per core.
+    # torch threads of `papertide index` (document embedding). One: a second thread waits on the
+    # first as soon as anything else runs on the machine (docs/performance.md, "Embedding
+    # documents"); 0 = one per core, for a machine that does nothing else.
     index_threads: int = Field(1, ge=0)
     # Multiplies every community rate limit (log-in, sign-up, votes, comments, submissions):
     # raise it for load tests and benchmarks; 0 turns rate limiting off.
     rate_limit_scale: float = Field(1.0, ge=0)
-    # Operations (docs/admin-guide-ops.md).
+    # Operations (docs/admin-guide.md, "Health and metrics").
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     # One log line per web request (method, route, status, duration, request id): `serve --no-access-log` turns it off.

@@ -102,7 +102,7 @@ def ingest(
 def _fewer_gc_pauses() -> Iterator[None]:
     """Ingest allocates millions of short-lived objects; with the default thresholds the cyclic
     collector runs thousands of times and walks every long-lived object (the imported code,
-    the ORM) each full pass. Freezing what exists and collecting less often saves ~15% of CPU;
+    the ORM) each full pass. Freezing what exists and collecting less often saves that CPU;
     reference counting still frees almost everything at once, so memory stays flat."""
     thresholds = gc.get_threshold()
     gc.freeze()

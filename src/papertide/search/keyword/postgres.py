@@ -15,7 +15,7 @@ round trips:
    a. *Postings.* The GIN index lists the papers holding each of the query's rarest lexemes (as
       many lexemes as fit in ``POSTINGS_BUDGET`` papers), then those holding two of the next
       ``PAIR_WORDS`` rarest together (GIN intersects those postings itself, decoding at most
-      ``PAIR_POSTINGS`` for them). Only paper ids are read, ~1.5 us each, never a paper's text;
+      ``PAIR_POSTINGS`` for them). Only paper ids are read (a heap visit each), never a paper's text;
       at most ``POSTINGS_BUDGET`` of them in all.
    b. *Candidates by relevance.* Each paper found gets an estimate of its BM25 score: the idf of
       the query lexemes it was found to hold, with BM25's length normalisation at one occurrence
@@ -23,19 +23,20 @@ round trips:
       ``MAX_CANDIDATES`` go on, newest first among equals: a paper that holds more of the
       query's rarer words, or the same words in a shorter text, is scored first, however old.
    c. *Exact BM25* of every query lexeme and pair on those candidates, from their own tsvectors
-      (~20-40 us a paper): positions give the term frequency per field (weights A title, B
-      abstract, C authors), adjacent positions the phrase frequency.
+      (the costliest step per paper, hence the candidate cap): positions give the term frequency
+      per field (weights A title, B abstract, C authors), adjacent positions the phrase frequency.
 
 So the work per query is bounded at any corpus size (``POSTINGS_BUDGET`` ids, ``MAX_CANDIDATES``
 tsvectors), the scores returned are exact BM25, and what is approximate is which papers are
 scored. A pair, or a query's only word, in far more papers than it may read is read from the
 newest papers (the GIN index ANDed with a range of the primary key). The one cost that grows
-with the corpus is GIN decoding such a word's whole posting list (~50 ns a paper) when no word
-of the query is rare enough for the budget.
+with the corpus is GIN decoding such a word's whole posting list (cheap per posting, but every
+posting) when no word of the query is rare enough for the budget.
 
-Two approximations, both measured (README, docs/postgres-notes.md): a paper's length is its
-number of distinct lexemes (``length(tsvector)``; counting positions costs ~0.1 ms a paper), and
-a pair's document frequency is its rarer word's (an upper bound: a phrase never weighs more than
+Two approximations, both measured (research log, "Search on PostgreSQL: design notes and
+measurements", which also gives the cost of each step): a paper's length is its number of
+distinct lexemes (``length(tsvector)``, free, where counting positions unnests the whole
+``tsvector``), and a pair's document frequency is its rarer word's (an upper bound: a phrase never weighs more than
 that word). User text never becomes tsquery syntax: words go to ``to_tsvector`` as bound
 parameters, and the candidate queries are built from the lexemes PostgreSQL returns, each quoted
 as one tsquery operand (``tsquery_operand``).
@@ -56,10 +57,10 @@ from papertide.search.keyword.terms import COLUMN_WEIGHTS, PAIR_WEIGHT
 from papertide.search.trace import span
 
 # The budgets against quality and cost: benchmarks/pg_keyword.py (figures in the research log).
-POSTINGS_BUDGET = 30_000  # paper ids read from the GIN index per query (~1.5 us each)
+POSTINGS_BUDGET = 30_000  # paper ids read from the GIN index per query (a heap visit each)
 PAIR_WORDS = 6  # the lexemes after the rarest: any two of them together find papers
-PAIR_POSTINGS = 200_000  # postings GIN may decode to intersect those pairs (~50 ns each)
-MAX_CANDIDATES = 1_000  # papers scored exactly (~20-40 us each), the best by their estimate
+PAIR_POSTINGS = 200_000  # postings GIN may decode to intersect those pairs (far cheaper than an id read)
+MAX_CANDIDATES = 1_000  # papers scored exactly (the costliest step), the best by their estimate
 NEWEST_BEYOND = 10  # a clause in this many times more papers than it may read reads the newest ones
 
 _LOOK_UP = f"""

@@ -56,7 +56,7 @@ class CorpusStats:
     """What BM25 needs beyond one paper: how many papers, and their average length.
 
     A paper's length is its number of distinct lexemes (``length(tsvector)``, free to read),
-    not of tokens: counting positions means unnesting the whole tsvector, ~0.1 ms a paper.
+    not of tokens: counting positions means unnesting the whole tsvector of every paper.
     """
 
     documents: int

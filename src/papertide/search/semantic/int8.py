@@ -2,9 +2,9 @@
 
 A query is 5-60 tokens, too few rows for fp32 or bf16 matrix products to run near the CPU's
 peak: int8 (fbgemm, dynamic quantisation: weights int8 per output channel, each call's input
-quantised per tensor) is 1.7x faster than bf16 on one thread here. Plain int8 ruins
-all-MiniLM-L6-v2 (cosine 0.93 to fp32) because a few input channels of some layers carry
-values 100x larger than the rest, so one scale per tensor leaves the others no precision.
+quantised per tensor) is faster than bf16 on one thread (research log, "Embedding speed").
+Plain int8 ruins all-MiniLM-L6-v2 (its vectors drift from fp32's) because a few input channels
+of some layers carry values a hundred times larger than the rest, so one scale per tensor leaves the others no precision.
 SmoothQuant (Xiao et al., 2023) moves that range into the weights: input channel ``j`` is
 divided by ``s_j = amax_j^alpha / wmax_j^(1-alpha)`` and weight column ``j`` multiplied by it,
 which leaves the product unchanged in exact arithmetic. ``amax`` is each layer's largest input

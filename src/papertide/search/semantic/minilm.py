@@ -8,13 +8,14 @@ loudly instead of silently producing vectors that do not match the stored ones.
 
 Each side runs in the precision that is fastest on this CPU at equal quality
 (``query_precision``/``document_precision``, "auto" by default; measured in
-benchmarks/embedding_speed.py): queries, a few dozen tokens on one thread, in int8 with
-SmoothQuant (search/int8.py; 1.7x faster than bf16, cosine 0.995 to fp32) where fbgemm runs,
-through a traced and frozen TorchScript copy of the model (``_single_query_model``: a query's
-six layers are ~150 small operations, and calling them from Python cost a quarter of its time);
-documents, batches of 256-token abstracts, in bfloat16 on CPUs with bf16 units (AVX512-BF16,
-AMX: 2.5-4x faster than fp32, cosine 0.9999), else fp32. Both stay comparable with the fp32
-vectors, so stored vectors never need recomputing when the precision changes.
+benchmarks/embedding_speed.py, figures in the research log's "Embedding speed"): queries, a few
+dozen tokens on one thread, in int8 with SmoothQuant (search/semantic/int8.py: faster than bf16,
+and close to fp32) where fbgemm runs, through a traced and frozen TorchScript copy of the model
+(``_single_query_model``: a query's six layers are ~150 small operations, and calling them from
+Python cost a noticeable share of its time); documents, batches of 256-token abstracts, in
+bfloat16 on CPUs with bf16 units (AVX512-BF16, AMX: several times faster than fp32, and closer
+still), else fp32. Both stay comparable with the fp32 vectors, so stored vectors never need
+recomputing when the precision changes.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ class MiniLM:
         verify(directory)
         if threads:
             # torch's thread pool is per process. One thread per query is what a web worker wants:
-            # with two threads on a busy 2-core machine, spinning workers made a query 20x slower.
+            # with two threads on a busy machine, spinning pool threads made a query many times slower.
             torch.set_num_threads(threads)
         self._torch = torch
         self.query_precision = resolve_precision(query_precision, "query")

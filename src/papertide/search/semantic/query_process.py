@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 MODES = ("process", "inline")
 START_TIMEOUT = 120.0  # seconds for a child to import torch and load the model (on a busy machine)
-QUERY_TIMEOUT = 2.0  # seconds for one query vector; the embedding takes ~5 ms
+QUERY_TIMEOUT = 2.0  # seconds for one query vector: hundreds of times what an embedding takes (docs/performance.md)
 RESTART_BACKOFF = (1.0, 60.0)  # first and longest wait between restarts of children that keep dying
 LOCK_GRACE = 0.1  # seconds a late caller waits for the thread reading the pipe (answers come in order)
 FORGOTTEN_PARTS = 256  # answers' parts kept for callers before the oldest are dropped
