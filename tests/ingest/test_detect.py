@@ -40,7 +40,11 @@ def test_gzip_is_seen_through(tmp_path):
     (b'<?xml version="1.0"?><oai:OAI-PMH xmlns:oai="http://www.openarchives.org/OAI/2.0/">', "oai-pmh"),
     (b'<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY a "b">]><feed>', "xml-dtd"),
     (b"<html><body>", "xml"),
-    (b"PK\x03\x04", "unknown"),
+    (b"PK\x03\x04", "arxiv-snapshot"),  # the zip arXiv's snapshot is downloaded in: the one zip read
+    (b'{"id":"0704.0001","submitter":"Pavel Nadolsky","authors":"C. Bal\\\'azs"', "arxiv-snapshot"),
+    (b'{"id": "0704.0001", "title": "T", "authors_parsed": [["Bal\\u00e1zs", "C.", ""]]}\n', "arxiv-snapshot"),
+    (b'{"id": "0704.0001", "title": "T"}\n{"submitter": "x"}', "jsonl"),  # the first line decides
+    (b"PK\x05\x06", "unknown"),
 ])
 def test_sniff(head, kind):
     assert sniff(head) == kind

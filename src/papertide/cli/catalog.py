@@ -9,7 +9,11 @@ from papertide.catalog.models import DailyEntry, Organization, Paper
 from papertide.cli.common import RejectionReport, open_database, open_existing_database
 from papertide.community.models import Comment, User, Vote
 from papertide.digest.models import Subscription
-from papertide.ingest.base import SourceError
+from papertide.catalog.checkpoints import load_checkpoint
+from papertide.db import Database
+from papertide.ingest.arxiv_snapshot import ArxivSnapshotSource
+from papertide.ingest.base import Source, SourceError
+from papertide.ingest.categories import CategoryFilter, CategorySpecError
 from papertide.ingest.detect import open_source
 from papertide.ingest.runner import IngestSummary, ingest as run_ingest
 from papertide.worker.status import pipeline_figures
@@ -24,14 +28,22 @@ def init() -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
+@click.option("--categories", metavar="LIST",
+              help="arXiv metadata snapshot only: keep papers in any of these categories or archives (cs.CL,cs.LG,hep-th,math.*).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def ingest(paths: tuple[str, ...], quiet: bool) -> None:
-    """Load papers from files: JSONL (plain or .gz), Hugging Face daily_papers JSON, arXiv Atom or
-    OAI-PMH XML. The format is detected from the content; '-' reads standard input.
+def ingest(paths: tuple[str, ...], categories: str | None, quiet: bool) -> None:
+    """Load papers from files: JSONL (plain or .gz), arXiv's bulk metadata snapshot
+    (arxiv-metadata-oai-snapshot.json, plain, .gz or .zip), Hugging Face daily_papers JSON, arXiv
+    Atom or OAI-PMH XML. The format is detected from the content; '-' reads standard input.
 
     Ingesting the same input twice changes nothing. Bad records are reported with their line and
-    skipped; the command fails (exit 1) only when an input as a whole is unusable.
+    skipped; the command fails (exit 1) only when an input as a whole is unusable. A snapshot load
+    that was stopped carries on where it stopped when run again with the same file and categories.
     """
+    try:
+        wanted = CategoryFilter.parse(categories)
+    except CategorySpecError as error:
+        raise click.BadParameter(str(error), param_hint="--categories") from error
     database = open_database()
     summary = IngestSummary()
     failed = False
@@ -39,7 +51,7 @@ def ingest(paths: tuple[str, ...], quiet: bool) -> None:
         report = RejectionReport(path)
         before = summary.total
         try:
-            source = open_source(path)
+            source = _prepared(database, open_source(path), wanted)
         except SourceError as error:
             click.echo(f"error: {error}", err=True)
             failed = True
@@ -53,12 +65,30 @@ def ingest(paths: tuple[str, ...], quiet: bool) -> None:
         if summary.error:
             click.echo(f"error: {summary.error}", err=True)
             failed = True
+        elif read == 0 and isinstance(source, ArxivSnapshotSource):  # a filter that kept nothing: a typo?
+            click.echo(f"{path}: no paper of {source.describe()} read", err=True)
         elif read == 0 or rejected_here == read:
             click.echo(f"error: {path}: no usable records", err=True)
             failed = True
     click.echo(summary.line())
     if failed:
         raise SystemExit(1)
+
+
+def _prepared(database: Database, source: Source, wanted: CategoryFilter | None) -> Source:
+    """A snapshot source with its category filter, carrying on from its stored checkpoint."""
+    if not isinstance(source, ArxivSnapshotSource):
+        if wanted is not None:
+            raise SourceError(f"{source.describe()}: --categories applies to arXiv's metadata snapshot only")
+        return source
+    source.categories = wanted
+    with database.session() as session:
+        state = load_checkpoint(session, source.key)
+    if source.resume_from(state):
+        click.echo(f"{source.path}: resuming after line {state['line']:,} (where the last run stopped)", err=True)
+    elif state is not None:
+        click.echo(f"{source.path}: the stored checkpoint is of another file by this name; starting from the beginning", err=True)
+    return source
 
 
 @click.command()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO
 
 from papertide.ingest.arxiv_api import ArxivAtomFileSource
+from papertide.ingest.arxiv_snapshot import ZIP_MAGIC, ArxivSnapshotSource
 from papertide.ingest.base import Source, SourceError
 from papertide.ingest.hf_daily import HfDailyFileSource
 from papertide.ingest.jsonl import GZIP_MAGIC, JsonlSource
@@ -21,12 +22,16 @@ _XML_ROOT = re.compile(rb"^(?:<\?.*?\?>|<!--.*?-->|\s)*<([A-Za-z_][\w.:-]*)", re
 
 
 def sniff(head: bytes) -> str:
-    """What the first bytes look like: ``"jsonl"``, ``"hf-json"`` (a JSON array, as the daily_papers
+    """What the first bytes look like: ``"arxiv-snapshot"`` (arXiv's bulk metadata: JSON lines
+    with ``submitter`` or ``authors_parsed``, or the zip it is downloaded in), ``"jsonl"``, ``"hf-json"`` (a JSON array, as the daily_papers
     API returns), ``"arxiv-atom"``, ``"oai-pmh"``, ``"xml-dtd"`` (refused: DTDs are how entity bombs
     arrive), ``"xml"`` (something else) or ``"unknown"``."""
+    if head.startswith(ZIP_MAGIC):
+        return "arxiv-snapshot"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"{"):
-        return "jsonl"
+        first_line = text.partition(b"\n")[0]
+        return "arxiv-snapshot" if b'"submitter":' in first_line or b'"authors_parsed":' in first_line else "jsonl"
     if text.startswith(b"["):
         return "hf-json"
     if not text.startswith(b"<"):
@@ -67,6 +72,10 @@ def _source_for(head: bytes, *, path: str, stream: IO[bytes] | None = None) -> S
     kind = sniff(head)
     name = "<stdin>" if path == "-" else path
     where = {"stream": stream, "name": name} if stream is not None else {"path": path}
+    if kind == "arxiv-snapshot":
+        if stream is not None:
+            raise SourceError(f"{name}: arXiv's metadata snapshot is read from a file (so that a stopped load can resume), not standard input")
+        return ArxivSnapshotSource(path)
     if kind == "jsonl":
         return JsonlSource(**where)
     if kind == "hf-json":
@@ -81,4 +90,4 @@ def _source_for(head: bytes, *, path: str, stream: IO[bytes] | None = None) -> S
         raise SourceError(f"{name}: the input is empty")
     if kind == "xml":
         raise SourceError(f"{name}: XML, but neither an arXiv Atom feed nor an OAI-PMH response")
-    raise SourceError(f"{name}: unrecognised format (expected JSONL, Hugging Face daily_papers JSON, arXiv Atom or OAI-PMH XML)")
+    raise SourceError(f"{name}: unrecognised format (expected JSONL, arXiv's metadata snapshot, Hugging Face daily_papers JSON, arXiv Atom or OAI-PMH XML)")

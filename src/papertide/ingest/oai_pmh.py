@@ -106,7 +106,7 @@ def record_from_arxiv_raw(raw: Element) -> PaperRecord:
     for element in raw.findall(f"{ARXIV_RAW}version"):
         match = re.fullmatch(r"v(\d{1,9})", element.get("version", ""))
         if match:
-            versions.append((int(match.group(1)), _version_date(match.group(0), element.findtext(f"{ARXIV_RAW}date"))))
+            versions.append((int(match.group(1)), version_date(match.group(0), element.findtext(f"{ARXIV_RAW}date"))))
     versions.sort(key=lambda v: v[0])
     categories = (raw.findtext(f"{ARXIV_RAW}categories") or "").split()
     doi = (raw.findtext(f"{ARXIV_RAW}doi") or "").split()
@@ -189,7 +189,7 @@ def _first_last(name: str) -> str:
     return f"{first.strip()} {last.strip()}" if comma and first.strip() else name
 
 
-def _version_date(version: str, text: str | None) -> datetime | None:
+def version_date(version: str, text: str | None) -> datetime | None:
     """A version's date (RFC 2822, as arXivRaw writes it) in UTC; ``ValueError`` naming the version."""
     if not text:
         return None

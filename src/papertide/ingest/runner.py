@@ -59,6 +59,9 @@ def ingest(
     in ``papertide_papers_ingested_total`` under ``source_name`` (default: the kind of source).
     """
     summary = summary or IngestSummary()
+    # A source that checkpoints each batch (the snapshot) decides where batches end: its
+    # checkpoint then commits with exactly the records read before it.
+    limit = None if getattr(source, "batches_at_checkpoints", False) else batch_size
     label = source_name or type(source).__name__
     batch: list[PaperRecord] = []
     bar = tqdm(total=_call(source, "estimated_total"), desc=source.describe(), unit=" papers",
@@ -83,7 +86,7 @@ def ingest(
                 if isinstance(item, PaperRecord):
                     bar.update(1)
                     batch.append(item)
-                    if len(batch) >= batch_size:
+                    if limit is not None and len(batch) >= limit:
                         flush()
                 elif isinstance(item, Rejected):
                     bar.update(1)
