@@ -51,7 +51,8 @@ def ingest(paths: tuple[str, ...], categories: str | None, quiet: bool) -> None:
         report = RejectionReport(path)
         before = summary.total
         try:
-            source = _prepared(database, open_source(path), wanted)
+            opened = open_source(path)
+            source = _prepared(database, opened, wanted)
         except SourceError as error:
             click.echo(f"error: {error}", err=True)
             failed = True
@@ -65,7 +66,7 @@ def ingest(paths: tuple[str, ...], categories: str | None, quiet: bool) -> None:
         if summary.error:
             click.echo(f"error: {summary.error}", err=True)
             failed = True
-        elif read == 0 and isinstance(source, ArxivSnapshotSource):  # a filter that kept nothing: a typo?
+        elif read == 0 and isinstance(opened, ArxivSnapshotSource):  # a filter that kept nothing: a typo?
             click.echo(f"{path}: no paper of {source.describe()} read", err=True)
         elif read == 0 or rejected_here == read:
             click.echo(f"error: {path}: no usable records", err=True)

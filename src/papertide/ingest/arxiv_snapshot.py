@@ -37,7 +37,7 @@ from papertide.ingest.jsonl import GZIP_MAGIC, json_problem
 from papertide.ingest.oai_pmh import split_authors, version_date
 
 ZIP_MAGIC = b"PK\x03\x04"
-BATCH = 1_000  # papers per batch (and checkpoint)
+BATCH = 2_000  # papers per batch (and checkpoint)
 SCAN_LINES = 50_000  # lines read without a kept paper before a checkpoint still records the progress
 _MONTHS = {name: number for number, name in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
 _CATEGORIES = b'"categories":"'
@@ -101,12 +101,17 @@ def _created(version: str, text: str | None) -> datetime | None:
 
 
 def _authors(obj: dict[str, Any]) -> list[str]:
+    """Names from ``authors_parsed`` (``[last, first, suffix, affiliation...]``, accents decoded),
+    else split from the TeX ``authors`` string. ``PaperRecord`` collapses stray spaces."""
     parsed = obj.get("authors_parsed")
-    if isinstance(parsed, list) and parsed and all(isinstance(p, list) and p and all(isinstance(x, str) for x in p) for p in parsed):
-        names = []
-        for last, first, suffix, *_affiliations in (p + ["", ""] for p in parsed):
-            names.append(" ".join(part for part in (first.strip(), last.strip(), suffix.strip()) if part))
-        return [name for name in names if name]
+    if isinstance(parsed, list) and parsed:
+        try:
+            names = [" ".join(filter(None, (entry[1], entry[0], entry[2] if len(entry) > 2 else "")))
+                     for entry in parsed if type(entry) is list]
+            if len(names) == len(parsed) and all(type(name) is str for name in names):
+                return names
+        except (TypeError, IndexError):
+            pass  # an entry that is not [last, first, ...] strings: the TeX string says the same
     text = obj.get("authors")
     return split_authors(text) if isinstance(text, str) else []
 
