@@ -83,7 +83,9 @@ def databases(backends: list[str], workdir: Path):
     if "postgres" in backends:
         from papertide.local_postgres import THROWAWAY_SETTINGS, LocalPostgres
 
-        with LocalPostgres(Path(tempfile.mkdtemp(dir=workdir)) / "postgres", settings=dict(THROWAWAY_SETTINGS)).start() as server:
+        folder = Path(tempfile.mkdtemp(dir=workdir))
+        folder.chmod(0o755)  # the server may run as another account, which must reach its directory
+        with LocalPostgres(folder / "postgres", settings=dict(THROWAWAY_SETTINGS)).start() as server:
             database = Database(server.url())
             database.migrate()
             yield "PostgreSQL", database

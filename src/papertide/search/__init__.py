@@ -24,11 +24,15 @@ What the rest of papertide calls (nothing else of this package is meant for it):
     warm_up(database)
         Load the model and the vectors now (a server's startup), so no reader waits for them.
     refresh_indexes(database, embedder=None, *, progress=False, limit=None,
-                    rebuild_keyword_index=False) -> RefreshSummary
+                    rebuild_keyword_index=False, embed=True) -> RefreshSummary
         What ``papertide index`` runs and the worker calls after each harvest: embeds new and
         changed papers, refreshes the keyword statistics and impact index, updates the vector
         graph. ``build_keyword_index``, ``index_embedder``, ``import_vectors`` and
         ``export_vectors`` are its parts that ``papertide index`` also offers alone.
+    stale_papers(database, model_id) -> lists of paper ids needing a vector;
+    embed_papers(database, embedder, paper_ids) -> [(paper id, text hash, vector)] of those that
+    still need one; store_vectors(session, model_id, items) in the caller's transaction
+        The vector step in pieces, for the worker's embedding shared between processes.
     trace.capture() -> list[Span]
         The named steps of the searches run inside it, with their timings (benchmarks, tests).
 
@@ -45,7 +49,9 @@ from papertide.search.maintenance import (
 )
 from papertide.search.query import MAX_RESULTS, SearchQuery
 from papertide.search.semantic.embedder import EmbedderUnavailable
-from papertide.search.semantic.indexer import IndexSummary, VectorFileError, export_vectors, import_vectors
+from papertide.search.semantic.indexer import (
+    IndexSummary, VectorFileError, embed_papers, export_vectors, import_vectors, stale_papers, store_vectors,
+)
 from papertide.search.semantic.retriever import SemanticOptions
 from papertide.search.service import (
     SearchHit, SearchOptions, SearchService, search_papers, search_service, similar_papers, warm_up,
@@ -54,6 +60,6 @@ from papertide.search.service import (
 __all__ = [
     "MAX_RESULTS", "EmbedderUnavailable", "Filters", "IndexSummary", "KeywordOptions", "RefreshSummary", "SearchHit",
     "SearchOptions", "SearchQuery", "SearchService", "SemanticOptions", "VectorFileError", "build_keyword_index",
-    "export_vectors", "import_vectors", "index_embedder", "refresh_indexes", "search_papers", "search_service",
-    "similar_papers", "warm_up",
+    "embed_papers", "export_vectors", "import_vectors", "index_embedder", "refresh_indexes", "search_papers", "search_service",
+    "similar_papers", "stale_papers", "store_vectors", "warm_up",
 ]

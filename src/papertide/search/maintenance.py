@@ -69,13 +69,15 @@ def index_embedder(threads: int | None = None) -> Embedder:
 
 
 def refresh_indexes(database: Database, embedder: Embedder | None = None, *, progress: bool = False, limit: int | None = None,
-                    rebuild_keyword_index: bool = False) -> RefreshSummary:
+                    rebuild_keyword_index: bool = False, embed: bool = True) -> RefreshSummary:
     """Bring every index search reads up to date with ``database`` (see the module doc).
-    ``embedder``: default ``index_embedder()``; ``limit``: embed at most that many papers.
-    Raises ``EmbedderUnavailable`` when the model cannot be loaded."""
+    ``embedder``: default ``index_embedder()``; ``limit``: embed at most that many papers;
+    ``embed=False``: the vectors are already done (the worker embeds in batches shared with other
+    workers). Raises ``EmbedderUnavailable`` when the model cannot be loaded."""
     embedder = embedder or index_embedder()
     summary = RefreshSummary()
-    summary.vectors = index_papers(database, embedder, progress=progress, limit=limit)
+    if embed:
+        summary.vectors = index_papers(database, embedder, progress=progress, limit=limit)
     summary.term_statistics = refresh_if_postgres(database.engine)
     summary.keyword_index = build_keyword_index(database, progress=progress, only_if_stale=not rebuild_keyword_index)
     summary.vector_graph = update_vector_graph(database, embedder, progress=progress)

@@ -1,7 +1,10 @@
 """After a harvest: new papers embedded, the keyword and vector indexes brought up to date.
 
-Search's maintenance does the work (``papertide.search.refresh_indexes``); the worker keeps the
-document embedder loaded between runs, since loading it costs seconds and the model's memory.
+Embedding is shared (``worker.embedding``): the worker running the search-index job queues the
+papers that need a vector and embeds them in claimed batches, and every other worker that finds
+papers waiting joins in (``help_embed``, at the end of each pass). Search's maintenance then does
+the rest (``papertide.search.refresh_indexes``). The worker keeps the document embedder loaded
+between runs, since loading it costs seconds and the model's memory.
 """
 
 from __future__ import annotations
@@ -12,17 +15,32 @@ import threading
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.search import refresh_indexes
-from papertide.search.semantic.registry import load_embedder
+from papertide.search.semantic.registry import load_embedder, model
+from papertide.worker.clock import Clock
+from papertide.worker.embedding import SharedSummary, embed_shared, waiting
 
 _embedders: dict[tuple[str, int], object] = {}
 _loading = threading.Lock()
 
 
-def refresh_search_indexes(database: Database, settings: Settings, *, progress: bool = False) -> str:
-    """Embed every paper missing a vector, refresh the keyword statistics and impact index, and
-    update the vector graph; one line saying what was done."""
-    summary = refresh_indexes(database, _embedder(settings), progress=progress)
-    return ", ".join([f"embedded {summary.vectors.embedded:,}", *summary.lines()])
+def refresh_search_indexes(database: Database, settings: Settings, holder: str, *, clock: Clock | None = None,
+                           stop: threading.Event | None = None, progress: bool = False) -> str:
+    """Embed every paper missing a vector (with any workers that join in), refresh the keyword
+    statistics and impact index, and update the vector graph; one line saying what was done."""
+    embedder = _embedder(settings)
+    shared = embed_shared(database, embedder, holder, clock=clock, stop=stop)
+    summary = refresh_indexes(database, embedder, progress=progress, embed=False)
+    return ", ".join([shared.line(), *summary.lines()])
+
+
+def help_embed(database: Database, settings: Settings, holder: str, *, clock: Clock | None = None,
+               stop: threading.Event | None = None) -> SharedSummary | None:
+    """Embed papers another worker queued, alongside it; None when none are waiting (the model is
+    then not even loaded)."""
+    count, _ = waiting(database, model(settings.embedder).model_id)
+    if not count:
+        return None
+    return embed_shared(database, _embedder(settings), holder, clock=clock, stop=stop, queue=False)
 
 
 def _embedder(settings: Settings):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from papertide.orm import Base, JSONDocument, UTCDateTime, utcnow
@@ -76,3 +76,19 @@ class JobRun(Base):
     updated: Mapped[int] = mapped_column(Integer, default=0)
     summary: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class EmbeddingClaim(Base):
+    """A paper waiting for its vector of ``model``, and which worker is embedding it until when.
+
+    Rows are added for every paper that needs a vector and removed in the transaction that stores
+    it; a worker claims a batch by writing ``holder`` and ``lease_expires_at`` on free or expired
+    rows, so a worker that dies mid-batch holds nothing once its lease runs out.
+    """
+
+    __tablename__ = "embedding_claims"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -52,7 +52,8 @@ def harvest_source(name: str, ctx: JobContext, claim: Claim) -> Outcome:
 def refresh_index(ctx: JobContext, claim: Claim) -> Outcome:
     from papertide.worker.indexing import refresh_search_indexes
 
-    return Outcome(summary=refresh_search_indexes(ctx.database, ctx.settings, progress=ctx.progress))
+    return Outcome(summary=refresh_search_indexes(ctx.database, ctx.settings, claim.holder, clock=ctx.clock, stop=ctx.stop,
+                                                  progress=ctx.progress))
 
 
 def _delivery_policy():

@@ -22,6 +22,7 @@ from papertide.worker.clock import Clock, SystemClock
 from papertide.worker.context import JobContext, JobFailed, Outcome
 from papertide.worker.jobs import Job, current_jobs
 
+HELP_EMBED = "embedding (shared)"
 POLL = 15.0  # seconds an idle worker waits at most before looking for asked-for jobs again
 log = logging.getLogger("papertide.worker")
 
@@ -60,7 +61,8 @@ class Worker:
         self.interruptible = False  # True while a job body runs: a stop signal then interrupts it
 
     def run_once(self) -> list[RunResult]:
-        """Run every job that is due now (including those the runs themselves make due), each once."""
+        """Run every job that is due now (including those the runs themselves make due), each
+        once; then help embed papers another worker's index job queued, if any wait."""
         results: list[RunResult] = []
         tried: set[str] = set()
         while not self.stop.is_set():
@@ -68,7 +70,24 @@ class Worker:
             if result is None:
                 break
             results.append(result)
-        return results
+        helped = None if self.stop.is_set() else self._help_embed()
+        return results + ([helped] if helped else [])
+
+    def _help_embed(self) -> RunResult | None:
+        from papertide.worker.indexing import help_embed
+
+        started = time.monotonic()
+        self.interruptible = True
+        try:
+            summary = help_embed(self.database, self.settings, self.holder, clock=self.clock, stop=self.stop)
+        except Exception as failure:  # the model cannot load here, say: the index job's worker goes on alone
+            log.exception("helping with the embedding failed")
+            return RunResult(HELP_EMBED, None, Outcome(), f"{failure.__class__.__name__}: {failure}", time.monotonic() - started)
+        finally:
+            self.interruptible = False
+        if summary is None:
+            return None
+        return RunResult(HELP_EMBED, None, Outcome(summary=summary.line()), None, time.monotonic() - started)
 
     def run_forever(self) -> None:
         log.info("worker %s started", self.holder)

@@ -12,12 +12,13 @@ its model and text hash match the paper in the catalog, so a stale file cannot p
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import bindparam, delete, insert, text
+from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from papertide.db import Database
@@ -73,15 +74,45 @@ def count_stale(database: Database, model_id: str) -> tuple[int, int]:
     return stale, total
 
 
-def _store(database: Database, model_id: str, items: list[tuple[int, str, np.ndarray]]) -> None:
+def stale_papers(database: Database, model_id: str) -> Iterator[list[int]]:
+    """Ids of the papers whose vector of ``model_id`` is missing or stale, a list at a time, in id order."""
+    for _, rows in _stale(database, model_id):
+        if rows:
+            yield [row[0] for row in rows]
+
+
+def embed_papers(database: Database, embedder: Embedder, paper_ids: list[int]) -> list[tuple[int, str, np.ndarray]]:
+    """(paper id, text hash, vector) for those of ``paper_ids`` whose vector is missing or stale
+    now (a paper embedded meanwhile, or deleted, is left out)."""
+    with database.session() as session:
+        rows = session.execute(
+            text(
+                "SELECT p.id, p.title, p.abstract, e.text_hash FROM papers AS p "
+                "LEFT JOIN paper_embeddings AS e ON e.paper_id = p.id AND e.model = :model WHERE p.id IN :ids ORDER BY p.id"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"model": embedder.model_id, "ids": list(paper_ids)},
+        ).all()
+    todo = [(r[0], r[1], r[2] or "", h) for r in rows if (h := text_hash(r[1], r[2] or "")) != r[3]]
+    if not todo:
+        return []
+    vectors = embedder.embed_documents([document_text(t, a) for _, t, a, _ in todo])
+    return [(pid, h, v) for (pid, _, _, h), v in zip(todo, vectors)]
+
+
+def store_vectors(session: Session, model_id: str, items: list[tuple[int, str, np.ndarray]]) -> None:
+    """Store ``items`` (paper id, text hash, vector) in the caller's transaction, replacing older vectors."""
     if not items:
         return
+    session.execute(delete(embeddings).where(embeddings.c.paper_id.in_([i for i, _, _ in items])))
+    session.execute(
+        insert(embeddings),
+        [{"paper_id": pid, "model": model_id, "text_hash": h, "vector": to_blob(v)} for pid, h, v in items],
+    )
+
+
+def _store(database: Database, model_id: str, items: list[tuple[int, str, np.ndarray]]) -> None:
     with database.session() as session:
-        session.execute(delete(embeddings).where(embeddings.c.paper_id.in_([i for i, _, _ in items])))
-        session.execute(
-            insert(embeddings),
-            [{"paper_id": pid, "model": model_id, "text_hash": h, "vector": to_blob(v)} for pid, h, v in items],
-        )
+        store_vectors(session, model_id, items)
 
 
 def index_papers(
