@@ -34,6 +34,7 @@ from papertide.ingest.runner import ingest  # noqa: E402
 from tests.ingest.snapshot_data import demo_records, write_snapshot  # noqa: E402
 
 DEMO = REPO / "data" / "demo" / "papers.jsonl.gz"
+DURABILITY = {"fsync", "synchronous_commit", "full_page_writes"}
 
 
 def cpu_description() -> str:
@@ -85,7 +86,9 @@ def databases(backends: list[str], workdir: Path):
 
         folder = Path(tempfile.mkdtemp(dir=workdir))
         folder.chmod(0o755)  # the server may run as another account, which must reach its directory
-        with LocalPostgres(folder / "postgres", settings=dict(THROWAWAY_SETTINGS)).start() as server:
+        # Durable, as a lab runs it: the throwaway settings without their fsync=off and its kin.
+        durable = {name: value for name, value in THROWAWAY_SETTINGS.items() if name not in DURABILITY}
+        with LocalPostgres(folder / "postgres", settings=durable) as server:
             database = Database(server.url())
             database.migrate()
             yield "PostgreSQL", database
