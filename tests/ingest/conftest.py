@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,23 @@ def start_cli(*args: str, database_url: str) -> subprocess.Popen:
         [sys.executable, "-c", "from papertide.cli import main; main()", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment, cwd=REPO,
     )
+
+
+def kill_when(process: subprocess.Popen, ready: Callable[[], bool]) -> None:
+    """``kill -9`` ``process`` as soon as ``ready()`` (the test fails if it ends before); waiting
+    on the process itself paces the polling."""
+    try:
+        while not ready():
+            try:
+                process.wait(timeout=0.005)
+                pytest.fail(f"the process ended before it could be killed: {process.stderr.read().decode()}")
+            except subprocess.TimeoutExpired:
+                pass
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 def recorded(relative: str) -> Path:

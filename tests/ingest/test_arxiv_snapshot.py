@@ -9,8 +9,6 @@ metadata, old-style ids (``hep-th/9901001``, ``math/0211159``) and several versi
 from __future__ import annotations
 
 import gzip
-import signal
-import subprocess
 import zipfile
 from datetime import datetime, timezone
 
@@ -20,7 +18,7 @@ from sqlalchemy import select, text
 from papertide.catalog.models import HarvestCheckpoint, Paper
 from papertide.db import Database
 from tests.conftest import DEMO_CORPUS, FIXTURES
-from tests.ingest.conftest import run_cli, start_cli
+from tests.ingest.conftest import kill_when, run_cli, start_cli
 from tests.ingest.dump import canonical_dump
 from tests.ingest.snapshot_data import demo_records, write_snapshot
 
@@ -171,20 +169,7 @@ def checkpoint_line(database: Database) -> int:
 def test_a_killed_load_resumed_ends_with_exactly_the_catalog_of_one_clean_run(database, make_database, tmp_path):
     path = write_snapshot(tmp_path / "arxiv-metadata-oai-snapshot.json", demo_records(DEMO_CORPUS))
     process = start_cli("ingest", "--quiet", "--categories", "cs.CL,cs.LG", str(path), database_url=database.url)
-    try:
-        # Kill once at least two batches (and their checkpoint) are committed; waiting on the
-        # process itself paces the poll.
-        while checkpoint_line(database) < 2500:
-            try:
-                process.wait(timeout=0.005)
-                pytest.fail(f"the load finished before it could be killed: {process.stderr.read().decode()}")
-            except subprocess.TimeoutExpired:
-                pass
-        process.send_signal(signal.SIGKILL)
-        assert process.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if process.poll() is None:
-            process.kill()
+    kill_when(process, lambda: checkpoint_line(database) > 0)  # a batch and its checkpoint are committed
     stopped_at = checkpoint_line(database)
     stored = len(stored_ids(database))
     assert 0 < stored and stopped_at < 9877

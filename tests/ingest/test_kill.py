@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-
 import pytest
 
 from sqlalchemy import text
@@ -13,7 +10,7 @@ from papertide.db import Database
 from papertide.ingest.jsonl import JsonlSource
 from papertide.ingest.runner import BATCH_SIZE, ingest
 from tests.conftest import DEMO_CORPUS
-from tests.ingest.conftest import run_cli, start_cli
+from tests.ingest.conftest import kill_when, run_cli, start_cli
 from tests.ingest.dump import canonical_dump
 
 CORPUS_SIZE = 9877
@@ -27,19 +24,7 @@ def paper_count(database: Database) -> int:
 @pytest.mark.slow
 def test_kill_9_mid_ingest_then_again_equals_one_clean_run(database, make_database):
     process = start_cli("ingest", "--quiet", str(DEMO_CORPUS), database_url=database.url)
-    try:
-        # Wait until at least two batches are committed; waiting on the process itself paces the poll.
-        while paper_count(database) < 2 * BATCH_SIZE:
-            try:
-                process.wait(timeout=0.005)
-                pytest.fail(f"ingest finished before it could be killed: {process.stderr.read().decode()}")
-            except subprocess.TimeoutExpired:
-                pass
-        process.send_signal(signal.SIGKILL)
-        assert process.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if process.poll() is None:
-            process.kill()
+    kill_when(process, lambda: paper_count(database) >= 2 * BATCH_SIZE)  # at least two batches committed
     stored = paper_count(database)
     assert 2 * BATCH_SIZE <= stored < CORPUS_SIZE  # killed part-way, whole batches only
     assert stored % BATCH_SIZE == 0
