@@ -114,8 +114,9 @@ def embed_shared(database: Database, embedder, holder: str, *, clock: Clock | No
             count, soonest = waiting(database, model_id)
             if not count:
                 break
-            now = clock.now()
-            clock.wait_until(min(max(soonest or now, now), now + timedelta(seconds=WAIT)), stop)
+            # Real seconds, not the clock's: a simulated clock may stand still while others finish.
+            until_expiry = (soonest - clock.now()).total_seconds() if soonest else WAIT
+            stop.wait(min(WAIT, max(until_expiry, 0.05)))
     except BaseException:
         release(database, model_id, holder)  # stopped or failed: another worker takes the batch now
         raise

@@ -14,7 +14,7 @@ import threading
 
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.search import refresh_indexes
+from papertide.search import EmbedderUnavailable, refresh_indexes
 from papertide.search.semantic.registry import load_embedder, model
 from papertide.worker.clock import Clock
 from papertide.worker.embedding import SharedSummary, embed_shared, waiting
@@ -37,7 +37,11 @@ def help_embed(database: Database, settings: Settings, holder: str, *, clock: Cl
                stop: threading.Event | None = None) -> SharedSummary | None:
     """Embed papers another worker queued, alongside it; None when none are waiting (the model is
     then not even loaded)."""
-    count, _ = waiting(database, model(settings.embedder).model_id)
+    try:
+        model_id = model(settings.embedder).model_id
+    except EmbedderUnavailable:  # a misconfigured model: the search-index job reports it
+        return None
+    count, _ = waiting(database, model_id)
     if not count:
         return None
     return embed_shared(database, _embedder(settings), holder, clock=clock, stop=stop, queue=False)
