@@ -203,3 +203,10 @@ def test_a_checkpoint_of_another_file_by_the_same_name_is_not_used(database, tmp
     assert result.returncode == 0
     assert b"the stored checkpoint is of another file by this name; starting from the beginning" in result.stderr
     assert result.stdout.strip() == b"added 4 / updated 0 / unchanged 5 / rejected 0"
+
+
+def test_a_snapshot_on_standard_input_is_refused_with_the_reason(database):
+    result = run_cli("ingest", "--quiet", "-", database_url=database.url, stdin=SNAPSHOT.read_bytes())
+    assert result.returncode == 1
+    assert b"arXiv's metadata snapshot is read from a file (so that a stopped load can resume)" in result.stderr
+    assert stored_ids(database) == set()
