@@ -57,6 +57,12 @@ class Settings:
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
     arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
     hf_api_url: str = "https://huggingface.co/api"
+    # PDFs for thumbnails: arXiv asks automated clients to use export.arxiv.org, the host the API
+    # uses too, so the one pace of ``source_pacing`` covers both.
+    arxiv_pdf_url: str = "https://export.arxiv.org/pdf"
+    # Where rendered thumbnails are kept; empty: beside the SQLite file (papertide.db-thumbnails),
+    # or ./papertide-thumbnails with PostgreSQL. Every web worker must see the same folder.
+    thumbnails_dir: str = ""
     # Search.
     embedder: str = "default"
     # Precision of query and of document embedding: "auto" picks the fastest at equal quality on
@@ -93,6 +99,8 @@ class Settings:
             arxiv_api_url=_env("ARXIV_API_URL", base.arxiv_api_url),
             arxiv_oai_url=_env("ARXIV_OAI_URL", base.arxiv_oai_url),
             hf_api_url=_env("HF_API_URL", base.hf_api_url).rstrip("/"),
+            arxiv_pdf_url=_env("ARXIV_PDF_URL", base.arxiv_pdf_url).rstrip("/"),
+            thumbnails_dir=_env("THUMBNAILS_DIR", base.thumbnails_dir),
             embedder=_env("EMBEDDER", base.embedder),
             query_precision=_env("QUERY_PRECISION", base.query_precision),
             document_precision=_env("DOCUMENT_PRECISION", base.document_precision),

@@ -11,6 +11,7 @@ from papertide.cli.harvest import harvest
 from papertide.cli.db import db
 from papertide.cli.search import index, search
 from papertide.cli.serve import serve
+from papertide.cli.thumbnails import thumbnails
 from papertide.cli.users import users
 
 
@@ -33,3 +34,4 @@ main.add_command(db)
 main.add_command(search)
 main.add_command(index)
 main.add_command(users)
+main.add_command(thumbnails)

@@ -156,3 +156,9 @@ def holding(session: Session, user_id: int, paper_id: int) -> set[int]:
     """Ids of the reader's collections that hold the paper."""
     return set(session.scalars(select(_items.c.collection_id).join(_collections, _collections.c.id == _items.c.collection_id)
                                .where(_collections.c.user_id == user_id, _items.c.paper_id == paper_id)))
+
+
+def menu(session: Session, user_id: int, paper_id: int) -> list[tuple[CollectionView, bool]]:
+    """The reader's collections, each with whether it holds the paper (a "save to" menu)."""
+    inside = holding(session, user_id, paper_id)
+    return [(collection, collection.id in inside) for collection in list_collections(session, user_id)]

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from papertide.catalog.authors import author_key
 from papertide.catalog.models import DailyEntry, Organization, Paper
 from papertide.feed.daily import latest_daily_date
-from papertide.feed.items import FeedItem, item_from_row, items_query
+from papertide.feed.items import FeedItem, items_by_paper_ids
 from papertide.feed.signals import Signals, reader_signals
 from papertide.feed.vectors import Vectors, closest, load_by_model
 
@@ -189,7 +189,6 @@ def for_you(session: Session, user_id: int, *, now: datetime, limit: int = 30, d
         return ForYouPage([], signals.count, 0, days)
     candidates = new_candidates(session, now, days=days)
     picks = Ranker(candidates, now).rank(session, signals)[:limit]
-    loaded = {row[0].id: item_from_row(row, now)
-              for row in session.execute(items_query().where(Paper.id.in_([p.paper_id for p in picks])))} if picks else {}
+    loaded = {item.paper.id: item for item in items_by_paper_ids(session, [p.paper_id for p in picks], now=now)}
     items = [ForYouItem(loaded[p.paper_id], p.reasons) for p in picks if p.paper_id in loaded]
     return ForYouPage(items, signals.count, len(candidates), days)

@@ -109,3 +109,11 @@ def items_by_ids(session: Session, arxiv_ids: list[str], *, now: datetime | None
         return []
     found = {row[0].arxiv_id: item_from_row(row, now) for row in session.execute(items_query().where(Paper.arxiv_id.in_(arxiv_ids)))}
     return [found[a] for a in arxiv_ids if a in found]
+
+
+def items_by_paper_ids(session: Session, paper_ids: list[int], *, now: datetime | None = None) -> list[FeedItem]:
+    """Visible papers for database ids, in the order given (collections, "For you")."""
+    if not paper_ids:
+        return []
+    found = {row[0].id: item_from_row(row, now) for row in session.execute(items_query().where(Paper.id.in_(paper_ids)))}
+    return [found[i] for i in paper_ids if i in found]

@@ -7,8 +7,8 @@ signed email links act on their own rules, are ``papertide.web.digest``.
 
 from fastapi import APIRouter
 
-from papertide.web.pages import account, admin, daily, orgs, paper, search, trending
+from papertide.web.pages import account, admin, authors, collections, daily, for_you, orgs, paper, search, trending
 
 router = APIRouter()
-for module in (daily, trending, paper, search, orgs, account, admin):
+for module in (daily, trending, paper, search, orgs, authors, for_you, collections, account, admin):
     router.include_router(module.router)
