@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from papertide import feed
 from papertide.community import votes
+from papertide.feed.for_you import MIN_SIGNALS
 from papertide.web.deps import database, now
 from papertide.web.rendering import page_context, render_page
 
@@ -19,9 +20,9 @@ def for_you_page(request: Request):
     user = context["user"]
     if user is None:
         return render_page(request, context, "for_you.html", nav="for-you", page=None, picks=[], voted_ids=set(),
-                           needed=feed.for_you.MIN_SIGNALS)
+                           needed=MIN_SIGNALS)
     with database(request).session() as session:
         page = feed.for_you(session, user.id, now=now(request))
         voted = votes.voted_papers(session, user.id, [pick.item.paper.id for pick in page.items])
     return render_page(request, context, "for_you.html", nav="for-you", page=page, picks=page.items, voted_ids=voted,
-                       needed=feed.for_you.MIN_SIGNALS)
+                       needed=MIN_SIGNALS)
