@@ -45,10 +45,11 @@ def _target(session: Session, kind: str, name: str) -> tuple[str, str]:
             raise CommunityError("that is not an author's name")
         return key, " ".join(name.split())[:300]
     if kind == "organization":
-        organization = session.scalar(select(Organization).where(Organization.slug == (name or "").strip().lower()[:100]))
+        slug = (name or "").strip().lower()[:100]
+        organization = session.scalar(select(Organization).where(func.lower(Organization.slug) == slug).limit(1))
         if organization is None:
             raise NotFound(f"no organisation {name[:60]!r}")
-        return organization.slug, organization.name
+        return slug, organization.name
     raise CommunityError("one can follow an author or an organization")
 
 
@@ -69,9 +70,10 @@ def set_follow(session: Session, user_id: int, kind: str, name: str, on: bool, *
 
 
 def is_following(session: Session, user_id: int | None, kind: str, key: str) -> bool:
-    """Whether the reader follows ``key`` (an author key or a slug)."""
+    """Whether the reader follows ``key`` (an author key or a slug, in any case)."""
     if user_id is None:
         return False
+    key = key.lower() if kind == "organization" else key
     return session.scalar(select(_follows.c.id).where(_follows.c.user_id == user_id, _follows.c.kind == kind,
                                                       _follows.c.key == key)) is not None
 

@@ -61,7 +61,7 @@ def author_page(session: Session, name: str, *, sort: str = "newest", now: datet
             continue
         ids.append(paper_id)
         spellings.update(own[:1])
-        co_authors.update({a for a in authors if author_key(a) != key})
+        co_authors.update(dict.fromkeys(a for a in authors if author_key(a) != key))
         if organization_id is not None:
             organization_ids[organization_id] += 1
     if not ids:
@@ -70,6 +70,6 @@ def author_page(session: Session, name: str, *, sort: str = "newest", now: datet
     organizations = {o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(list(organization_ids))))}
     return AuthorPage(
         name=spellings.most_common(1)[0][0], key=key, items=items, total=total, total_upvotes=upvotes, page=page,
-        limit=limit, co_authors=co_authors.most_common(CO_AUTHORS),
+        limit=limit, co_authors=sorted(co_authors.items(), key=lambda pair: (-pair[1], pair[0]))[:CO_AUTHORS],
         organizations=[(organizations[i], n) for i, n in organization_ids.most_common(ORGANIZATIONS) if i in organizations],
     )

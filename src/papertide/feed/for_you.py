@@ -100,8 +100,9 @@ class Ranker:
             followed = [name for name in candidate.authors if author_key(name) in signals.authors]
             if followed:
                 reasons[position].append(Reason("author", followed[0], f"/authors/{followed[0]}", FOLLOWED_AUTHOR))
-            if candidate.organization in signals.organizations:
-                name = signals.organizations[candidate.organization]
+            slug = (candidate.organization or "").lower()
+            if slug in signals.organizations:
+                name = signals.organizations[slug]
                 reasons[position].append(Reason("organization", name, f"/orgs/{candidate.organization}", FOLLOWED_ORGANIZATION))
             if candidate.id in topics:
                 reasons[position].append(Reason("topic", topics[candidate.id], None, TOPIC))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from papertide.catalog.authors import author_key
@@ -35,7 +35,7 @@ class Anchor:
 class Signals:
     anchors: tuple[Anchor, ...] = ()
     authors: Mapping[str, str] = field(default_factory=dict)  # author key -> name as followed
-    organizations: Mapping[str, str] = field(default_factory=dict)  # slug -> name
+    organizations: Mapping[str, str] = field(default_factory=dict)  # slug, lower-cased -> name
 
     @property
     def count(self) -> int:
@@ -81,5 +81,6 @@ def organization_names(session: Session, slugs: Iterable[str]) -> dict[str, str]
     slugs = [s.lower() for s in slugs]
     if not slugs:
         return {}
-    found = dict(session.execute(select(Organization.slug, Organization.name).where(Organization.slug.in_(slugs))).all())
+    found = dict(session.execute(select(func.lower(Organization.slug), Organization.name)
+                                 .where(func.lower(Organization.slug).in_(slugs))).all())
     return {slug: found.get(slug, slug) for slug in slugs}

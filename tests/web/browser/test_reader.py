@@ -64,6 +64,11 @@ def test_following_an_author_changes_for_you(page, site, viewport):
     expect(picked.get_by_test_id("why")).to_contain_text(f"By an author you follow: {author}")
     for arxiv_id in ids[:3]:  # what the reader upvoted is not offered again
         expect(card(page, arxiv_id)).to_have_count(0)
+    for path in ("/for-you", page.url.replace(site.base_url, "") if "/authors/" in page.url else "/collections",
+                 f"/authors/{author}"):
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {viewport} size"
     assert not page.console_errors, page.console_errors
 
 
