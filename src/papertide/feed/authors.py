@@ -61,7 +61,7 @@ def author_page(session: Session, name: str, *, sort: str = "newest", now: datet
             continue
         ids.append(paper_id)
         spellings.update(own[:1])
-        co_authors.update(dict.fromkeys(a for a in authors if author_key(a) != key))
+        co_authors.update({a for a in authors if author_key(a) != key})
         if organization_id is not None:
             organization_ids[organization_id] += 1
     if not ids:
