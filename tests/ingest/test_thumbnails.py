@@ -4,13 +4,9 @@ rendered to WebP, recorded, shown on the cards and served by the site."""
 from __future__ import annotations
 
 import io
-import threading
 from collections import Counter
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pypdfium2 as pdfium
-import pypdfium2.raw as raw
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -21,24 +17,10 @@ from papertide.ingest.http import PoliteFetcher
 from papertide.ingest.pacing import DatabasePacer
 from papertide.ingest.thumbnails import ARXIV_DELAY, fetch_thumbnails
 from tests.catalog.helpers import NOW, seed
+from tests.ingest.pdfs import make_pdf, serve_pdfs
 from tests.web.helpers import build_app, settings_for
 
 RED, BLUE = (220, 30, 30), (30, 30, 220)
-
-
-def make_pdf(*colours: tuple[int, int, int]) -> bytes:
-    """A PDF with one page per colour, its top half filled with that colour."""
-    document = pdfium.PdfDocument.new()
-    for colour in colours:
-        page = document.new_page(612, 792)
-        rectangle = raw.FPDFPageObj_CreateNewRect(0, 396, 612, 396)
-        raw.FPDFPageObj_SetFillColor(rectangle, *colour, 255)
-        raw.FPDFPath_SetDrawMode(rectangle, raw.FPDF_FILLMODE_ALTERNATE, False)
-        raw.FPDFPage_InsertObject(page.raw, rectangle)
-        raw.FPDFPage_GenerateContent(page.raw)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -46,27 +28,8 @@ def arxiv():
     """A local stand-in for arXiv's PDF host: a real HTTP server answering from ``pdfs``."""
     pdfs: dict[str, bytes] = {}
     asked: Counter[str] = Counter()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            arxiv_id = self.path.removeprefix("/pdf/")
-            asked[arxiv_id] += 1
-            body = pdfs.get(arxiv_id)
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Type", "application/pdf")
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/pdf", pdfs, asked
-    server.shutdown()
-    server.server_close()
+    with serve_pdfs(pdfs, asked) as url:
+        yield url, pdfs, asked
 
 
 def test_thumbnails_are_fetched_paced_rendered_and_shown_on_cards(database, tmp_path, arxiv):

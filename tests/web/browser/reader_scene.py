@@ -14,7 +14,7 @@ from papertide.config import Settings
 from papertide.ingest.http import PoliteFetcher
 from papertide.ingest.thumbnails import fetch_thumbnails
 from tests.feed.helpers import import_demo_vectors
-from tests.web.browser.paper_pdfs import paper_pdf, serve_pdfs
+from tests.ingest.pdfs import paper_pdf, serve_pdfs
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}

@@ -1,5 +1,6 @@
-"""Paper-like PDFs for screenshots: a title, the authors and the abstract set on a first page with
-PDFium's standard fonts, and a local HTTP server that hands them out as arXiv would."""
+"""PDFs made with PDFium and a local HTTP server that hands them out as arXiv would: paper-like
+first pages (title, authors, a teaser figure, the abstract) for screenshots, and the server for
+the thumbnail tests too."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import ctypes
 import io
 import textwrap
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +25,18 @@ def _text(document, page, font: str, size: float, x: float, y: float, line: str)
     raw.FPDFText_SetText(text, ctypes.cast(ctypes.create_string_buffer(encoded), ctypes.POINTER(raw.FPDF_WCHAR)))
     raw.FPDFPageObj_Transform(text, 1, 0, 0, 1, x, y)
     raw.FPDFPage_InsertObject(page.raw, text)
+
+
+def make_pdf(*colours: tuple[int, int, int]) -> bytes:
+    """A PDF with one page per colour, its top half filled with that colour."""
+    document = pdfium.PdfDocument.new()
+    for colour in colours:
+        page = document.new_page(WIDTH, HEIGHT)
+        _box(page, 0, HEIGHT / 2, WIDTH, HEIGHT / 2, colour)
+        raw.FPDFPage_GenerateContent(page.raw)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
 
 
 PALETTE = [(79, 70, 229), (8, 145, 178), (5, 150, 105), (217, 119, 6), (219, 39, 119), (124, 58, 237)]
@@ -78,13 +92,17 @@ def paper_pdf(title: str, authors: list[str], abstract: str) -> bytes:
 
 
 @contextmanager
-def serve_pdfs(pdfs: dict[str, bytes]) -> Iterator[str]:
-    """Serve ``pdfs`` (arXiv id -> bytes) at ``<url>/<arXiv id>``; yields the base URL."""
+def serve_pdfs(pdfs: dict[str, bytes], asked: Counter[str] | None = None) -> Iterator[str]:
+    """Serve ``pdfs`` (arXiv id -> bytes, read at each request) at ``<url>/<arXiv id>``, 404 for
+    others; yields the base URL. ``asked`` counts the requests per id."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            body = pdfs.get(self.path.rsplit("/", 1)[-1])
-            self.send_response(200 if body else 404)
+            arxiv_id = self.path.removeprefix("/pdf/")
+            if asked is not None:
+                asked[arxiv_id] += 1
+            body = pdfs.get(arxiv_id)
+            self.send_response(200 if body is not None else 404)
             self.send_header("Content-Type", "application/pdf")
             self.send_header("Content-Length", str(len(body or b"")))
             self.end_headers()
