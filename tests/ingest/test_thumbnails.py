@@ -4,6 +4,7 @@ rendered to WebP, recorded, shown on the cards and served by the site."""
 from __future__ import annotations
 
 import io
+import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -87,3 +88,20 @@ def _src_of(page: str, arxiv_id: str) -> str:
 
 def _near(pixel, colour, tolerance=12) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(pixel, colour))
+
+
+def test_a_stopping_worker_ends_the_run_before_the_next_paper(database, tmp_path, arxiv):
+    url, pdfs, asked = arxiv
+    seed(database)
+    pdfs["2508.00004"] = make_pdf(RED)
+    settings = settings_for(database, arxiv_pdf_url=url, thumbnails_dir=str(tmp_path / "thumbs"))
+    stop = threading.Event()
+
+    def stop_after_first(arxiv_id, outcome):
+        stop.set()
+
+    run = fetch_thumbnails(database, settings, 10, fetcher=PoliteFetcher(delay=0), now=NOW, progress=stop_after_first,
+                           stop=stop)
+    assert run.done + run.failed + run.missing == 1 and sum(asked.values()) == 1
+    with database.session() as session:  # nothing left claimed: the next run takes the rest at once
+        assert session.scalars(select(PaperThumbnail.claimed_until)).all() == [None]

@@ -19,6 +19,7 @@ whose file is not there yet; the old file of a paper rendered again is removed a
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -91,9 +92,10 @@ def claim(database: Database, paper_id: int, now: datetime) -> bool:
 
 
 def fetch_thumbnails(database: Database, settings: Settings, limit: int = 50, *, fetcher: PoliteFetcher | None = None,
-                     now: datetime | None = None, progress=None) -> ThumbnailRun:
+                     now: datetime | None = None, progress=None, stop: threading.Event | None = None) -> ThumbnailRun:
     """Render the thumbnails of up to ``limit`` papers that need one; ``progress(arxiv_id, outcome)``
-    is told about each. Safe to run from several processes at once and to stop at any point."""
+    is told about each. Safe to run from several processes at once and to stop at any point;
+    ``stop`` (a worker shutting down) ends the run after the paper in hand."""
     now = now or utcnow()
     folder = thumbnails_folder(settings)
     folder.mkdir(parents=True, exist_ok=True)
@@ -102,6 +104,8 @@ def fetch_thumbnails(database: Database, settings: Settings, limit: int = 50, *,
     run = ThumbnailRun()
     try:
         for paper_id, arxiv_id in papers_due(database, now, limit):
+            if stop is not None and stop.is_set():
+                break
             if not claim(database, paper_id, now):
                 continue
             outcome = _one(database, fetcher, settings, folder, paper_id, arxiv_id, now)
