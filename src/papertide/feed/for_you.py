@@ -18,6 +18,7 @@ digest (``digest.select``), so both pick the same papers for the same reader.
 from __future__ import annotations
 
 import math
+from urllib.parse import quote
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -99,11 +100,13 @@ class Ranker:
         for position, candidate in enumerate(self.candidates):
             followed = [name for name in candidate.authors if author_key(name) in signals.authors]
             if followed:
-                reasons[position].append(Reason("author", followed[0], f"/authors/{followed[0]}", FOLLOWED_AUTHOR))
+                reasons[position].append(Reason("author", followed[0], f"/authors/{quote(followed[0], safe='')}",
+                                                FOLLOWED_AUTHOR))
             slug = (candidate.organization or "").lower()
             if slug in signals.organizations:
                 name = signals.organizations[slug]
-                reasons[position].append(Reason("organization", name, f"/orgs/{candidate.organization}", FOLLOWED_ORGANIZATION))
+                reasons[position].append(Reason("organization", name, f"/orgs/{quote(candidate.organization or '', safe='')}",
+                                                FOLLOWED_ORGANIZATION))
             if candidate.id in topics:
                 reasons[position].append(Reason("topic", topics[candidate.id], None, TOPIC))
         known = {anchor.paper_id for anchor in signals.anchors}
