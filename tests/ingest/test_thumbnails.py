@@ -16,7 +16,7 @@ from sqlalchemy import select
 from papertide.catalog.models import PaperThumbnail, SourcePacing
 from papertide.ingest.http import PoliteFetcher
 from papertide.ingest.pacing import DatabasePacer
-from papertide.ingest.thumbnails import ARXIV_DELAY, fetch_thumbnails
+from papertide.ingest.thumbnails import fetch_thumbnails
 from tests.catalog.helpers import NOW, seed
 from tests.ingest.pdfs import make_pdf, serve_pdfs
 from tests.web.helpers import build_app, settings_for
@@ -41,7 +41,8 @@ def test_thumbnails_are_fetched_paced_rendered_and_shown_on_cards(database, tmp_
     pdfs["2508.00006"] = b"<html>a captcha page, not a PDF</html>"
     settings = settings_for(database, arxiv_pdf_url=url, thumbnails_dir=str(tmp_path / "thumbs"))
     waits: list[float] = []
-    fetcher = PoliteFetcher(delay=ARXIV_DELAY, pacer=DatabasePacer(database), sleep=waits.append)
+    delay = settings.arxiv_delay  # arXiv's 3 seconds
+    fetcher = PoliteFetcher(delay=delay, pacer=DatabasePacer(database), sleep=waits.append)
 
     run = fetch_thumbnails(database, settings, 10, fetcher=fetcher, now=NOW)
 
@@ -51,7 +52,7 @@ def test_thumbnails_are_fetched_paced_rendered_and_shown_on_cards(database, tmp_
     # Paced through the shared table: the sleeps here are recorded, not slept, so the clock stands
     # still and each request's turn is one delay after the one reserved before it.
     assert len(waits) == 5
-    assert all(abs(wait - ARXIV_DELAY * turn) < 1.0 for turn, wait in enumerate(waits, start=1)), waits
+    assert delay == 3.0 and all(abs(wait - delay * turn) < 1.0 for turn, wait in enumerate(waits, start=1)), waits
     with database.session() as session:
         assert session.get(SourcePacing, "127.0.0.1") is not None
         rows = {t.paper_id: t for t in session.scalars(select(PaperThumbnail))}

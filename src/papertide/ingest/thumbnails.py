@@ -1,8 +1,8 @@
 """Fetching papers' PDFs and keeping a first-page thumbnail of each (``papertide thumbnails fetch``).
 
 Papers on the daily list get one, newest first. Every PDF request takes its turn in the pace
-shared by every process (``DatabasePacer``: 3 seconds between requests to arXiv, harvests and
-submissions included) and backs off on 429/503 (``PoliteFetcher``).
+shared by every process (``DatabasePacer``: ``settings.arxiv_delay``, 3 seconds, between requests
+to arXiv, harvests and submissions included) and backs off on 429/503 (``PoliteFetcher``).
 
 Failure modes, and what each leaves behind:
 
@@ -35,7 +35,6 @@ from papertide.ingest.pacing import DatabasePacer
 from papertide.ingest.pdf_thumbnail import NotAPdf, render_first_page
 from papertide.orm import utcnow
 
-ARXIV_DELAY = 3.0
 MAX_PDF_BYTES = 60 * 1024 * 1024
 MAX_ATTEMPTS = 4
 RETRY_AFTER = timedelta(hours=1)
@@ -55,9 +54,9 @@ class ThumbnailRun:
         return f"rendered {self.done:,} / failed {self.failed:,} (tried again later) / no PDF {self.missing:,}"
 
 
-def arxiv_fetcher(database: Database) -> PoliteFetcher:
+def arxiv_fetcher(database: Database, settings: Settings) -> PoliteFetcher:
     """The fetcher every arXiv request of a job uses: the installation's shared pace."""
-    return PoliteFetcher(delay=ARXIV_DELAY, pacer=DatabasePacer(database), timeout=60.0)
+    return PoliteFetcher(delay=settings.arxiv_delay, pacer=DatabasePacer(database), timeout=60.0)
 
 
 def papers_due(database: Database, now: datetime, limit: int) -> list[tuple[int, str]]:
@@ -100,7 +99,7 @@ def fetch_thumbnails(database: Database, settings: Settings, limit: int = 50, *,
     folder = thumbnails_folder(settings)
     folder.mkdir(parents=True, exist_ok=True)
     own_fetcher = fetcher is None
-    fetcher = fetcher or arxiv_fetcher(database)
+    fetcher = fetcher or arxiv_fetcher(database, settings)
     run = ThumbnailRun()
     try:
         for paper_id, arxiv_id in papers_due(database, now, limit):
