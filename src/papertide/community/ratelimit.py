@@ -46,6 +46,8 @@ LIMITS: dict[str, Limit] = {
     "vote": Limit(120, timedelta(minutes=1)),      # per user
     "comment": Limit(10, timedelta(minutes=1)),    # per user
     "submit": Limit(20, timedelta(hours=1)),       # per user
+    "follow": Limit(120, timedelta(minutes=1)),    # per user
+    "collect": Limit(120, timedelta(minutes=1)),   # per user: saving papers, making collections
 }
 
 

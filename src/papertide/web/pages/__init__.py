@@ -8,8 +8,8 @@ pages, whose signed email links act on their own rules, are ``papertide.web.dige
 
 from fastapi import APIRouter
 
-from papertide.web.pages import account, admin, daily, orgs, paper, search, sources, trending
+from papertide.web.pages import account, admin, authors, collections, daily, for_you, orgs, paper, search, sources, trending
 
 router = APIRouter()
-for module in (daily, trending, paper, search, orgs, account, admin, sources):
+for module in (daily, trending, paper, search, orgs, authors, for_you, collections, account, admin, sources):
     router.include_router(module.router)
