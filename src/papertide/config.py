@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     # Where rendered thumbnails are kept; empty: beside the SQLite file (papertide.db-thumbnails),
     # or ./papertide-thumbnails with PostgreSQL. Every web worker must see the same folder.
     thumbnails_dir: str = ""
+    # The worker renders thumbnails of new daily-list papers every hour (PDFs fetched from arXiv).
+    thumbnails: bool = False
     # Backups by the worker (papertide.worker.backups): off while backup_dir is empty.
     backup_dir: str = ""  # folder the daily backup is written to (SQLite: online backup; PostgreSQL: pg_dump)
     backup_time: str = "03:30"  # time of day, UTC, HH:MM
