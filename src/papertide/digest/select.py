@@ -128,9 +128,10 @@ class PaperSelector:
     def interests(self, topics: Sequence[str], organizations: Sequence[str], authors: Sequence[str]) -> list[int]:
         chosen: dict[int, None] = {}
         if organizations or authors:
-            slugs = {slug.lower() for slug in organizations}
+            slugs = {slug.lower() for slug in organizations}  # stored lower-cased; the catalog's may not be
             names = {name.casefold() for name in authors}
-            for paper_id in self.trending_papers_matching(lambda c: c.organization in slugs or any(a.casefold() in names for a in c.authors)):
+            for paper_id in self.trending_papers_matching(
+                    lambda c: (c.organization or "").lower() in slugs or any(a.casefold() in names for a in c.authors)):
                 chosen.setdefault(paper_id)
         for topic in topics:
             for paper_id in self._match_topic(topic):
