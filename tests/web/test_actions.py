@@ -99,9 +99,11 @@ def test_moderators_hide_and_unhide_papers_and_comments(client, catalog):
     assert anonymous.get("/papers/2508.00001").status_code == 404
     moderator.post("/admin/papers/2508.00001/unhide")
     assert anonymous.get("/api/papers/2508.00001").status_code == 200
-    hidden = moderator.post(f"/admin/comments/{comment_id}/hide", json_api=False, headers={"HX-Request": "true"})
-    assert hidden.status_code == 200 and "hidden" in hidden.text
-    assert anonymous.get("/api/papers/2508.00001/comments").json() == []
+    removed = moderator.post(f"/admin/comments/{comment_id}/hide", {"reason": "off topic"}, json_api=False,
+                             headers={"HX-Request": "true"})
+    assert removed.status_code == 200 and "removed by a moderator: off topic" in removed.text
+    assert [(c["state"], c["body"], c["removedReason"]) for c in anonymous.get("/api/papers/2508.00001/comments").json()] \
+        == [("removed", "", "off topic")]
     admin_page = client.get("/admin")
     assert admin_page.status_code == 200 and "spam" in admin_page.text  # the audit log shows the reason
 
