@@ -31,7 +31,8 @@ def check_interests(database: Database, preferences: Preferences) -> Preferences
     if unknown_authors:
         problems.append(f"no paper here lists {_quoted(unknown_authors)} as an author")
     if problems:
-        raise SubscriptionError("; ".join(problems).capitalize() + ". Pick from the suggestions as you type.")
+        message = "; ".join(problems)
+        raise SubscriptionError(f"{message[0].upper()}{message[1:]}. Pick from the suggestions as you type.")
     return preferences.model_copy(update={"organizations": [slug.lower() for slug in slugs], "authors": authors})
 
 
