@@ -102,7 +102,7 @@ def test_a_link_works_once_sets_the_password_and_ends_every_session(site, catalo
     laptop = browser(site)
     form = laptop.http.get(link)
     assert form.status_code == 200 and 'data-testid="reset-username">ada<' in form.text
-    assert form.headers["cache-control"] == "no-store" and form.headers["referrer-policy"] == "no-referrer"
+    assert form.headers["cache-control"] == "no-store" and form.headers["referrer-policy"] == "same-origin"
     laptop.refresh_token()
     done = laptop.post("/password/reset", {"token": token, "new_password": NEW_PASSWORD}, json_api=False,
                        follow_redirects=False)

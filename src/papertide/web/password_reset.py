@@ -36,8 +36,9 @@ Password = Annotated[str, Form(max_length=accounts.MAX_PASSWORD)]
 MINUTES = int(password_reset.LIFETIME.total_seconds() // 60)
 SENT = ("If an account has that name or address and an email address to write to, a link to choose a new "
         f"password is on its way. It works once, for {MINUTES} minutes.")
-# The reset page carries its token in the address: no caching, and no Referer with it anywhere.
-PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+# The reset page carries its token in the address: no caching, and no Referer with it to other
+# sites ("same-origin", not "no-referrer": with that, browsers send "Origin: null" on its form).
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 
 
 def send_reset_email(settings: Settings, link: password_reset.ResetLink) -> None:
