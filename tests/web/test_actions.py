@@ -26,11 +26,11 @@ def vote_button(html: str) -> tuple[str, str]:
 def test_sign_up_error_comes_back_as_a_message_on_the_form(client):
     visitor = Visitor(client)
     answer = form(visitor, "/signup", {"username": "x", "password": PASSWORD})
-    assert answer.url.path == "/signup" and "a username is 3 to 40 characters" in answer.text
+    assert answer.url.path == "/signup" and "A username is 3 to 40 characters" in answer.text
     visitor.sign_up("grace")
     taken = form(Visitor(TestClient(client.app, base_url="http://testserver")), "/signup",
                  {"username": "Grace", "password": PASSWORD})
-    assert taken.url.path == "/signup" and "the username &#39;Grace&#39; is taken" in taken.text  # escaped quote
+    assert taken.url.path == "/signup" and "The username &#39;Grace&#39; is taken" in taken.text  # escaped quote
 
 
 def test_form_vote_redirects_back_and_htmx_vote_swaps_the_button(client):

@@ -33,7 +33,7 @@ def test_a_taken_username_keeps_the_username_and_email_but_never_the_password(cl
     visitor = browser(client)
     taken = form(visitor, "/signup", {"username": "Grace", "email": "grace@example.org", "password": SECRET_TYPED,
                                       "next": "/papers/2508.00001"})
-    assert taken.status_code == 409 and "the username &#39;Grace&#39; is taken" in taken.text
+    assert taken.status_code == 409 and "The username &#39;Grace&#39; is taken" in taken.text
     assert field_value(taken.text, "username") == "Grace" and field_value(taken.text, "email") == "grace@example.org"
     assert field_value(taken.text, "password") is None and SECRET_TYPED not in taken.text
     assert field_value(taken.text, "next") == "/papers/2508.00001"  # and where to go afterwards
@@ -45,7 +45,7 @@ def test_a_wrong_password_keeps_the_username(client):
     browser(client).sign_up("ada")
     visitor = browser(client)
     wrong = form(visitor, "/login", {"username": "ada", "password": SECRET_TYPED})
-    assert wrong.status_code == 401 and "wrong username or password" in wrong.text
+    assert wrong.status_code == 401 and "Wrong username or password" in wrong.text
     assert field_value(wrong.text, "username") == "ada" and SECRET_TYPED not in wrong.text
     assert re.search(r'id="password"[^>]*autofocus', wrong.text)  # straight to the field to retype
     json_wrong = visitor.post("/login", {"username": "ada", "password": SECRET_TYPED})
@@ -62,9 +62,9 @@ def test_a_blocked_user_is_told_so_after_the_right_password_only(client, catalog
     guessed = form(visitor, "/login", {"username": "troll", "password": "a wrong guess"})
     unknown = form(visitor, "/login", {"username": "nobody-here", "password": "a wrong guess"})
     assert guessed.status_code == unknown.status_code == 401
-    assert "wrong username or password" in guessed.text and "blocked" not in guessed.text
+    assert "Wrong username or password" in guessed.text and "blocked" not in guessed.text
     right = form(visitor, "/login", {"username": "troll", "password": PASSWORD})
-    assert right.status_code == 403 and "this account is blocked by the moderators: spam links" in right.text
+    assert right.status_code == 403 and "This account is blocked by the moderators: spam links" in right.text
     assert visitor.http.get("/api/session").json()["user"] is None  # and not logged in
 
 

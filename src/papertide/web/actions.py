@@ -224,8 +224,8 @@ MODERATION = {
     ("papers", "unhide"): (moderation.unhide_paper, "The paper is back on the lists."),
     ("comments", "hide"): (moderation.hide_comment, "The comment is removed; its thread shows your reason."),
     ("comments", "unhide"): (moderation.unhide_comment, "The comment is restored."),
-    ("users", "block"): (moderation.block_user, "{target} is blocked."),
-    ("users", "unblock"): (moderation.unblock_user, "{target} is unblocked."),
+    ("users", "block"): (moderation.block_user, "Blocked {target}: they are told why if they try to log in."),
+    ("users", "unblock"): (moderation.unblock_user, "Unblocked {target}."),
 }
 
 

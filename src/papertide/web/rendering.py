@@ -70,6 +70,12 @@ def long_date(value: date | None) -> str:
     return f"{value:%A, %B %-d, %Y}" if value else ""
 
 
+def sentence(text: str | None) -> str:
+    """A message as a sentence on a page: services say "the username is taken", alerts say "The ..."."""
+    text = str(text or "")
+    return text[:1].upper() + text[1:]
+
+
 def github_name(url: str | None) -> str:
     """'https://github.com/org/repo' -> 'org/repo'."""
     if not url:
@@ -117,6 +123,7 @@ def make_environment(*, strict: bool = False) -> Environment:
         short_date=short_date,
         long_date=long_date,
         github_name=github_name,
+        sentence=sentence,
     )
     environment.globals.update(static=static, icon=icon, site_name=get_settings().site_name)
     return environment

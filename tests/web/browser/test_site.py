@@ -173,7 +173,7 @@ def test_log_out_then_back_in_with_a_wrong_password_first(page, site, viewport):
     page.fill("#username", username)
     page.fill("#password", "not the password")
     page.locator("main form button[type=submit]").click()
-    expect(page.get_by_test_id("form-error")).to_contain_text("wrong username or password")
+    expect(page.get_by_test_id("form-error")).to_contain_text("Wrong username or password")
     expect(page.locator("#username")).to_have_value(username)  # kept: only the password is typed again
     expect(page.locator("#password")).to_have_value("")
     expect(page.locator("#password")).to_be_focused()
@@ -244,7 +244,7 @@ def test_moderator_removes_a_comment_hides_a_paper_and_blocks_a_user_giving_reas
     page.get_by_test_id(f"block-{author}").click()
     dialog.locator("#reason").fill("spam account")
     dialog.get_by_test_id("confirm-button").click()
-    expect(page.get_by_test_id("flash")).to_contain_text(f"{author} is blocked")
+    expect(page.get_by_test_id("flash")).to_contain_text(f"Blocked {author}")
     expect(page.get_by_test_id("audit-entry").first).to_have_text(f"{moderator} blocked {author}")
     expect(page.get_by_test_id("audit-entry").nth(1)).to_contain_text(f"{moderator} removed {author}'s comment on «")
 
