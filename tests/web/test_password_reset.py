@@ -15,23 +15,15 @@ from papertide.community import password_reset
 from papertide.community.models import PasswordResetToken
 from tests.catalog.helpers import NOW
 from tests.digest.conftest import free_port, smtp_server  # noqa: F401  (a real SMTP server)
-from tests.web.helpers import PASSWORD, Visitor, build_app, make_admin, settings_for
+from tests.web.helpers import Clock, PASSWORD, Visitor, build_app, make_admin, settings_for
 
 NEW_PASSWORD = "a brand new passphrase"
 LINK = re.compile(r"http://testserver(/password/reset\?token=[A-Za-z0-9_\-%]+)")
 
 
-class Clock:
-    def __init__(self):
-        self.now = NOW
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 def make_site(catalog, clock, port: int, **overrides) -> TestClient:

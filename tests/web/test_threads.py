@@ -15,25 +15,15 @@ from papertide.catalog.models import Paper
 from papertide.community import comments
 from papertide.community.models import Comment
 from tests.catalog.helpers import NOW
-from tests.web.helpers import Visitor, build_app, make_admin, settings_for
+from tests.web.helpers import Clock, Visitor, build_app, make_admin, settings_for
 
 PAPER = "2508.00001"
 HTMX = {"HX-Request": "true"}
 
 
-class Clock:
-    """The app's clock, moved by the test."""
-
-    def __init__(self):
-        self.now = NOW
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

@@ -114,19 +114,25 @@ def authenticate(session: Session, username: str, password: str) -> Account | No
     return _account(user)
 
 
+def _confirmed(session: Session, user_id: int, current: str, what: str) -> User:
+    """The user, if ``current`` is their password; ``Forbidden`` otherwise (or if blocked)."""
+    user = session.get(User, user_id)
+    if user is None or user.is_blocked:
+        raise Forbidden(f"this account cannot change {what}")
+    try:
+        _hasher.verify(user.password_hash, (current or "")[:MAX_PASSWORD])
+    except (VerificationError, InvalidHashError):
+        raise Forbidden("the current password is wrong") from None
+    return user
+
+
 def change_password(session: Session, user_id: int, current: str, new: str) -> Account:
     """Set a new password after checking the current one; every other session ends.
 
     Raises ``Forbidden`` for a wrong current password (the caller counts it against the log-in
     rate limit, so this form cannot be used to guess) and ``CommunityError`` for a weak new one.
     """
-    user = session.get(User, user_id)
-    if user is None or user.is_blocked:
-        raise Forbidden("this account cannot change its password")
-    try:
-        _hasher.verify(user.password_hash, (current or "")[:MAX_PASSWORD])
-    except (VerificationError, InvalidHashError):
-        raise Forbidden("the current password is wrong") from None
+    user = _confirmed(session, user_id, current, "its password")
     if new == current:
         raise CommunityError("the new password is the same as the current one")
     return set_password(user, new)
@@ -146,13 +152,7 @@ def set_email(session: Session, user_id: int, current: str, email: str) -> str |
 
     Raises ``Forbidden`` for a wrong password, ``Conflict`` when another account has the address.
     """
-    user = session.get(User, user_id)
-    if user is None or user.is_blocked:
-        raise Forbidden("this account cannot change its email address")
-    try:
-        _hasher.verify(user.password_hash, (current or "")[:MAX_PASSWORD])
-    except (VerificationError, InvalidHashError):
-        raise Forbidden("the current password is wrong") from None
+    user = _confirmed(session, user_id, current, "its email address")
     email = validate_email(email)
     if email and session.scalar(select(User.id).where(User.email == email, User.id != user_id)) is not None:
         raise Conflict("another account has that email address")

@@ -11,15 +11,19 @@ comment thread's routes are ``web.threads``'; these only act.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from papertide import feed
 from papertide.catalog.arxiv_ids import normalise_arxiv_id
 from papertide.community import accounts, moderation, ratelimit, submissions, threads, votes
+from papertide.community.accounts import Account
 from papertide.community.errors import Blocked, CommunityError, Forbidden
 from papertide.web import deps, security
 from papertide.web.answers import done, fail, is_htmx, limited, rate_scale, wants_json, who
@@ -33,6 +37,7 @@ Password = Annotated[str, Form(max_length=accounts.MAX_PASSWORD)]
 Email = Annotated[str, Form(max_length=accounts.MAX_EMAIL)]
 Next = Annotated[str, Form(max_length=500)]
 Reason = Annotated[str, Form(max_length=moderation.MAX_REASON)]
+T = TypeVar("T")
 
 
 def _form_again(request: Request, template: str, status: int, message: str, back: str,
@@ -94,27 +99,36 @@ def log_out(request: Request) -> Response:
     return done(request, "/", {"ok": True})
 
 
+def _with_current_password(request: Request, account: Account, back: str, change: Callable[[Session], T]) -> T | Response:
+    """``change(session)``, which checks the current password, or the refusal to answer with. A
+    wrong password counts as a failed log-in for the username: these forms are no way to guess it."""
+    now, scale = deps.now(request), rate_scale(request)
+    by_name = f"user:{account.username.lower()}"
+    try:
+        with deps.database(request).session() as session:
+            ratelimit.check(session, "login", by_name, now=now, scale=scale)
+            try:
+                return change(session)
+            except Forbidden:
+                ratelimit.record(session, "login", by_name, now=now)
+                session.commit()
+                raise
+    except ratelimit.RateLimited as refused:
+        return limited(request, refused, back)
+    except CommunityError as problem:
+        return fail(request, problem.status, str(problem), back)
+
+
 @router.post("/account/password")
 def change_password(request: Request, current_password: Password, new_password: Password) -> Response:
     """A new password; this session goes on (with a new CSRF token), every other one ends."""
     account = who(request)
     if isinstance(account, Response):
         return account
-    now, scale = deps.now(request), rate_scale(request)
-    by_name = f"user:{account.username.lower()}"
-    try:  # a wrong current password counts as a failed log-in: this form is no way to guess it
-        with deps.database(request).session() as session:
-            ratelimit.check(session, "login", by_name, now=now, scale=scale)
-            try:
-                account = accounts.change_password(session, account.id, current_password, new_password)
-            except Forbidden:
-                ratelimit.record(session, "login", by_name, now=now)
-                session.commit()
-                raise
-    except ratelimit.RateLimited as refused:
-        return limited(request, refused, "/account")
-    except CommunityError as problem:
-        return fail(request, problem.status, str(problem), "/account")
+    change = partial(accounts.change_password, user_id=account.id, current=current_password, new=new_password)
+    account = _with_current_password(request, account, "/account", change)
+    if isinstance(account, Response):
+        return account
     start_session(request, account)
     flash(request, "Password changed. Every other device is signed out.", "success")
     return done(request, "/account", {"ok": True})
@@ -126,21 +140,10 @@ def change_email(request: Request, current_password: Password, email: Email = ""
     account = who(request)
     if isinstance(account, Response):
         return account
-    now, scale = deps.now(request), rate_scale(request)
-    by_name = f"user:{account.username.lower()}"
-    try:  # as for the password form: a wrong password here counts as a failed log-in
-        with deps.database(request).session() as session:
-            ratelimit.check(session, "login", by_name, now=now, scale=scale)
-            try:
-                saved = accounts.set_email(session, account.id, current_password, email)
-            except Forbidden:
-                ratelimit.record(session, "login", by_name, now=now)
-                session.commit()
-                raise
-    except ratelimit.RateLimited as refused:
-        return limited(request, refused, "/account#email")
-    except CommunityError as problem:
-        return fail(request, problem.status, str(problem), "/account#email")
+    change = partial(accounts.set_email, user_id=account.id, current=current_password, email=email)
+    saved = _with_current_password(request, account, "/account#email", change)
+    if isinstance(saved, Response):
+        return saved
     flash(request, f"Your email address is now {saved}." if saved else "Your account has no email address now.", "success")
     return done(request, "/account", {"email": saved})
 
