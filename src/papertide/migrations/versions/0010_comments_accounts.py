@@ -1,7 +1,7 @@
 """Comments that can be answered, edited and deleted; password resets; moderators' reasons.
 
 Revision ID: 0010_comments_accounts
-Revises: 0006_source_pacing
+Revises: 0007_worker
 Create Date: 2026-12-08 09:00:00
 
 * ``comments``: ``edited_at`` (shown as "edited"), ``deleted_at`` (the row stays, its body
@@ -17,7 +17,7 @@ from alembic import op
 import papertide.orm
 
 revision = "0010_comments_accounts"
-down_revision = "0006_source_pacing"
+down_revision = "0007_worker"
 branch_labels = None
 depends_on = None
 
