@@ -3,8 +3,8 @@ spelling of what they typed (or that it is unknown).
 
 Organisations are rows; authors are names inside each paper's JSON list, unpacked by the backend
 (SQLite's ``json_each``, PostgreSQL's ``jsonb_array_elements_text``), after a plain text match on
-the stored list has kept only the papers that can hold the name (unpacking every list costs ten
-times as much). Suggestions read the newest ``RECENT_PAPERS`` papers only, so typing costs the same
+the stored list has kept only the papers that can hold the name (unpacking is the costly part;
+docs/performance.md has the figures). Suggestions read the newest ``RECENT_PAPERS`` papers only, so typing costs the same
 in a catalog of any size and offers the people publishing now; checking a name falls back to the
 whole catalog.
 """
