@@ -133,6 +133,8 @@ def test_deleting_ones_own_comment_leaves_a_placeholder_only_while_it_has_replie
     gone = ada.post(f"/comments/{top}/delete", json_api=False, headers=HTMX)
     assert gone.status_code == 200 and 'data-state="deleted"' in gone.text and "an answer" in gone.text
     assert api_thread(site) == [(top, None, "deleted", ""), (reply, top, "shown", "an answer")]
+    authors = [c["author"] and c["author"]["name"] for c in site.get(f"/api/papers/{PAPER}/comments").json()]
+    assert authors == [None, "bob"]  # a placeholder names no one
     assert comment_count(catalog) == 1
     with catalog.session() as session:  # the text is gone from the database, not just hidden
         assert session.get(Comment, top).body == "" and session.get(Comment, top).deleted_at == NOW

@@ -134,7 +134,8 @@ def list_comments(session: ReadSession, arxiv_id: str) -> JSON:
     if item is None:
         return error(404, "Paper not found")
     return JSON([
-        {"id": c.id, "author": hf_shapes.user(c.author), "body": c.body, "html": c.html,
+        {"id": c.id, "author": hf_shapes.user(c.author) if c.state in ("shown", "removed") else None,
+         "body": c.body, "html": c.html,
          "createdAt": hf_shapes.iso(c.created_at), "parentId": c.parent_id, "state": c.state,
          "editedAt": hf_shapes.iso(c.edited_at), "removedReason": c.removed_reason}
         for c in threads.list_comments(session, item.paper.arxiv_id)
