@@ -174,6 +174,7 @@ def test_moderators_remove_a_comment_with_a_reason_shown_in_its_place(site, cata
 
     restored = mod.post(f"/admin/comments/{top}/unhide", json_api=False, headers=HTMX)
     assert restored.status_code == 200 and "cheap watches" in restored.text and "removed by a moderator" not in restored.text
+    assert f'action="/papers/{PAPER}/comments"' in restored.text and f'href="/papers/{PAPER}#comment-{top}"' in restored.text
     assert api_thread(site) == [(top, None, "shown", "buy cheap watches")] and comment_count(catalog) == 1
 
 

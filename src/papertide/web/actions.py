@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from papertide import feed
 from papertide.catalog.arxiv_ids import normalise_arxiv_id
-from papertide.community import accounts, moderation, ratelimit, submissions, threads, votes
+from papertide.community import accounts, comments, moderation, ratelimit, submissions, threads, votes
 from papertide.community.accounts import Account
 from papertide.community.errors import Blocked, CommunityError, Forbidden
 from papertide.web import deps, security
@@ -255,8 +255,8 @@ def moderate(request: Request, what: str, target: str, verb: str, reason: Reason
         return fail(request, problem.status, str(problem), back)
     if what == "comments" and is_htmx(request):
         with deps.database(request).session() as session:
-            root = threads.thread_of(session, key, moderator=True)
-        return render(request, "partials/thread.html", root=root, now=deps.now(request))
+            root, arxiv_id = threads.thread_of(session, key, moderator=True), comments.paper_of(session, key)
+        return render(request, "partials/thread.html", root=root, arxiv_id=arxiv_id, now=deps.now(request))
     if not is_htmx(request) and not wants_json(request):
         flash(request, message.format(target=key), "success")
     return done(request, back, {"ok": True})

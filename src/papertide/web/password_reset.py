@@ -119,8 +119,11 @@ def reset(request: Request, token: Token, new_password: Password) -> Response:
     except password_reset.InvalidResetLink as problem:
         return _bad_link(request, str(problem))
     except CommunityError as problem:  # a weak password: the same form again, the link still unspent
-        with deps.database(request).session() as session:
-            username = password_reset.check(session, token, now=now)
+        try:
+            with deps.database(request).session() as session:
+                username = password_reset.check(session, token, now=now)
+        except password_reset.InvalidResetLink as gone:  # it expired meanwhile
+            return _bad_link(request, str(gone))
         page = render(request, "password_reset.html", problem.status, token=token, username=username,
                       min_password=accounts.MIN_PASSWORD, error=str(problem))
         page.headers.update(PRIVATE)
