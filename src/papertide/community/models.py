@@ -20,6 +20,7 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(String(100))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked_reason: Mapped[str | None] = mapped_column(String(500))  # told to the person at log-in
     # Bumped to end every session begun before (password change, "sign out everywhere").
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -38,15 +39,24 @@ class Vote(Base):
 
 
 class Comment(Base):
+    """A comment, or a reply to a top-level comment (threads are one level deep).
+
+    Deleting keeps the row (its body emptied) so that replies keep their place; a moderator's
+    removal keeps the body for moderators and shows readers the reason instead.
+    """
+
     __tablename__ = "comments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
     body: Mapped[str] = mapped_column(Text)  # as written (plain text / Markdown), rendered on output
-    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)  # removed by a moderator
+    removed_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ModerationAction(Base):
@@ -61,6 +71,20 @@ class ModerationAction(Base):
     target_id: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PasswordResetToken(Base):
+    """A password-reset link sent by email. Only the SHA-256 of the token is kept, so a copy of
+    the database opens no account; a token works once, until ``expires_at``."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RateLimitEvent(Base):

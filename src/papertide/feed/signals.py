@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from papertide.catalog import names
 from papertide.catalog.authors import author_key
-from papertide.catalog.models import Organization, Paper
+from papertide.catalog.models import Paper
 from papertide.community.follows import following
 from papertide.community.models import Collection, CollectionItem, Vote
 
@@ -79,8 +80,5 @@ def reader_signals(session: Session, user_id: int) -> Signals:
 def organization_names(session: Session, slugs: Iterable[str]) -> dict[str, str]:
     """slug -> name, for follows known only by slug (a digest's preferences)."""
     slugs = [s.lower() for s in slugs]
-    if not slugs:
-        return {}
-    found = dict(session.execute(select(func.lower(Organization.slug), Organization.name)
-                                 .where(func.lower(Organization.slug).in_(slugs))).all())
+    found = names.organization_names(session, slugs)
     return {slug: found.get(slug, slug) for slug in slugs}

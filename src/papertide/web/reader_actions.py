@@ -16,7 +16,7 @@ from papertide.catalog.arxiv_ids import normalise_arxiv_id
 from papertide.community import collections, follows, ratelimit
 from papertide.community.errors import CommunityError
 from papertide.web import deps, security
-from papertide.web.actions import _done, _fail, _is_htmx, _limited, _scale, _wants_json, _who
+from papertide.web.answers import done, fail, is_htmx, limited, rate_scale, wants_json, who
 from papertide.web.rendering import render
 from papertide.web.session import flash, safe_next
 
@@ -37,21 +37,21 @@ def _on(value: str) -> bool:
 def follow(request: Request, kind: Annotated[str, Form(max_length=20)], name: Annotated[str, Form(max_length=300)],
            on: Flag = "1", next: Next = "") -> Response:
     """Follow (``on=1``) or unfollow an author by name or an organisation by slug."""
-    account = _who(request)
+    account = who(request)
     if isinstance(account, Response):
         return account
     back = safe_next(next, "/for-you")
     try:
         with deps.database(request).session() as session:
-            ratelimit.hit(session, "follow", f"user:{account.id}", now=deps.now(request), scale=_scale(request))
+            ratelimit.hit(session, "follow", f"user:{account.id}", now=deps.now(request), scale=rate_scale(request))
             following = follows.set_follow(session, account.id, kind, name, _on(on), now=deps.now(request))
-    except ratelimit.RateLimited as limited:
-        return _limited(request, limited, back)
+    except ratelimit.RateLimited as refused:
+        return limited(request, refused, back)
     except CommunityError as problem:
-        return _fail(request, problem.status, str(problem), back)
-    if _is_htmx(request):
+        return fail(request, problem.status, str(problem), back)
+    if is_htmx(request):
         return render(request, "partials/follow.html", follow_kind=kind, follow_name=name, following=following, next=back)
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse({"kind": kind, "name": name, "following": following})
     return RedirectResponse(back, status_code=303)
 
@@ -61,24 +61,24 @@ def create(request: Request, name: Name, description: Description = "", shared: 
            next: Next = "") -> Response:
     """A new collection; with ``arxiv_id``, the paper goes in at once (the "save to a new
     collection" field of a card or a paper page, which gets its menu back)."""
-    account = _who(request)
+    account = who(request)
     if isinstance(account, Response):
         return account
     back = safe_next(next, "/collections")
     try:
         with deps.database(request).session() as session:
-            ratelimit.hit(session, "collect", f"user:{account.id}", now=deps.now(request), scale=_scale(request))
+            ratelimit.hit(session, "collect", f"user:{account.id}", now=deps.now(request), scale=rate_scale(request))
             made = collections.create_collection(session, account.id, name, description, shared=_on(shared),
                                                  now=deps.now(request))
             if arxiv_id:
                 collections.set_item(session, account.id, made.public_id, arxiv_id, True, now=deps.now(request))
-    except ratelimit.RateLimited as limited:
-        return _limited(request, limited, back)
+    except ratelimit.RateLimited as refused:
+        return limited(request, refused, back)
     except CommunityError as problem:
-        return _fail(request, problem.status, str(problem), back)
-    if arxiv_id and _is_htmx(request):
+        return fail(request, problem.status, str(problem), back)
+    if arxiv_id and is_htmx(request):
         return _menu(request, account.id, arxiv_id)
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse({"id": made.public_id, "url": made.url}, status_code=201)
     return RedirectResponse(back if arxiv_id else made.url, status_code=303)
 
@@ -86,29 +86,29 @@ def create(request: Request, name: Name, description: Description = "", shared: 
 @router.post("/collections/{public_id}/papers")
 def save(request: Request, public_id: str, arxiv_id: ArxivId, on: Flag = "1", next: Next = "") -> Response:
     """Put a paper in a collection (``on=1``) or take it out."""
-    account = _who(request)
+    account = who(request)
     if isinstance(account, Response):
         return account
     key = normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
     back = safe_next(next, f"/papers/{key}")
     try:
         with deps.database(request).session() as session:
-            ratelimit.hit(session, "collect", f"user:{account.id}", now=deps.now(request), scale=_scale(request))
+            ratelimit.hit(session, "collect", f"user:{account.id}", now=deps.now(request), scale=rate_scale(request))
             inside = collections.set_item(session, account.id, public_id, key, _on(on), now=deps.now(request))
-    except ratelimit.RateLimited as limited:
-        return _limited(request, limited, back)
+    except ratelimit.RateLimited as refused:
+        return limited(request, refused, back)
     except CommunityError as problem:
-        return _fail(request, problem.status, str(problem), back)
-    if _is_htmx(request):
+        return fail(request, problem.status, str(problem), back)
+    if is_htmx(request):
         return _menu(request, account.id, key)
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse({"collection": public_id, "id": key, "saved": inside})
     return RedirectResponse(back, status_code=303)
 
 
 @router.post("/collections/{public_id}/edit")
 def edit(request: Request, public_id: str, name: Name, description: Description = "", shared: Flag = "") -> Response:
-    account = _who(request)
+    account = who(request)
     if isinstance(account, Response):
         return account
     back = f"/collections/{public_id[:32]}"
@@ -117,25 +117,25 @@ def edit(request: Request, public_id: str, name: Name, description: Description 
             collections.update_collection(session, account.id, public_id, name, description, shared=_on(shared),
                                           now=deps.now(request))
     except CommunityError as problem:
-        return _fail(request, problem.status, str(problem), back)
-    if not _wants_json(request):
+        return fail(request, problem.status, str(problem), back)
+    if not wants_json(request):
         flash(request, "Saved.", "success")
-    return _done(request, back, {"ok": True})
+    return done(request, back, {"ok": True})
 
 
 @router.post("/collections/{public_id}/delete")
 def remove(request: Request, public_id: str) -> Response:
-    account = _who(request)
+    account = who(request)
     if isinstance(account, Response):
         return account
     try:
         with deps.database(request).session() as session:
             collections.delete_collection(session, account.id, public_id)
     except CommunityError as problem:
-        return _fail(request, problem.status, str(problem), f"/collections/{public_id[:32]}")
-    if not _wants_json(request):
+        return fail(request, problem.status, str(problem), f"/collections/{public_id[:32]}")
+    if not wants_json(request):
         flash(request, "Collection deleted.", "success")
-    return _done(request, "/collections", {"ok": True})
+    return done(request, "/collections", {"ok": True})
 
 
 def _menu(request: Request, user_id: int, arxiv_id: str) -> Response:

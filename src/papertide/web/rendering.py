@@ -75,6 +75,12 @@ def author_url(name: str) -> str:
     return f"/authors/{quote(name or '', safe='')}"
 
 
+def sentence(text: str | None) -> str:
+    """A message as a sentence on a page: services say "the username is taken", alerts say "The ..."."""
+    text = str(text or "")
+    return text[:1].upper() + text[1:]
+
+
 def github_name(url: str | None) -> str:
     """'https://github.com/org/repo' -> 'org/repo'."""
     if not url:
@@ -123,6 +129,7 @@ def make_environment(*, strict: bool = False) -> Environment:
         long_date=long_date,
         github_name=github_name,
         author_url=author_url,
+        sentence=sentence,
     )
     environment.globals.update(static=static, icon=icon, site_name=get_settings().site_name)
     return environment

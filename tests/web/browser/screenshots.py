@@ -39,7 +39,7 @@ def main(out: Path, only_reader: bool = False) -> None:
         page.get_by_test_id(f"vote-{paper}").click()
         expect(page.get_by_test_id(f"vote-{paper}")).to_have_attribute("aria-pressed", "true")
         page.fill("#comment-body", "The ablation in section 4 is **really** convincing. Has anyone tried it at 7B?")
-        page.locator("#comments form button[type=submit]").click()
+        page.locator("#comments form.new-comment button[type=submit]").click()
         expect(page.get_by_test_id("comment").first).to_be_visible()
         signed_in = context.storage_state()
         context.close()

@@ -1,8 +1,10 @@
 """The HTML pages: one module per page family, each with a ``router`` of GET routes.
 
 Pages only read (through ``papertide.feed`` and the community services) and render;
-everything that changes state is a POST in ``papertide.web.actions`` (one exception: the Sources
-page's "run now", which only asks the workers, sits with its page in ``sources``). The digest's
+everything that changes state is a POST in ``papertide.web.actions``, in ``web.threads`` (a
+paper's comments) or ``web.password_reset`` (one exception: the Sources page's "run now", which
+only asks the workers, sits with its page in ``sources``). ``admin`` also shows the confirmations
+that hiding and blocking ask for first. The digest's
 pages, whose signed email links act on their own rules, are ``papertide.web.digest``.
 """
 
