@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     hf_api_url: str = "https://huggingface.co/api"
     arxiv_delay: float = Field(3.0, ge=0)  # seconds between arXiv requests, for the whole installation (arXiv's terms)
     hf_delay: float = Field(1.0, ge=0)  # seconds between Hugging Face API requests, for the whole installation
+    # PDFs for thumbnails: arXiv asks automated clients to use export.arxiv.org, the host the API
+    # uses too, so the one pace of ``source_pacing`` covers both.
+    arxiv_pdf_url: str = "https://export.arxiv.org/pdf"
+    # Where rendered thumbnails are kept; empty: beside the SQLite file (papertide.db-thumbnails),
+    # or ./papertide-thumbnails with PostgreSQL. Every web worker must see the same folder.
+    thumbnails_dir: str = ""
+    # The worker renders thumbnails of new daily-list papers every hour (PDFs fetched from arXiv).
+    thumbnails: bool = False
     # Backups by the worker (papertide.worker.backups): off while backup_dir is empty.
     backup_dir: str = ""  # folder the daily backup is written to (SQLite: online backup; PostgreSQL: pg_dump)
     backup_time: str = "03:30"  # time of day, UTC, HH:MM
@@ -116,7 +124,7 @@ class Settings(BaseSettings):
                                    file_secret_settings):
         return (init_settings,)  # the environment is read by from_env() alone
 
-    @field_validator("base_url", "hf_api_url")
+    @field_validator("base_url", "hf_api_url", "arxiv_pdf_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")

@@ -22,6 +22,16 @@ def settings_for(database: Database, **overrides) -> Settings:
     return Settings(database_url=database.url, secret_key=SECRET, base_url="http://testserver").with_changes(**overrides)
 
 
+class Clock:
+    """An app's clock that a test moves (``build_app(..., clock=clock)``, then ``clock.now = ...``)."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def build_app(settings: Settings, database: Database, clock: Callable[[], datetime] | None = None) -> FastAPI:
     """The real site, as ``papertide serve`` runs it (page cache included)."""
     return create_app(settings, database=database, clock=clock)

@@ -13,6 +13,7 @@ from papertide.cli.db import db
 from papertide.cli.search import index, search
 from papertide.cli.serve import serve
 from papertide.cli.sources import sources
+from papertide.cli.thumbnails import thumbnails
 from papertide.cli.users import users
 from papertide.cli.worker import worker
 
@@ -50,3 +51,4 @@ main.add_command(users)
 main.add_command(worker)
 main.add_command(sources)
 main.add_command(config)
+main.add_command(thumbnails)

@@ -30,14 +30,15 @@ from starlette.staticfiles import StaticFiles
 from papertide.catalog import versions
 from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
-from papertide.web import actions, api, digest, feeds, health, pages, security
+from papertide.web import (actions, api, digest, feeds, health, pages, password_reset, reader_actions, security, suggest,
+                           threads, thumbnails)
 from papertide.web.cache import PageCache, PageCacheMiddleware
 from papertide.web.observability import ObservabilityMiddleware
 from papertide.web.rendering import STATIC_DIR, render, render_string, static
 
 # Answers that are the same for every anonymous reader (by path prefix): pages, the JSON API and
 # feeds. Forms, the admin view and anything personal are never cached.
-CACHEABLE_PREFIXES = ("/papers/", "/orgs", "/search", "/trending", "/api/", "/feeds/")
+CACHEABLE_PREFIXES = ("/papers/", "/orgs", "/authors/", "/search", "/trending", "/api/", "/feeds/")
 
 
 def is_cacheable(path: str) -> bool:
@@ -74,10 +75,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     app.mount("/static", ImmutableStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
-    app.include_router(actions.router)  # POSTs: sign up, log in/out, vote, comment, submit, moderate
+    app.include_router(actions.router)  # POSTs: sign up, log in/out, vote, submit, moderate
+    app.include_router(threads.router)  # comments: post, reply, edit, delete
+    app.include_router(password_reset.router)  # forgotten passwords: a single-use link by email
+    app.include_router(reader_actions.router)  # POSTs: follow, collections
+    app.include_router(thumbnails.router)  # first-page thumbnails, from their folder
     app.include_router(api.router)  # the Hugging Face-compatible JSON API under /api
     app.include_router(feeds.router)  # RSS / Atom under /feeds
     app.include_router(digest.router)  # email digests: subscribe, confirm, preferences, unsubscribe, preview
+    app.include_router(suggest.router)  # names to pick from as you type (organisations, authors)
 
     health.install(app, database)  # /readyz and /metrics
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from typing import Any
 
 from fastapi import Request
@@ -70,6 +70,17 @@ def long_date(value: date | None) -> str:
     return f"{value:%A, %B %-d, %Y}" if value else ""
 
 
+def author_url(name: str) -> str:
+    """The author page of a name as written on a paper (``/authors/Ada%20Lovelace``)."""
+    return f"/authors/{quote(name or '', safe='')}"
+
+
+def sentence(text: str | None) -> str:
+    """A message as a sentence on a page: services say "the username is taken", alerts say "The ..."."""
+    text = str(text or "")
+    return text[:1].upper() + text[1:]
+
+
 def github_name(url: str | None) -> str:
     """'https://github.com/org/repo' -> 'org/repo'."""
     if not url:
@@ -117,6 +128,8 @@ def make_environment(*, strict: bool = False) -> Environment:
         short_date=short_date,
         long_date=long_date,
         github_name=github_name,
+        author_url=author_url,
+        sentence=sentence,
     )
     environment.globals.update(static=static, icon=icon, site_name=get_settings().site_name)
     return environment

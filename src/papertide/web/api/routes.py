@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from papertide import feed
 from papertide.catalog.arxiv_ids import normalise_arxiv_id
-from papertide.community import comments, ratelimit, votes
+from papertide.community import ratelimit, threads, votes
 from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError
 from papertide.web import deps, security
@@ -134,9 +134,11 @@ def list_comments(session: ReadSession, arxiv_id: str) -> JSON:
     if item is None:
         return error(404, "Paper not found")
     return JSON([
-        {"id": c.id, "author": hf_shapes.user(c.author), "body": c.body, "html": c.html,
-         "createdAt": hf_shapes.iso(c.created_at), "parentId": c.parent_id}
-        for c in comments.list_comments(session, item.paper.arxiv_id)
+        {"id": c.id, "author": hf_shapes.user(c.author) if c.state in ("shown", "removed") else None,
+         "body": c.body, "html": c.html,
+         "createdAt": hf_shapes.iso(c.created_at), "parentId": c.parent_id, "state": c.state,
+         "editedAt": hf_shapes.iso(c.edited_at), "removedReason": c.removed_reason}
+        for c in threads.list_comments(session, item.paper.arxiv_id)
     ])
 
 

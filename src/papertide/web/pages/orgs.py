@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from papertide import feed
 from papertide.catalog.organizations import list_organizations
-from papertide.community import votes
+from papertide.community import follows, votes
 from papertide.web.deps import database, now
 from papertide.web.rendering import query_url, page_context, render_page
 
@@ -36,8 +36,11 @@ def organization_page(request: Request, slug: str, sort: str = "newest", p: int 
                                error_text=f"No organisation is called {slug[:60]!r} here.")
         user = context["user"]
         voted = votes.voted_papers(session, user.id, [i.paper.id for i in page.items]) if user else set()
+        following = follows.is_following(session, user.id if user else None, "organization", page.organization.slug)
     sort = feed.normalise_sort(sort)
     pills = [(key, label, query_url(f"/orgs/{slug}", sort=None if key == "newest" else key)) for key, label in SORT_LABELS]
     more = query_url(f"/orgs/{slug}", sort=None if sort == "newest" else sort, p=page.page + 1) if page.has_more else None
     return render_page(request, context, "org.html", org=page.organization, items=page.items, total=page.total,
-                       total_upvotes=page.total_upvotes, voted_ids=voted, sort=sort, sort_pills=pills, more_url=more)
+                       total_upvotes=page.total_upvotes, voted_ids=voted, sort=sort, sort_pills=pills, more_url=more,
+                       following=following, follow_kind="organization", follow_name=page.organization.slug,
+                       next=f"/orgs/{page.organization.slug}")
