@@ -2,16 +2,27 @@
 
 A period knows its own query parameter (``?date=``, ``?week=``, ``?month=``), so the previous and
 next links of a page are built from the period alone.
+
+The list is served for days from ``FIRST_DAY`` to ``LAST_DAY``: a URL naming a day outside them is
+``InvalidQuery``, and stored dates outside them (ingest refuses them, but rows written before it
+did, or by hand, may exist) are never offered as a period to step to. The constructors themselves
+clamp at the ends of Python's calendar instead of overflowing, so no stored date can make a page fail.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Literal
 
 from papertide.feed.params import InvalidQuery
+
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+RANGE_TEXT = f"dates run from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+FORMATS_TEXT = "dates are YYYY-MM-DD, weeks YYYY-Www (e.g. 2025-W09), months YYYY-MM"
 
 
 @dataclass(frozen=True)
@@ -34,22 +45,32 @@ class Period:
         return {self.param: self.key}
 
 
+def shift(day: date, days: int) -> date:
+    """``day`` moved by ``days``, held at the first or last day Python knows instead of overflowing."""
+    ordinal = day.toordinal() + days
+    return date.fromordinal(min(max(ordinal, date.min.toordinal()), date.max.toordinal()))
+
+
+def in_range(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
+
+
 def day_period(day: date) -> Period:
-    return Period("day", day, day + timedelta(days=1), day.isoformat(), day.strftime("%a %-d %b %Y"))
+    return Period("day", day, shift(day, 1), day.isoformat(), day.strftime("%a %-d %b %Y"))
 
 
 def week_period(day: date) -> Period:
     year, week, weekday = day.isocalendar()
-    start = day - timedelta(days=weekday - 1)
-    end = start + timedelta(days=7)
-    last = end - timedelta(days=1)
+    start = shift(day, 1 - weekday)
+    end = shift(start, 7)
+    last = shift(end, -1)
     return Period("week", start, end, f"{year}-W{week:02d}",
                   f"Week {week}, {year} ({start.strftime('%-d %b')} – {last.strftime('%-d %b')})")
 
 
 def month_period(day: date) -> Period:
     start = day.replace(day=1)
-    end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    end = shift(start, calendar.monthrange(start.year, start.month)[1])
     return Period("month", start, end, start.strftime("%Y-%m"), start.strftime("%B %Y"))
 
 
@@ -63,22 +84,39 @@ def parse_period(day: str | date | None = None, week: str | None = None, month: 
         raise InvalidQuery("give one of date, week or month, not several")
     try:
         if isinstance(day, date):
-            return day_period(day)
-        if day:
-            return day_period(date.fromisoformat(_short(day)))
-        if week:
+            period = day_period(day)
+        elif day:
+            period = day_period(parse_day(day))
+        elif week:
             match = re.fullmatch(r"(\d{4})-?W(\d{1,2})", _short(week).upper())
             if not match:
                 raise ValueError
-            return week_period(date.fromisocalendar(int(match[1]), int(match[2]), 1))
-        if month:
+            period = week_period(date.fromisocalendar(int(match[1]), int(match[2]), 1))
+        elif month:
             match = re.fullmatch(r"(\d{4})-(\d{1,2})", _short(month))
             if not match:
                 raise ValueError
-            return month_period(date(int(match[1]), int(match[2]), 1))
+            period = month_period(date(int(match[1]), int(match[2]), 1))
+        else:
+            return None
+    except InvalidQuery:
+        raise
     except ValueError:
-        raise InvalidQuery("dates are YYYY-MM-DD, weeks YYYY-Www (e.g. 2025-W09), months YYYY-MM") from None
-    return None
+        raise InvalidQuery(FORMATS_TEXT) from None
+    if not (in_range(period.start) and in_range(shift(period.end, -1))):
+        raise InvalidQuery(f"{RANGE_TEXT}; {period.key} is outside them")
+    return period
+
+
+def parse_day(text: str) -> date:
+    """A ``YYYY-MM-DD`` day of the served range; ``InvalidQuery`` otherwise."""
+    try:
+        day = date.fromisoformat(_short(text))
+    except ValueError:
+        raise InvalidQuery("dates are YYYY-MM-DD") from None
+    if not in_range(day):
+        raise InvalidQuery(f"{RANGE_TEXT}; {day.isoformat()} is outside them")
+    return day
 
 
 def _short(text: str) -> str:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import orjson
@@ -79,12 +78,17 @@ def search(
     session: ReadSession,
     q: Annotated[str, Query(max_length=feed.MAX_QUERY)] = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: Annotated[str | None, Query(max_length=20)] = None,
+    date_to: Annotated[str | None, Query(max_length=20)] = None,
     organization: Annotated[str | None, Query(max_length=100)] = None,
 ) -> JSON:
-    items = search_papers(session, q, limit=limit, now=deps.now(request), date_from=date_from,
-                                  date_to=date_to, organization=organization)
+    try:
+        start = feed.parse_day(date_from) if date_from else None
+        end = feed.parse_day(date_to) if date_to else None
+    except feed.InvalidQuery as problem:
+        return error(400, str(problem))
+    items = search_papers(session, q, limit=limit, now=deps.now(request), date_from=start,
+                          date_to=end, organization=organization)
     return JSON([hf_shapes.daily_item(item) for item in items])
 
 

@@ -37,10 +37,8 @@ def organization_choices(session, database_url: str) -> list[tuple[str, str, int
 
 
 def _date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text.strip()[:10]) if text and text.strip() else None
-    except ValueError:
-        return None
+    """An optional day of the filter; ``feed.InvalidQuery`` when it is not one the list serves."""
+    return feed.parse_day(text) if text and text.strip() else None
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -48,7 +46,11 @@ def search_page(request: Request, q: str = "", date_from: str | None = None, dat
                 org: str | None = None, go: str | None = None):
     context = page_context(request)
     q = q.strip()[: feed.MAX_QUERY]
-    start, end = _date(date_from), _date(date_to)
+    try:
+        start, end = _date(date_from), _date(date_to)
+    except feed.InvalidQuery as error:
+        return render_page(request, context, "error.html", status_code=400, nav="search",
+                           error_title="That is not a date we understand", error_text=str(error))
     with database(request).session() as session:
         if go and (exact := normalise_arxiv_id(q)) and feed.get_paper_item(session, exact):
             return RedirectResponse(f"/papers/{exact}", status_code=303)  # "I'm feeling lucky" on an id
