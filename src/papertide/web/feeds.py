@@ -2,10 +2,15 @@
 
 Each feed is ``/feeds/<what>.atom`` or ``.rss`` (feedgen writes both), takes the same query
 parameters as its page, and is the same for every reader, so it caches by URL.
+
+Every text put into a document goes through ``xml_safe`` first: lxml refuses to build a document
+with a character XML 1.0 forbids, and one such character in a stored title, or in a search query
+echoed into the feed's title, made the whole feed answer 500.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -26,6 +31,13 @@ Format = Literal["atom", "rss"]
 ReadSession = Annotated[Session, Depends(deps.read_session)]
 MEDIA_TYPES = {"atom": "application/atom+xml; charset=utf-8", "rss": "application/rss+xml; charset=utf-8"}
 MAX_ENTRY_AUTHORS = 20
+# What XML 1.0 forbids: C0 controls but tab, LF and CR; surrogates; U+FFFE and U+FFFF.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids (everything else kept as it is)."""
+    return text if text.isprintable() else _XML_FORBIDDEN.sub("", text)
 
 
 def build_feed(items: list[FeedItem], *, title: str, subtitle: str, page_url: str, self_url: str, base_url: str,
@@ -33,8 +45,8 @@ def build_feed(items: list[FeedItem], *, title: str, subtitle: str, page_url: st
     """An Atom or RSS document for ``items`` (newest-known times as the entries' dates)."""
     document = FeedGenerator()
     document.id(self_url)
-    document.title(title)
-    document.subtitle(subtitle)
+    document.title(xml_safe(title))
+    document.subtitle(xml_safe(subtitle))
     document.link(href=page_url, rel="alternate")
     document.link(href=self_url, rel="self")
     document.author({"name": "papertide"})
@@ -49,13 +61,14 @@ def build_feed(items: list[FeedItem], *, title: str, subtitle: str, page_url: st
         url = f"{base_url}/papers/{paper.arxiv_id}"
         entry.id(url)
         entry.guid(url, permalink=True)
-        entry.title(paper.title)
+        entry.title(xml_safe(paper.title))
         entry.link(href=url, rel="alternate")
-        entry.summary(paper.abstract or paper.title)
+        entry.summary(xml_safe(paper.abstract or paper.title))
         for name in (paper.authors or [])[:MAX_ENTRY_AUTHORS]:
+            name = xml_safe(name)
             entry.author({"name": name} if fmt == "atom" else {"name": name, "email": "unknown@arxiv.org"})
         if item.organization is not None:
-            entry.category(term=item.organization.slug, label=item.organization.name)
+            entry.category(term=xml_safe(item.organization.slug), label=xml_safe(item.organization.name))
         entry.published(paper.published_at or when)
         entry.updated(when)
     document.updated(latest or now)
