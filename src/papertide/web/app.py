@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Router
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from papertide.catalog import versions
 from papertide.config import Settings, get_settings
@@ -49,6 +52,27 @@ class ImmutableStaticFiles(StaticFiles):
         return response
 
 
+def trailing_slash_redirect(router: Router) -> ASGIApp:
+    """What answers a path no route matches: ``/search/`` is sent to ``/search`` by a relative
+    ``Location`` (Starlette's own redirect builds an absolute one from the ``Host`` header the
+    client sent), anything else is the 404 page."""
+
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        stripped = path.rstrip("/")
+        if scope["type"] == "http" and stripped and stripped != path and not stripped.startswith("//"):
+            if any(route.matches({**scope, "path": stripped})[0] is not Match.NONE for route in router.routes):
+                raw = scope.get("raw_path")  # as sent, still percent-encoded
+                target = raw.decode("latin-1").rstrip("/") if raw else quote(stripped)
+                query = scope.get("query_string", b"").decode("latin-1")
+                target += f"?{query}" if query else ""
+                await RedirectResponse(target, status_code=308)(scope, receive, send)
+                return
+        await router.not_found(scope, receive, send)
+
+    return answer
+
+
 def content_version(database: Database) -> Callable[[], int]:
     """The cache's version stamp: the catalog's content version, read fresh on every request.
 
@@ -65,7 +89,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or get_settings()
     database = database or get_database(settings.database_url)
     app = FastAPI(title=settings.site_name, description="papertide: research papers, every morning.",
-                  docs_url=None, redoc_url=None)  # /docs: vendored Swagger UI in api.router
+                  docs_url=None, redoc_url=None,  # /docs: vendored Swagger UI in api.router
+                  redirect_slashes=False)  # Starlette's copies the Host header into Location: ours below
     app.state.settings, app.state.database, app.state.clock = settings, database, clock
 
     app.mount("/static", ImmutableStaticFiles(directory=STATIC_DIR), name="static")
@@ -74,6 +99,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(api.router)  # the Hugging Face-compatible JSON API under /api
     app.include_router(feeds.router)  # RSS / Atom under /feeds
     app.include_router(digest.router)  # email digests: subscribe, confirm, preferences, unsubscribe, preview
+    app.router.default = trailing_slash_redirect(app.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

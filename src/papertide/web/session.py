@@ -86,7 +86,12 @@ def pop_flashes(request: Request) -> list[dict[str, str]]:
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """Only same-site paths: ``next=https://evil.example`` or ``//evil`` becomes ``default``."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target or len(target) > 500:
+    """Only same-site paths: ``next=https://evil.example`` or ``//evil`` becomes ``default``.
+
+    Only printable ASCII without spaces passes: browsers drop tabs and newlines from a URL, so
+    ``/\\t/evil.example`` would become ``//evil.example``, and a header cannot carry U+3000.
+    """
+    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target or len(target) > 500
+            or not (target.isascii() and target.isprintable()) or " " in target):
         return default
     return target
