@@ -20,7 +20,7 @@ from papertide.catalog.record import clean_text
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.digest.models import Subscription
-from papertide.orm import utcnow
+from papertide.orm import parse_id, utcnow
 
 RESEND_INTERVAL = timedelta(minutes=10)
 MAX_PAPERS = 50
@@ -213,8 +213,9 @@ def account_email(database: Database, user_id: int) -> str | None:
 
 def find(database: Database, id_or_email: str) -> Subscription | None:
     with database.session() as session:
-        if id_or_email.isdigit():
-            return session.get(Subscription, int(id_or_email))
+        if id_or_email.isascii() and id_or_email.isdigit():
+            subscription_id = parse_id(id_or_email)
+            return session.get(Subscription, subscription_id) if subscription_id else None
         return session.scalars(select(Subscription).where(Subscription.email == id_or_email.strip())).first()
 
 

@@ -25,7 +25,9 @@ from papertide.catalog.arxiv_ids import normalise_arxiv_id
 from papertide.community import accounts, comments, moderation, ratelimit, submissions, votes
 from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError, Forbidden
+from papertide.orm import parse_id
 from papertide.web import deps, security
+from papertide.web.inputs import ParentId
 from papertide.web.rendering import render
 from papertide.web.session import current_user, end_session, flash, safe_next, start_session
 
@@ -214,8 +216,7 @@ def vote(request: Request, arxiv_id: str, pill: Annotated[str, Form(max_length=5
 
 
 @router.post("/papers/{arxiv_id:path}/comments")
-def comment(request: Request, arxiv_id: str, body: LongText,
-            parent_id: Annotated[int | None, Form()] = None) -> Response:
+def comment(request: Request, arxiv_id: str, body: LongText, parent_id: ParentId = None) -> Response:
     account = _who(request)
     if isinstance(account, Response):
         return account
@@ -286,13 +287,14 @@ def moderate(request: Request, what: str, target: str, verb: str, reason: Reason
     if isinstance(admin, Response):
         return admin
     action = MODERATION.get((what, verb))
-    if action is None or (what == "comments" and not target.isdigit()):
+    comment_id = parse_id(target) if what == "comments" else None
+    if action is None or (what == "comments" and comment_id is None):
         return _fail(request, 404, "no such moderation action", "/admin")
     if what == "papers":
         key: str | int = normalise_arxiv_id(target) or target[:60]
         back = safe_next(next, f"/papers/{key}")
     else:
-        key, back = (int(target[:18]) if what == "comments" else target[:40]), safe_next(next, "/admin")
+        key, back = (comment_id if what == "comments" else target[:40]), safe_next(next, "/admin")
     try:
         with deps.database(request).session() as session:
             action(session, admin.id, key, reason)

@@ -19,10 +19,8 @@ from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse, RedirectResponse
 from starlette.routing import Match, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -30,9 +28,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from papertide.catalog import versions
 from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
-from papertide.web import actions, api, digest, feeds, pages, security
+from papertide.web import actions, api, digest, errors, feeds, pages, security
 from papertide.web.cache import PageCache, PageCacheMiddleware
-from papertide.web.rendering import STATIC_DIR, render, render_string, static
+from papertide.web.rendering import STATIC_DIR, static
 
 # Answers that are the same for every anonymous reader (by path prefix): pages, the JSON API and
 # feeds. Forms, the admin view and anything personal are never cached.
@@ -113,26 +111,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     def robots() -> str:
         return "User-agent: *\nDisallow: /admin\nDisallow: /api/\n"
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException):
-        """HTML error pages for people; JSON for the API and for clients that ask for it."""
-        wants_html = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
-        if not wants_html:
-            return await http_exception_handler(request, error)
-        titles = {404: "Page not found", 403: "Not allowed", 401: "Log in first", 405: "Not allowed"}
-        return render(request, "error.html", status_code=error.status_code,
-                      error_title=titles.get(error.status_code, "Something went wrong"), error_text=str(error.detail))
-
-    @app.exception_handler(Exception)
-    async def server_error(request: Request, error: Exception):
-        """A page, not a bare "Internal Server Error"; uvicorn still logs the traceback."""
-        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
-            return PlainTextResponse("Internal Server Error", status_code=500)
-        page = render_string("error.html", {"request": request, "user": None, "csrf_token": "", "flashes": [],
-                                            "error_title": "Something went wrong",
-                                            "error_text": "The error was logged. Please try again in a moment."})
-        return HTMLResponse(page, status_code=500)
-
+    errors.install(app)
     security.install(app, settings)  # signed-cookie sessions, and around them the CSP and other headers
     if page_cache:  # added last, so outermost: a hit skips the session and header layers
         app.add_middleware(PageCacheMiddleware, cache=PageCache(), version=content_version(database),

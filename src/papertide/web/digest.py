@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -29,6 +29,7 @@ from papertide.digest.schedule import parse_timezone
 from papertide.digest.subscriptions import Preferences, SubscriptionError
 from papertide.digest.tokens import DigestTokens, InvalidToken
 from papertide.web import deps, security
+from papertide.web.errors import json_error
 from papertide.web.rendering import render
 from papertide.web.session import current_user
 
@@ -135,9 +136,9 @@ def api_subscribe(body: SubscribeBody, database: Database = Depends(deps.databas
     try:
         result = subscriptions.subscribe(database, settings, body.email, preferences)
     except SubscriptionError as error:
-        return JSONResponse({"detail": str(error)}, status_code=422)
+        return json_error(422, str(error))
     except DeliveryError:
-        return JSONResponse({"error": "the confirmation email could not be sent; try again later"}, status_code=503)
+        return json_error(503, "the confirmation email could not be sent; try again later")
     return {"status": "confirmation_sent", "email": result.email, "message": SENT_TEXT.format(email=result.email)}
 
 

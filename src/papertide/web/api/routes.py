@@ -17,6 +17,8 @@ from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError
 from papertide.web import deps, security
 from papertide.web.api import hf_shapes
+from papertide.web.errors import json_error
+from papertide.web.inputs import PageNumber, bounded
 from papertide.web.session import current_user, require_user
 from papertide.search.papers import search_papers, similar_papers
 
@@ -32,9 +34,9 @@ class JSON(Response):
         return orjson.dumps(content)
 
 
-def error(status: int, message: str) -> JSON:
-    """Errors as Hugging Face sends them: ``{"error": "..."}``."""
-    return JSON({"error": message}, status_code=status)
+def error(status: int, message: str) -> Response:
+    """Errors as Hugging Face sends them, and as every JSON error here is: ``{"error": "..."}``."""
+    return json_error(status, message)
 
 
 @router.get("/session", summary="Who you are and your CSRF token (papertide)")
@@ -56,8 +58,8 @@ def daily_papers(
     week: Annotated[str | None, Query(max_length=20, description="YYYY-Www, e.g. 2025-W09")] = None,
     month: Annotated[str | None, Query(max_length=20, description="YYYY-MM")] = None,
     sort: Annotated[str, Query(max_length=20, description="publishedAt (newest), trending or upvotes")] = "publishedAt",
-    p: Annotated[int, Query(ge=0, le=100_000, description="page, from 0")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    p: PageNumber = 0,
+    limit: bounded(1, 1000) = 50,
     submitter: Annotated[str | None, Query(max_length=100)] = None,
 ) -> JSON:
     """Papers on the daily list of a day, week or month; without one, the newest submissions."""
@@ -77,7 +79,7 @@ def search(
     request: Request,
     session: ReadSession,
     q: Annotated[str, Query(max_length=feed.MAX_QUERY)] = "",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    limit: bounded(1, 1000) = 50,
     date_from: Annotated[str | None, Query(max_length=20)] = None,
     date_to: Annotated[str | None, Query(max_length=20)] = None,
     organization: Annotated[str | None, Query(max_length=100)] = None,
@@ -93,8 +95,8 @@ def search(
 
 
 @router.get("/trending", summary="Trending papers (papertide)")
-def trending(request: Request, session: ReadSession, days: Annotated[int, Query(ge=1, le=90)] = 7,
-             limit: Annotated[int, Query(ge=1, le=100)] = 30) -> JSON:
+def trending(request: Request, session: ReadSession, days: bounded(1, 90) = 7,
+             limit: bounded(1, 100) = 30) -> JSON:
     items = feed.trending(session, deps.now(request), days=days, limit=limit)
     return JSON([hf_shapes.daily_item(item) | {"trendingScore": round(item.score, 6)} for item in items])
 
@@ -102,8 +104,8 @@ def trending(request: Request, session: ReadSession, days: Annotated[int, Query(
 @router.get("/organizations/{slug}/papers", summary="An organisation's papers (papertide)")
 def organization_papers(request: Request, session: ReadSession, slug: str,
                         sort: Annotated[str, Query(max_length=20)] = "newest",
-                        p: Annotated[int, Query(ge=0, le=100_000)] = 0,
-                        limit: Annotated[int, Query(ge=1, le=100)] = 50) -> JSON:
+                        p: PageNumber = 0,
+                        limit: bounded(1, 100) = 50) -> JSON:
     try:
         page = feed.organization_page(session, slug, sort=sort, now=deps.now(request), page=p, limit=limit)
     except feed.InvalidQuery as problem:
@@ -114,7 +116,7 @@ def organization_papers(request: Request, session: ReadSession, slug: str,
 
 
 @router.get("/papers/{arxiv_id:path}/similar", summary="Similar papers (papertide)")
-def similar(request: Request, session: ReadSession, arxiv_id: str, k: Annotated[int, Query(ge=1, le=50)] = 6) -> JSON:
+def similar(request: Request, session: ReadSession, arxiv_id: str, k: bounded(1, 50) = 6) -> JSON:
     if feed.get_paper_item(session, arxiv_id) is None:
         return error(404, "Paper not found")
     return JSON([hf_shapes.daily_item(item) for item in similar_papers(session, arxiv_id, k=k, now=deps.now(request))])
@@ -154,7 +156,7 @@ def vote(request: Request, arxiv_id: str, account: Annotated[Account, Depends(re
                           scale=deps.settings(request).rate_limit_scale)
             result = votes.toggle_vote(session, account.id, key, now=deps.now(request))
     except ratelimit.RateLimited as limited:
-        return JSON({"error": str(limited)}, status_code=429, headers={"Retry-After": str(limited.retry_after)})
+        return json_error(429, str(limited), headers={"Retry-After": str(limited.retry_after)})
     except CommunityError as problem:
         return error(problem.status, str(problem))
     return JSON({"id": key, "voted": result.voted, "upvotes": result.upvotes})
