@@ -40,7 +40,7 @@ class Limit:
 
 # The defaults: generous for people (a lab shares one address), tight for scripts.
 LIMITS: dict[str, Limit] = {
-    "login": Limit(10, timedelta(minutes=5)),      # failed log-ins per username
+    "login": Limit(10, timedelta(minutes=5)),      # failed log-ins per (username, client address)
     "login_ip": Limit(30, timedelta(minutes=5)),   # failed log-ins per client address
     "signup": Limit(20, timedelta(hours=1)),       # per client address
     "vote": Limit(120, timedelta(minutes=1)),      # per user

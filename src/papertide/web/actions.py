@@ -115,7 +115,7 @@ def log_in(request: Request, username: Text, password: Annotated[str, Form(max_l
            next: Next = "/") -> Response:
     back = f"/login?next={quote(safe_next(next))}"
     now, scale = deps.now(request), _scale(request)
-    by_address, by_name = f"ip:{security.client_address(request)}", f"user:{username.strip().lower()}"
+    by_address, by_name = f"ip:{security.client_address(request)}", _name_at_address(request, username)
     try:  # only failed attempts count: a lab behind one address can all log in at nine
         with deps.database(request).session() as session:
             ratelimit.check(session, "login_ip", by_address, now=now, scale=scale)
@@ -132,6 +132,12 @@ def log_in(request: Request, username: Text, password: Annotated[str, Form(max_l
     return _done(request, safe_next(next), {"username": account.username})
 
 
+def _name_at_address(request: Request, username: str) -> str:
+    """The key failed log-ins for a name are counted under: the name *and* the client's address,
+    so guessing from one address locks out that address only, never the owner at theirs."""
+    return f"user:{username.strip().lower()[:100]}:ip:{security.client_address(request)}"
+
+
 @router.post("/logout")
 def log_out(request: Request) -> Response:
     end_session(request)
@@ -146,7 +152,7 @@ def change_password(request: Request, current_password: Annotated[str, Form(max_
     if isinstance(account, Response):
         return account
     now, scale = deps.now(request), _scale(request)
-    by_name = f"user:{account.username.lower()}"
+    by_name = _name_at_address(request, account.username)
     try:  # a wrong current password counts as a failed log-in: this form is no way to guess it
         with deps.database(request).session() as session:
             ratelimit.check(session, "login", by_name, now=now, scale=scale)
