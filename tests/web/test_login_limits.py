@@ -17,7 +17,10 @@ def test_wrong_passwords_from_one_address_do_not_lock_the_owner_out_elsewhere(ap
     attacker = visitor_at(app, "198.51.100.66")
     for _ in range(10):
         assert attacker.post("/login", {"username": "ada", "password": "guess"}).status_code == 401
-    assert attacker.post("/login", {"username": "ada", "password": "guess"}).status_code == 429
+    refused = attacker.post("/login", {"username": "ada", "password": "guess"})
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    assert refused.headers["ratelimit-limit"] == "10" and refused.headers["ratelimit-policy"] == "10;w=300"
+    assert refused.headers["ratelimit-remaining"] == "0" and int(refused.headers["ratelimit-reset"]) > 0
     assert attacker.post("/login", {"username": "ada", "password": PASSWORD}).status_code == 429  # locked: itself
     owner = visitor_at(app, "192.0.2.10")
     answer = owner.post("/login", {"username": "ada", "password": PASSWORD})

@@ -46,6 +46,8 @@ LIMITS: dict[str, Limit] = {
     "vote": Limit(120, timedelta(minutes=1)),      # per user
     "comment": Limit(10, timedelta(minutes=1)),    # per user
     "submit": Limit(20, timedelta(hours=1)),       # per user
+    "subscribe": Limit(10, timedelta(hours=1)),    # digest subscription requests per client address
+    "confirmation_email": Limit(100, timedelta(hours=1)),  # confirmation emails, all addresses together
 }
 
 
@@ -53,12 +55,14 @@ PRUNE_EVERY = 200
 
 
 class RateLimited(Exception):
-    """Too many attempts; ``retry_after`` seconds until the oldest one leaves the window."""
+    """Too many attempts; ``retry_after`` seconds until the oldest one leaves the window. ``limit``
+    is the limit that was reached (for the answer's ``RateLimit-*`` headers)."""
 
-    def __init__(self, action: str, retry_after: int):
-        super().__init__(f"too many {action} attempts; try again in {retry_after} s")
+    def __init__(self, action: str, retry_after: int, limit: Limit | None = None):
+        super().__init__(f"too many {action.replace('_', ' ')} attempts; try again in {retry_after} s")
         self.action = action
         self.retry_after = retry_after
+        self.limit = limit
 
 
 def hit(session: Session, action: str, subject: str, *, now: datetime, scale: float = 1.0) -> None:
@@ -102,4 +106,4 @@ def _check(session: Session, action: str, key: str, limit: Limit, now: datetime,
     ).one()
     if count > allowed:
         retry_after = max(1, math.ceil((oldest + limit.window - now).total_seconds())) if oldest else 1
-        raise RateLimited(action.removesuffix("_ip"), retry_after)
+        raise RateLimited(action.removesuffix("_ip"), retry_after, limit)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from papertide.catalog.record import clean_text
+from papertide.community import ratelimit
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.digest.models import Subscription
@@ -239,19 +240,25 @@ def counts(database: Database) -> dict[str, int]:
 
 
 def subscribe(
-    database: Database, settings: Settings, email: str, preferences: Preferences, *, user_id: int | None = None, mailer=None
+    database: Database, settings: Settings, email: str, preferences: Preferences, *, user_id: int | None = None, mailer=None,
+    now: datetime | None = None,
 ) -> SubscribeRequest:
     """Record the request and send the confirmation (or reminder) email it calls for.
 
-    Raises ``SubscriptionError`` for a bad address and ``delivery.DeliveryError`` when the
-    email could not be handed to the SMTP server (the request is kept; asking again resends).
+    Raises ``SubscriptionError`` for a bad address, ``delivery.DeliveryError`` when the email could
+    not be handed to the SMTP server, and ``ratelimit.RateLimited`` when the site already sent its
+    hourly share of confirmation emails (a cap on what anyone can make it send to strangers). In
+    the last two cases the request is kept, and asking again later sends the email.
     """
     from papertide.digest.compose import Composer
     from papertide.digest.delivery import SmtpMailer
 
-    request = request_subscription(database, email, preferences, user_id=user_id)
+    now = now or utcnow()
+    request = request_subscription(database, email, preferences, user_id=user_id, now=now)
     if request.send is None:
         return request
+    with database.session() as session:
+        ratelimit.hit(session, "confirmation_email", "site", now=now, scale=settings.rate_limit_scale)
     composer = Composer(settings)
     message = (composer.confirmation if request.send == "confirm" else composer.already_subscribed)(
         request.subscription_id, request.email
@@ -263,5 +270,5 @@ def subscribe(
     finally:
         if own_mailer:
             mailer.close()
-    mark_confirmation_sent(database, request.subscription_id)
+    mark_confirmation_sent(database, request.subscription_id, now)
     return request

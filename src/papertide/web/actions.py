@@ -27,6 +27,7 @@ from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError, Forbidden
 from papertide.orm import parse_id
 from papertide.web import deps, security
+from papertide.web.errors import rate_limit_headers
 from papertide.web.inputs import ParentId
 from papertide.web.rendering import render
 from papertide.web.session import current_user, end_session, flash, safe_next, start_session
@@ -83,7 +84,7 @@ def _escape(text: str) -> str:
 
 
 def _limited(request: Request, limited: ratelimit.RateLimited, back: str) -> Response:
-    return _fail(request, 429, str(limited), back, {"Retry-After": str(limited.retry_after)})
+    return _fail(request, 429, str(limited), back, rate_limit_headers(limited))
 
 
 def _scale(request: Request) -> float:

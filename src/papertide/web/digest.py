@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from papertide.community import ratelimit
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.digest import subscriptions
@@ -29,7 +30,7 @@ from papertide.digest.schedule import parse_timezone
 from papertide.digest.subscriptions import Preferences, SubscriptionError
 from papertide.digest.tokens import DigestTokens, InvalidToken
 from papertide.web import deps, security
-from papertide.web.errors import json_error
+from papertide.web.errors import json_error, rate_limit_headers
 from papertide.web.rendering import render
 from papertide.web.session import current_user
 
@@ -92,6 +93,24 @@ def _form_prefs(form) -> dict:
     }
 
 
+def _subscribe(request: Request, database: Database, settings: Settings, email: str, preferences: Preferences,
+               user) -> subscriptions.SubscribeRequest:
+    """Every way of subscribing goes through here: at most ``ratelimit.LIMITS["subscribe"]``
+    requests per client address (one client made the site mail 30 strangers in 10 s), and the
+    service caps the confirmation emails of all of them together."""
+    now = deps.now(request)
+    with database.session() as session:
+        ratelimit.hit(session, "subscribe", f"ip:{security.client_address(request)}", now=now,
+                      scale=settings.rate_limit_scale)
+    return subscriptions.subscribe(database, settings, email, preferences, user_id=getattr(user, "id", None), now=now)
+
+
+def _limited_page(request: Request, settings: Settings, limited: ratelimit.RateLimited):
+    answer = _notice(request, settings, "Too many requests", f"{limited}.", 429, error=True)
+    answer.headers.update(rate_limit_headers(limited))
+    return answer
+
+
 SENT_TEXT = ("If {email} can receive digests, a confirmation link is on its way. "
              "Click it to start receiving them; nothing is sent before that.")
 
@@ -112,12 +131,13 @@ async def subscribe_submit(request: Request, database: Database = Depends(deps.d
     email = str(form.get("email") or "")
     try:
         preferences = _preferences_from_form(form)
-        result = await run_in_threadpool(subscriptions.subscribe, database, settings, email, preferences,
-                                         user_id=getattr(user, "id", None))
+        result = await run_in_threadpool(_subscribe, request, database, settings, email, preferences, user)
     except (ValidationError, SubscriptionError) as error:
         message = _validation_message(error) if isinstance(error, ValidationError) else str(error)
         return _page(request, settings, "subscribe.html", 400, error=message, email=email,
                      prefs=_form_prefs(form))
+    except ratelimit.RateLimited as limited:
+        return _limited_page(request, settings, limited)
     except DeliveryError:
         return _notice(request, settings, "We could not send the email",
                        "Our mail server did not take the confirmation email. Please try again in a few minutes.", 503, error=True)
@@ -129,14 +149,16 @@ class SubscribeBody(Preferences):
 
 
 @router.post("/api/subscriptions", status_code=202)
-def api_subscribe(body: SubscribeBody, database: Database = Depends(deps.database), settings: Settings = Depends(deps.settings)):
+def api_subscribe(request: Request, body: SubscribeBody, database: Database = Depends(deps.database), settings: Settings = Depends(deps.settings)):
     """Subscribe an address. Double opt-in: the answer is the same whatever the address's state,
     and nothing is sent before the owner clicks the link in the confirmation email."""
     preferences = Preferences.model_validate(body.model_dump(exclude={"email"}))
     try:
-        result = subscriptions.subscribe(database, settings, body.email, preferences)
+        result = _subscribe(request, database, settings, body.email, preferences, None)
     except SubscriptionError as error:
         return json_error(422, str(error))
+    except ratelimit.RateLimited as limited:
+        return json_error(429, str(limited), headers=rate_limit_headers(limited))
     except DeliveryError:
         return json_error(503, "the confirmation email could not be sent; try again later")
     return {"status": "confirmation_sent", "email": result.email, "message": SENT_TEXT.format(email=result.email)}
@@ -262,10 +284,11 @@ async def settings_save(request: Request, token: str | None = None, database: Da
     if not email:
         return _notice(request, settings, "No email address", "Add an email address to your account first.", 400, error=True)
     try:
-        result = await run_in_threadpool(subscriptions.subscribe, database, settings, email, preferences,
-                                         user_id=getattr(user, "id", None))
+        result = await run_in_threadpool(_subscribe, request, database, settings, email, preferences, user)
     except SubscriptionError as error:
         return _notice(request, settings, "That address does not work", str(error), 400, error=True)
+    except ratelimit.RateLimited as limited:
+        return _limited_page(request, settings, limited)
     except DeliveryError:
         return _notice(request, settings, "We could not send the email",
                        "Our mail server did not take the confirmation email. Please try again in a few minutes.", 503, error=True)

@@ -17,7 +17,7 @@ from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError
 from papertide.web import deps, security
 from papertide.web.api import hf_shapes
-from papertide.web.errors import json_error
+from papertide.web.errors import json_error, rate_limit_headers
 from papertide.web.inputs import PageNumber, bounded
 from papertide.web.session import current_user, require_user
 from papertide.search.papers import search_papers, similar_papers
@@ -156,7 +156,7 @@ def vote(request: Request, arxiv_id: str, account: Annotated[Account, Depends(re
                           scale=deps.settings(request).rate_limit_scale)
             result = votes.toggle_vote(session, account.id, key, now=deps.now(request))
     except ratelimit.RateLimited as limited:
-        return json_error(429, str(limited), headers={"Retry-After": str(limited.retry_after)})
+        return json_error(429, str(limited), headers=rate_limit_headers(limited))
     except CommunityError as problem:
         return error(problem.status, str(problem))
     return JSON({"id": key, "voted": result.voted, "upvotes": result.upvotes})
