@@ -1,11 +1,12 @@
 """The state-changing endpoints behind the site's forms and htmx buttons.
 
-Each one: CSRF check (``security.verify_csrf``), who is asking, a rate limit, one call to a
-community service inside one transaction, then an answer in the shape the caller wants:
+Each one: the write check (``session.verify_write``: the CSRF token from a browser, or a write-scoped
+API token from a script), who is asking, a rate limit, one call to a community service inside one
+transaction, then an answer in the shape the caller wants:
 
 * an htmx request (``HX-Request``) gets the HTML fragment to swap in (the page templates'
   partials), or the error text with its status and ``HX-Reswap: none``;
-* a request that accepts JSON gets JSON;
+* a request that accepts JSON, or carries an API token, gets JSON;
 * a plain form post gets a 303 redirect back (``next``), with a flash message on errors.
 
 The page routes (GET /login, /signup, /account, /submit, /admin) belong to ``web.pages``; these only act.
@@ -27,12 +28,13 @@ from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError, Forbidden
 from papertide.orm import parse_id
 from papertide.web import deps, security
-from papertide.web.errors import rate_limit_headers
 from papertide.web.inputs import ParentId
 from papertide.web.rendering import render
-from papertide.web.session import current_user, end_session, flash, safe_next, start_session
+from papertide.web.session import (bearer_token, current_user, end_other_sessions as end_others, end_session, flash,
+                                   safe_next, session_only, start_session, verify_write)
 
-router = APIRouter(tags=["actions"], dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
+router = APIRouter(tags=["actions"], dependencies=[Depends(verify_write)], include_in_schema=False)
+SessionOnly = [Depends(session_only)]
 
 Text = Annotated[str, Form(max_length=100)]
 LongText = Annotated[str, Form(max_length=comments.MAX_COMMENT * 2)]
@@ -66,7 +68,8 @@ def _is_htmx(request: Request) -> bool:
 
 
 def _wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "") and not _is_htmx(request)
+    """Scripts: those asking for JSON, and any request made with an API token."""
+    return ("application/json" in request.headers.get("accept", "") or bearer_token(request) is not None) and not _is_htmx(request)
 
 
 def _fail(request: Request, status: int, message: str, back: str, headers: dict[str, str] | None = None) -> Response:
@@ -84,7 +87,7 @@ def _escape(text: str) -> str:
 
 
 def _limited(request: Request, limited: ratelimit.RateLimited, back: str) -> Response:
-    return _fail(request, 429, str(limited), back, rate_limit_headers(limited))
+    return _fail(request, 429, str(limited), back, security.rate_limit_headers(limited))
 
 
 def _scale(request: Request) -> float:
@@ -95,7 +98,7 @@ def _scale(request: Request) -> float:
 # Accounts
 
 
-@router.post("/signup")
+@router.post("/signup", dependencies=SessionOnly)
 def sign_up(request: Request, username: Text, password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
             email: Annotated[str, Form(max_length=accounts.MAX_EMAIL)] = "", next: Next = "/") -> Response:
     back = f"/signup?next={quote(safe_next(next))}"
@@ -111,7 +114,7 @@ def sign_up(request: Request, username: Text, password: Annotated[str, Form(max_
     return _done(request, safe_next(next), {"username": account.username})
 
 
-@router.post("/login")
+@router.post("/login", dependencies=SessionOnly)
 def log_in(request: Request, username: Text, password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
            next: Next = "/") -> Response:
     back = f"/login?next={quote(safe_next(next))}"
@@ -139,13 +142,13 @@ def _name_at_address(request: Request, username: str) -> str:
     return f"user:{username.strip().lower()[:100]}:ip:{security.client_address(request)}"
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=SessionOnly)
 def log_out(request: Request) -> Response:
     end_session(request)
     return _done(request, "/", {"ok": True})
 
 
-@router.post("/account/password")
+@router.post("/account/password", dependencies=SessionOnly)
 def change_password(request: Request, current_password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
                     new_password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)]) -> Response:
     """A new password; this session goes on (with a new CSRF token), every other one ends."""
@@ -168,11 +171,12 @@ def change_password(request: Request, current_password: Annotated[str, Form(max_
     except CommunityError as problem:
         return _fail(request, problem.status, str(problem), "/account")
     start_session(request, account)
+    end_others(request, account)
     flash(request, "Password changed. Every other device is signed out.", "success")
     return _done(request, "/account", {"ok": True})
 
 
-@router.post("/account/sessions/end")
+@router.post("/account/sessions/end", dependencies=SessionOnly)
 def end_other_sessions(request: Request) -> Response:
     """Sign out everywhere else: every session but this one ends."""
     account = _who(request)
@@ -181,6 +185,7 @@ def end_other_sessions(request: Request) -> Response:
     with deps.database(request).session() as session:
         account = accounts.end_other_sessions(session, account.id)
     start_session(request, account)
+    end_others(request, account)
     flash(request, "Every other device is signed out.", "success")
     return _done(request, "/account", {"ok": True})
 

@@ -5,7 +5,7 @@ One module rather than a page module plus actions, because the digest's rules di
 site's: a signed link in an email stands in for logging in (confirm, preferences, unsubscribe),
 the confirm link acts on a GET, and the one-click unsubscribe is posted by mail clients without a
 cookie, so it carries no CSRF token. The two forms (subscribe, preferences) are checked by the
-site's one CSRF mechanism (``security.verify_csrf``) like every other form. It holds no SQL: the
+site's one write check (``session.verify_write``: the CSRF token, or a write-scoped API token) like every other form. It holds no SQL: the
 digest services do the work.
 """
 
@@ -30,9 +30,9 @@ from papertide.digest.schedule import parse_timezone
 from papertide.digest.subscriptions import Preferences, SubscriptionError
 from papertide.digest.tokens import DigestTokens, InvalidToken
 from papertide.web import deps, security
-from papertide.web.errors import json_error, rate_limit_headers
+from papertide.web.errors import json_error
 from papertide.web.rendering import render
-from papertide.web.session import current_user
+from papertide.web.session import current_user, verify_write
 
 router = APIRouter(tags=["digests"])
 
@@ -107,7 +107,7 @@ def _subscribe(request: Request, database: Database, settings: Settings, email: 
 
 def _limited_page(request: Request, settings: Settings, limited: ratelimit.RateLimited):
     answer = _notice(request, settings, "Too many requests", f"{limited}.", 429, error=True)
-    answer.headers.update(rate_limit_headers(limited))
+    answer.headers.update(security.rate_limit_headers(limited))
     return answer
 
 
@@ -124,7 +124,7 @@ def subscribe_form(request: Request, settings: Settings = Depends(deps.settings)
     return _page(request, settings, "subscribe.html", prefs=Preferences(), email="")
 
 
-@router.post("/subscribe", response_class=HTMLResponse, dependencies=[Depends(security.verify_csrf)])
+@router.post("/subscribe", response_class=HTMLResponse, dependencies=[Depends(verify_write)])
 async def subscribe_submit(request: Request, database: Database = Depends(deps.database),
                            settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     form = await request.form()
@@ -158,7 +158,7 @@ def api_subscribe(request: Request, body: SubscribeBody, database: Database = De
     except SubscriptionError as error:
         return json_error(422, str(error))
     except ratelimit.RateLimited as limited:
-        return json_error(429, str(limited), headers=rate_limit_headers(limited))
+        return json_error(429, str(limited), headers=security.rate_limit_headers(limited))
     except DeliveryError:
         return json_error(503, "the confirmation email could not be sent; try again later")
     return {"status": "confirmation_sent", "email": result.email, "message": SENT_TEXT.format(email=result.email)}
@@ -262,7 +262,7 @@ def settings_page(request: Request, token: str | None = None, database: Database
     return _settings_page(request, settings, subscription, email, token, saved=request.query_params.get("saved"))
 
 
-@router.post("/settings/digest", response_class=HTMLResponse, dependencies=[Depends(security.verify_csrf)])
+@router.post("/settings/digest", response_class=HTMLResponse, dependencies=[Depends(verify_write)])
 async def settings_save(request: Request, token: str | None = None, database: Database = Depends(deps.database),
                         settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     form = await request.form()

@@ -19,7 +19,6 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from papertide.community.ratelimit import RateLimited
 from papertide.web.rendering import render, render_string
 
 TITLES = {400: "That is not a request we understand", 401: "Log in first", 403: "Not allowed",
@@ -94,17 +93,6 @@ def validation_fields(error: RequestValidationError) -> list[dict[str, str]]:
         message = str(problem.get("msg", "invalid value")).removeprefix("Value error, ")
         fields.append({"where": where[:200], "problem": message[:300]})
     return fields
-
-
-def rate_limit_headers(limited: RateLimited) -> dict[str, str]:
-    """``Retry-After`` and the ``RateLimit-*`` headers (IETF httpapi draft) of a refusal: the limit
-    reached, none left, seconds until one is, and the policy as ``count;w=window-seconds``."""
-    headers = {"Retry-After": str(limited.retry_after), "RateLimit-Remaining": "0",
-               "RateLimit-Reset": str(limited.retry_after)}
-    if limited.limit is not None:
-        headers["RateLimit-Limit"] = str(limited.limit.count)
-        headers["RateLimit-Policy"] = f"{limited.limit.count};w={int(limited.limit.window.total_seconds())}"
-    return headers
 
 
 def _page(request: Request, status: int, title: str, text: str, headers: dict[str, str] | None = None) -> HTMLResponse:

@@ -17,9 +17,9 @@ from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError
 from papertide.web import deps, security
 from papertide.web.api import hf_shapes
-from papertide.web.errors import json_error, rate_limit_headers
+from papertide.web.errors import json_error
 from papertide.web.inputs import PageNumber, bounded
-from papertide.web.session import current_user, require_user
+from papertide.web.session import current_user, require_user, verify_write
 from papertide.search.papers import search_papers, similar_papers
 
 router = APIRouter(prefix="/api", tags=["papers"])
@@ -145,7 +145,7 @@ def list_comments(session: ReadSession, arxiv_id: str) -> JSON:
 
 
 @router.post("/papers/{arxiv_id:path}/vote", summary="Toggle your upvote (papertide; session + X-CSRF-Token)",
-             dependencies=[Depends(security.verify_csrf)])
+             dependencies=[Depends(verify_write)])
 def vote(request: Request, arxiv_id: str, account: Annotated[Account, Depends(require_user)]) -> JSON:
     key = normalise_arxiv_id(arxiv_id)
     if key is None:
@@ -156,7 +156,7 @@ def vote(request: Request, arxiv_id: str, account: Annotated[Account, Depends(re
                           scale=deps.settings(request).rate_limit_scale)
             result = votes.toggle_vote(session, account.id, key, now=deps.now(request))
     except ratelimit.RateLimited as limited:
-        return json_error(429, str(limited), headers=rate_limit_headers(limited))
+        return json_error(429, str(limited), headers=security.rate_limit_headers(limited))
     except CommunityError as problem:
         return error(problem.status, str(problem))
     return JSON({"id": key, "voted": result.voted, "upvotes": result.upvotes})
