@@ -4,9 +4,9 @@ preferences, previews.
 One module rather than a page module plus actions, because the digest's rules differ from the
 site's: a signed link in an email stands in for logging in (confirm, preferences, unsubscribe),
 the confirm link acts on a GET, and the one-click unsubscribe is posted by mail clients without a
-cookie, so it carries no CSRF token. The two forms (subscribe, preferences) are checked by the
-site's one write check (``session.verify_write``: the CSRF token, or a write-scoped API token) like every other form. It holds no SQL: the
-digest services do the work.
+cookie, so it carries no CSRF token. The two forms (subscribe, preferences) pass the site's one
+write check (``session.verify_write``: the CSRF token, or a write-scoped API token) like every
+other form. It holds no SQL: the digest services do the work.
 """
 
 from __future__ import annotations
