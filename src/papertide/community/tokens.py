@@ -47,6 +47,7 @@ class Bearer:
     account: Account
     scope: str
     token_id: int
+    name: str
 
     @property
     def can_write(self) -> bool:
@@ -94,4 +95,4 @@ def authenticate(session: Session, secret: str, *, now: datetime) -> Bearer | No
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
         token.last_used_at = now
-    return Bearer(account, token.scope, token.id)
+    return Bearer(account, token.scope, token.id, token.name)

@@ -57,16 +57,18 @@ def daily_feed(
     page: int = 0,
     limit: int = 50,
     submitter: str | None = None,
+    strict: bool = False,
 ) -> FeedPage:
     """The daily list for a day, an ISO week or a month (default: the newest day that has papers,
     on or before ``now``), sorted by ``trending`` / ``upvotes`` / ``newest``, a page at a time.
 
     ``prev`` / ``next`` are the nearest periods that have papers (for a day: the previous and next
-    days with papers, skipping empty weekends). Raises ``InvalidQuery`` for malformed input.
+    days with papers, skipping empty weekends). Raises ``InvalidQuery`` for malformed input
+    (``strict``: the API's exact shapes, see ``parse_period``).
     """
     sort = normalise_sort(sort)
     page, limit = page_limit(page, limit)
-    period = parse_period(day, week, month)
+    period = parse_period(day, week, month, strict=strict)
     if period is None:
         latest = latest_daily_date(session, on_or_before=now.date()) or latest_daily_date(session)
         if latest is None:

@@ -24,6 +24,20 @@ LAST_DAY = date(2999, 12, 31)
 RANGE_TEXT = f"dates run from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
 FORMATS_TEXT = "dates are YYYY-MM-DD, weeks YYYY-Www (e.g. 2025-W09), months YYYY-MM"
 
+# The API's schema for the three parameters: the served years only, so a request the schema allows
+# is one the list answers (week 53 of a 52-week year aside: that is NoSuchPeriod, a 404).
+DAY_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+WEEK_PATTERN = r"^(19|2[0-9])[0-9]{2}-W(0[1-9]|[1-4][0-9]|5[0-3])$"
+MONTH_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+# What parse_period reads: strictly (the API: the shapes above, any year, so a year outside the
+# range gets the range's message) or leniently (pages).
+_STRICT = {"day": r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "week": r"([0-9]{4})-W([0-9]{2})", "month": r"([0-9]{4})-([0-9]{2})"}
+_LENIENT = {"week": r"(\d{4})-?W(\d{1,2})", "month": r"(\d{4})-(\d{1,2})"}
+
+
+class NoSuchPeriod(InvalidQuery):
+    """A well-formed period that the calendar does not have (week 53 of a year with 52)."""
+
 
 @dataclass(frozen=True)
 class Period:
@@ -77,23 +91,30 @@ def month_period(day: date) -> Period:
 PERIOD_OF_KIND = {"day": day_period, "week": week_period, "month": month_period}
 
 
-def parse_period(day: str | date | None = None, week: str | None = None, month: str | None = None) -> Period | None:
-    """The period the query parameters name, None when none is given; ``InvalidQuery`` if malformed."""
+def parse_period(day: str | date | None = None, week: str | None = None, month: str | None = None, *,
+                 strict: bool = False) -> Period | None:
+    """The period the query parameters name, None when none is given; ``InvalidQuery`` if malformed
+    or outside the served range, ``NoSuchPeriod`` for week 53 of a year that has 52.
+
+    Pages read leniently (spaces, ``2025W9``, ``2025-8``); the API is ``strict``: exactly the shapes
+    its OpenAPI schema gives (``DAY_PATTERN``...), so what the schema allows is what it accepts.
+    """
     given = [v for v in (day, week, month) if v not in (None, "")]
     if len(given) > 1:
         raise InvalidQuery("give one of date, week or month, not several")
+    shapes = _STRICT if strict else _LENIENT
     try:
         if isinstance(day, date):
             period = day_period(day)
         elif day:
-            period = day_period(parse_day(day))
+            period = day_period(parse_day(day, strict=strict))
         elif week:
-            match = re.fullmatch(r"(\d{4})-?W(\d{1,2})", _short(week).upper())
+            match = re.fullmatch(shapes["week"], week if strict else _short(week).upper())
             if not match:
                 raise ValueError
-            period = week_period(date.fromisocalendar(int(match[1]), int(match[2]), 1))
+            period = week_period(_iso_week_monday(int(match[1]), int(match[2])))
         elif month:
-            match = re.fullmatch(r"(\d{4})-(\d{1,2})", _short(month))
+            match = re.fullmatch(shapes["month"], month if strict else _short(month))
             if not match:
                 raise ValueError
             period = month_period(date(int(match[1]), int(match[2]), 1))
@@ -108,10 +129,18 @@ def parse_period(day: str | date | None = None, week: str | None = None, month: 
     return period
 
 
-def parse_day(text: str) -> date:
+def _iso_week_monday(year: int, week: int) -> date:
+    if week == 53 and 1 <= year <= 9999 and date(year, 12, 28).isocalendar()[1] == 52:
+        raise NoSuchPeriod(f"{year} has 52 ISO weeks, so no week 53")
+    return date.fromisocalendar(year, week, 1)
+
+
+def parse_day(text: str, *, strict: bool = False) -> date:
     """A ``YYYY-MM-DD`` day of the served range; ``InvalidQuery`` otherwise."""
     try:
-        day = date.fromisoformat(_short(text))
+        if strict and not re.fullmatch(_STRICT["day"], text):
+            raise ValueError
+        day = date.fromisoformat(text if strict else _short(text))
     except ValueError:
         raise InvalidQuery("dates are YYYY-MM-DD") from None
     if not in_range(day):

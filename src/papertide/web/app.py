@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings, app.state.database, app.state.clock = settings, database, clock
 
     app.mount("/static", ImmutableStaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(api.markdown_router)  # /papers/{id}.md, before the pages' /papers/{id}
     app.include_router(pages.router)
     app.include_router(actions.router)  # POSTs: sign up, log in/out, vote, comment, submit, moderate
     app.include_router(api.router)  # the Hugging Face-compatible JSON API under /api

@@ -93,7 +93,7 @@ def _form_prefs(form) -> dict:
     }
 
 
-def _subscribe(request: Request, database: Database, settings: Settings, email: str, preferences: Preferences,
+def limited_subscribe(request: Request, database: Database, settings: Settings, email: str, preferences: Preferences,
                user) -> subscriptions.SubscribeRequest:
     """Every way of subscribing goes through here: at most ``ratelimit.LIMITS["subscribe"]``
     requests per client address (one client made the site mail 30 strangers in 10 s), and the
@@ -131,7 +131,7 @@ async def subscribe_submit(request: Request, database: Database = Depends(deps.d
     email = str(form.get("email") or "")
     try:
         preferences = _preferences_from_form(form)
-        result = await run_in_threadpool(_subscribe, request, database, settings, email, preferences, user)
+        result = await run_in_threadpool(limited_subscribe, request, database, settings, email, preferences, user)
     except (ValidationError, SubscriptionError) as error:
         message = _validation_message(error) if isinstance(error, ValidationError) else str(error)
         return _page(request, settings, "subscribe.html", 400, error=message, email=email,
@@ -154,7 +154,7 @@ def api_subscribe(request: Request, body: SubscribeBody, database: Database = De
     and nothing is sent before the owner clicks the link in the confirmation email."""
     preferences = Preferences.model_validate(body.model_dump(exclude={"email"}))
     try:
-        result = _subscribe(request, database, settings, body.email, preferences, None)
+        result = limited_subscribe(request, database, settings, body.email, preferences, None)
     except SubscriptionError as error:
         return json_error(422, str(error))
     except ratelimit.RateLimited as limited:
@@ -284,7 +284,7 @@ async def settings_save(request: Request, token: str | None = None, database: Da
     if not email:
         return _notice(request, settings, "No email address", "Add an email address to your account first.", 400, error=True)
     try:
-        result = await run_in_threadpool(_subscribe, request, database, settings, email, preferences, user)
+        result = await run_in_threadpool(limited_subscribe, request, database, settings, email, preferences, user)
     except SubscriptionError as error:
         return _notice(request, settings, "That address does not work", str(error), 400, error=True)
     except ratelimit.RateLimited as limited:

@@ -38,6 +38,19 @@ class Error(BaseModel):
     fields: list[FieldProblem] | None = Field(None, description="for a request that failed validation: each part that did")
 
 
+ERROR_MEANINGS = {
+    400: "a query parameter is not what this endpoint reads", 401: "log in, or send an API token",
+    403: "not allowed (a read-only token, a missing CSRF token, not yours)", 404: "not found",
+    409: "conflicts with what is stored", 422: "the body is not what this endpoint reads",
+    429: "too many requests: see Retry-After and RateLimit-*", 503: "a service this needs is down; try again later",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict]:
+    """The OpenAPI ``responses`` of an operation that may answer these errors, all as ``Error``."""
+    return {status: {"model": Error, "description": ERROR_MEANINGS[status]} for status in statuses}
+
+
 class PageError(StarletteHTTPException):
     """An error a page raises: people get the error page with this title, programs JSON."""
 
@@ -120,8 +133,10 @@ def install(app: FastAPI) -> None:
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:
         fields = validation_fields(error)
         summary = "; ".join(f"{f['where']}: {f['problem']}" for f in fields[:3]) or "invalid request"
+        # A bad address (query, path, header) is a 400, a body that is not what was asked a 422.
+        in_body = any(str(problem.get("loc", ("",))[0]) == "body" for problem in error.errors())
         if wants_json(request):
-            return json_error(422, summary, fields=fields)
+            return json_error(422 if in_body else 400, summary, fields=fields)
         return _page(request, 400, TITLES[400], summary)
 
     @app.exception_handler(Exception)

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from papertide.catalog.models import Organization
+from papertide.community.comments import CommentView
 from papertide.feed import FeedItem
 
 
@@ -80,3 +81,9 @@ def daily_item(item: FeedItem) -> dict[str, Any]:
         "organization": organization(item.organization),
         "isAuthorParticipating": False,
     }) | {"thumbnail": None}  # papertide draws no thumbnails; the key stays for clients that read it
+
+
+def comment(view: CommentView) -> dict[str, Any]:
+    """A comment as ``/api/papers/{id}/comments`` lists it."""
+    return {"id": view.id, "author": user(view.author), "body": view.body, "html": view.html,
+            "createdAt": iso(view.created_at), "parentId": view.parent_id}

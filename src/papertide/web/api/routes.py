@@ -1,9 +1,14 @@
-"""``/api/...`` routes. Reads are the same for everyone (cacheable by URL); the one write,
-``POST /api/papers/{id}/vote``, needs a session and the CSRF header like any form."""
+"""``/api/...`` reads: the daily list, search, papers, trending, organisations, and who you are.
+
+They are the same for every reader (cached by URL, validated by ETag), Hugging Face's shapes where
+its API has the endpoint. Each declares its answer (``api.models``) and its errors (``Error``) for
+OpenAPI; query parameters are described as exactly as the code reads them, so a request the
+schema allows is answered. The writes are in ``api.actions``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,20 +16,24 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from papertide import feed
-from papertide.catalog.arxiv_ids import normalise_arxiv_id
-from papertide.community import comments, ratelimit, votes
-from papertide.community.accounts import Account
-from papertide.community.errors import CommunityError
-from papertide.web import deps, security
-from papertide.web.api import hf_shapes
-from papertide.web.errors import json_error
-from papertide.web.inputs import PageNumber, bounded
-from papertide.web.session import current_user, require_user, verify_write
+from papertide.community import comments
 from papertide.search.papers import search_papers, similar_papers
+from papertide.web import deps, security
+from papertide.web.api import hf_shapes, models
+from papertide.web.errors import error_responses, json_error
+from papertide.web.inputs import PageNumber, bounded
+from papertide.web.session import current_user
 
 router = APIRouter(prefix="/api", tags=["papers"])
 
 ReadSession = Annotated[Session, Depends(deps.read_session)]
+# Hugging Face's names for the sorts first, then papertide's (feed.params.SORT_ALIASES).
+Sort = Literal["publishedAt", "trending", "upvotes", "newest", "published", "new", "most_upvoted", "votes", "top", "hot"]
+Limit = bounded(1, feed.MAX_LIMIT, f"how many, 1 to {feed.MAX_LIMIT}")
+# The period patterns are given to OpenAPI but checked by ``feed.parse_period(strict=True)``, which
+# accepts the same and explains a refusal better than a regular expression does.
+Day = Annotated[str, Query(description="YYYY-MM-DD, from 1900-01-01 to 2999-12-31",
+                           json_schema_extra={"pattern": feed.DAY_PATTERN, "format": "date"})]
 
 
 class JSON(Response):
@@ -39,7 +48,12 @@ def error(status: int, message: str) -> Response:
     return json_error(status, message)
 
 
-@router.get("/session", summary="Who you are and your CSRF token (papertide)")
+def _period_error(problem: feed.InvalidQuery) -> Response:
+    return error(404 if isinstance(problem, feed.NoSuchPeriod) else 400, str(problem))
+
+
+@router.get("/session", summary="Who you are and your CSRF token (papertide)", response_model=models.SessionInfo,
+            responses=error_responses(401, 429))
 def session_info(request: Request) -> JSON:
     """For scripts and single-page clients: the logged-in user (or null) and the token to send as
     ``X-CSRF-Token`` with POSTs. Starts a session cookie; never cached."""
@@ -50,79 +64,84 @@ def session_info(request: Request) -> JSON:
                 headers={"Cache-Control": "no-store"})
 
 
-@router.get("/daily_papers", summary="The daily list (Hugging Face compatible)")
+@router.get("/daily_papers", summary="The daily list (Hugging Face compatible)", response_model=list[models.DailyItem],
+            responses=error_responses(400, 404))
 def daily_papers(
     request: Request,
     session: ReadSession,
-    date: Annotated[str | None, Query(max_length=20, description="YYYY-MM-DD")] = None,
-    week: Annotated[str | None, Query(max_length=20, description="YYYY-Www, e.g. 2025-W09")] = None,
-    month: Annotated[str | None, Query(max_length=20, description="YYYY-MM")] = None,
-    sort: Annotated[str, Query(max_length=20, description="publishedAt (newest), trending or upvotes")] = "publishedAt",
+    date: Day = None,
+    week: Annotated[str, Query(description="YYYY-Www, e.g. 2025-W09", json_schema_extra={"pattern": feed.WEEK_PATTERN})] = None,
+    month: Annotated[str, Query(description="YYYY-MM", json_schema_extra={"pattern": feed.MONTH_PATTERN})] = None,
+    sort: Annotated[Sort, Query(description="publishedAt (newest), trending or upvotes")] = "publishedAt",
     p: PageNumber = 0,
-    limit: bounded(1, 1000) = 50,
-    submitter: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Limit = 50,
+    submitter: Annotated[str, Query(max_length=100)] = None,
 ) -> JSON:
-    """Papers on the daily list of a day, week or month; without one, the newest submissions."""
+    """Papers on the daily list of a day, week or month (one of them; 404 for week 53 of a year
+    that has 52); without one, the newest submissions, ``limit`` at a time."""
     try:
         if date or week or month:
             page = feed.daily_feed(session, day=date, week=week, month=month, sort=sort, now=deps.now(request),
-                                   page=p, limit=limit, submitter=submitter)
+                                   page=p, limit=limit, submitter=submitter, strict=True)
         else:
             page = feed.recent_feed(session, sort=sort, now=deps.now(request), page=p, limit=limit, submitter=submitter)
     except feed.InvalidQuery as problem:
-        return error(400, str(problem))
+        return _period_error(problem)
     return JSON([hf_shapes.daily_item(item) for item in page.items])
 
 
-@router.get("/papers/search", summary="Search papers (Hugging Face compatible)")
+@router.get("/papers/search", summary="Search papers (Hugging Face compatible)", response_model=list[models.DailyItem],
+            responses=error_responses(400))
 def search(
     request: Request,
     session: ReadSession,
-    q: Annotated[str, Query(max_length=feed.MAX_QUERY)] = "",
-    limit: bounded(1, 1000) = 50,
-    date_from: Annotated[str | None, Query(max_length=20)] = None,
-    date_to: Annotated[str | None, Query(max_length=20)] = None,
-    organization: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str, Query(max_length=feed.MAX_QUERY, description="words, a phrase, or an arXiv id")] = "",
+    p: Annotated[PageNumber, Query(description="page, from 0; results go at most 100 deep")] = 0,
+    limit: Limit = 50,
+    date_from: Day = None,
+    date_to: Day = None,
+    organization: Annotated[str, Query(max_length=100, description="an organisation's slug")] = None,
 ) -> JSON:
+    """Papers matching ``q``, best first, ``limit`` at a time (page ``p``); ``date_from`` and
+    ``date_to`` are inclusive days of publication."""
     try:
-        start = feed.parse_day(date_from) if date_from else None
-        end = feed.parse_day(date_to) if date_to else None
+        start = feed.parse_day(date_from, strict=True) if date_from else None
+        end = feed.parse_day(date_to, strict=True) if date_to else None
     except feed.InvalidQuery as problem:
         return error(400, str(problem))
-    items = search_papers(session, q, limit=limit, now=deps.now(request), date_from=start,
-                          date_to=end, organization=organization)
-    return JSON([hf_shapes.daily_item(item) for item in items])
+    first, deepest = p * limit, min((p + 1) * limit, feed.MAX_LIMIT)
+    items = search_papers(session, q, limit=deepest, now=deps.now(request), date_from=start, date_to=end,
+                          organization=organization) if first < deepest else []
+    return JSON([hf_shapes.daily_item(item) for item in items[first:deepest]])
 
 
-@router.get("/trending", summary="Trending papers (papertide)")
-def trending(request: Request, session: ReadSession, days: bounded(1, 90) = 7,
-             limit: bounded(1, 100) = 30) -> JSON:
+@router.get("/trending", summary="Trending papers (papertide)", response_model=list[models.TrendingItem])
+def trending(request: Request, session: ReadSession, days: bounded(1, 90, "the window, in days") = 7,
+             limit: Limit = 30) -> JSON:
     items = feed.trending(session, deps.now(request), days=days, limit=limit)
     return JSON([hf_shapes.daily_item(item) | {"trendingScore": round(item.score, 6)} for item in items])
 
 
-@router.get("/organizations/{slug}/papers", summary="An organisation's papers (papertide)")
+@router.get("/organizations/{slug}/papers", summary="An organisation's papers (papertide)",
+            response_model=list[models.DailyItem], responses=error_responses(404))
 def organization_papers(request: Request, session: ReadSession, slug: str,
-                        sort: Annotated[str, Query(max_length=20)] = "newest",
-                        p: PageNumber = 0,
-                        limit: bounded(1, 100) = 50) -> JSON:
-    try:
-        page = feed.organization_page(session, slug, sort=sort, now=deps.now(request), page=p, limit=limit)
-    except feed.InvalidQuery as problem:
-        return error(400, str(problem))
+                        sort: Annotated[Sort, Query()] = "newest", p: PageNumber = 0, limit: Limit = 50) -> JSON:
+    page = feed.organization_page(session, slug, sort=sort, now=deps.now(request), page=p, limit=limit)
     if page is None:
         return error(404, f"no organization {slug[:100]!r}")
     return JSON([hf_shapes.daily_item(item) for item in page.items])
 
 
-@router.get("/papers/{arxiv_id:path}/similar", summary="Similar papers (papertide)")
-def similar(request: Request, session: ReadSession, arxiv_id: str, k: bounded(1, 50) = 6) -> JSON:
+@router.get("/papers/{arxiv_id:path}/similar", summary="Similar papers (papertide)",
+            response_model=list[models.DailyItem], responses=error_responses(404))
+def similar(request: Request, session: ReadSession, arxiv_id: str, k: bounded(1, 50, "how many") = 6) -> JSON:
     if feed.get_paper_item(session, arxiv_id) is None:
         return error(404, "Paper not found")
     return JSON([hf_shapes.daily_item(item) for item in similar_papers(session, arxiv_id, k=k, now=deps.now(request))])
 
 
-@router.get("/papers/{arxiv_id:path}/votes", summary="Upvotes over time (papertide)")
+@router.get("/papers/{arxiv_id:path}/votes", summary="Upvotes over time (papertide)", response_model=models.VoteHistory,
+            responses=error_responses(404))
 def vote_history(request: Request, session: ReadSession, arxiv_id: str) -> JSON:
     item = feed.get_paper_item(session, arxiv_id)
     if item is None:
@@ -132,37 +151,17 @@ def vote_history(request: Request, session: ReadSession, arxiv_id: str) -> JSON:
                  "points": [{"date": pt.day.isoformat(), "votes": pt.votes, "total": pt.total} for pt in points]})
 
 
-@router.get("/papers/{arxiv_id:path}/comments", summary="Comments (papertide)")
+@router.get("/papers/{arxiv_id:path}/comments", summary="Comments (papertide)", response_model=list[models.Comment],
+            responses=error_responses(404))
 def list_comments(session: ReadSession, arxiv_id: str) -> JSON:
     item = feed.get_paper_item(session, arxiv_id)
     if item is None:
         return error(404, "Paper not found")
-    return JSON([
-        {"id": c.id, "author": hf_shapes.user(c.author), "body": c.body, "html": c.html,
-         "createdAt": hf_shapes.iso(c.created_at), "parentId": c.parent_id}
-        for c in comments.list_comments(session, item.paper.arxiv_id)
-    ])
+    return JSON([hf_shapes.comment(c) for c in comments.list_comments(session, item.paper.arxiv_id)])
 
 
-@router.post("/papers/{arxiv_id:path}/vote", summary="Toggle your upvote (papertide; session + X-CSRF-Token)",
-             dependencies=[Depends(verify_write)])
-def vote(request: Request, arxiv_id: str, account: Annotated[Account, Depends(require_user)]) -> JSON:
-    key = normalise_arxiv_id(arxiv_id)
-    if key is None:
-        return error(404, "Paper not found")
-    try:
-        with deps.database(request).session() as session:
-            ratelimit.hit(session, "vote", f"user:{account.id}", now=deps.now(request),
-                          scale=deps.settings(request).rate_limit_scale)
-            result = votes.toggle_vote(session, account.id, key, now=deps.now(request))
-    except ratelimit.RateLimited as limited:
-        return json_error(429, str(limited), headers=security.rate_limit_headers(limited))
-    except CommunityError as problem:
-        return error(problem.status, str(problem))
-    return JSON({"id": key, "voted": result.voted, "upvotes": result.upvotes})
-
-
-@router.get("/papers/{arxiv_id:path}", summary="One paper (Hugging Face compatible)")
+@router.get("/papers/{arxiv_id:path}", summary="One paper (Hugging Face compatible)", response_model=models.PaperWithCounts,
+            responses=error_responses(404))
 def paper(session: ReadSession, arxiv_id: str) -> JSON:
     item = feed.get_paper_item(session, arxiv_id)
     if item is None:
