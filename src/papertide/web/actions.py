@@ -23,7 +23,7 @@ from markupsafe import escape
 
 from papertide import feed
 from papertide.catalog.arxiv_ids import normalise_arxiv_id
-from papertide.community import accounts, comments, moderation, ratelimit, submissions, votes
+from papertide.community import accounts, comments, moderation, ratelimit, submissions, tokens, votes
 from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError, Forbidden
 from papertide.orm import parse_id
@@ -188,6 +188,37 @@ def end_other_sessions(request: Request) -> Response:
     end_others(request, account)
     flash(request, "Every other device is signed out.", "success")
     return _done(request, "/account", {"ok": True})
+
+
+@router.post("/account/tokens", dependencies=SessionOnly)
+def create_token(request: Request, name: Text = "", scope: Annotated[str, Form(max_length=10)] = "read") -> Response:
+    """A new personal API token, shown this once (only its hash is kept)."""
+    account = _who(request)
+    if isinstance(account, Response):
+        return account
+    try:
+        with deps.database(request).session() as session:
+            secret, token = tokens.create(session, account.id, name, scope, now=deps.now(request))
+    except CommunityError as problem:
+        return _fail(request, problem.status, str(problem), "/account#tokens")
+    if _wants_json(request):
+        return JSONResponse({"id": token.id, "name": token.name, "scope": token.scope, "token": secret}, status_code=201)
+    return render(request, "token_created.html", status_code=201, nav="account", token=token, secret=secret)
+
+
+@router.post("/account/tokens/{token_id}/revoke", dependencies=SessionOnly)
+def revoke_token(request: Request, token_id: str) -> Response:
+    account = _who(request)
+    if isinstance(account, Response):
+        return account
+    number = parse_id(token_id)
+    with deps.database(request).session() as session:
+        revoked = number is not None and tokens.revoke(session, account.id, number)
+    if not revoked:
+        return _fail(request, 404, "you have no such token", "/account#tokens")
+    if not _wants_json(request):
+        flash(request, "The token is revoked: scripts using it are refused from now on.", "success")
+    return _done(request, "/account#tokens", {"ok": True})
 
 
 def _done(request: Request, target: str, payload: dict[str, Any]) -> Response:

@@ -16,7 +16,8 @@ Entries also expire after ``ttl`` seconds, which covers what changes without a v
 (trending decays with age, "today" turns into tomorrow) and a catalog ingest.
 
 Only responses that are the same for everyone are stored: GET requests without a session
-cookie, answered 200, setting no cookie and not marked ``no-store`` or ``private``.
+cookie or an ``Authorization`` header, answered 200, setting no cookie and not marked
+``no-store`` or ``private``.
 
 Misses are coalesced: while one request renders a page, others asking for the same page at the
 same version wait for that render instead of starting their own. Without it, a popular page that
@@ -151,10 +152,11 @@ def _accepts_gzip(scope: Scope) -> bool:
     return False
 
 
-def _has_cookie(scope: Scope, names: Iterable[bytes]) -> bool:
+def _is_personal(scope: Scope, cookies: Iterable[bytes]) -> bool:
+    """Whether the request says who is asking: a session cookie, or an API token."""
     for header, value in scope["headers"]:
-        if header == b"cookie":
-            return any(name + b"=" in value for name in names)
+        if header == b"authorization" or (header == b"cookie" and any(name + b"=" in value for name in cookies)):
+            return True
     return False
 
 
@@ -177,7 +179,7 @@ class PageCacheMiddleware:
             scope["type"] != "http"
             or scope["method"] != "GET"
             or not self.cacheable(scope["path"])
-            or _has_cookie(scope, self.private_cookies)
+            or _is_personal(scope, self.private_cookies)
         ):
             await self.app(scope, receive, send)
             return

@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 from papertide import feed
 from papertide.feed import FeedItem
 from papertide.web import deps
+from papertide.web.session import check_token
 from papertide.search.papers import search_papers
 
-router = APIRouter(prefix="/feeds", tags=["feeds"])
+router = APIRouter(prefix="/feeds", tags=["feeds"], dependencies=[Depends(check_token)])
 
 Format = Literal["atom", "rss"]
 ReadSession = Annotated[Session, Depends(deps.read_session)]

@@ -78,6 +78,13 @@ def _session_account(request: Request) -> Account | None:
     return account
 
 
+def check_token(request: Request) -> None:
+    """Dependency of the read routes: a request that sends a token must send a valid one (a 401
+    says so), even where anyone may read; without one it is anonymous as before."""
+    if bearer_token(request) is not None:
+        current_user(request)
+
+
 async def verify_write(request: Request) -> None:
     """Dependency for every state-changing route: a write-scoped API token, or else the session's
     CSRF token sent from this site (``security.verify_csrf``). A token needs no CSRF check: a

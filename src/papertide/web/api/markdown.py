@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from papertide import feed
 from papertide.feed import FeedItem
 from papertide.web import deps
+from papertide.web.session import check_token
 from papertide.web.errors import error_responses, json_error
 
-router = APIRouter(tags=["papers"])
+router = APIRouter(tags=["papers"], dependencies=[Depends(check_token)])
 MEDIA_TYPE = "text/markdown; charset=utf-8"
 
 

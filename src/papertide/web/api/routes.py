@@ -22,9 +22,9 @@ from papertide.web import deps, security
 from papertide.web.api import hf_shapes, models
 from papertide.web.errors import error_responses, json_error
 from papertide.web.inputs import PageNumber, bounded
-from papertide.web.session import current_user
+from papertide.web.session import bearer_token, check_token, current_user
 
-router = APIRouter(prefix="/api", tags=["papers"])
+router = APIRouter(prefix="/api", tags=["papers"], dependencies=[Depends(check_token)])
 
 ReadSession = Annotated[Session, Depends(deps.read_session)]
 # Hugging Face's names for the sorts first, then papertide's (feed.params.SORT_ALIASES).
@@ -56,11 +56,12 @@ def _period_error(problem: feed.InvalidQuery) -> Response:
             responses=error_responses(401, 429))
 def session_info(request: Request) -> JSON:
     """For scripts and single-page clients: the logged-in user (or null) and the token to send as
-    ``X-CSRF-Token`` with POSTs. Starts a session cookie; never cached."""
+    ``X-CSRF-Token`` with POSTs. Starts a session cookie (not for an API token: empty then); never cached."""
     account = current_user(request)
+    by_token = bearer_token(request) is not None  # a token needs no CSRF token, and gets no cookie
     return JSON({"user": hf_shapes.user(account.username) if account else None,
                  "isAdmin": bool(account and account.is_admin),
-                 "csrfToken": str(security.csrf_token(request))},
+                 "csrfToken": "" if by_token else str(security.csrf_token(request))},
                 headers={"Cache-Control": "no-store"})
 
 

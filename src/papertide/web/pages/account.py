@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from papertide.community import accounts
+from papertide.community import accounts, tokens
+from papertide.web.deps import database
 from papertide.web.rendering import page_context, render_page
 from papertide.web.session import safe_next
 
@@ -28,7 +29,10 @@ def account_page(request: Request):
     context = page_context(request)
     if context["user"] is None:
         return RedirectResponse("/login?next=/account", status_code=303)
-    return render_page(request, context, "account.html", nav="account", min_password=accounts.MIN_PASSWORD)
+    with database(request).session() as session:
+        api_tokens = tokens.listing(session, context["user"].id)
+    return render_page(request, context, "account.html", nav="account", min_password=accounts.MIN_PASSWORD,
+                       api_tokens=api_tokens, scopes=tokens.SCOPES, max_tokens=tokens.MAX_TOKENS)
 
 
 @router.get("/submit", response_class=HTMLResponse)
