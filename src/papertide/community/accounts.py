@@ -163,3 +163,17 @@ def require_active(session: Session, user_id: int) -> Account:
     if user is None or user.is_blocked:
         raise Forbidden("this account cannot vote, comment or submit")
     return _account(user)
+
+
+def add_confirmed_email(session: Session, user_id: int, email: str) -> Account:
+    """Give ``user_id`` the address its owner just confirmed by a link sent to it; ``Conflict`` if
+    another account has it by now."""
+    email = validate_email(email)
+    user = session.get(User, user_id)
+    if user is None:
+        raise CommunityError("this account no longer exists")
+    holder = session.scalar(select(User.id).where(User.email == email))
+    if holder is not None and holder != user_id:
+        raise Conflict("this address belongs to another account now")
+    user.email = email
+    return _account(user)

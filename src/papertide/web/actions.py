@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import escape
 
@@ -26,6 +26,7 @@ from papertide.catalog.arxiv_ids import normalise_arxiv_id
 from papertide.community import accounts, comments, moderation, ratelimit, submissions, tokens, votes
 from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError, Forbidden
+from papertide.digest.account_mail import send_address_email
 from papertide.orm import parse_id
 from papertide.web import deps, security
 from papertide.web.inputs import ParentId
@@ -99,18 +100,27 @@ def _scale(request: Request) -> float:
 
 
 @router.post("/signup", dependencies=SessionOnly)
-def sign_up(request: Request, username: Text, password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
+def sign_up(request: Request, tasks: BackgroundTasks, username: Text,
+            password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
             email: Annotated[str, Form(max_length=accounts.MAX_EMAIL)] = "", next: Next = "/") -> Response:
+    """A new account, logged in. An address given is not stored yet: it gets an email (a link to
+    add it, or a notice to the account that has it), so the answer is the same either way."""
     back = f"/signup?next={quote(safe_next(next))}"
     try:
+        address = accounts.validate_email(email)
         with deps.database(request).session() as session:
             ratelimit.hit(session, "signup", f"ip:{security.client_address(request)}", now=deps.now(request), scale=_scale(request))
-            account = accounts.sign_up(session, username, password, email or None)
+            account = accounts.sign_up(session, username, password)
     except ratelimit.RateLimited as limited:
         return _limited(request, limited, back)
     except CommunityError as problem:
         return _fail(request, problem.status, str(problem), back)
     start_session(request, account)
+    if address:
+        tasks.add_task(send_address_email, deps.database(request), deps.settings(request), account.id, account.username,
+                       address, now=deps.now(request))
+        if not _wants_json(request) and not _is_htmx(request):
+            flash(request, f"We emailed {address}: the link in it adds the address to your account.", "success")
     return _done(request, safe_next(next), {"username": account.username})
 
 
