@@ -72,6 +72,9 @@ class Settings:
     # Multiplies every community rate limit (log-in, sign-up, votes, comments, submissions):
     # raise it for load tests and benchmarks; 0 turns rate limiting off.
     rate_limit_scale: float = 1.0
+    # Origins whose pages may read the read-only API and the feeds from a browser (CORS): "*" for
+    # any, none to allow no other origin. Writes are never open to other origins.
+    cors_origins: tuple[str, ...] = ("*",)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -99,6 +102,8 @@ class Settings:
             query_embedder=_env("QUERY_EMBEDDER", base.query_embedder).strip().lower(),
             index_threads=_env_int("INDEX_THREADS", base.index_threads),
             rate_limit_scale=float(_env("RATE_LIMIT_SCALE", str(base.rate_limit_scale))),
+            cors_origins=tuple(o.strip().rstrip("/") for o in _env("CORS_ORIGINS", ",".join(base.cors_origins)).split(",")
+                               if o.strip()),
         )
 
 

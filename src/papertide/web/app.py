@@ -3,11 +3,14 @@ and the digest's pages.
 
 Request path, outermost first (Starlette runs the middleware added last first; a test pins it):
 
-    PageCache -> SecurityHeaders -> Session -> routes
-        |
-        +- an anonymous GET of a shared page whose content version (one indexed row, see
-           ``catalog.versions``) has not moved is answered from memory, without rendering;
-           the stored answer already carries the security headers it was rendered with
+    ReadOnlyCORS -> HeadAsGet -> PageCache -> Validators -> SecurityHeaders -> Session -> routes
+
+* ReadOnlyCORS (``cors``): CORS headers for the read-only API and feeds, on cached answers too;
+* HeadAsGet (``head``): HEAD is routed as GET and answered without the body;
+* PageCache (``cache``): an anonymous GET of a shared page whose content version (one indexed row,
+  see ``catalog.versions``) has not moved is answered from memory, without rendering; the stored
+  answer already carries the validators and security headers it was rendered with;
+* Validators (``http_cache``): ETag, Last-Modified, Cache-Control, and 304 for conditional GETs.
 
 Workers keep no state but that cache, which is keyed on the database's content version, so any
 number of them (``papertide serve --workers N``) serve the same, current site.
@@ -29,7 +32,11 @@ from papertide.catalog import versions
 from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
 from papertide.web import actions, api, digest, errors, feeds, pages, security
+from papertide.web.api.schema import build_openapi
 from papertide.web.cache import PageCache, PageCacheMiddleware
+from papertide.web.cors import ReadOnlyCORSMiddleware
+from papertide.web.head import HeadAsGetMiddleware
+from papertide.web.http_cache import ValidatorsMiddleware
 from papertide.web.rendering import STATIC_DIR, static
 
 # Answers that are the same for every anonymous reader (by path prefix): pages, the JSON API and
@@ -112,11 +119,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     def robots() -> str:
         return "User-agent: *\nDisallow: /admin\nDisallow: /api/\n"
 
+    app.openapi = lambda: build_openapi(app)
     errors.install(app)
     security.install(app, settings)  # signed-cookie sessions, and around them the CSP and other headers
-    if page_cache:  # added last, so outermost: a hit skips the session and header layers
+    app.add_middleware(ValidatorsMiddleware, shared=is_cacheable, private_cookies=(security.SESSION_COOKIE,))
+    if page_cache:  # a hit skips the validators, session and header layers: it keeps what they added
         app.add_middleware(PageCacheMiddleware, cache=PageCache(), version=content_version(database),
                            cacheable=is_cacheable, private_cookies=[security.SESSION_COOKIE])
+    app.add_middleware(HeadAsGetMiddleware)  # HEAD wherever GET, from the cache too
+    app.add_middleware(ReadOnlyCORSMiddleware, origins=settings.cors_origins)  # outermost: cached answers too
     return app
 
 

@@ -12,12 +12,12 @@ other form. It holds no SQL: the digest services do the work.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from papertide.community import ratelimit
@@ -30,7 +30,7 @@ from papertide.digest.schedule import parse_timezone
 from papertide.digest.subscriptions import Preferences, SubscriptionError
 from papertide.digest.tokens import DigestTokens, InvalidToken
 from papertide.web import deps, security
-from papertide.web.errors import json_error
+from papertide.web.errors import error_responses, json_error
 from papertide.web.rendering import render
 from papertide.web.session import current_user, verify_write
 
@@ -117,14 +117,14 @@ SENT_TEXT = ("If {email} can receive digests, a confirmation link is on its way.
 
 # --- subscribing -------------------------------------------------------------------------------
 
-@router.get("/subscribe", response_class=HTMLResponse)
+@router.get("/subscribe", response_class=HTMLResponse, include_in_schema=False)
 def subscribe_form(request: Request, settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     if user is not None:
         return RedirectResponse(f"{settings.base_url}/settings/digest", status_code=303)
     return _page(request, settings, "subscribe.html", prefs=Preferences(), email="")
 
 
-@router.post("/subscribe", response_class=HTMLResponse, dependencies=[Depends(verify_write)])
+@router.post("/subscribe", response_class=HTMLResponse, dependencies=[Depends(verify_write)], include_in_schema=False)
 async def subscribe_submit(request: Request, database: Database = Depends(deps.database),
                            settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     form = await request.form()
@@ -145,10 +145,17 @@ async def subscribe_submit(request: Request, database: Database = Depends(deps.d
 
 
 class SubscribeBody(Preferences):
+    email: str = Field(max_length=320, json_schema_extra={"format": "email"})
+
+
+class SubscriptionAccepted(BaseModel):
+    status: Literal["confirmation_sent"]
     email: str
+    message: str
 
 
-@router.post("/api/subscriptions", status_code=202)
+@router.post("/api/subscriptions", status_code=202, summary="Subscribe an address to the digest (double opt-in)",
+             response_model=SubscriptionAccepted, responses=error_responses(422, 429, 503))
 def api_subscribe(request: Request, body: SubscribeBody, database: Database = Depends(deps.database), settings: Settings = Depends(deps.settings)):
     """Subscribe an address. Double opt-in: the answer is the same whatever the address's state,
     and nothing is sent before the owner clicks the link in the confirmation email."""
@@ -164,7 +171,7 @@ def api_subscribe(request: Request, body: SubscribeBody, database: Database = De
     return {"status": "confirmation_sent", "email": result.email, "message": SENT_TEXT.format(email=result.email)}
 
 
-@router.get("/subscribe/confirm", response_class=HTMLResponse)
+@router.get("/subscribe/confirm", response_class=HTMLResponse, include_in_schema=False)
 def confirm(request: Request, token: str = "", database: Database = Depends(deps.database),
             settings: Settings = Depends(deps.settings)):
     try:
@@ -183,7 +190,7 @@ def confirm(request: Request, token: str = "", database: Database = Depends(deps
 
 # --- unsubscribing -----------------------------------------------------------------------------
 
-@router.get("/unsubscribe", response_class=HTMLResponse)
+@router.get("/unsubscribe", response_class=HTMLResponse, include_in_schema=False)
 def unsubscribe_page(request: Request, token: str = "", settings: Settings = Depends(deps.settings)):
     """A page with one button: link scanners that fetch every URL in an email must not unsubscribe."""
     try:
@@ -194,7 +201,7 @@ def unsubscribe_page(request: Request, token: str = "", settings: Settings = Dep
                  action=f"{settings.base_url}/unsubscribe?token={token}")
 
 
-@router.post("/unsubscribe")
+@router.post("/unsubscribe", include_in_schema=False)  # RFC 8058 one-click: mail clients, not scripts
 def unsubscribe(request: Request, token: str = "", database: Database = Depends(deps.database),
                 settings: Settings = Depends(deps.settings)):
     """RFC 8058 one-click (a mail client POSTs ``List-Unsubscribe=One-Click``) and the page's button.
@@ -248,7 +255,7 @@ def _settings_page(request, settings, subscription, email, token, status=200, **
     )
 
 
-@router.get("/settings/digest", response_class=HTMLResponse)
+@router.get("/settings/digest", response_class=HTMLResponse, include_in_schema=False)
 def settings_page(request: Request, token: str | None = None, database: Database = Depends(deps.database),
                   settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     try:
@@ -262,7 +269,7 @@ def settings_page(request: Request, token: str | None = None, database: Database
     return _settings_page(request, settings, subscription, email, token, saved=request.query_params.get("saved"))
 
 
-@router.post("/settings/digest", response_class=HTMLResponse, dependencies=[Depends(verify_write)])
+@router.post("/settings/digest", response_class=HTMLResponse, dependencies=[Depends(verify_write)], include_in_schema=False)
 async def settings_save(request: Request, token: str | None = None, database: Database = Depends(deps.database),
                         settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     form = await request.form()
@@ -297,7 +304,7 @@ async def settings_save(request: Request, token: str | None = None, database: Da
 
 # --- previews ----------------------------------------------------------------------------------
 
-@router.get("/digest/preview", response_class=HTMLResponse)
+@router.get("/digest/preview", response_class=HTMLResponse, include_in_schema=False)
 def preview(request: Request, subscriber: str | None = None, frequency: str | None = None, format: str = "page",
             database: Database = Depends(deps.database), settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     """A sample digest for visitors; with ``?subscriber=ID`` (admins only) that subscriber's next one.

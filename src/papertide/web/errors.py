@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from papertide.web.rendering import render, render_string
 
@@ -114,6 +115,15 @@ def _page(request: Request, status: int, title: str, text: str, headers: dict[st
     return answer
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette names only the first route's), and
+    HEAD wherever GET (``web.head``)."""
+    methods = {method for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+               if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                      for route in request.app.router.routes)}
+    return ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error its shape (called by ``create_app``)."""
 
@@ -122,12 +132,14 @@ def install(app: FastAPI) -> None:
         message = error.detail if isinstance(error.detail, str) else "request refused"
         if error.status_code == 404 and message == "Not Found":
             message = "nothing is at this address"
-        elif error.status_code == 405 and message == "Method Not Allowed":
-            message = f"{request.method} is not allowed here"
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+            message = f"{request.method} is not allowed here; {headers['Allow']} are"
         if wants_json(request):
-            return json_error(error.status_code, message, headers=error.headers)
+            return json_error(error.status_code, message, headers=headers)
         title = getattr(error, "title", None) or TITLES.get(error.status_code, "Something went wrong")
-        return _page(request, error.status_code, title, message, error.headers)
+        return _page(request, error.status_code, title, message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:

@@ -16,13 +16,15 @@ from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 from sqlalchemy.orm import Session
 
 from papertide import feed
 from papertide.feed import FeedItem
 from papertide.web import deps
+from papertide.web.errors import error_responses, json_error
+from papertide.web.inputs import Day, Month, Sort, Week
 from papertide.web.session import check_token
 from papertide.search.papers import search_papers
 
@@ -84,42 +86,43 @@ def _respond(request: Request, items: list[FeedItem], fmt: Format, title: str, s
     return Response(body, media_type=MEDIA_TYPES[fmt])
 
 
-def _bad(message: str) -> Response:
-    return PlainTextResponse(message, status_code=400)
+# What the feed operations answer, for OpenAPI: the document in either format, or an Error.
+FEED_ANSWERS = {200: {"description": "the feed", "content": {
+    "application/atom+xml": {"schema": {"type": "string"}}, "application/rss+xml": {"schema": {"type": "string"}}}}}
 
 
-@router.get("/daily.{fmt}", summary="The daily list as a feed")
+@router.get("/daily.{fmt}", summary="The daily list as a feed", response_class=Response,
+            responses={**FEED_ANSWERS, **error_responses(400, 404)})
 def daily(request: Request, session: ReadSession, fmt: Format,
-          date: Annotated[str | None, Query(max_length=20)] = None,
-          week: Annotated[str | None, Query(max_length=20)] = None,
-          month: Annotated[str | None, Query(max_length=20)] = None,
-          sort: Annotated[str, Query(max_length=20)] = "trending") -> Response:
+          date: Day = None, week: Week = None, month: Month = None, sort: Sort = "trending") -> Response:
     try:
-        page = feed.daily_feed(session, day=date, week=week, month=month, sort=sort, now=deps.now(request), limit=100)
+        page = feed.daily_feed(session, day=date, week=week, month=month, sort=sort, now=deps.now(request), limit=100,
+                               strict=True)
     except feed.InvalidQuery as problem:
-        return _bad(str(problem))
+        return json_error(404 if isinstance(problem, feed.NoSuchPeriod) else 400, str(problem))
     label = page.period.label if page.period else "nothing yet"
     path = "/?" + urlencode(page.period.query) if page.period else "/"
     return _respond(request, page.items, fmt, f"Daily papers: {label}", "Papers submitted to the daily list", path)
 
 
-@router.get("/trending.{fmt}", summary="Trending papers as a feed")
+@router.get("/trending.{fmt}", summary="Trending papers as a feed", response_class=Response, responses=FEED_ANSWERS)
 def trending(request: Request, session: ReadSession, fmt: Format) -> Response:
     items = feed.trending(session, deps.now(request), limit=50)
     return _respond(request, items, fmt, "Trending papers", "Papers rising with votes this week", "/trending")
 
 
-@router.get("/organizations/{slug}.{fmt}", summary="An organisation's papers as a feed")
+@router.get("/organizations/{slug}.{fmt}", summary="An organisation's papers as a feed", response_class=Response,
+            responses={**FEED_ANSWERS, **error_responses(404)})
 def organization(request: Request, session: ReadSession, slug: str, fmt: Format) -> Response:
     page = feed.organization_page(session, slug, sort="newest", now=deps.now(request), limit=50)
     if page is None:
-        return PlainTextResponse("no such organization", status_code=404)
+        return json_error(404, "no such organization")
     org = page.organization
     return _respond(request, page.items, fmt, f"Papers from {org.name}", f"New papers from {org.name}",
                     f"/organizations/{org.slug}")
 
 
-@router.get("/search.{fmt}", summary="A saved search as a feed")
+@router.get("/search.{fmt}", summary="A saved search as a feed", response_class=Response, responses=FEED_ANSWERS)
 def search(request: Request, session: ReadSession, fmt: Format,
            q: Annotated[str, Query(min_length=1, max_length=feed.MAX_QUERY)]) -> Response:
     items = search_papers(session, q, limit=50, now=deps.now(request))

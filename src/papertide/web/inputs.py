@@ -1,4 +1,4 @@
-"""Whole numbers from URLs and forms: ASCII digits only, within bounds.
+"""What the API's URLs and forms may carry: periods, sorts, and whole numbers in ASCII digits.
 
 Pydantic reads ``" 12 "``, ``"1_000"`` and ``"12.0"`` as 12, and Python's ``str.isdigit`` is true
 for ``"²"`` (which ``int`` then refuses), so neither is a check of its own. A number the database
@@ -9,11 +9,13 @@ here answers a 4xx before a query is made.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
+from annotated_types import Ge, Le
 from fastapi import Form, Query
 from pydantic import BeforeValidator
 
+from papertide import feed
 from papertide.orm import MAX_ID
 
 MAX_PAGE = 100_000
@@ -29,10 +31,23 @@ def _ascii_digits(value: object) -> object:
 AsciiDigits = BeforeValidator(_ascii_digits)
 
 # Query parameters and form fields used across pages, the API and actions.
-PageNumber = Annotated[int, AsciiDigits, Query(ge=0, le=MAX_PAGE, description="page, from 0")]
-ParentId = Annotated[int | None, AsciiDigits, Form(ge=1, le=MAX_ID)]
+# The bounds come before the digits check (as annotated_types, not Query's ge/le): after a
+# validator, pydantic can no longer put them into the JSON schema as minimum and maximum.
+PageNumber = Annotated[int, Ge(0), Le(MAX_PAGE), AsciiDigits, Query(description="page, from 0")]
+ParentId = Annotated[int | None, Ge(1), Le(MAX_ID), AsciiDigits, Form()]
 
 
 def bounded(low: int, high: int, description: str | None = None):
     """A query parameter that is a whole number from ``low`` to ``high``, in ASCII digits."""
-    return Annotated[int, AsciiDigits, Query(ge=low, le=high, description=description)]
+    return Annotated[int, Ge(low), Le(high), AsciiDigits, Query(description=description)]
+
+
+# Periods: the patterns are given to OpenAPI but checked by ``feed.parse_period(strict=True)``,
+# which accepts the same and explains a refusal better than a regular expression does.
+Day = Annotated[str, Query(description="YYYY-MM-DD, from 1900-01-01 to 2999-12-31",
+                           json_schema_extra={"pattern": feed.DAY_PATTERN, "format": "date"})]
+Week = Annotated[str, Query(description="YYYY-Www, e.g. 2025-W09", json_schema_extra={"pattern": feed.WEEK_PATTERN})]
+Month = Annotated[str, Query(description="YYYY-MM", json_schema_extra={"pattern": feed.MONTH_PATTERN})]
+# Hugging Face's name for a sort first, then papertide's names and aliases (feed.params).
+SortName = Literal["publishedAt", "trending", "upvotes", "newest", "published", "new", "most_upvoted", "votes", "top", "hot"]
+Sort = Annotated[SortName, Query(description="publishedAt (= newest), trending or upvotes")]

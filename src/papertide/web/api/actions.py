@@ -32,7 +32,8 @@ from papertide.web.session import require_user, verify_write
 router = APIRouter(prefix="/api", tags=["your account"])
 
 User = Annotated[Account, Depends(require_user)]
-Writes = [Depends(verify_write)]
+# Who first (401 for nobody), then may they write (a write token, or the CSRF token of a session).
+Writes = [Depends(require_user), Depends(verify_write)]
 WRITE_ERRORS = error_responses(401, 403, 404, 422, 429)
 
 

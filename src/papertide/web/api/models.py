@@ -122,12 +122,6 @@ class Submission(Model):
     date: str = Field(description="the day of the daily list it is on, YYYY-MM-DD")
 
 
-class SubscriptionAccepted(Model):
-    status: Literal["confirmation_sent"]
-    email: str
-    message: str
-
-
 class Subscription(Preferences):
     """Your digest subscription (``/api/subscriptions/mine``)."""
 

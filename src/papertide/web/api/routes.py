@@ -8,7 +8,7 @@ schema allows is answered. The writes are in ``api.actions``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,19 +21,13 @@ from papertide.search.papers import search_papers, similar_papers
 from papertide.web import deps, security
 from papertide.web.api import hf_shapes, models
 from papertide.web.errors import error_responses, json_error
-from papertide.web.inputs import PageNumber, bounded
+from papertide.web.inputs import Day, Month, PageNumber, Sort, Week, bounded
 from papertide.web.session import bearer_token, check_token, current_user
 
 router = APIRouter(prefix="/api", tags=["papers"], dependencies=[Depends(check_token)])
 
 ReadSession = Annotated[Session, Depends(deps.read_session)]
-# Hugging Face's names for the sorts first, then papertide's (feed.params.SORT_ALIASES).
-Sort = Literal["publishedAt", "trending", "upvotes", "newest", "published", "new", "most_upvoted", "votes", "top", "hot"]
 Limit = bounded(1, feed.MAX_LIMIT, f"how many, 1 to {feed.MAX_LIMIT}")
-# The period patterns are given to OpenAPI but checked by ``feed.parse_period(strict=True)``, which
-# accepts the same and explains a refusal better than a regular expression does.
-Day = Annotated[str, Query(description="YYYY-MM-DD, from 1900-01-01 to 2999-12-31",
-                           json_schema_extra={"pattern": feed.DAY_PATTERN, "format": "date"})]
 
 
 class JSON(Response):
@@ -48,7 +42,8 @@ def error(status: int, message: str) -> Response:
     return json_error(status, message)
 
 
-def _period_error(problem: feed.InvalidQuery) -> Response:
+def period_error(problem: feed.InvalidQuery) -> Response:
+    """400 for a malformed period or one outside the served range, 404 for one the calendar lacks."""
     return error(404 if isinstance(problem, feed.NoSuchPeriod) else 400, str(problem))
 
 
@@ -71,9 +66,9 @@ def daily_papers(
     request: Request,
     session: ReadSession,
     date: Day = None,
-    week: Annotated[str, Query(description="YYYY-Www, e.g. 2025-W09", json_schema_extra={"pattern": feed.WEEK_PATTERN})] = None,
-    month: Annotated[str, Query(description="YYYY-MM", json_schema_extra={"pattern": feed.MONTH_PATTERN})] = None,
-    sort: Annotated[Sort, Query(description="publishedAt (newest), trending or upvotes")] = "publishedAt",
+    week: Week = None,
+    month: Month = None,
+    sort: Sort = "publishedAt",
     p: PageNumber = 0,
     limit: Limit = 50,
     submitter: Annotated[str, Query(max_length=100)] = None,
@@ -87,7 +82,7 @@ def daily_papers(
         else:
             page = feed.recent_feed(session, sort=sort, now=deps.now(request), page=p, limit=limit, submitter=submitter)
     except feed.InvalidQuery as problem:
-        return _period_error(problem)
+        return period_error(problem)
     return JSON([hf_shapes.daily_item(item) for item in page.items])
 
 
@@ -126,7 +121,7 @@ def trending(request: Request, session: ReadSession, days: bounded(1, 90, "the w
 @router.get("/organizations/{slug}/papers", summary="An organisation's papers (papertide)",
             response_model=list[models.DailyItem], responses=error_responses(404))
 def organization_papers(request: Request, session: ReadSession, slug: str,
-                        sort: Annotated[Sort, Query()] = "newest", p: PageNumber = 0, limit: Limit = 50) -> JSON:
+                        sort: Sort = "newest", p: PageNumber = 0, limit: Limit = 50) -> JSON:
     page = feed.organization_page(session, slug, sort=sort, now=deps.now(request), page=p, limit=limit)
     if page is None:
         return error(404, f"no organization {slug[:100]!r}")

@@ -9,6 +9,6 @@ from fastapi import APIRouter
 
 from papertide.web.pages import account, admin, daily, orgs, paper, search, trending
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # HTML: not part of the API's schema
 for module in (daily, trending, paper, search, orgs, account, admin):
     router.include_router(module.router)

@@ -1,4 +1,5 @@
-"""``/search?q=``: papers by title, abstract, authors or arXiv id, filtered by date and organisation.
+"""``/search?q=``: papers by title, abstract, authors or arXiv id, filtered by date and organisation,
+``RESULTS`` a page (``p``, as on the daily list).
 
 The same URL serves the whole page and, for search-as-you-type, htmx takes just ``#results`` out
 of it (``hx-select``): one response per query string, so the page cache serves both.
@@ -17,7 +18,8 @@ from papertide.catalog.organizations import list_organizations
 from papertide.community import votes
 from papertide.web.cache import Memo
 from papertide.web.deps import database, now
-from papertide.web.rendering import page_context, render_page
+from papertide.web.inputs import PageNumber
+from papertide.web.rendering import page_context, query_url, render_page
 from papertide.search.papers import search_papers
 
 router = APIRouter()
@@ -43,7 +45,7 @@ def _date(text: str | None) -> date | None:
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, q: str = "", date_from: str | None = None, date_to: str | None = None,
-                org: str | None = None, go: str | None = None):
+                org: str | None = None, go: str | None = None, p: PageNumber = 0):
     context = page_context(request)
     q = q.strip()[: feed.MAX_QUERY]
     try:
@@ -54,11 +56,15 @@ def search_page(request: Request, q: str = "", date_from: str | None = None, dat
     with database(request).session() as session:
         if go and (exact := normalise_arxiv_id(q)) and feed.get_paper_item(session, exact):
             return RedirectResponse(f"/papers/{exact}", status_code=303)  # "I'm feeling lucky" on an id
-        items = search_papers(session, q, limit=RESULTS, now=now(request), date_from=start, date_to=end,
-                                      organization=org or None) if q else []
+        first, deepest = p * RESULTS, min((p + 1) * RESULTS, feed.MAX_LIMIT)  # search goes 100 deep
+        found = search_papers(session, q, limit=deepest, now=now(request), date_from=start, date_to=end,
+                              organization=org or None) if q and first < deepest else []
+        items = found[first:deepest]
         organizations = organization_choices(session, database(request).url)
         user = context["user"]
         voted = votes.voted_papers(session, user.id, [i.paper.id for i in items]) if user else set()
+    more = len(found) == deepest < feed.MAX_LIMIT  # a full page, and search could go deeper
+    more_url = query_url("/search", q=q, date_from=start, date_to=end, org=org, p=p + 1) if more else None
     return render_page(request, context, "search.html", nav="search", query=q, items=items, voted_ids=voted,
                        date_from=start, date_to=end, org=org or "", organizations=organizations,
-                       suggestions=SUGGESTIONS)
+                       suggestions=SUGGESTIONS, page=p, first=first, more_url=more_url)
