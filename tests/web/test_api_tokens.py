@@ -65,7 +65,7 @@ def test_with_a_write_token_a_script_votes_comments_and_submits_without_cookies_
     assert comment.json()["html"] == "<p>Nice <em>work</em></p>\n"
     reply = client.post("/api/papers/2508.00001/comments", json={"body": "me again", "parentId": comment.json()["id"]})
     assert reply.status_code == 201 and reply.json()["parentId"] == comment.json()["id"]
-    submitted = client.post("/api/submissions", json={"id": "arXiv:2508.00007"})
+    submitted = client.post("/api/submissions", json={"id": "2508.00007v1"})
     assert submitted.status_code == 201 and submitted.json() == {"id": "2508.00007", "fetched": False, "date": "2025-08-21"}
     # The site's own forms take the token too, and answer JSON to it.
     form_vote = client.post("/papers/2508.00002/vote")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -33,30 +33,46 @@ class SubscriptionError(ValueError):
     """Input a person can fix: shown to them as is."""
 
 
+# An entry must have a character that clean_text keeps (not whitespace, not a control): the JSON
+# schema says so with this pattern, and _interests refuses what it would empty, so the API accepts
+# exactly what its schema allows. It mirrors catalog.record.clean_text; change both together.
+VISIBLE = "[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]"
+Interest = Annotated[str, Field(max_length=MAX_INTEREST_LENGTH, pattern=VISIBLE)]
+
+
 def _interests(values: list[str]) -> list[str]:
+    """Cleaned, without repeats; checked as given (length, count), so a check means what it says."""
+    if len(values) > MAX_INTERESTS:
+        raise ValueError(f"at most {MAX_INTERESTS} entries")
     seen: dict[str, str] = {}
     for value in values:
         text = clean_text(value)
         if not text:
-            continue
-        if len(text) > MAX_INTEREST_LENGTH:
-            raise ValueError(f"'{text[:40]}…' is longer than {MAX_INTEREST_LENGTH} characters")
+            raise ValueError("an entry is empty")
         seen.setdefault(text.casefold(), text)
-    if len(seen) > MAX_INTERESTS:
-        raise ValueError(f"at most {MAX_INTERESTS} entries")
     return list(seen.values())
+
+
+# "interests" needs at least one of them: in the schema too, so that clients (and generated tests)
+# know it before sending.
+_SOME_INTEREST = {"anyOf": [
+    {"properties": {"content": {"enum": ["trending", "both"]}}},
+    *({"required": [name], "properties": {name: {"minItems": 1}}} for name in ("topics", "organizations", "authors")),
+]}
 
 
 class Preferences(BaseModel):
     """What a reader wants in their digest."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_SOME_INTEREST)
 
     frequency: Literal["daily", "weekly"] = "daily"
     content: Literal["trending", "interests", "both"] = "trending"
-    topics: list[str] = Field(default_factory=list, description="free-text topics, run through search")
-    organizations: list[str] = Field(default_factory=list, description="organisation slugs")
-    authors: list[str] = Field(default_factory=list, description="author names as on the papers")
+    topics: list[Interest] = Field(default_factory=list, max_length=MAX_INTERESTS,
+                                   description="free-text topics, run through search")
+    organizations: list[Interest] = Field(default_factory=list, max_length=MAX_INTERESTS, description="organisation slugs")
+    authors: list[Interest] = Field(default_factory=list, max_length=MAX_INTERESTS,
+                                    description="author names as on the papers")
     max_papers: int = Field(10, ge=1, le=MAX_PAPERS)
 
     @field_validator("topics", "authors")

@@ -96,9 +96,15 @@ def parse_period(day: str | date | None = None, week: str | None = None, month: 
     """The period the query parameters name, None when none is given; ``InvalidQuery`` if malformed
     or outside the served range, ``NoSuchPeriod`` for week 53 of a year that has 52.
 
-    Pages read leniently (spaces, ``2025W9``, ``2025-8``); the API is ``strict``: exactly the shapes
-    its OpenAPI schema gives (``DAY_PATTERN``...), so what the schema allows is what it accepts.
+    Pages read leniently (spaces, ``2025W9``, ``2025-8``) and refuse several periods at once; the API
+    is ``strict``: exactly the shapes its OpenAPI schema gives (``DAY_PATTERN``...), an empty value is
+    malformed, and of several periods the shortest counts (date, then week, then month), so that
+    what the schema allows is what it answers.
     """
+    if strict:
+        if "" in (day, week, month):
+            raise InvalidQuery(FORMATS_TEXT)
+        day, week, month = (day, None, None) if day else (None, week, None) if week else (None, None, month)
     given = [v for v in (day, week, month) if v not in (None, "")]
     if len(given) > 1:
         raise InvalidQuery("give one of date, week or month, not several")

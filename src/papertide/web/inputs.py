@@ -14,8 +14,10 @@ from typing import Annotated, Literal
 from annotated_types import Ge, Le
 from fastapi import Form, Query
 from pydantic import BeforeValidator
+from starlette.convertors import Convertor, register_url_convertor
 
 from papertide import feed
+from papertide.catalog.arxiv_ids import ID_PATTERN
 from papertide.orm import MAX_ID
 
 MAX_PAGE = 100_000
@@ -51,3 +53,23 @@ Month = Annotated[str, Query(description="YYYY-MM", json_schema_extra={"pattern"
 # Hugging Face's name for a sort first, then papertide's names and aliases (feed.params).
 SortName = Literal["publishedAt", "trending", "upvotes", "newest", "published", "new", "most_upvoted", "votes", "top", "hot"]
 Sort = Annotated[SortName, Query(description="publishedAt (= newest), trending or upvotes")]
+
+ARXIV_ID = f"^{ID_PATTERN}$"  # what the API's bodies take as an id: the id itself, no URL or prefix
+
+
+class ArxivIdConvertor(Convertor):
+    """``{arxiv_id:arxiv}`` in an API path: one segment, or two (old-style ids such as
+    ``astro-ph/0601001`` have a slash), never followed by a word an API path puts after an id.
+    With ``:path``, ``GET /api/papers/X/vote`` was read as the paper ``X/vote`` (a 404) where no GET
+    exists (a 405 with Allow: POST)."""
+
+    regex = r"[^/]+(?:/(?!(?:vote|votes|comments|similar)$)[^/]+)?"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("arxiv", ArxivIdConvertor())

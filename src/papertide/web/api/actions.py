@@ -27,6 +27,7 @@ from papertide.web.api import hf_shapes, models
 from papertide.web.api.routes import JSON
 from papertide.web.digest import limited_subscribe
 from papertide.web.errors import error_responses, json_error
+from papertide.web.inputs import ARXIV_ID  # also registers the {arxiv_id:arxiv} path convertor
 from papertide.web.session import require_user, verify_write
 
 router = APIRouter(prefix="/api", tags=["your account"])
@@ -47,14 +48,14 @@ class NewComment(BaseModel):
 class NewSubmission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=submissions.MAX_ID_INPUT, description="an arXiv id or abs URL")
+    id: str = Field(pattern=ARXIV_ID, description="an arXiv id, with or without its version: 2405.15738v2, astro-ph/0601001")
 
 
 def _limited(limited: ratelimit.RateLimited) -> Response:
     return json_error(429, str(limited), headers=security.rate_limit_headers(limited))
 
 
-@router.post("/papers/{arxiv_id:path}/vote", summary="Toggle your upvote (papertide)", dependencies=Writes,
+@router.post("/papers/{arxiv_id:arxiv}/vote", summary="Toggle your upvote (papertide)", dependencies=Writes,
              response_model=models.VoteResult, responses=WRITE_ERRORS)
 def vote(request: Request, arxiv_id: str, account: User) -> Response:
     key = normalise_arxiv_id(arxiv_id)
@@ -72,7 +73,7 @@ def vote(request: Request, arxiv_id: str, account: User) -> Response:
     return JSON({"id": key, "voted": result.voted, "upvotes": result.upvotes})
 
 
-@router.post("/papers/{arxiv_id:path}/comments", summary="Comment on a paper (papertide)", dependencies=Writes,
+@router.post("/papers/{arxiv_id:arxiv}/comments", summary="Comment on a paper (papertide)", dependencies=Writes,
              status_code=201, response_model=models.Comment, responses=WRITE_ERRORS)
 def comment(request: Request, arxiv_id: str, new: NewComment, account: User) -> Response:
     key = normalise_arxiv_id(arxiv_id)

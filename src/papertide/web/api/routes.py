@@ -73,10 +73,10 @@ def daily_papers(
     limit: Limit = 50,
     submitter: Annotated[str, Query(max_length=100)] = None,
 ) -> JSON:
-    """Papers on the daily list of a day, week or month (one of them; 404 for week 53 of a year
-    that has 52); without one, the newest submissions, ``limit`` at a time."""
+    """Papers on the daily list of a day, week or month (of several, the shortest counts; week 53
+    of a year that has 52 is a 404); without one, the newest submissions, ``limit`` at a time."""
     try:
-        if date or week or month:
+        if date is not None or week is not None or month is not None:
             page = feed.daily_feed(session, day=date, week=week, month=month, sort=sort, now=deps.now(request),
                                    page=p, limit=limit, submitter=submitter, strict=True)
         else:
@@ -101,8 +101,8 @@ def search(
     """Papers matching ``q``, best first, ``limit`` at a time (page ``p``); ``date_from`` and
     ``date_to`` are inclusive days of publication."""
     try:
-        start = feed.parse_day(date_from, strict=True) if date_from else None
-        end = feed.parse_day(date_to, strict=True) if date_to else None
+        start = feed.parse_day(date_from, strict=True) if date_from is not None else None
+        end = feed.parse_day(date_to, strict=True) if date_to is not None else None
     except feed.InvalidQuery as problem:
         return error(400, str(problem))
     first, deepest = p * limit, min((p + 1) * limit, feed.MAX_LIMIT)
@@ -128,7 +128,7 @@ def organization_papers(request: Request, session: ReadSession, slug: str,
     return JSON([hf_shapes.daily_item(item) for item in page.items])
 
 
-@router.get("/papers/{arxiv_id:path}/similar", summary="Similar papers (papertide)",
+@router.get("/papers/{arxiv_id:arxiv}/similar", summary="Similar papers (papertide)",
             response_model=list[models.DailyItem], responses=error_responses(404))
 def similar(request: Request, session: ReadSession, arxiv_id: str, k: bounded(1, 50, "how many") = 6) -> JSON:
     if feed.get_paper_item(session, arxiv_id) is None:
@@ -136,7 +136,7 @@ def similar(request: Request, session: ReadSession, arxiv_id: str, k: bounded(1,
     return JSON([hf_shapes.daily_item(item) for item in similar_papers(session, arxiv_id, k=k, now=deps.now(request))])
 
 
-@router.get("/papers/{arxiv_id:path}/votes", summary="Upvotes over time (papertide)", response_model=models.VoteHistory,
+@router.get("/papers/{arxiv_id:arxiv}/votes", summary="Upvotes over time (papertide)", response_model=models.VoteHistory,
             responses=error_responses(404))
 def vote_history(request: Request, session: ReadSession, arxiv_id: str) -> JSON:
     item = feed.get_paper_item(session, arxiv_id)
@@ -147,7 +147,7 @@ def vote_history(request: Request, session: ReadSession, arxiv_id: str) -> JSON:
                  "points": [{"date": pt.day.isoformat(), "votes": pt.votes, "total": pt.total} for pt in points]})
 
 
-@router.get("/papers/{arxiv_id:path}/comments", summary="Comments (papertide)", response_model=list[models.Comment],
+@router.get("/papers/{arxiv_id:arxiv}/comments", summary="Comments (papertide)", response_model=list[models.Comment],
             responses=error_responses(404))
 def list_comments(session: ReadSession, arxiv_id: str) -> JSON:
     item = feed.get_paper_item(session, arxiv_id)
@@ -156,7 +156,7 @@ def list_comments(session: ReadSession, arxiv_id: str) -> JSON:
     return JSON([hf_shapes.comment(c) for c in comments.list_comments(session, item.paper.arxiv_id)])
 
 
-@router.get("/papers/{arxiv_id:path}", summary="One paper (Hugging Face compatible)", response_model=models.PaperWithCounts,
+@router.get("/papers/{arxiv_id:arxiv}", summary="One paper (Hugging Face compatible)", response_model=models.PaperWithCounts,
             responses=error_responses(404))
 def paper(session: ReadSession, arxiv_id: str) -> JSON:
     item = feed.get_paper_item(session, arxiv_id)

@@ -4,7 +4,8 @@ FastAPI documents a 422 with its own ``HTTPValidationError`` on every operation;
 every error as ``Error`` (``web.errors``): 400 for a bad query or path parameter, 422 for a bad
 body. Every API operation may also answer 401 (a token was sent and is not valid) and 429 (too
 many wrong tokens from an address). HEAD works wherever GET does but is left out, as usual; the
-writes name the bearer token they take (a browser's session and CSRF token work too).
+operations that act as someone name the bearer token they take (a browser's session and CSRF
+token work too).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from papertide.web.errors import ERROR_MEANINGS
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
-WRITES = ("post", "put", "patch", "delete")
+PERSONAL_TAG = "your account"  # the operations that act as someone (``api.actions``)
 
 
 def _error(status: int, description: str | None = None) -> dict[str, Any]:
@@ -36,11 +37,10 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             responses.pop("422", None)
             if operation.get("requestBody"):
                 responses["422"] = _error(422)
-            if operation.get("parameters"):
-                responses.setdefault("400", _error(400))
+            responses.setdefault("400", _error(400, "a parameter, or the body's encoding, is not what this endpoint reads"))
             responses.setdefault("401", _error(401, "an API token was sent and is not valid (wrong or revoked)"))
             responses.setdefault("429", _error(429))
-            if method in WRITES:
+            if PERSONAL_TAG in operation.get("tags", ()):
                 operation["security"] = [{"bearerToken": []}]
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
