@@ -102,9 +102,11 @@ def parse_period(day: str | date | None = None, week: str | None = None, month: 
     what the schema allows is what it answers.
     """
     if strict:
-        if "" in (day, week, month):
+        named = [(kind, value) for kind, value in (("day", day), ("week", week), ("month", month)) if value is not None]
+        if not all(_strict_shape(kind, value) for kind, value in named):
             raise InvalidQuery(FORMATS_TEXT)
-        day, week, month = (day, None, None) if day else (None, week, None) if week else (None, None, month)
+        periods = [parse_period(**{kind: value}) for kind, value in named]  # each must be valid
+        return periods[0] if periods else None
     given = [v for v in (day, week, month) if v not in (None, "")]
     if len(given) > 1:
         raise InvalidQuery("give one of date, week or month, not several")
@@ -133,6 +135,11 @@ def parse_period(day: str | date | None = None, week: str | None = None, month: 
     if not (in_range(period.start) and in_range(shift(period.end, -1))):
         raise InvalidQuery(f"{RANGE_TEXT}; {period.key} is outside them")
     return period
+
+
+def _strict_shape(kind: str, value) -> bool:
+    """Whether a value has the API's exact shape for its kind (``_STRICT``)."""
+    return isinstance(value, date) or (isinstance(value, str) and re.fullmatch(_STRICT[kind], value) is not None)
 
 
 def _iso_week_monday(year: int, week: int) -> date:
