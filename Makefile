@@ -8,8 +8,9 @@ export PAPERTIDE_DATABASE_URL ?= sqlite:///papertide.db
 
 .PHONY: run install demo test system-deps clean
 
+# The site and, beside it, the worker (papertide serve --worker): the catalog keeps itself up to date.
 run: demo
-	$(BIN)/papertide serve --host 127.0.0.1 --port 8000
+	$(BIN)/papertide serve --worker --host 127.0.0.1 --port 8000
 
 install: $(VENV)/.installed
 

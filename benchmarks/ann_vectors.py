@@ -149,7 +149,7 @@ def neighbour_statistics(points: np.ndarray, queries: np.ndarray, own_rows: np.n
 
 def query_vectors(path: Path) -> np.ndarray:
     """The known-item queries, embedded as the service embeds them (int8, one thread)."""
-    from papertide.search.embedder import load_embedder
+    from papertide.search.semantic.registry import load_embedder
 
     embedder = load_embedder("default", threads=1)
     texts = [json.loads(line)["text"] for line in path.read_text().splitlines() if line.strip()]

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Table, delete, func, insert, select, text
 from tqdm import tqdm
 
 from papertide.db import Database, alembic_config, is_postgres, is_sqlite
-from papertide.schema import metadata
+from papertide.schema import SEEDED_TABLES, metadata
 
 BATCH_SIZE = 2000
 
@@ -57,7 +57,7 @@ def copy_database(
     target.migrate()
     tables = metadata.sorted_tables
     with _snapshot(source) as reading, target.engine.begin() as writing:
-        occupied = [table.name for table in tables if _count(writing, table)]
+        occupied = [table.name for table in tables if table.name not in SEEDED_TABLES and _count(writing, table)]
         if occupied and not force:
             raise CopyError(
                 f"the target already holds rows in {', '.join(occupied)}; "

@@ -3,10 +3,15 @@
 from papertide.catalog import models as _catalog  # noqa: F401
 from papertide.community import models as _community  # noqa: F401
 from papertide.digest import models as _digest  # noqa: F401
-from papertide.search import models as _search  # noqa: F401
+from papertide.search.semantic import models as _search  # noqa: F401
+from papertide.worker import models as _worker  # noqa: F401
 from papertide.orm import Base
 
 metadata = Base.metadata
+
+# Tables a fresh migration already fills with defaults (0007: the ``hf-daily`` source): a copy into
+# a new database replaces those rows instead of refusing the target as not empty (``db_copy``).
+SEEDED_TABLES = frozenset({"sources"})
 
 # Search structures the migrations create beside the ORM tables, on one backend each: SQLite's
 # FTS5 table (0002, with its shadow tables), PostgreSQL's generated tsvector and pgvector

@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from pydantic import ValidationError
 
@@ -51,3 +53,34 @@ def test_bad_arxiv_id_is_a_validation_error():
 
 def test_authors_accept_names_or_name_objects():
     assert make(authors=[{"name": " Ada  Lovelace "}, "Alan Turing", ""]).authors == ["Ada Lovelace", "Alan Turing"]
+
+
+@pytest.mark.parametrize("fields, where", [
+    ({"published_at": "9999-12-31T00:00:00Z"}, "published_at"),
+    ({"updated_at": "1899-12-31T23:59:59Z"}, "updated_at"),
+    ({"published_at": "0001-01-01T00:00:00+01:00"}, "published_at"),  # overflows when moved to UTC
+    ({"updated_at": "9999-12-31T23:00:00-05:00"}, "updated_at"),  # so does this
+    ({"daily": {"date": "9999-12-31"}}, "daily.date"),
+    ({"daily": {"date": "0001-01-01"}}, "daily.date"),
+    ({"daily": {"date": "2025-01-02", "submitted_at": "9999-12-31T23:59:59-12:00"}}, "daily.submitted_at"),
+])
+def test_dates_outside_the_accepted_range_are_rejected_with_the_range(fields, where):
+    with pytest.raises(ValidationError) as caught:
+        make(**fields)
+    message = describe_error(caught.value)
+    assert message.startswith(f"{where}: ") and "outside the accepted range 1900-01-01" in message, message
+
+
+def test_the_range_ends_a_week_after_today():
+    today = datetime.now(timezone.utc).date()
+    assert make(daily={"date": today + timedelta(days=7)}).daily.date == today + timedelta(days=7)
+    with pytest.raises(ValidationError, match="outside the accepted range"):
+        make(daily={"date": today + timedelta(days=8)})
+    assert make(published_at="1986-04-25T15:39:49Z").published_at.year == 1986  # arXiv's own back-dated records
+
+
+@pytest.mark.parametrize("field", ["upvotes", "num_comments", "github_stars"])
+def test_counts_are_bounded_so_sums_fit_a_32_bit_column(field):
+    assert getattr(make(**{field: 1_000_000_000}), field) == 1_000_000_000
+    with pytest.raises(ValidationError, match="less than or equal to 1000000000"):
+        make(**{field: 2**31})

@@ -16,7 +16,8 @@ from papertide.digest.models import DigestOutbox, Subscription
 from papertide.ingest.jsonl import JsonlSource
 from papertide.ingest.runner import ingest
 from papertide.schema import metadata
-from papertide.search.models import PaperEmbedding
+from papertide.search.semantic.models import PaperEmbedding
+from papertide.worker.models import JobRun, WorkerJob
 from tests.conftest import DEMO_CORPUS
 
 pytestmark = pytest.mark.postgres
@@ -54,6 +55,9 @@ def fill(database, tmp_path, papers=300):
         session.add(SourcePacing(host="export.arxiv.org", next_request_at=1_795_000_000.25))
         session.add(PaperEmbedding(paper_id=paper_ids[0], model="test-model", text_hash="0" * 32, vector=bytes(range(256)) * 3))
         session.add(RateLimitEvent(key="vote:user:1", created_at=WHEN))
+        session.add(WorkerJob(name="source:hf-daily", next_run_at=WHEN, requests=1, served=0, failures=2, last_error="HTTP 503"))
+        session.add(JobRun(job="source:hf-daily", slot=WHEN, holder="host:1:ab", started_at=WHEN, status="failed", added=3,
+                           updated=0, error="HTTP 503"))
 
 
 def everything(database) -> dict[str, list[tuple]]:

@@ -1,16 +1,15 @@
-"""Digest period keys and the send schedule, as pure functions of a date or a passed-in clock."""
+"""Digest period keys and the send schedule, as pure functions of a date or a passed-in clock (the
+worker sends digests at those times: tests/worker/test_digests_and_backups.py)."""
 
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from papertide.config import Settings
 from papertide.digest.periods import DigestPeriod
-from papertide.digest.schedule import DigestScheduler, next_run_at, parse_send_time, parse_timezone, periods_due
+from papertide.digest.schedule import next_run_at, parse_send_time, parse_timezone, periods_due
 
 PARIS = ZoneInfo("Europe/Paris")
 UTC = timezone.utc
@@ -66,42 +65,3 @@ def test_bad_schedule_settings_are_explained():
         parse_send_time("7am")
     with pytest.raises(ValueError, match="IANA"):
         parse_timezone("Mars/Olympus")
-
-
-def test_the_scheduler_thread_catches_up_on_a_missed_send_and_stops(database):
-    """Started at 09:00 on a Monday with the send time 07:00: it runs that morning's periods at once."""
-    now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-    ran: list[str] = []
-    done = threading.Event()
-
-    def runner(period):
-        ran.append(period.key if period else "retry")
-        if len(ran) == 2:
-            done.set()
-
-    settings = Settings(database_url=database.url, digest_time="07:00", digest_timezone="Europe/Paris")
-    scheduler = DigestScheduler(database, settings, clock=lambda: now, runner=runner)
-    scheduler.start()
-    assert done.wait(10)
-    scheduler.stop()
-    scheduler.join(10)
-    assert not scheduler.is_alive()
-    assert ran[:2] == ["daily:2026-11-22", "weekly:2026-W47"]
-
-
-def test_the_scheduler_sends_the_days_digest_over_smtp(papers, sink):
-    """The real runner: `papertide serve` with digests on, started on Tuesday 18 August 2026 at 07:30."""
-    from .conftest import confirmed, make_settings
-
-    confirmed(papers, 3)
-    settings = make_settings(papers, sink.port)
-    tuesday = datetime(2026, 8, 18, 5, 30, tzinfo=UTC)  # 07:30 in Paris
-    scheduler = DigestScheduler(papers, settings, clock=lambda: tuesday)
-    scheduler.start()
-    try:
-        received = sink.handler.wait_for(3)
-    finally:
-        scheduler.stop()
-        scheduler.join(10)
-    assert sorted(r.recipients[0] for r in received) == [f"reader{n}@example.org" for n in range(3)]
-    assert {r.message["X-Papertide-Period"] for r in received} == {"daily:2026-08-17"}

@@ -4,8 +4,6 @@ client address, and confirmation emails of all addresses together are capped; 42
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import httpx
 import pytest
 
@@ -21,7 +19,7 @@ def served(papers, sink):
 
     def start(scale: float = 1.0) -> httpx.Client:
         port = free_port()
-        settings = replace(make_settings(papers, sink.port, base_url=f"http://127.0.0.1:{port}"), rate_limit_scale=scale)
+        settings = make_settings(papers, sink.port, base_url=f"http://127.0.0.1:{port}").with_changes(rate_limit_scale=scale)
         context = serving(make_app(papers, settings), port)
         base_url = context.__enter__()
         client = httpx.Client(base_url=base_url, timeout=20)

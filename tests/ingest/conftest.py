@@ -8,11 +8,22 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.conftest import FIXTURES, REPO
 from tests.ingest.replay import ReplayServer
 
 RECORDED = FIXTURES / "recorded"
+
+# Fuzzing (test_fuzz.py) in bounded time: a fixed number of examples per test, no deadline per example
+# (the machine is shared: a slow example is not a bug), no database of examples (a failure prints the
+# blob that replays it). Under CI the examples are derandomized, the same every run;
+# PAPERTIDE_FUZZ_EXAMPLES asks for a longer hunt.
+settings.register_profile("dev", max_examples=int(os.environ.get("PAPERTIDE_FUZZ_EXAMPLES", "40")), deadline=None,
+                          database=None, print_blob=True)
+settings.register_profile("ci", settings.get_profile("dev"), derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
 ATOM = "application/atom+xml; charset=utf-8"
 XML = "text/xml; charset=utf-8"
 JSON = "application/json; charset=utf-8"

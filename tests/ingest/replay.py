@@ -21,6 +21,10 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # A test's hand on the exchange: ``served`` is set when a client asked for this reply, and a
+    # ``hold`` keeps the answer back until the test sets it (a client caught mid-request).
+    served: threading.Event = field(default_factory=threading.Event)
+    hold: threading.Event | None = None
 
     @classmethod
     def file(cls, path: Path, content_type: str, status: int = 200) -> "Reply":
@@ -32,6 +36,7 @@ class Request:
     path: str
     params: dict[str, str]
     at: float = field(default_factory=time.time)  # when it arrived (wall time, as pacing turns are)
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
 
 
 class ReplayServer:
@@ -59,9 +64,9 @@ class ReplayServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def _reply_for(self, path: str, params: dict[str, str]) -> Reply:
+    def _reply_for(self, path: str, params: dict[str, str], headers: dict[str, str]) -> Reply:
         with self._lock:
-            self.requests.append(Request(path, params))
+            self.requests.append(Request(path, params, headers=headers))
             replies = self.routes.get((path, frozenset(params.items())))
             if not replies and self.fallback is not None:
                 return self.fallback
@@ -75,7 +80,11 @@ class ReplayServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 url = urlsplit(self.path)
-                reply = server._reply_for(url.path, dict(parse_qsl(url.query, keep_blank_values=True)))
+                reply = server._reply_for(url.path, dict(parse_qsl(url.query, keep_blank_values=True)),
+                                          {name.lower(): value for name, value in self.headers.items()})
+                reply.served.set()
+                if reply.hold is not None:
+                    reply.hold.wait(120)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

@@ -87,12 +87,21 @@ def test_invalid_utf8_on_a_line_rejects_that_line(seeded, tmp_path):
     assert result.stdout.strip() == b"added 2 / updated 0 / unchanged 0 / rejected 1"
 
 
+def test_invalid_utf8_in_a_daily_papers_item_rejects_that_item(seeded, tmp_path):
+    data = HF_DAY.read_bytes().replace(b"Survey", b"Surv\xff\xfe", 1)
+    result = ingest_file(seeded, tmp_path, "day.json", data)
+    assert result.returncode == 0, result.stderr
+    assert b"item 1: invalid UTF-8 at byte" in result.stderr
+    assert result.stdout.strip() == b"added 0 / updated 0 / unchanged 15 / rejected 1"
+
+
 UNUSABLE = [
-    ("day.json", HF_DAY.read_bytes().replace(b"Survey", b"Surv\xff\xfe", 1), "invalid UTF-8 at byte"),
-    ("cut.json", HF_DAY.read_bytes()[: len(HF_DAY.read_bytes()) // 2], "invalid JSON at line"),
+    ("cut.json", HF_DAY.read_bytes()[: len(HF_DAY.read_bytes()) // 2], "invalid JSON: unexpected end of data at line"),
     ("page.xml", OAI_PAGE.read_bytes()[: len(OAI_PAGE.read_bytes()) // 2], "the XML ends early at line"),
     ("feed.xml", ATOM_FEED.read_bytes()[:-200], "the XML ends early at line"),
     ("utf8.xml", ATOM_FEED.read_bytes().replace(b"Immink", b"Imm\xffink"), "the XML is malformed at line"),
+    ("encoding.xml", ATOM_FEED.read_bytes().replace(b"UTF-8", b"TTF-8", 1), "cannot be read in the encoding it declares"),
+    ("rot13.xml", ATOM_FEED.read_bytes().replace(b"UTF-8", b"rot13", 1), "cannot be read in the encoding it declares"),
     ("page.xml.gz", gzip.compress(OAI_PAGE.read_bytes())[:900], "damaged or truncated"),
     ("empty.jsonl", b"", "the input is empty"),
     ("notes.txt", b"hello", "unrecognised format"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date, datetime, timezone
 
 import pytest
@@ -13,6 +15,7 @@ from papertide.ingest.base import Checkpoint
 from papertide.ingest.http import PoliteFetcher
 from papertide.ingest.oai_pmh import HarvestRequest, OaiError, OaiFileSource, OaiHarvestSource, parse_page, split_authors
 from papertide.ingest.runner import ingest
+from tests.conftest import REPO
 from tests.ingest.conftest import XML, recorded, run_cli
 from tests.ingest.dump import canonical_dump
 from tests.ingest.replay import Reply
@@ -69,6 +72,21 @@ def test_oai_dc_records():
 
 def test_author_lists_with_affiliations_and_suffixes():
     assert split_authors("A. One (MIT, Cambridge), B. Two and C. Three, Jr.") == ["A. One", "B. Two", "C. Three, Jr."]
+
+
+def test_nested_and_unmatched_parentheses_in_author_lists():
+    assert split_authors("A. One (Dept. (CS), MIT), B. Two ((x) y)") == ["A. One", "B. Two"]
+    assert split_authors("A. One (MIT, B. Two (x)") == ["A. One (MIT", "B. Two"]  # an unmatched "(" stays
+    assert split_authors("A. One), B. Two") == ["A. One)", "B. Two"]
+
+
+def test_an_authors_field_of_100000_nested_parentheses_is_split_in_linear_time():
+    """Removing innermost pairs until none was left took minutes here; a fresh process, so that a
+    regression fails at the timeout instead of holding up the suite."""
+    code = "from papertide.ingest.oai_pmh import split_authors; print(split_authors('A. One ' + '(' * 100000 + ')' * 100000 + ', B. Two'))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={"PYTHONPATH": str(REPO / "src")})
+    assert result.stdout.strip() == "['A. One', 'B. Two']", result.stderr
 
 
 def test_no_records_match_is_an_empty_harvest_other_errors_are_errors():

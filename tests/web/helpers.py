@@ -4,7 +4,6 @@ database, and ``Visitor``, a browser-like client that keeps its cookies and its 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 
 import httpx
@@ -20,7 +19,7 @@ PASSWORD = "correct horse battery staple"
 
 
 def settings_for(database: Database, **overrides) -> Settings:
-    return replace(Settings(database_url=database.url, secret_key=SECRET, base_url="http://testserver"), **overrides)
+    return Settings(database_url=database.url, secret_key=SECRET, base_url="http://testserver").with_changes(**overrides)
 
 
 def build_app(settings: Settings, database: Database, clock: Callable[[], datetime] | None = None) -> FastAPI:

@@ -168,6 +168,13 @@ def test_comments_count_replies_and_limits(catalog):
     assert paper.comment_count == 2 and listed[0].author == "reader"
 
 
+def test_comments_lose_bidi_overrides_and_what_xml_forbids_but_keep_their_lines(catalog):
+    with catalog.session() as session:
+        user = _user(session)
+        added = comments.add_comment(session, user.id, "2508.00001", "Safe\u202etxt.exe\n\tnext \x00line\ufffe \ud800")
+    assert added.body == "Safetxt.exe\n\tnext line"
+
+
 def test_hidden_comments_and_blocked_authors_leave_the_thread(catalog):
     with catalog.session() as session:
         admin, user, other = _user(session, "mod", is_admin=True), _user(session, "one"), _user(session, "two")

@@ -103,12 +103,12 @@ def test_cors_opens_the_read_only_api_and_feeds_to_other_origins(client):
 
 
 def test_cors_origins_are_a_setting(catalog):
-    only = TestClient(build_app(settings_for(catalog, cors_origins=("https://reader.example",)), catalog, clock=lambda: NOW),
+    only = TestClient(build_app(settings_for(catalog, cors_origins="https://reader.example"), catalog, clock=lambda: NOW),
                       base_url="http://testserver")
     assert only.get("/api/trending", headers={"Origin": "https://reader.example"}).headers[
         "access-control-allow-origin"] == "https://reader.example"
     assert "access-control-allow-origin" not in only.get("/api/trending", headers={"Origin": "https://evil.example"}).headers
-    closed = TestClient(build_app(settings_for(catalog, cors_origins=()), catalog, clock=lambda: NOW), base_url="http://testserver")
+    closed = TestClient(build_app(settings_for(catalog, cors_origins=""), catalog, clock=lambda: NOW), base_url="http://testserver")
     assert "access-control-allow-origin" not in closed.get("/api/trending", headers={"Origin": "https://reader.example"}).headers
 
 

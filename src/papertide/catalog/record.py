@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from papertide.catalog.arxiv_ids import parse_arxiv_id
+from papertide.catalog.text import clean_text, find_markup
 
 MAX_TITLE = 1_000
 MAX_ABSTRACT = 20_000
@@ -25,32 +26,15 @@ MAX_AUTHORS = 5_000
 MAX_AUTHOR_NAME = 300
 MAX_SHORT_TEXT = 2_000
 MAX_URL = 1_000
+# Imported counts: far above any real one, and two of them still add up within a 32-bit column.
+MAX_COUNT = 1_000_000_000
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2028\u2029\ufeff]")
-# Tags of real HTML elements. Titles may legitimately contain other angle-bracket tokens
-# (e.g. "<think>" in papers on reasoning traces), which are kept as text and escaped on output.
-_HTML_ELEMENTS = (
-    "a|abbr|b|body|br|button|code|div|em|embed|form|frame|head|h[1-6]|html|i|iframe|img|input|link|"
-    "math|meta|object|p|pre|script|small|span|strong|style|sub|sup|svg|table|td|th|tr|u|video|audio"
-)
-_HTML_TAG = re.compile(rf"</?(?:{_HTML_ELEMENTS})(?:\s[^<>]*)?/?>", re.IGNORECASE)
-
-
-def clean_text(value: str) -> str:
-    """NFC, no control characters, single spaces: how all catalog text is stored.
-
-    Ingest calls this on every field of every record, so the common case (text that is already
-    clean) takes only C-speed checks: ``isprintable`` is False for every character ``_CONTROL``
-    removes and for all whitespace but the space; ``str.split`` splits on exactly what ``\\s`` matches.
-    """
-    if not unicodedata.is_normalized("NFC", value):
-        value = unicodedata.normalize("NFC", value)
-    if value.isprintable():  # no control characters, and no whitespace but plain spaces
-        if "  " not in value and value[:1] != " " and value[-1:] != " ":
-            return value
-    else:
-        value = _CONTROL.sub(" ", value)
-    return " ".join(value.split())
+# Dates a record may carry. arXiv opened in 1991, but its metadata has back-dated records (one
+# version of physics/9403001 is dated 1986-04-25), so the floor is far below it; the ceiling is a week
+# ahead, room for time zones and for lists dated ahead of a weekend. What the site computes from
+# these dates (the days around one, a week, a month) then cannot leave the calendar.
+FIRST_DATE = date(1900, 1, 1)
+FUTURE_MARGIN = timedelta(days=7)
 
 
 def _all_clean(values: list[str]) -> bool:
@@ -91,7 +75,7 @@ def _url(value: str | None) -> str | None:
         return None
     if len(value) > MAX_URL:
         raise ValueError(f"URL is {len(value):,} characters; the limit is {MAX_URL:,}")
-    if not re.match(r"^https?://[^\s<>\"']+$", value, re.IGNORECASE):
+    if not value.isprintable() or not re.match(r"^https?://[^\s<>\"']+$", value, re.IGNORECASE):
         raise ValueError(f"not an http(s) URL: {value[:80]!r}")
     return value
 
@@ -100,10 +84,42 @@ Url = Annotated[str | None, AfterValidator(_url)]
 ShortText = Annotated[str | None, AfterValidator(lambda v: _bounded(MAX_SHORT_TEXT, "text")(v) if v else None)]
 
 
+def accepted_dates() -> tuple[date, date]:
+    """The first and last day a record may name (the last moves with today, in UTC)."""
+    return FIRST_DATE, datetime.now(timezone.utc).date() + FUTURE_MARGIN
+
+
+def check_date(value: date | datetime, day: date | None = None) -> None:
+    """``ValueError`` naming ``value`` when ``day`` (default: its own) is outside ``accepted_dates``."""
+    first, last = accepted_dates()
+    day = day or (value.date() if isinstance(value, datetime) else value)
+    if not first <= day <= last:
+        raise ValueError(f"{value} is outside the accepted range {first} to {last} (a week after today)")
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC (naive means UTC), or ``ValueError`` when that is outside ``accepted_dates``.
+
+    The range is checked on the date as written first: moving a time at either end of the calendar
+    (year 1 or 9999) to UTC overflows.
+    """
+    check_date(value)
+    utc = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    check_date(value, utc.date())
+    return utc
+
+
 def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return None if value is None else as_utc(value)
+
+
+def _in_range(value: date | None) -> date | None:
+    if value is not None:
+        check_date(value)
+    return value
+
+
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
 class OrganizationRef(BaseModel):
@@ -122,9 +138,11 @@ class DailySubmission(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    date: date
+    date: Annotated[date, AfterValidator(_in_range)]
     submitted_at: datetime | None = None
     submitted_by: Annotated[str | None, Field(max_length=100)] = None
+
+    _clean_submitter = field_validator("submitted_by", mode="before")(_clean)
 
     @field_validator("submitted_at")
     @classmethod
@@ -150,13 +168,13 @@ class PaperRecord(BaseModel):
     journal_ref: ShortText = None
     doi: Annotated[str | None, Field(max_length=200)] = None
     github_repo: Url = None
-    github_stars: Annotated[int | None, Field(ge=0)] = None
+    github_stars: Count | None = None
     project_page: Url = None
     organization: OrganizationRef | None = None
     ai_summary: ShortText = None
     ai_keywords: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=100)] | None = None
-    upvotes: Annotated[int, Field(ge=0)] = 0
-    num_comments: Annotated[int, Field(ge=0)] = 0
+    upvotes: Count = 0
+    num_comments: Count = 0
     daily: DailySubmission | None = None
 
     @model_validator(mode="before")
@@ -173,7 +191,7 @@ class PaperRecord(BaseModel):
                 data["version"] = version
         return data
 
-    @field_validator("title", "abstract", "comment", "journal_ref", "ai_summary", "doi", mode="before")
+    @field_validator("title", "abstract", "comment", "journal_ref", "ai_summary", "doi", "primary_category", mode="before")
     @classmethod
     def _text(cls, value: Any) -> Any:
         return _clean(value)
@@ -181,9 +199,9 @@ class PaperRecord(BaseModel):
     @field_validator("title")
     @classmethod
     def _plain_title(cls, value: str) -> str:
-        tag = _HTML_TAG.search(value)
-        if tag:
-            raise ValueError(f"title contains HTML markup {tag.group(0)[:40]!r}; titles must be plain text")
+        markup = find_markup(value)
+        if markup:
+            raise ValueError(f"title contains HTML markup {markup[:40]!r}; titles must be plain text")
         return value
 
     @field_validator("authors", mode="before")

@@ -6,12 +6,13 @@ import click
 from sqlalchemy import func, select
 
 from papertide.catalog.models import DailyEntry, Organization, Paper
-from papertide.cli.common import RejectionReport, open_database
+from papertide.cli.common import RejectionReport, open_database, open_existing_database
 from papertide.community.models import Comment, User, Vote
 from papertide.digest.models import Subscription
 from papertide.ingest.base import SourceError
 from papertide.ingest.detect import open_source
 from papertide.ingest.runner import IngestSummary, ingest as run_ingest
+from papertide.worker.status import pipeline_figures
 
 
 @click.command()
@@ -63,8 +64,8 @@ def ingest(paths: tuple[str, ...], quiet: bool) -> None:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def stats(as_json: bool) -> None:
-    """What the catalog holds."""
-    database = open_database()
+    """What the catalog holds (read-only: a missing database is an error, never created)."""
+    database = open_existing_database()
     with database.session() as session:
         count = lambda model: session.scalar(select(func.count()).select_from(model))  # noqa: E731
         first, last = session.execute(select(func.min(DailyEntry.daily_date), func.max(DailyEntry.daily_date))).one()
@@ -79,12 +80,15 @@ def stats(as_json: bool) -> None:
             "votes": count(Vote),
             "comments": count(Comment),
             "subscriptions": count(Subscription),
+            **pipeline_figures(session),  # embedded (papers with a vector), each source's last harvest
         }
     if as_json:
         import json
 
         click.echo(json.dumps(figures))
         return
+    harvested = figures.pop("sources")
+    figures.update({f"source {name}": when or "never harvested" for name, when in harvested.items()})
     width = max(map(len, figures))
     for name, value in figures.items():
         click.echo(f"{name.replace('_', ' '):<{width}}  {value if not isinstance(value, int) else f'{value:,}'}")

@@ -8,7 +8,6 @@ person wrote; rendering happens on output, so a stricter policy applies to old c
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from papertide.catalog.models import Paper
 from papertide.catalog import versions
+from papertide.catalog.text import strip_unsafe
 from papertide.community.accounts import require_active
 from papertide.community.errors import CommunityError, NotFound
 from papertide.community.models import Comment, User
@@ -28,7 +28,6 @@ from papertide.orm import utcnow
 
 MAX_COMMENT = 5_000
 ALLOWED_TAGS = {"p", "br", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr", "del", "h3", "h4"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u2028\u2029\ufeff]")
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
 
@@ -62,7 +61,7 @@ def render_markdown(body: str) -> str:
 
 def clean_body(body: str) -> str:
     """Normalise and bound a comment; raises ``CommunityError`` when empty or too long."""
-    body = _CONTROL.sub("", unicodedata.normalize("NFC", body or "")).replace("\r\n", "\n").strip()
+    body = strip_unsafe(unicodedata.normalize("NFC", body or "")).replace("\r\n", "\n").strip()
     if not body:
         raise CommunityError("a comment cannot be empty")
     if len(body) > MAX_COMMENT:

@@ -1,29 +1,19 @@
-"""When digests go out: a pure next-run-time function, and a thread that `papertide serve` starts.
+"""When digests go out: pure functions of the time, used by the worker's digest jobs.
 
 Daily digests cover the previous day of the list and go out every day at the configured local
 time; weekly digests cover the previous Monday-to-Sunday week and go out on Mondays. Because a
-run only ever records what is missing and sends what is pending, the thread simply runs whatever
-is due when it starts (catching up after a restart) and again at each send time; several
-schedulers (or a cron job beside one) never send a digest twice. Between send times it retries
-deferred deliveries every few minutes.
+run only ever records what is missing and sends what is pending, the worker simply runs whatever
+is due when it first starts (catching up) and again at each send time; a second scheduler (or a
+cron job beside the worker) never sends a digest twice. Between send times the worker retries
+deferred deliveries (``papertide.worker.pipeline``).
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections import deque
-from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from papertide.config import Settings
-from papertide.db import Database
 from papertide.digest.periods import DigestPeriod
-from papertide.orm import utcnow
-
-log = logging.getLogger("papertide.digest")
-RETRY_EVERY = timedelta(minutes=5)
 
 
 def parse_send_time(text: str) -> time:
@@ -73,69 +63,3 @@ def periods_due(run_at: datetime, zone: ZoneInfo) -> list[DigestPeriod]:
     if today.weekday() == 0:
         due.append(DigestPeriod.last_complete("weekly", today))
     return due
-
-
-class DigestScheduler(threading.Thread):
-    """Runs digests at the send time each day, in a daemon thread of the serving process."""
-
-    def __init__(
-        self, database: Database, settings: Settings, *, clock: Callable[[], datetime] = utcnow,
-        retry_every: timedelta = RETRY_EVERY, runner: Callable | None = None,
-    ):
-        super().__init__(name="papertide-digests", daemon=True)
-        self.database = database
-        self.settings = settings
-        self.send_time = parse_send_time(settings.digest_time)
-        self.zone = parse_timezone(settings.digest_timezone)
-        self.clock = clock
-        self.retry_every = retry_every
-        self.stopping = threading.Event()
-        self.runs: deque[tuple[datetime, list[str]]] = deque(maxlen=100)  # the latest runs and what they said
-        self._run = runner or self._run_digests
-
-    def _run_digests(self, period: DigestPeriod | None):
-        """Record and send ``period``, or (None) only deliver what is due."""
-        from papertide.digest.run import deliver, run_digests
-
-        if period is None:
-            return deliver(self.database, self.settings, stop=self.stopping)
-        return run_digests(self.database, self.settings, period, stop=self.stopping)
-
-    def run(self) -> None:
-        due_at = last_run_at(self.clock(), self.send_time, self.zone)  # catch up on today's send
-        while not self.stopping.is_set():
-            now = self.clock()
-            if now >= due_at:
-                self._send(periods_due(due_at, self.zone))
-                due_at = next_run_at(now, self.send_time, self.zone)
-                continue
-            wait = min((due_at - now).total_seconds(), self.retry_every.total_seconds())
-            if self.stopping.wait(wait):
-                return
-            if self.clock() < due_at:
-                self._guarded(None)  # retry deferred deliveries between send times
-
-    def _send(self, periods: list[DigestPeriod]) -> None:
-        for period in periods:
-            self._guarded(period)
-
-    def _guarded(self, period: DigestPeriod | None) -> None:
-        try:
-            report = self._run(period)
-            lines = report.lines() if hasattr(report, "lines") else []
-            self.runs.append((self.clock(), [period.key if period else "retry", *lines]))
-            for line in lines:
-                log.info("digest: %s", line)
-        except Exception:  # the site keeps serving; the next send time tries again
-            log.exception("digest run for %s failed", period.key if period else "deferred rows")
-
-    def stop(self) -> None:
-        self.stopping.set()
-
-
-def start_scheduler(database: Database, settings: Settings) -> DigestScheduler:
-    """Hook for `papertide serve` when PAPERTIDE_DIGESTS=on."""
-    scheduler = DigestScheduler(database, settings)
-    scheduler.start()
-    log.info("digests: every day at %s %s", settings.digest_time, settings.digest_timezone)
-    return scheduler

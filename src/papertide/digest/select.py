@@ -24,7 +24,7 @@ from papertide.db import Database
 from papertide.digest.models import Subscription
 from papertide.digest.periods import DigestPeriod
 from papertide.ranking import trending_score
-from papertide.search.papers import search_service
+from papertide.search import Filters, SearchQuery, search_service
 
 # How many hits to ask the search service for per topic, before keeping those of the period.
 SEARCH_DEPTH = 200
@@ -76,7 +76,7 @@ def keyword_matcher(topic: str, candidates: Sequence[Candidate], period: DigestP
 
 
 def search_service_matcher(database: Database) -> TopicMatcher:
-    """Topic matching through the search service (``papertide.search.papers.search_service``).
+    """Topic matching through the search service (``papertide.search.search_service``).
 
     The search's date window is on publication, so it opens 30 days before the period (papers
     reach the daily list some days after arXiv) and hits are then kept to the period's list.
@@ -87,7 +87,7 @@ def search_service_matcher(database: Database) -> TopicMatcher:
         wanted = {c.id for c in candidates}
         start = datetime.combine(period.start, time.min, timezone.utc) - timedelta(days=30)
         end = datetime.combine(period.end, time.max, timezone.utc)
-        hits = service.search(topic, limit=SEARCH_DEPTH, date_from=start, date_to=end)
+        hits = service.search(SearchQuery(topic, SEARCH_DEPTH, Filters(published_from=start, published_before=end)))
         return [hit.paper_id for hit in hits if hit.paper_id in wanted]
 
     return match

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from papertide.catalog.record import clean_text
+from papertide.catalog.text import clean_text
 from papertide.community import ratelimit
 from papertide.config import Settings
 from papertide.db import Database
@@ -33,10 +33,11 @@ class SubscriptionError(ValueError):
     """Input a person can fix: shown to them as is."""
 
 
-# An entry must have a character that clean_text keeps (not whitespace, not a control): the JSON
-# schema says so with this pattern, and _interests refuses what it would empty, so the API accepts
-# exactly what its schema allows. It mirrors catalog.record.clean_text; change both together.
-VISIBLE = "[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]"
+# An entry must have a character that clean_text keeps (not whitespace, not a control, not a bidi
+# control): the JSON schema says so with this pattern, and _interests refuses what cleaning would
+# empty, so the API accepts exactly what its schema allows. It mirrors catalog.text.clean_text
+# (which also drops lone surrogates, which no JSON schema can carry); change both together.
+VISIBLE = "[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200b\u2028-\u202f\u205f\u2066-\u2069\u3000\ufeff\ufffe\uffff]"
 Interest = Annotated[str, Field(max_length=MAX_INTEREST_LENGTH, pattern=VISIBLE)]
 
 

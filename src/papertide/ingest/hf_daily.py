@@ -15,12 +15,13 @@ file, the day of ``submittedOnDailyAt`` (2025 on) or of the item's ``publishedAt
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 from pydantic import ValidationError
 
 from papertide.catalog.arxiv_ids import InvalidArxivId
@@ -28,6 +29,7 @@ from papertide.catalog.record import PaperRecord, describe_error
 from papertide.ingest.base import Rejected, SourceError, SourceItem
 from papertide.ingest.files import DocumentSource
 from papertide.ingest.http import FetchError, PoliteFetcher
+from papertide.ingest.jsonl import json_problem
 
 
 def record_from_item(item: Any, daily_date: date | None = None) -> PaperRecord:
@@ -46,7 +48,7 @@ def record_from_item(item: Any, daily_date: date | None = None) -> PaperRecord:
         "arxiv_id": paper.get("id"),
         "title": paper.get("title") or item.get("title"),
         "abstract": paper.get("summary") or item.get("summary") or "",
-        "authors": [a for a in paper.get("authors") or [] if not (isinstance(a, dict) and a.get("hidden"))],
+        "authors": _visible(paper.get("authors") or []),
         "published_at": paper.get("publishedAt"),
         "github_repo": paper.get("githubRepo"),
         "github_stars": paper.get("githubStars"),
@@ -65,6 +67,14 @@ def record_from_item(item: Any, daily_date: date | None = None) -> PaperRecord:
     return PaperRecord.model_validate(fields)
 
 
+def _visible(authors: Any) -> Any:
+    """The authors a paper's page shows (HF marks the others hidden); anything not a list is left to
+    validation, which rejects it."""
+    if not isinstance(authors, list):
+        return authors
+    return [a for a in authors if not (isinstance(a, dict) and a.get("hidden"))]
+
+
 def _organization(value: Any) -> dict[str, str] | None:
     if not isinstance(value, dict) or not value.get("name"):
         return None
@@ -72,22 +82,72 @@ def _organization(value: Any) -> dict[str, str] | None:
 
 
 def parse_daily_papers(data: bytes, name: str, daily_date: date | None = None) -> Iterator[SourceItem]:
-    """Records from a ``daily_papers`` response body; ``SourceError`` when it is not one."""
+    """Records from a ``daily_papers`` response body; ``SourceError`` when it is not one.
+
+    An item that is not JSON (nested too deep, a lone surrogate, bad UTF-8) is rejected alone, like
+    any bad item: when the whole body does not parse, each item of the array is parsed on its own.
+    """
     try:
-        items = json.loads(data)
-    except UnicodeDecodeError as error:
-        raise SourceError(f"{name}: invalid UTF-8 at byte {error.start}") from None
-    except json.JSONDecodeError as error:
-        raise SourceError(f"{name}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+        items: Any = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        items = _items_one_by_one(data, name, error)
     if not isinstance(items, list):
         raise SourceError(f"{name}: expected a JSON array of daily_papers items, got a {type(items).__name__}")
     for number, item in enumerate(items, start=1):
+        if isinstance(item, Rejected):
+            yield Rejected(f"item {number}", item.reason)
+            continue
         try:
             yield record_from_item(item, daily_date)
         except (ValidationError, InvalidArxivId, ValueError) as error:
             paper_id = item.get("paper", {}).get("id") if isinstance(item, dict) and isinstance(item.get("paper"), dict) else None
             where = f"item {number}" + (f" ({paper_id})" if isinstance(paper_id, str) else "")
             yield Rejected(where, describe_error(error))
+
+
+def _items_one_by_one(data: bytes, name: str, error: orjson.JSONDecodeError) -> list[Any]:
+    """The items of a body that does not parse as a whole, each parsed alone (a ``Rejected`` if it
+    does not); ``SourceError`` when the array itself is broken, e.g. cut off."""
+    spans = _array_elements(data)
+    if spans is None:
+        raise SourceError(f"{name}: {json_problem(data, error, f'line {error.lineno}, column {error.colno}')}") from None
+    items: list[Any] = []
+    for span in spans:
+        try:
+            items.append(orjson.loads(span))
+        except orjson.JSONDecodeError as item_error:
+            items.append(Rejected("", json_problem(span, item_error)))
+    return items
+
+
+# What matters for finding the elements of an array: strings (whose brackets and commas do not
+# count, escapes included), brackets and commas.
+_JSON_STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"|[][{},]', re.DOTALL)
+_CLOSING = {b"[": b"]", b"{": b"}"}
+
+
+def _array_elements(data: bytes) -> list[bytes] | None:
+    """The bytes of each element of the JSON array ``data`` is, or None if it is not an array whose
+    brackets pair up. No JSON parser reads on past an element it refuses; this only pairs brackets."""
+    body = data.strip()
+    if not body.startswith(b"["):
+        return None
+    elements, open_brackets, start = [], [], 1
+    for token in _JSON_STRUCTURE.finditer(body):
+        mark = token.group()
+        if mark in (b"[", b"{"):
+            open_brackets.append(_CLOSING[mark])
+        elif mark in (b"]", b"}"):
+            if not open_brackets or open_brackets.pop() != mark:
+                return None
+            if not open_brackets:  # the end of the array
+                last = body[start:token.start()]
+                complete = elements + [last] if elements or last.strip() else elements
+                return complete if token.end() == len(body) else None
+        elif mark == b"," and len(open_brackets) == 1:
+            elements.append(body[start:token.start()])
+            start = token.end()
+    return None
 
 
 class HfDailyFileSource(DocumentSource):
@@ -120,4 +180,4 @@ class HfDailyApiSource:
                 response = self.fetcher.get(self.url, params={"date": day.isoformat()})
             except FetchError as error:
                 raise SourceError(f"Hugging Face daily_papers for {day}: {error}") from error
-            yield from parse_daily_papers(response.content, str(response.request.url), day)
+            yield from parse_daily_papers(response.content, response.url, day)

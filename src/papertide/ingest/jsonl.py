@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,9 @@ from papertide.catalog.record import PaperRecord, describe_error
 from papertide.ingest.base import Rejected, SourceError, SourceItem
 
 GZIP_MAGIC = b"\x1f\x8b"
+# orjson stops at this depth while it parses, so nesting cannot exhaust the stack (the standard
+# library's parser recurses until RecursionError). Real records nest four levels at most.
+MAX_JSON_DEPTH = 1024
 
 
 def open_maybe_gzip(stream: IO[bytes]) -> IO[bytes]:
@@ -130,21 +132,19 @@ class JsonlSource:
         try:
             obj = orjson.loads(line)  # also checks the UTF-8
         except orjson.JSONDecodeError as error:
-            return Rejected(where, _json_problem(line, error))
+            return Rejected(where, json_problem(line, error, f"column {error.colno}"))
         try:
             return record_from_mapping(obj)
         except (ValidationError, InvalidArxivId, ValueError) as error:
             return Rejected(where, describe_error(error))
 
 
-def _json_problem(line: bytes, error: orjson.JSONDecodeError) -> str:
-    """Why a line is not JSON, in the standard library's words (they name the column)."""
+def json_problem(data: bytes, error: orjson.JSONDecodeError, position: str | None = None) -> str:
+    """Why orjson refused ``data``, in words a person can act on; ``position`` says where, when that helps."""
     try:
-        text = line.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError as bad:
         return f"invalid UTF-8 at byte {bad.start}"
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as detail:
-        return f"invalid JSON: {detail.msg} at column {detail.colno}"
-    return f"invalid JSON: {error}"  # what only orjson refuses, e.g. lone surrogates or NaN
+    if error.msg == "depth limit exceeded":
+        return f"invalid JSON: nested deeper than {MAX_JSON_DEPTH:,} levels"
+    return f"invalid JSON: {error.msg}" + (f" at {position}" if position else "")

@@ -21,7 +21,7 @@ from xml.etree.ElementTree import Element
 from pydantic import ValidationError
 
 from papertide.catalog.arxiv_ids import InvalidArxivId
-from papertide.catalog.record import PaperRecord, describe_error
+from papertide.catalog.record import PaperRecord, as_utc, describe_error
 from papertide.ingest.base import Checkpoint, Rejected, SourceError, SourceItem
 from papertide.ingest.files import DocumentSource
 from papertide.ingest.http import FetchError, PoliteFetcher
@@ -104,9 +104,9 @@ def record_from_arxiv_raw(raw: Element) -> PaperRecord:
     """An ``arXivRaw`` record: every version is listed; the newest one is what the paper is now."""
     versions = []
     for element in raw.findall(f"{ARXIV_RAW}version"):
-        match = re.fullmatch(r"v(\d+)", element.get("version", ""))
+        match = re.fullmatch(r"v(\d{1,9})", element.get("version", ""))
         if match:
-            versions.append((int(match.group(1)), _rfc2822(element.findtext(f"{ARXIV_RAW}date"))))
+            versions.append((int(match.group(1)), _version_date(match.group(0), element.findtext(f"{ARXIV_RAW}date"))))
     versions.sort(key=lambda v: v[0])
     categories = (raw.findtext(f"{ARXIV_RAW}categories") or "").split()
     doi = (raw.findtext(f"{ARXIV_RAW}doi") or "").split()
@@ -144,15 +144,12 @@ def record_from_oai_dc(dc: Element, identifier: str) -> PaperRecord:
     })
 
 
-_PARENTHESES = re.compile(r"\([^()]*\)")
 _SUFFIX = re.compile(r"^(?:jr|sr|ii|iii|iv)\.?$", re.IGNORECASE)
 
 
 def split_authors(text: str) -> list[str]:
     """``"A. One (MIT), B. Two, and C. Three"`` -> ``["A. One", "B. Two", "C. Three"]``."""
-    previous = None
-    while previous != text:  # affiliations, innermost parentheses first
-        previous, text = text, _PARENTHESES.sub(" ", text)
+    text = _without_parentheses(text)  # affiliations
     names: list[str] = []
     for part in re.split(r",|\band\b", re.sub(r"\s+", " ", text)):
         part = part.strip()
@@ -165,18 +162,45 @@ def split_authors(text: str) -> list[str]:
     return names
 
 
+def _without_parentheses(text: str) -> str:
+    """``text`` with each outermost pair of matching parentheses, and what it holds, made a space;
+    an unmatched one stays. Pairs are matched in one pass: removing innermost pairs until none was
+    left took quadratic time, minutes for an authors field of a few thousand nested pairs."""
+    if "(" not in text:
+        return text
+    opened: list[int] = []
+    pairs: list[tuple[int, int]] = []
+    for index, character in enumerate(text):
+        if character == "(":
+            opened.append(index)
+        elif character == ")" and opened:
+            pairs.append((opened.pop(), index + 1))
+    kept, end = [], 0
+    for start, stop in sorted(pairs):  # pairs nest or are apart: skip those inside the last one kept
+        if start >= end:
+            kept.append(text[end:start])
+            end = stop
+    kept.append(text[end:])
+    return " ".join(kept)
+
+
 def _first_last(name: str) -> str:
     last, comma, first = name.partition(",")
     return f"{first.strip()} {last.strip()}" if comma and first.strip() else name
 
 
-def _rfc2822(text: str | None) -> datetime | None:
+def _version_date(version: str, text: str | None) -> datetime | None:
+    """A version's date (RFC 2822, as arXivRaw writes it) in UTC; ``ValueError`` naming the version."""
     if not text:
         return None
     try:
-        return parsedate_to_datetime(text.strip()).astimezone(timezone.utc)
-    except (TypeError, ValueError):
-        raise ValueError(f"unreadable version date {text.strip()[:40]!r}") from None
+        when = parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        raise ValueError(f"version {version}: unreadable date {text.strip()[:40]!r}") from None
+    try:
+        return as_utc(when)
+    except ValueError as error:
+        raise ValueError(f"version {version}: {error}") from None
 
 
 def _day(text: str) -> datetime:
@@ -184,7 +208,8 @@ def _day(text: str) -> datetime:
 
 
 def _int(text: str | None) -> int | None:
-    return int(text) if text and text.strip().isdigit() else None
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 @dataclass(frozen=True)

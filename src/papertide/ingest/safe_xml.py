@@ -25,6 +25,8 @@ def parse_xml(data: bytes, name: str) -> Element:
         raise SourceError(f"{name}: the XML declares entities (possible entity-expansion bomb); refused") from None
     except (ExternalReferenceForbidden, DTDForbidden):
         raise SourceError(f"{name}: the XML has a DTD or refers to external entities; refused") from None
+    except (LookupError, ValueError) as error:  # the XML declaration names an encoding expat cannot use
+        raise SourceError(f"{name}: the XML cannot be read in the encoding it declares ({error})") from None
     except ParseError as error:
         line, column = error.position
         problem = str(error).split(":")[0]

@@ -3,8 +3,10 @@ and the digest's pages.
 
 Request path, outermost first (Starlette runs the middleware added last first; a test pins it):
 
-    ReadOnlyCORS -> HeadAsGet -> PageCache -> Validators -> SecurityHeaders -> Session -> routes
+    Observability -> ReadOnlyCORS -> HeadAsGet -> PageCache -> Validators -> SecurityHeaders -> Session -> routes
 
+* Observability (``observability``): every request gets an id (X-Request-ID), its duration, the
+  access log line and the request metrics, cache hits included;
 * ReadOnlyCORS (``cors``): CORS headers for the read-only API and feeds, on cached answers too;
 * HeadAsGet (``head``): HEAD is routed as GET and answered without the body;
 * PageCache (``cache``): an anonymous GET of a shared page whose content version (one indexed row,
@@ -31,12 +33,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from papertide.catalog import versions
 from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
-from papertide.web import actions, api, digest, errors, feeds, pages, security
+from papertide.web import actions, api, digest, errors, feeds, health, pages, security
 from papertide.web.api.schema import build_openapi
 from papertide.web.cache import PageCache, PageCacheMiddleware
 from papertide.web.cors import ReadOnlyCORSMiddleware
 from papertide.web.head import HeadAsGetMiddleware
 from papertide.web.http_cache import ValidatorsMiddleware
+from papertide.web.observability import ObservabilityMiddleware
 from papertide.web.rendering import STATIC_DIR, static
 
 # Answers that are the same for every anonymous reader (by path prefix): pages, the JSON API and
@@ -107,6 +110,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(digest.router)  # email digests: subscribe, confirm, preferences, unsubscribe, preview
     app.router.default = trailing_slash_redirect(app.router)
 
+    health.install(app, database)  # /readyz and /metrics
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -127,7 +132,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.add_middleware(PageCacheMiddleware, cache=PageCache(), version=content_version(database),
                            cacheable=is_cacheable, private_cookies=[security.SESSION_COOKIE])
     app.add_middleware(HeadAsGetMiddleware)  # HEAD wherever GET, from the cache too
-    app.add_middleware(ReadOnlyCORSMiddleware, origins=settings.cors_origins)  # outermost: cached answers too
+    app.add_middleware(ReadOnlyCORSMiddleware, origins=settings.cors_origin_list)  # cached answers too
+    # Outermost of all: request id, duration, access log and metrics, cache hits included.
+    app.add_middleware(ObservabilityMiddleware, routes=app.router.routes, log_requests=settings.access_log)
     return app
 
 
@@ -135,10 +142,9 @@ def create_served_app() -> FastAPI:
     """The app ``papertide serve`` runs (uvicorn calls this in each worker process): ``create_app``
     plus loading the search model and vectors in the background, seconds of work that would
     otherwise fall on the first reader's search."""
-    import threading
+    from papertide.logging_setup import configure_from_settings
 
-    from papertide.search.papers import warm_up
-
+    configure_from_settings(get_settings())  # uvicorn's worker processes start with no logging set up
     app = create_app()
-    threading.Thread(target=warm_up, args=(app.state.database,), name="search-warm-up", daemon=True).start()
+    app.state.search_warm_up.start()
     return app

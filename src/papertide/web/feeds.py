@@ -3,14 +3,14 @@
 Each feed is ``/feeds/<what>.atom`` or ``.rss`` (feedgen writes both), takes the same query
 parameters as its page, and is the same for every reader, so it caches by URL.
 
-Every text put into a document goes through ``xml_safe`` first: lxml refuses to build a document
-with a character XML 1.0 forbids, and one such character in a stored title, or in a search query
-echoed into the feed's title, made the whole feed answer 500.
+Every text put into a document goes through ``catalog.text.xml_safe`` first: lxml refuses to build
+a document with a character XML 1.0 forbids, and one such character in a stored title (stored
+before ingest cleaned them), or in a search query echoed into the feed's title, made the whole
+feed answer 500.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -21,12 +21,13 @@ from feedgen.feed import FeedGenerator
 from sqlalchemy.orm import Session
 
 from papertide import feed
+from papertide.catalog.text import xml_safe
 from papertide.feed import FeedItem
 from papertide.web import deps
 from papertide.web.errors import error_responses, json_error
 from papertide.web.inputs import Day, Month, Sort, Week
 from papertide.web.session import check_token
-from papertide.search.papers import search_papers
+from papertide.search import search_papers
 
 router = APIRouter(prefix="/feeds", tags=["feeds"], dependencies=[Depends(check_token)])
 
@@ -34,13 +35,6 @@ Format = Literal["atom", "rss"]
 ReadSession = Annotated[Session, Depends(deps.read_session)]
 MEDIA_TYPES = {"atom": "application/atom+xml; charset=utf-8", "rss": "application/rss+xml; charset=utf-8"}
 MAX_ENTRY_AUTHORS = 20
-# What XML 1.0 forbids: C0 controls but tab, LF and CR; surrogates; U+FFFE and U+FFFF.
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def xml_safe(text: str) -> str:
-    """``text`` without the characters XML 1.0 forbids (everything else kept as it is)."""
-    return text if text.isprintable() else _XML_FORBIDDEN.sub("", text)
 
 
 def build_feed(items: list[FeedItem], *, title: str, subtitle: str, page_url: str, self_url: str, base_url: str,
@@ -125,6 +119,7 @@ def organization(request: Request, session: ReadSession, slug: str, fmt: Format)
 @router.get("/search.{fmt}", summary="A saved search as a feed", response_class=Response, responses=FEED_ANSWERS)
 def search(request: Request, session: ReadSession, fmt: Format,
            q: Annotated[str, Query(min_length=1, max_length=feed.MAX_QUERY)]) -> Response:
-    items = search_papers(session, q, limit=50, now=deps.now(request))
+    hits = search_papers(deps.database(request), q, limit=50)
+    items = feed.items_by_ids(session, [hit.arxiv_id for hit in hits], now=deps.now(request))
     items = feed.sort_items(items, "newest")
     return _respond(request, items, fmt, f"Papers matching “{q}”", f"New papers matching {q}", "/search?" + urlencode({"q": q}))

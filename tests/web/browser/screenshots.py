@@ -1,8 +1,9 @@
-"""Screenshots of the main pages for the README: ``python -m tests.web.browser.screenshots [DIR]``.
+"""Screenshots of the main pages for the README: ``python -m tests.web.browser.screenshots [DIR] [NAME...]``.
 
 Serves the demo site exactly as the browser tests do (a few hundred demo papers, Debian's
-chromium), leaves a vote and a comment so the paper page shows them, and writes PNGs to
-``docs/screenshots`` (or DIR).
+chromium), leaves a vote and a comment so the paper page shows them, makes an API token so the
+account page lists one, and writes PNGs to ``docs/screenshots`` (or DIR): all of them, or only
+the NAMEs given (``account.png``...).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
 
-def main(out: Path) -> None:
+def main(out: Path, only: set[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as directory, serve_demo(Path(directory)) as site, sync_playwright() as p:
         browser = launch_chromium(p)
@@ -38,6 +39,25 @@ def main(out: Path) -> None:
         page.fill("#comment-body", "The ablation in section 4 is **really** convincing. Has anyone tried it at 7B?")
         page.locator("#comments form button[type=submit]").click()
         expect(page.get_by_test_id("comment").first).to_be_visible()
+        page.goto("/account")
+        page.fill("#token_name", "nightly reading list")
+        page.select_option("#token_scope", "write")
+        page.get_by_test_id("token-form").locator("button[type=submit]").click()
+        expect(page.get_by_test_id("new-token")).to_be_visible()
+        personal = [("token-created.png", page), ("account.png", None)]
+        for name, shown in personal:
+            if only is None or name in only:
+                if shown is None:
+                    page.goto("/account")
+                page.screenshot(path=str(out / name), full_page=True)
+                print(out / name)
+        if only is None or "account-phone.png" in only:
+            phone = browser.new_context(base_url=site.base_url, storage_state=context.storage_state(), **PHONE)
+            phone_page = phone.new_page()
+            phone_page.goto("/account")
+            phone_page.screenshot(path=str(out / "account-phone.png"), full_page=True)
+            print(out / "account-phone.png")
+            phone.close()
         context.close()
 
         shots = [
@@ -50,6 +70,8 @@ def main(out: Path) -> None:
             ("paper-phone.png", f"/papers/{paper}", PHONE, "light", False),
         ]
         for name, path, device, scheme, full in shots:
+            if only is not None and name not in only:
+                continue
             context = browser.new_context(base_url=site.base_url, color_scheme=scheme, **device)
             page = context.new_page()
             page.goto(path)
@@ -60,4 +82,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "screenshots")
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "screenshots", set(sys.argv[2:]) or None)

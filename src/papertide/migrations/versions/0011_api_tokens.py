@@ -1,7 +1,7 @@
 """Accounts: server-side sessions and personal API tokens.
 
 Revision ID: 0011_api_tokens
-Revises: 0006_source_pacing
+Revises: 0007_worker
 Create Date: 2026-11-25 10:00:00
 
 ``account_sessions``: one row per logged-in browser, keyed by the SHA-256 of a random key its
@@ -16,7 +16,7 @@ from alembic import op
 from papertide.orm import UTCDateTime
 
 revision = "0011_api_tokens"
-down_revision = "0006_source_pacing"
+down_revision = "0007_worker"
 branch_labels = None
 depends_on = None
 

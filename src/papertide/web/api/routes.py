@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from papertide import feed
 from papertide.community import comments
-from papertide.search.papers import search_papers, similar_papers
+from papertide.search import MAX_RESULTS, search_papers, similar_papers
 from papertide.web import deps, security
 from papertide.web.api import hf_shapes, models
 from papertide.web.errors import error_responses, json_error
@@ -92,23 +92,24 @@ def search(
     request: Request,
     session: ReadSession,
     q: Annotated[str, Query(max_length=feed.MAX_QUERY, description="words, a phrase, or an arXiv id")] = "",
-    p: Annotated[PageNumber, Query(description="page, from 0; results go at most 100 deep")] = 0,
+    p: Annotated[PageNumber, Query(description=f"page, from 0; results go at most {MAX_RESULTS} deep")] = 0,
     limit: Limit = 50,
     date_from: Day = None,
     date_to: Day = None,
     organization: Annotated[str, Query(max_length=100, description="an organisation's slug")] = None,
 ) -> JSON:
-    """Papers matching ``q``, best first, ``limit`` at a time (page ``p``); ``date_from`` and
-    ``date_to`` are inclusive days of publication."""
+    """Papers matching ``q``, best first, ``limit`` at a time (page ``p``, as deep as search goes);
+    ``date_from`` and ``date_to`` are inclusive days of publication."""
     try:
         start = feed.parse_day(date_from, strict=True) if date_from is not None else None
         end = feed.parse_day(date_to, strict=True) if date_to is not None else None
     except feed.InvalidQuery as problem:
         return error(400, str(problem))
-    first, deepest = p * limit, min((p + 1) * limit, feed.MAX_LIMIT)
-    items = search_papers(session, q, limit=deepest, now=deps.now(request), date_from=start, date_to=end,
-                          organization=organization) if first < deepest else []
-    return JSON([hf_shapes.daily_item(item) for item in items[first:deepest]])
+    first, deepest = p * limit, min((p + 1) * limit, MAX_RESULTS)
+    hits = search_papers(deps.database(request), q, limit=deepest, published_from=start, published_until=end,
+                         organization=organization) if q.strip() and first < deepest else []
+    items = feed.items_by_ids(session, [hit.arxiv_id for hit in hits[first:deepest]], now=deps.now(request))
+    return JSON([hf_shapes.daily_item(item) for item in items])
 
 
 @router.get("/trending", summary="Trending papers (papertide)", response_model=list[models.TrendingItem])
@@ -133,7 +134,8 @@ def organization_papers(request: Request, session: ReadSession, slug: str,
 def similar(request: Request, session: ReadSession, arxiv_id: str, k: bounded(1, 50, "how many") = 6) -> JSON:
     if feed.get_paper_item(session, arxiv_id) is None:
         return error(404, "Paper not found")
-    return JSON([hf_shapes.daily_item(item) for item in similar_papers(session, arxiv_id, k=k, now=deps.now(request))])
+    hits = similar_papers(deps.database(request), arxiv_id, k=k)
+    return JSON([hf_shapes.daily_item(item) for item in feed.items_by_ids(session, [h.arxiv_id for h in hits], now=deps.now(request))])
 
 
 @router.get("/papers/{arxiv_id:arxiv}/votes", summary="Upvotes over time (papertide)", response_model=models.VoteHistory,

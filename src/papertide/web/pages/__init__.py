@@ -1,14 +1,15 @@
 """The HTML pages: one module per page family, each with a ``router`` of GET routes.
 
 Pages only read (through ``papertide.feed`` and the community services) and render;
-everything that changes state is a POST in ``papertide.web.actions``. The digest's pages, whose
-signed email links act on their own rules, are ``papertide.web.digest``.
+everything that changes state is a POST in ``papertide.web.actions`` (one exception: the Sources
+page's "run now", which only asks the workers, sits with its page in ``sources``). The digest's
+pages, whose signed email links act on their own rules, are ``papertide.web.digest``.
 """
 
 from fastapi import APIRouter
 
-from papertide.web.pages import account, admin, daily, orgs, paper, search, trending
+from papertide.web.pages import account, admin, daily, orgs, paper, search, sources, trending
 
 router = APIRouter(include_in_schema=False)  # HTML: not part of the API's schema
-for module in (daily, trending, paper, search, orgs, account, admin):
+for module in (daily, trending, paper, search, orgs, account, admin, sources):
     router.include_router(module.router)

@@ -12,6 +12,7 @@ from papertide.community import votes
 from papertide.web.deps import database, now
 from papertide.web.inputs import PageNumber
 from papertide.web.rendering import query_url, long_date, page_context, render_page
+from papertide.worker.status import catalog_updated_at
 
 router = APIRouter()
 
@@ -33,7 +34,9 @@ def daily_page(request: Request, date: str | None = None, week: str | None = Non
                                error_title="That is not a date we understand", error_text=str(error))
         user = context["user"]
         voted = votes.voted_papers(session, user.id, [i.paper.id for i in page.items]) if user else set()
-    return render_page(request, context, "daily.html", nav="daily", voted_ids=voted, **feed_context(page))
+        updated_at = catalog_updated_at(session)
+    return render_page(request, context, "daily.html", nav="daily", voted_ids=voted, catalog_updated_at=updated_at,
+                       **feed_context(page))
 
 
 def feed_context(page: feed.FeedPage) -> dict:

@@ -12,7 +12,7 @@ from papertide.web.charts import line_chart
 from papertide.web.deps import database, now
 from papertide.web.errors import PageError
 from papertide.web.rendering import page_context, render_page
-from papertide.search.papers import similar_papers
+from papertide.search import similar_papers
 
 router = APIRouter()
 SIMILAR = 6
@@ -21,9 +21,9 @@ SIMILAR = 6
 _similar_ids = Memo(ttl=600.0)
 
 
-def similar_items(session, database_url: str, arxiv_id: str, clock) -> list[feed.FeedItem]:
-    ids = _similar_ids.get((database_url, arxiv_id), lambda: [
-        item.paper.arxiv_id for item in similar_papers(session, arxiv_id, k=SIMILAR, now=clock)
+def similar_items(session, search_database, arxiv_id: str, clock) -> list[feed.FeedItem]:
+    ids = _similar_ids.get((search_database.url, arxiv_id), lambda: [
+        hit.arxiv_id for hit in similar_papers(search_database, arxiv_id, k=SIMILAR)
     ])
     return feed.items_by_ids(session, ids, now=clock)
 
@@ -49,7 +49,7 @@ def paper_page(request: Request, arxiv_id: str):
             bibtex=detail.bibtex,
             voted=votes.has_voted(session, user.id, paper.arxiv_id) if user else False,
             comments=comments.list_comments(session, paper.arxiv_id, include_hidden=moderator),
-            similar=similar_items(session, database(request).url, paper.arxiv_id, clock),
+            similar=similar_items(session, database(request), paper.arxiv_id, clock),
             local_votes=sum(point.votes for point in history),
             votes_chart=line_chart([(p.day, p.total) for p in history], title=f"Upvotes of {paper.title} over time"),
         )

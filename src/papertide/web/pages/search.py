@@ -20,7 +20,7 @@ from papertide.web.cache import Memo
 from papertide.web.deps import database, now
 from papertide.web.inputs import PageNumber
 from papertide.web.rendering import page_context, query_url, render_page
-from papertide.search.papers import search_papers
+from papertide.search import MAX_RESULTS, search_papers
 
 router = APIRouter()
 RESULTS = 30
@@ -56,14 +56,14 @@ def search_page(request: Request, q: str = "", date_from: str | None = None, dat
     with database(request).session() as session:
         if go and (exact := normalise_arxiv_id(q)) and feed.get_paper_item(session, exact):
             return RedirectResponse(f"/papers/{exact}", status_code=303)  # "I'm feeling lucky" on an id
-        first, deepest = p * RESULTS, min((p + 1) * RESULTS, feed.MAX_LIMIT)  # search goes 100 deep
-        found = search_papers(session, q, limit=deepest, now=now(request), date_from=start, date_to=end,
-                              organization=org or None) if q and first < deepest else []
-        items = found[first:deepest]
+        first, deepest = p * RESULTS, min((p + 1) * RESULTS, MAX_RESULTS)
+        hits = search_papers(database(request), q, limit=deepest, published_from=start, published_until=end,
+                             organization=org or None) if q and first < deepest else []
+        items = feed.items_by_ids(session, [hit.arxiv_id for hit in hits[first:deepest]], now=now(request))
         organizations = organization_choices(session, database(request).url)
         user = context["user"]
         voted = votes.voted_papers(session, user.id, [i.paper.id for i in items]) if user else set()
-    more = len(found) == deepest < feed.MAX_LIMIT  # a full page, and search could go deeper
+    more = len(hits) == deepest < MAX_RESULTS  # a full page, and search could go deeper
     more_url = query_url("/search", q=q, date_from=start, date_to=end, org=org, p=p + 1) if more else None
     return render_page(request, context, "search.html", nav="search", query=q, items=items, voted_ids=voted,
                        date_from=start, date_to=end, org=org or "", organizations=organizations,

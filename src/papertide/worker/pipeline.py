@@ -1,0 +1,105 @@
+"""The bodies of the worker's jobs: each calls one service and says what it did.
+
+A harvest that added or changed papers asks for the search-index job, which the same pass runs
+next (or, if another worker is indexing right now, that worker runs again once it is done), so
+new papers are embedded and searchable without anyone running ``papertide index``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+
+from sqlalchemy import update
+
+from papertide.catalog import versions
+from papertide.worker import leases, sources
+from papertide.worker.context import JobContext, JobFailed, Outcome
+from papertide.worker.leases import Claim
+from papertide.worker.models import Source
+
+INDEX = "search-index"
+
+
+def source_body(name: str):
+    """The job body that harvests the source called ``name``."""
+    return partial(harvest_source, name)
+
+
+def harvest_source(name: str, ctx: JobContext, claim: Claim) -> Outcome:
+    from papertide.worker.harvest import harvest
+
+    source = sources.get(ctx.database, name)
+    if source is None:
+        return Outcome(summary="the source was removed")
+    now = ctx.clock.now()
+    summary = harvest(ctx.database, ctx.settings, source, now, progress=ctx.progress)
+    counts = summary.counts
+    outcome = Outcome(counts.added, counts.updated, summary.line())
+    with ctx.database.session() as session:
+        values = {"papers_added": Source.papers_added + counts.added}
+        if not summary.error:
+            values["harvested_at"] = now
+            versions.bump(session, versions.CATALOG)  # cached pages show the new "updated" time
+        session.execute(update(Source).where(Source.name == name).values(**values))
+    if counts.added or counts.updated:
+        leases.request_run(ctx.database, INDEX)
+    if summary.error:
+        raise JobFailed(summary.error, outcome)
+    return outcome
+
+
+def refresh_index(ctx: JobContext, claim: Claim) -> Outcome:
+    from papertide.worker.indexing import refresh_search_indexes
+
+    return Outcome(summary=refresh_search_indexes(ctx.database, ctx.settings, progress=ctx.progress))
+
+
+def _delivery_policy():
+    from papertide.digest.run import DeliveryPolicy
+
+    # The worker does not wait inside a run for deferred rows to come due: digest-retries comes back for them.
+    return DeliveryPolicy(retry_window=timedelta(0))
+
+
+def send_digests(ctx: JobContext, claim: Claim) -> Outcome:
+    """Record and send the digests of the latest send time (yesterday's; last week's too on Mondays).
+    After days without a worker that is the one that matters: older days are not sent late."""
+    from papertide.digest.run import run_digests
+    from papertide.digest.schedule import periods_due, parse_timezone
+    from papertide.worker.schedules import DailyAt
+
+    settings = ctx.settings
+    slot = DailyAt.parse(settings.digest_time, settings.digest_timezone).last_at_or_before(ctx.clock.now())
+    lines, stopped = [], []
+    for period in periods_due(slot, parse_timezone(settings.digest_timezone)):
+        report = run_digests(ctx.database, settings, period, policy=_delivery_policy(), clock=ctx.clock.now, stop=ctx.stop)
+        lines += report.lines()
+        if report.stopped:
+            stopped.append(report.stopped)
+    outcome = Outcome(summary="; ".join(lines))
+    if stopped:
+        raise JobFailed(f"delivery stopped early: {stopped[0]} (the rest stays queued)", outcome)
+    return outcome
+
+
+def retry_digests(ctx: JobContext, claim: Claim) -> Outcome:
+    """Deliver deferred digests that have come due since the last pass."""
+    from papertide.digest import outbox
+    from papertide.digest.run import deliver
+
+    due = outbox.next_due(ctx.database)
+    if due is None or due > ctx.clock.now():
+        return Outcome(summary="nothing due")
+    report = deliver(ctx.database, ctx.settings, policy=_delivery_policy(), clock=ctx.clock.now, stop=ctx.stop)
+    outcome = Outcome(summary="; ".join(report.lines()))
+    if report.stopped:
+        raise JobFailed(f"delivery stopped early: {report.stopped}", outcome)
+    return outcome
+
+
+def back_up(ctx: JobContext, claim: Claim) -> Outcome:
+    from papertide.worker.backups import take_backup
+
+    path = take_backup(ctx.database, ctx.settings, ctx.clock.now())
+    return Outcome(summary=f"wrote {path} ({path.stat().st_size / 1e6:,.1f} MB)")
