@@ -8,11 +8,13 @@ site; and each counts against the same per-user rate limits as the forms do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from papertide.catalog.arxiv_ids import normalise_arxiv_id
 from papertide.community import comments, ratelimit, submissions, votes
@@ -55,40 +57,40 @@ def _limited(limited: ratelimit.RateLimited) -> Response:
     return json_error(429, str(limited), headers=security.rate_limit_headers(limited))
 
 
-@router.post("/papers/{arxiv_id:arxiv}/vote", summary="Toggle your upvote (papertide)", dependencies=Writes,
-             response_model=models.VoteResult, responses=WRITE_ERRORS)
-def vote(request: Request, arxiv_id: str, account: User) -> Response:
+def _on_paper(request: Request, account: Account, arxiv_id: str, action: str,
+              act: Callable[[Session, str], object], answer: Callable[[str, object], Response]) -> Response:
+    """What a vote and a comment share: the paper's key (404 if none), the owner's rate limit
+    for ``action`` and ``act`` in one transaction, and errors in the one JSON shape."""
     key = normalise_arxiv_id(arxiv_id)
     if key is None:
         return json_error(404, "Paper not found")
     try:
         with deps.database(request).session() as session:
-            ratelimit.hit(session, "vote", f"user:{account.id}", now=deps.now(request),
+            ratelimit.hit(session, action, f"user:{account.id}", now=deps.now(request),
                           scale=deps.settings(request).rate_limit_scale)
-            result = votes.toggle_vote(session, account.id, key, now=deps.now(request))
+            result = act(session, key)
     except ratelimit.RateLimited as limited:
         return _limited(limited)
     except CommunityError as problem:
         return json_error(problem.status, str(problem))
-    return JSON({"id": key, "voted": result.voted, "upvotes": result.upvotes})
+    return answer(key, result)
+
+
+@router.post("/papers/{arxiv_id:arxiv}/vote", summary="Toggle your upvote (papertide)", dependencies=Writes,
+             response_model=models.VoteResult, responses=WRITE_ERRORS)
+def vote(request: Request, arxiv_id: str, account: User) -> Response:
+    return _on_paper(request, account, arxiv_id, "vote",
+                     lambda session, key: votes.toggle_vote(session, account.id, key, now=deps.now(request)),
+                     lambda key, result: JSON({"id": key, "voted": result.voted, "upvotes": result.upvotes}))
 
 
 @router.post("/papers/{arxiv_id:arxiv}/comments", summary="Comment on a paper (papertide)", dependencies=Writes,
              status_code=201, response_model=models.Comment, responses=WRITE_ERRORS)
 def comment(request: Request, arxiv_id: str, new: NewComment, account: User) -> Response:
-    key = normalise_arxiv_id(arxiv_id)
-    if key is None:
-        return json_error(404, "Paper not found")
-    try:
-        with deps.database(request).session() as session:
-            ratelimit.hit(session, "comment", f"user:{account.id}", now=deps.now(request),
-                          scale=deps.settings(request).rate_limit_scale)
-            view = comments.add_comment(session, account.id, key, new.body, new.parentId, now=deps.now(request))
-    except ratelimit.RateLimited as limited:
-        return _limited(limited)
-    except CommunityError as problem:
-        return json_error(problem.status, str(problem))
-    return JSON(hf_shapes.comment(view), status_code=201)
+    return _on_paper(request, account, arxiv_id, "comment",
+                     lambda session, key: comments.add_comment(session, account.id, key, new.body, new.parentId,
+                                                               now=deps.now(request)),
+                     lambda key, view: JSON(hf_shapes.comment(view), status_code=201))
 
 
 @router.post("/submissions", summary="Put a paper on today's list (papertide)", dependencies=Writes, status_code=201,
