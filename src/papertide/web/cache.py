@@ -194,7 +194,11 @@ class PageCacheMiddleware:
         self._rendering[(key, version)] = rendered
         start: Message = {}
         chunks: list[bytes] = []
-        unconditional = {**scope, "headers": [(n, v) for n, v in scope["headers"] if n not in CONDITIONALS]}
+        # Rendered without the client's conditionals (so the answer is a whole 200 to store); the
+        # scope itself is changed and put back, so what the router records in it (scope["route"])
+        # reaches the layers outside, such as the request metrics.
+        client_headers = scope["headers"]
+        scope["headers"] = [(n, v) for n, v in client_headers if n not in CONDITIONALS]
         matched = False  # the client's conditionals match this render: it gets a 304
 
         async def capture(message: Message) -> None:
@@ -202,7 +206,7 @@ class PageCacheMiddleware:
             if message["type"] == "http.response.start":
                 start = message
                 headers = list(message.get("headers", []))
-                matched = message["status"] == 200 and not_modified(scope["headers"], headers)
+                matched = message["status"] == 200 and not_modified(client_headers, headers)
                 message = answer_304(headers) if matched else message
                 message = {**message, "headers": [*message["headers"], (b"x-cache", b"miss")]}
             elif message["type"] == "http.response.body":
@@ -214,8 +218,9 @@ class PageCacheMiddleware:
             await send(message)
 
         try:
-            await self.app(unconditional, receive, capture)
+            await self.app(scope, receive, capture)
         finally:
+            scope["headers"] = client_headers
             if not rendered.done():
                 rendered.set_result(None)  # failed or not shareable: waiters render their own
             self._rendering.pop((key, version), None)

@@ -30,4 +30,11 @@ class HeadAsGetMiddleware:
                 message = {"type": "http.response.body", "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+        # A copy: the server reads the method of its own scope to send no body. What the router
+        # records (scope["route"]) is handed back to the layers outside (request metrics).
+        as_get = {**scope, "method": "GET"}
+        try:
+            await self.app(as_get, receive, headers_only)
+        finally:
+            if "route" in as_get:
+                scope["route"] = as_get["route"]
