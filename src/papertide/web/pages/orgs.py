@@ -9,6 +9,7 @@ from papertide import feed
 from papertide.catalog.organizations import list_organizations
 from papertide.community import follows, votes
 from papertide.web.deps import database, now
+from papertide.web.inputs import PageNumber
 from papertide.web.rendering import query_url, page_context, render_page
 
 router = APIRouter()
@@ -24,7 +25,7 @@ def organizations_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/orgs/{slug}", response_class=HTMLResponse)
-def organization_page(request: Request, slug: str, sort: str = "newest", p: int = 0) -> HTMLResponse:
+def organization_page(request: Request, slug: str, sort: str = "newest", p: PageNumber = 0) -> HTMLResponse:
     context = page_context(request)
     with database(request).session() as session:
         try:
