@@ -1,7 +1,7 @@
 """Embedding shared between workers: the papers waiting for a vector, and who holds each.
 
 Revision ID: 0012_bulk
-Revises: 0010_comments_accounts
+Revises: 0011_api_tokens
 Create Date: 2026-12-07 12:20:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import papertide.orm
 
 revision = "0012_bulk"
-down_revision = "0010_comments_accounts"
+down_revision = "0011_api_tokens"
 branch_labels = None
 depends_on = None
 
