@@ -47,6 +47,7 @@ class SearchOptions:
     candidates: int = 100  # taken from each side before fusion
     keyword: KeywordOptions = field(default_factory=KeywordOptions)
     semantic: SemanticOptions = field(default_factory=SemanticOptions)
+    spelling: bool = True  # correct unknown and rare words from the catalog's own (``lexicon.py``)
 
 
 @dataclass(frozen=True)
@@ -108,17 +109,18 @@ class SearchService:
                     row = session.execute(text(f"SELECT p.id FROM papers AS p WHERE p.arxiv_id = :a AND {where.condition}"),
                                           {"a": arxiv_id, **where.params}).first()
                 return SearchAnswer([SearchHit(row[0], arxiv_id, 1.0, "arxiv_id")] if row else [])
-            with span("spelling"):
-                lexicon = self.lexicon.get(session)
+            with span("title"):
                 first = _title_match(session, query.text, where)
-                correction = None if first else lexicon.correct(query.text)
+            with span("author"):
+                lexicon = self.lexicon.get(session)
+                author = author_papers(session, query.text, where, lexicon)
+            with span("spelling"):
+                correction = lexicon.correct(query.text) if self.options.spelling and query.correct and not (first or author) else None
                 words = correction.text if correction else query.text
             # The query embedding (and the graph search, in the query process) runs on the second
             # core while the database searches.
             with span("begin embedding"):
                 pending = self.semantic.begin(session, words, where, depth)
-            with span("author"):
-                author = author_papers(session, words, where)
             with span("keyword"):
                 keyword = self.keyword.search(session, words, depth, where)
             pinned = ([first] if first else []) + (author.paper_ids if author else [])
@@ -231,11 +233,12 @@ def search_papers(source: SearchService | Database, query: str, *, limit: int = 
 
 
 def search_answer(source: SearchService | Database, query: str, *, limit: int = 20, published_from: date | datetime | None = None,
-                  published_until: date | None = None, organization: str | None = None) -> SearchAnswer:
-    """``search_papers`` with what a results page shows beside the hits (``SearchAnswer``)."""
+                  published_until: date | None = None, organization: str | None = None, correct: bool = True) -> SearchAnswer:
+    """``search_papers`` with what a results page shows beside the hits (``SearchAnswer``);
+    ``correct=False`` searches the words as typed."""
     service = source if isinstance(source, SearchService) else search_service(source)
     started = time.perf_counter()
-    answer = service.answer(SearchQuery(query, limit, Filters.for_days(published_from, published_until, organization)))
+    answer = service.answer(SearchQuery(query, limit, Filters.for_days(published_from, published_until, organization), correct))
     metrics.search_finished(time.perf_counter() - started)
     return answer
 
