@@ -58,12 +58,17 @@ def english_words() -> frozenset[str]:
     return frozenset(line.split(" ", 1)[0] for line in listing.splitlines() if line)
 
 
-def words_of(value: str) -> list[str]:
-    """Lower-case words without diacritics (as the keyword index folds them); numbers apart."""
+def fold(value: str) -> str:
+    """Lower case without diacritics, as the keyword index folds text."""
     value = value.lower()
     if not value.isascii():
         value = "".join(ch for ch in unicodedata.normalize("NFKD", value) if not unicodedata.combining(ch))
-    return _WORD.findall(value)
+    return value
+
+
+def words_of(value: str) -> list[str]:
+    """Lower-case words without diacritics (as the keyword index folds them); numbers apart."""
+    return _WORD.findall(fold(value))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from papertide.db import Database
 from papertide.search.authors import author_papers
 from papertide.search.files import SearchFiles
 from papertide.search.filters import Filters, SqlFilter
-from papertide.search.floor import RELATED, semantic_floor
+from papertide.search.floor import RELATED, above_floor, semantic_floor
 from papertide.search.fusion import fuse
 from papertide.search.keyword import KeywordOptions, KeywordRetriever
 from papertide.search.lexicon import CurrentLexicon
@@ -132,12 +132,11 @@ class SearchService:
             with span("semantic"):
                 semantic, cosines = self.semantic.candidates(session, vector, [pid for pid, _ in keyword], where, depth, pending)
             with span("fusion"):
-                fused = fuse(keyword, semantic, cosines, limit=query.limit + len(pinned) + 10)
+                fused = fuse(keyword, semantic, cosines)
             with span("floor"):
                 floor = semantic_floor(getattr(self.semantic.embedder, "model_id", None))
-                meaningful = lexicon.knows_any(words)
-                relevant = [f for f in fused if meaningful
-                            and (f.keyword_rank or floor is None or cosines.get(f.paper_id, 0.0) >= floor)]
+                relevant = above_floor(session, [f for f in fused if f.paper_id not in pinned], cosines, words, lexicon,
+                                       floor, query.limit + 10)
             scores = {f.paper_id: (f.score, _reason(f.keyword_rank, f.semantic_rank)) for f in fused}
             top = max((s for s, _ in scores.values()), default=0.0)
             for pid in reversed(pinned):
