@@ -117,6 +117,8 @@ class SearchService:
             with span("spelling"):
                 correction = lexicon.correct(query.text) if self.options.spelling and query.correct and not (first or author) else None
                 words = correction.text if correction else query.text
+                if correction is not None:  # the words meant may be a title
+                    first = _title_match(session, words, where)
             # The query embedding (and the graph search, in the query process) runs on the second
             # core while the database searches.
             with span("begin embedding"):

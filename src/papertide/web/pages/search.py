@@ -1,5 +1,9 @@
 """``/search?q=``: papers by title, abstract, authors or arXiv id, filtered by date and organisation.
 
+Beside the results: "showing results for" a corrected query (``exact=1`` searches the words as
+typed), the author a name query found (their papers first, then the others), and when nothing
+matches, related papers in a list of their own, never counted as results.
+
 The same URL serves the whole page and, for search-as-you-type, htmx takes just ``#results`` out
 of it (``hx-select``): one response per query string, so the page cache serves both.
 """
@@ -7,6 +11,7 @@ of it (``hx-select``): one response per query string, so the page cache serves b
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -18,7 +23,7 @@ from papertide.community import votes
 from papertide.web.cache import Memo
 from papertide.web.deps import database, now
 from papertide.web.rendering import page_context, render_page
-from papertide.search import search_papers
+from papertide.search import SearchAnswer, search_answer
 
 router = APIRouter()
 RESULTS = 30
@@ -45,19 +50,23 @@ def _date(text: str | None) -> date | None:
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, q: str = "", date_from: str | None = None, date_to: str | None = None,
-                org: str | None = None, go: str | None = None):
+                org: str | None = None, go: str | None = None, exact: str | None = None):
     context = page_context(request)
     q = q.strip()[: feed.MAX_QUERY]
     start, end = _date(date_from), _date(date_to)
     with database(request).session() as session:
         if go and (exact := normalise_arxiv_id(q)) and feed.get_paper_item(session, exact):
             return RedirectResponse(f"/papers/{exact}", status_code=303)  # "I'm feeling lucky" on an id
-        hits = search_papers(database(request), q, limit=RESULTS, published_from=start, published_until=end,
-                             organization=org or None) if q else []
-        items = feed.items_by_ids(session, [hit.arxiv_id for hit in hits], now=now(request))
+        answer = search_answer(database(request), q, limit=RESULTS, published_from=start, published_until=end,
+                               organization=org or None, correct=not exact) if q else SearchAnswer([])
+        items = feed.items_by_ids(session, [hit.arxiv_id for hit in answer.hits], now=now(request))
+        related = feed.items_by_ids(session, [hit.arxiv_id for hit in answer.related], now=now(request))
         organizations = organization_choices(session, database(request).url)
         user = context["user"]
-        voted = votes.voted_papers(session, user.id, [i.paper.id for i in items]) if user else set()
+        voted = votes.voted_papers(session, user.id, [i.paper.id for i in items + related]) if user else set()
+    filters = {k: v for k, v in (("date_from", start), ("date_to", end), ("org", org)) if v}
     return render_page(request, context, "search.html", nav="search", query=q, items=items, voted_ids=voted,
                        date_from=start, date_to=end, org=org or "", organizations=organizations,
-                       suggestions=SUGGESTIONS)
+                       suggestions=SUGGESTIONS, answer=answer, related=related,
+                       as_typed_url="/search?" + urlencode({"q": q, **filters, "exact": 1}),
+                       corrected_url="/search?" + urlencode({"q": answer.showing_for or "", **filters}))
