@@ -31,8 +31,9 @@ from papertide.search.authors import author_papers
 from papertide.search.files import SearchFiles
 from papertide.search.filters import Filters, SqlFilter
 from papertide.search.floor import RELATED, above_floor, semantic_floor
-from papertide.search.fusion import fuse
+from papertide.search.fusion import fuse, keyword_weight
 from papertide.search.keyword import KeywordOptions, KeywordRetriever
+from papertide.search.keyword.terms import query_terms
 from papertide.search.lexicon import CurrentLexicon
 from papertide.search.query import SearchQuery
 from papertide.search.semantic.embedder import Embedder
@@ -134,7 +135,7 @@ class SearchService:
             with span("semantic"):
                 semantic, cosines = self.semantic.candidates(session, vector, [pid for pid, _ in keyword], where, depth, pending)
             with span("fusion"):
-                fused = fuse(keyword, semantic, cosines)
+                fused = fuse(keyword, semantic, cosines, keyword_weight(len(query_terms(words))))
             with span("floor"):
                 floor = semantic_floor(getattr(self.semantic.embedder, "model_id", None))
                 relevant = above_floor(session, [f for f in fused if f.paper_id not in pinned], cosines, words, lexicon,
