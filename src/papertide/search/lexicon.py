@@ -152,7 +152,10 @@ class Lexicon:
 
         def replace(match: re.Match) -> str:
             nonlocal unread
-            word = words_of(match.group())[0]
+            folded = words_of(match.group())
+            if not folded:
+                return match.group()
+            word = folded[0]
             better = self._better(word)
             unread = unread or (better is None and not self.df(word) and word not in STOPWORDS)
             return better or match.group()
