@@ -5,7 +5,7 @@
 
 The corpus (JSONL or JSONL.gz: doc_id, title, abstract, authors) is loaded into a temporary,
 fully migrated database (so the FTS5 index, triggers and vector table are the production ones),
-embedded, and every query is run three ways. Queries carry either ``target`` (one relevant doc)
+embedded, and every query is run three ways (and the first two fused by plain RRF, the baseline). Queries carry either ``target`` (one relevant doc)
 or are judged in a TSV ``query_id doc_id relevance`` with a header. Prints MRR@10, nDCG@10,
 Recall@10 and Recall@100 per method; the last line is one JSON object with all figures.
 ``--per-query`` also writes one JSON line per query and method, so two runs (before and after a
@@ -39,6 +39,7 @@ from papertide.catalog.models import Paper  # noqa: E402
 from papertide.db import Database  # noqa: E402
 from papertide.search.semantic.registry import load_embedder  # noqa: E402
 from papertide.search import SearchQuery, SearchService  # noqa: E402
+from papertide.search.fusion import reciprocal_rank_fusion  # noqa: E402
 from papertide.search.semantic.indexer import export_vectors, import_vectors, index_papers  # noqa: E402
 
 DEPTH = 100
@@ -131,7 +132,7 @@ def run(args: argparse.Namespace) -> dict:
         with database.session() as session:
             ids = dict(session.execute(Paper.__table__.select().with_only_columns(Paper.id, Paper.arxiv_id)).all())
             index = service.semantic.index(session)
-            totals = {name: defaultdict(float) for name in ("bm25", "dense", "hybrid")}
+            totals = {name: defaultdict(float) for name in ("bm25", "dense", "rrf", "hybrid")}
             timings = defaultdict(float)
             per_query = []
             for query in queries:
@@ -145,7 +146,8 @@ def run(args: argparse.Namespace) -> dict:
                 started = time.perf_counter()
                 hybrid = [hit.arxiv_id for hit in service.search(SearchQuery(query["text"], DEPTH))]
                 timings["hybrid"] += time.perf_counter() - started
-                for name, ranked in (("bm25", bm25), ("dense", dense), ("hybrid", hybrid)):
+                rrf = reciprocal_rank_fusion([bm25, dense])  # the plain baseline, of the same two lists
+                for name, ranked in (("bm25", bm25), ("dense", dense), ("rrf", rrf), ("hybrid", hybrid)):
                     figures = metrics(ranked, relevant)
                     per_query.append({"query_id": query["query_id"], "method": name, **figures})
                     for key, value in figures.items():

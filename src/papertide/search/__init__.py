@@ -7,11 +7,16 @@ What the rest of papertide calls (nothing else of this package is meant for it):
         The best ``limit`` papers (at most ``MAX_RESULTS``) for ``query``. ``source`` is a
         ``SearchService`` or a ``Database`` (then ``search_service(database)``). Both dates are
         inclusive days of publication; ``organization`` is an organisation slug.
+    search_answer(source, query, ...same...) -> SearchAnswer
+        The hits with what a results page says beside them: ``showing_for`` (the corrected
+        query searched instead), ``author`` (the author the query named; their papers first,
+        newest first, ``match`` "author"), ``related`` (when nothing matches: the nearest
+        papers, never counted as results).
     similar_papers(source, arxiv_id, *, k=6) -> list[SearchHit]
         The ``k`` papers nearest in meaning to ``arxiv_id``, never the paper itself.
     SearchHit(paper_id, arxiv_id, score, match)
         A ranked hit, best first; ``match`` says why: arxiv_id, title, hybrid, keyword,
-        semantic, or similar. Hits are ids: callers read the rows they show, once.
+        semantic, author or similar. Hits are ids: callers read the rows they show, once.
     search_service(database) -> SearchService
         The process's service for a database (it holds the query model and the vectors).
     SearchService(database, embedder="default", options=SearchOptions())
@@ -39,7 +44,9 @@ What the rest of papertide calls (nothing else of this package is meant for it):
 The package: ``service.py`` conducts a search over two wings, ``keyword/`` (BM25 on FTS5 or
 PostgreSQL) and ``semantic/`` (embeddings), fused by ``fusion.py``; ``filters.py`` turns filters
 into one SQL condition; ``files.py`` says where the files beside a SQLite database live;
-``maintenance.py`` keeps the indexes current.
+``maintenance.py`` keeps the indexes current; ``lexicon.py`` (the catalog's words: spelling
+correction), ``authors.py`` (author queries) and ``floor.py`` (what a hit must reach) make a
+search answer nothing when nothing matches.
 """
 
 from papertide.search.filters import Filters
@@ -54,12 +61,12 @@ from papertide.search.semantic.indexer import (
 )
 from papertide.search.semantic.retriever import SemanticOptions
 from papertide.search.service import (
-    SearchHit, SearchOptions, SearchService, search_papers, search_service, similar_papers, warm_up,
+    SearchAnswer, SearchHit, SearchOptions, SearchService, search_answer, search_papers, search_service, similar_papers, warm_up,
 )
 
 __all__ = [
-    "MAX_RESULTS", "EmbedderUnavailable", "Filters", "IndexSummary", "KeywordOptions", "RefreshSummary", "SearchHit",
+    "MAX_RESULTS", "EmbedderUnavailable", "Filters", "IndexSummary", "KeywordOptions", "RefreshSummary", "SearchAnswer", "SearchHit",
     "SearchOptions", "SearchQuery", "SearchService", "SemanticOptions", "VectorFileError", "build_keyword_index",
-    "embed_papers", "export_vectors", "import_vectors", "index_embedder", "refresh_indexes", "search_papers", "search_service",
-    "similar_papers", "stale_papers", "store_vectors", "warm_up",
+    "embed_papers", "export_vectors", "import_vectors", "index_embedder", "refresh_indexes", "search_answer", "search_papers",
+    "search_service", "similar_papers", "stale_papers", "store_vectors", "warm_up",
 ]

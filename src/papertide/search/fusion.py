@@ -9,6 +9,12 @@ get its lowest possible score (BM25: 0, no matching word; cosine: computed exact
 The weight was chosen together with the keyword side's pair weight (``keyword/terms.py``) by
 4-fold cross-validation over both benchmarks at once (benchmarks/search_fusion_cv.py, family
 ``joint``; the figures: research log, "Pair weight"). Do not raise it without re-running that.
+
+Short queries (at most ``SHORT_QUERY_WORDS`` meaningful words: what people type) weigh meaning
+more: their few words may all be missing from the paper they describe. The two parameters were
+chosen on a grid over all three public sets together, the known-item and CACM sets and the short
+researcher-style set (benchmarks/short_queries.jsonl), as the point that lowers none of them
+(docs/performance.md, "Fusion by query form"); not yet cross-validated.
 """
 
 from __future__ import annotations
@@ -18,6 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 
 KEYWORD_WEIGHT = 0.85  # semantic weight is 1 - this
+SHORT_QUERY_WORDS = 8  # a query of at most this many meaningful words is short ...
+SHORT_KEYWORD_WEIGHT = 0.75  # ... and weighs its keyword side this much
+
+
+def keyword_weight(meaningful_words: int) -> float:
+    """The keyword side's weight for a query of this many meaningful (non-stop) words. A short
+    description has few words, and a paper may use none of them, so meaning weighs more there."""
+    return SHORT_KEYWORD_WEIGHT if meaningful_words <= SHORT_QUERY_WORDS else KEYWORD_WEIGHT
 
 
 @dataclass(frozen=True)
@@ -40,7 +54,7 @@ def fuse(
     keyword: list[tuple[int, float]],
     semantic: list[tuple[int, float]],
     semantic_scores: dict[int, float],
-    keyword_weight: float = KEYWORD_WEIGHT,
+    keyword_weight: float | None = None,
     limit: int | None = None,
 ) -> list[Fused]:
     """Rank the union of both lists (the best ``limit`` of it, if given).
@@ -48,6 +62,7 @@ def fuse(
     ``keyword`` and ``semantic`` are (paper id, score) best first; ``semantic_scores`` gives the
     cosine of every candidate that has a vector (so keyword-only candidates are scored too).
     """
+    keyword_weight = KEYWORD_WEIGHT if keyword_weight is None else keyword_weight
     keyword_rank = {pid: i + 1 for i, (pid, _) in enumerate(keyword)}
     semantic_rank = {pid: i + 1 for i, (pid, _) in enumerate(semantic)}
     candidates = list(dict.fromkeys([pid for pid, _ in keyword] + [pid for pid, _ in semantic]))

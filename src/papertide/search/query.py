@@ -23,6 +23,7 @@ class SearchQuery:
     text: str
     limit: int = 20
     filters: Filters = field(default_factory=Filters)
+    correct: bool = True  # False: search the words as typed ("search instead for ...")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", (self.text or "").strip()[:MAX_QUERY_CHARS])

@@ -27,10 +27,14 @@ from papertide import metrics
 from papertide.catalog.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.config import get_settings
 from papertide.db import Database
+from papertide.search.authors import author_papers
 from papertide.search.files import SearchFiles
 from papertide.search.filters import Filters, SqlFilter
-from papertide.search.fusion import fuse
+from papertide.search.floor import RELATED, above_floor, semantic_floor
+from papertide.search.fusion import fuse, keyword_weight
 from papertide.search.keyword import KeywordOptions, KeywordRetriever
+from papertide.search.keyword.terms import query_terms
+from papertide.search.lexicon import CurrentLexicon
 from papertide.search.query import SearchQuery
 from papertide.search.semantic.embedder import Embedder
 from papertide.search.semantic.retriever import SemanticOptions, SemanticRetriever
@@ -44,6 +48,7 @@ class SearchOptions:
     candidates: int = 100  # taken from each side before fusion
     keyword: KeywordOptions = field(default_factory=KeywordOptions)
     semantic: SemanticOptions = field(default_factory=SemanticOptions)
+    spelling: bool = True  # correct unknown and rare words from the catalog's own (``lexicon.py``)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,20 @@ class SearchHit:
     match: str
 
 
+@dataclass(frozen=True)
+class SearchAnswer:
+    """The hits and what a results page says about them: ``showing_for``, the corrected query
+    searched instead of the one typed; ``author``, the author the query named (their papers,
+    ``author_hits`` of them, come first, newest first); ``related``, when there are no hits, the
+    papers nearest in meaning: offered apart, never counted as results."""
+
+    hits: list[SearchHit]
+    showing_for: str | None = None
+    author: str | None = None
+    author_hits: int = 0
+    related: list[SearchHit] = field(default_factory=list)
+
+
 class SearchService:
     """Hybrid search and similar papers over one database. Thread-safe; one per database and
     process (``search_service``): it holds the query model and the vectors in memory."""
@@ -66,6 +85,7 @@ class SearchService:
         self.database, self.options = database, options
         self.keyword = KeywordRetriever(SearchFiles(database.url), options.keyword)
         self.semantic = SemanticRetriever(database, embedder, options.semantic)
+        self.lexicon = CurrentLexicon()
 
     @property
     def semantic_error(self) -> str | None:
@@ -74,9 +94,14 @@ class SearchService:
 
     def search(self, query: SearchQuery | str) -> list[SearchHit]:
         """The best ``query.limit`` papers for ``query``. Never raises on user input."""
+        return self.answer(query).hits
+
+    def answer(self, query: SearchQuery | str) -> SearchAnswer:
+        """``search`` with what a results page says beside the hits: the corrected query searched
+        instead, the author named, and related papers when nothing matches."""
         query = SearchQuery(query) if isinstance(query, str) else query
         if query.empty:
-            return []
+            return SearchAnswer([])
         depth = self.options.candidates
         with self.database.session() as session:
             where = query.filters.sql(session.get_bind().dialect.name)
@@ -84,16 +109,25 @@ class SearchService:
                 with span("arxiv id"):
                     row = session.execute(text(f"SELECT p.id FROM papers AS p WHERE p.arxiv_id = :a AND {where.condition}"),
                                           {"a": arxiv_id, **where.params}).first()
-                return [SearchHit(row[0], arxiv_id, 1.0, "arxiv_id")] if row else []
+                return SearchAnswer([SearchHit(row[0], arxiv_id, 1.0, "arxiv_id")] if row else [])
+            with span("title"):
+                first = _title_match(session, query.text, where)
+            with span("author"):
+                lexicon = self.lexicon.get(session)
+                author = author_papers(session, query.text, where, lexicon)
+            with span("spelling"):
+                correction = lexicon.correct(query.text) if self.options.spelling and query.correct and not (first or author) else None
+                words = correction.text if correction else query.text
+                if correction is not None:  # the words meant may be a title
+                    first = _title_match(session, words, where)
             # The query embedding (and the graph search, in the query process) runs on the second
             # core while the database searches.
             with span("begin embedding"):
-                pending = self.semantic.begin(session, query.text, where, depth)
-            with span("title"):
-                first = _title_match(session, query.text, where)
+                pending = self.semantic.begin(session, words, where, depth)
             with span("keyword"):
-                keyword = self.keyword.search(session, query.text, depth, where)
-            likely = ([first] if first else []) + [pid for pid, _ in keyword[: query.limit + 10]]
+                keyword = self.keyword.search(session, words, depth, where)
+            pinned = ([first] if first else []) + (author.paper_ids if author else [])
+            likely = pinned + [pid for pid, _ in keyword[: query.limit + 10]]
             with span("likely hits"):  # while the query process works: after fusion only the others are read
                 known = _visible(session, likely, where) if pending is not None else {}
             with span("query vector"):
@@ -101,13 +135,22 @@ class SearchService:
             with span("semantic"):
                 semantic, cosines = self.semantic.candidates(session, vector, [pid for pid, _ in keyword], where, depth, pending)
             with span("fusion"):
-                fused = fuse(keyword, semantic, cosines, limit=query.limit + 11)  # (+1: ``first`` may be among them)
-            ordered = ([first] if first else []) + [f.paper_id for f in fused if f.paper_id != first]
+                fused = fuse(keyword, semantic, cosines, keyword_weight(len(query_terms(words))))
+            with span("floor"):
+                floor = semantic_floor(getattr(self.semantic.embedder, "model_id", None))
+                relevant = above_floor(session, [f for f in fused if f.paper_id not in pinned], cosines, words, lexicon,
+                                       floor, query.limit + 10)
             scores = {f.paper_id: (f.score, _reason(f.keyword_rank, f.semantic_rank)) for f in fused}
-            if first:
-                scores[first] = (max((s for s, _ in scores.values()), default=0.0) + 1.0, "title")
+            top = max((s for s, _ in scores.values()), default=0.0)
+            for pid in reversed(pinned):
+                top += 1.0
+                scores[pid] = (top, "title" if pid == first else "author")
+            ordered = list(dict.fromkeys(pinned + [f.paper_id for f in relevant]))
             with span("hits"):
-                return self._hits(session, ordered[: query.limit + 10], where, scores, known)[: query.limit]
+                hits = self._hits(session, ordered[: query.limit + 10], where, scores, known)[: query.limit]
+                related = [] if hits else self._hits(session, [f.paper_id for f in fused[: RELATED + 5]], where, scores, known)[:RELATED]
+            return SearchAnswer(hits, correction.text if correction else None, author.name if author else None,
+                                sum(1 for h in hits if h.match == "author"), related)
 
     def similar(self, arxiv_id: str, k: int = 10) -> list[SearchHit]:
         """The ``k`` papers nearest to ``arxiv_id`` in meaning (by title words if there are no
@@ -187,11 +230,19 @@ def search_papers(source: SearchService | Database, query: str, *, limit: int = 
     """The best ``limit`` papers for ``query``: the edge's call. ``published_from`` and
     ``published_until`` are inclusive days of publication; ``source`` a service or a database
     (then its process-wide service)."""
+    return search_answer(source, query, limit=limit, published_from=published_from, published_until=published_until,
+                         organization=organization).hits
+
+
+def search_answer(source: SearchService | Database, query: str, *, limit: int = 20, published_from: date | datetime | None = None,
+                  published_until: date | None = None, organization: str | None = None, correct: bool = True) -> SearchAnswer:
+    """``search_papers`` with what a results page shows beside the hits (``SearchAnswer``);
+    ``correct=False`` searches the words as typed."""
     service = source if isinstance(source, SearchService) else search_service(source)
     started = time.perf_counter()
-    hits = service.search(SearchQuery(query, limit, Filters.for_days(published_from, published_until, organization)))
+    answer = service.answer(SearchQuery(query, limit, Filters.for_days(published_from, published_until, organization), correct))
     metrics.search_finished(time.perf_counter() - started)
-    return hits
+    return answer
 
 
 def similar_papers(source: SearchService | Database, arxiv_id: str, *, k: int = 6) -> list[SearchHit]:

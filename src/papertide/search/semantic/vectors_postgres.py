@@ -19,6 +19,7 @@ from papertide.search.semantic.vectors import from_blobs
 
 HNSW_DIMENSIONS = 384  # must equal migration 0003's index
 EF_SEARCH = 100  # HNSW candidate list: recall against latency (2k for larger k; search_backends.py measures it)
+MAX_EF_SEARCH = 1_000  # pgvector's limit for hnsw.ef_search (iterative scan goes on past it)
 
 
 def vector_literal(vector: np.ndarray) -> str:
@@ -91,7 +92,7 @@ class PostgresVectorIndex:
             )
         with self.database.engine.connect() as connection, connection.begin():
             if self.uses_ann and allowed is None:
-                connection.execute(text(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, 2 * int(k))}"))
+                connection.execute(text(f"SET LOCAL hnsw.ef_search = {min(MAX_EF_SEARCH, max(EF_SEARCH, 2 * int(k)))}"))
                 connection.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
             rows = connection.execute(text(sql), params).all()
         hits = sorted(((int(r[0]), 1.0 - float(r[1])) for r in rows), key=lambda hit: (-hit[1], hit[0]))

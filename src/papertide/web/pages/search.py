@@ -1,6 +1,10 @@
 """``/search?q=``: papers by title, abstract, authors or arXiv id, filtered by date and organisation,
 ``RESULTS`` a page (``p``, as on the daily list).
 
+Beside the results: "showing results for" a corrected query (``exact=1`` searches the words as
+typed), the author a name query found (their papers first, then the others), and when nothing
+matches, related papers in a list of their own, never counted as results.
+
 The same URL serves the whole page and, for search-as-you-type, htmx takes just ``#results`` out
 of it (``hx-select``): one response per query string, so the page cache serves both.
 """
@@ -8,6 +12,7 @@ of it (``hx-select``): one response per query string, so the page cache serves b
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -20,7 +25,7 @@ from papertide.web.cache import Memo
 from papertide.web.deps import database, now
 from papertide.web.inputs import PageNumber
 from papertide.web.rendering import page_context, query_url, render_page
-from papertide.search import MAX_RESULTS, search_papers
+from papertide.search import MAX_RESULTS, SearchAnswer, search_answer
 
 router = APIRouter()
 RESULTS = 30
@@ -45,7 +50,7 @@ def _date(text: str | None) -> date | None:
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, q: str = "", date_from: str | None = None, date_to: str | None = None,
-                org: str | None = None, go: str | None = None, p: PageNumber = 0):
+                org: str | None = None, go: str | None = None, exact: str | None = None, p: PageNumber = 0):
     context = page_context(request)
     q = q.strip()[: feed.MAX_QUERY]
     try:
@@ -57,14 +62,21 @@ def search_page(request: Request, q: str = "", date_from: str | None = None, dat
         if go and (exact := normalise_arxiv_id(q)) and feed.get_paper_item(session, exact):
             return RedirectResponse(f"/papers/{exact}", status_code=303)  # "I'm feeling lucky" on an id
         first, deepest = p * RESULTS, min((p + 1) * RESULTS, MAX_RESULTS)
-        hits = search_papers(database(request), q, limit=deepest, published_from=start, published_until=end,
-                             organization=org or None) if q and first < deepest else []
+        answer = search_answer(database(request), q, limit=deepest, published_from=start, published_until=end,
+                               organization=org or None, correct=not exact) if q and first < deepest else SearchAnswer([])
+        hits = answer.hits
         items = feed.items_by_ids(session, [hit.arxiv_id for hit in hits[first:deepest]], now=now(request))
+        related = feed.items_by_ids(session, [hit.arxiv_id for hit in answer.related], now=now(request)) if not p else []
         organizations = organization_choices(session, database(request).url)
         user = context["user"]
-        voted = votes.voted_papers(session, user.id, [i.paper.id for i in items]) if user else set()
+        voted = votes.voted_papers(session, user.id, [i.paper.id for i in items + related]) if user else set()
     more = len(hits) == deepest < MAX_RESULTS  # a full page, and search could go deeper
-    more_url = query_url("/search", q=q, date_from=start, date_to=end, org=org, p=p + 1) if more else None
+    filters = {k: v for k, v in (("date_from", start), ("date_to", end), ("org", org)) if v}
+    more_url = query_url("/search", q=q, **filters, exact=exact and 1, p=p + 1) if more else None
+    author_hits = max(0, min(answer.author_hits - first, len(items)))  # the author's papers come first
     return render_page(request, context, "search.html", nav="search", query=q, items=items, voted_ids=voted,
                        date_from=start, date_to=end, org=org or "", organizations=organizations,
-                       suggestions=SUGGESTIONS, page=p, first=first, more_url=more_url)
+                       suggestions=SUGGESTIONS, page=p, first=first, more_url=more_url,
+                       answer=answer, author_hits=author_hits, related=related,
+                       as_typed_url="/search?" + urlencode({"q": q, **filters, "exact": 1}),
+                       corrected_url="/search?" + urlencode({"q": answer.showing_for or "", **filters}))
