@@ -11,7 +11,7 @@ from papertide.catalog.organizations import find_organization
 from papertide.db import alembic_config
 from papertide.digest.models import Subscription
 
-BEFORE = "0006_source_pacing"
+BEFORE = "0007_worker"
 NOW = datetime(2026, 12, 7, tzinfo=timezone.utc)
 
 

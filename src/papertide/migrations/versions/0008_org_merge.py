@@ -1,7 +1,7 @@
 """Organisations: the keys they are recognised by, and one merge of the duplicates already stored.
 
 Revision ID: 0008_org_merge
-Revises: 0006_source_pacing
+Revises: 0007_worker
 Create Date: 2026-12-07 06:00:00
 
 Hugging Face lists one university under several ids ("zju", "ZhejiangUniversity", ...), so the
@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 from papertide.catalog.organization_keys import better_name, id_key, keys
 
 revision = "0008_org_merge"
-down_revision = "0006_source_pacing"
+down_revision = "0007_worker"
 branch_labels = None
 depends_on = None
 
