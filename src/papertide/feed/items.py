@@ -35,6 +35,13 @@ class FeedItem:
     score: float  # trending score at the ``now`` of the query (0 when not on the daily list)
     submitted_by: str | None  # papertide username, or the Hugging Face name for imported entries
 
+    @property
+    def comments_here(self) -> int:
+        """The comments written here, which the paper's page shows. ``num_comments`` adds those a
+        source reported (Hugging Face's count), which a page can only link to: a card that
+        counted them promised comments its paper's page did not have."""
+        return self.paper.comment_count
+
 
 def items_query(*, include_hidden: bool = False, on_list: bool = False) -> Select:
     """Papers with their daily entry, organisation and submitter; hidden papers excluded.
