@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -137,6 +138,20 @@ def page_context(request: Request) -> dict[str, Any]:
         "csrf_token": csrf_token(request),
         "flashes": pop_flashes(request),
     }
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """A feed a page offers, in both formats: ``<link rel="alternate">`` in its head, and a visible link."""
+
+    title: str
+    rss: str
+    atom: str
+
+
+def feed_link(title: str, name: str, **params: object) -> FeedLink:
+    """The feed ``/feeds/<name>.rss|atom`` with ``params`` (see ``web.feeds``)."""
+    return FeedLink(title, query_url(f"/feeds/{name}.rss", **params), query_url(f"/feeds/{name}.atom", **params))
 
 
 def query_url(path: str, **params: object) -> str:
