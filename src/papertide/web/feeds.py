@@ -102,7 +102,7 @@ def organization(request: Request, session: ReadSession, slug: str, fmt: Format)
         return PlainTextResponse("no such organization", status_code=404)
     org = page.organization
     return _respond(request, page.items, fmt, f"Papers from {org.name}", f"New papers from {org.name}",
-                    f"/organizations/{org.slug}")
+                    f"/orgs/{org.slug}")
 
 
 @router.get("/search.{fmt}", summary="A saved search as a feed")
