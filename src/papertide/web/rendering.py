@@ -45,12 +45,42 @@ def compact(number: int | None) -> str:
     return f"{number / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
 
 
-def author_line(authors: Sequence[str], shown: int = 3) -> str:
-    """'Ada Lovelace, Alan Turing +5 authors': the first few names and how many more."""
+def author_line(authors: Sequence[str], shown: int = 3, query: str = "") -> Markup:
+    """'Ada Lovelace, Alan Turing +5 authors': the first few names and how many more. With a
+    search ``query``, the authors it names are marked, and shown even when they come later
+    ('Ada Lovelace … <mark>Grace Hopper</mark> +4 authors'): a card must show who was searched for."""
     authors = list(authors or [])
-    if len(authors) <= shown:
-        return ", ".join(authors)
-    return f"{', '.join(authors[:shown])} +{len(authors) - shown} authors"
+    matched = matched_authors(authors, query)
+    later = [i for i in sorted(matched) if i >= shown]
+    names = [_author(authors[i], i in matched) for i in range(min(shown, len(authors)))]
+    line = Markup(", ").join(names)
+    if later:
+        line += Markup(" … ") + Markup(", ").join(_author(authors[i], True) for i in later)
+    hidden = len(authors) - len(names) - len(later)
+    return line + (f" +{hidden} author{'s' if hidden != 1 else ''}" if hidden > 0 else "")
+
+
+def _author(name: str, matched: bool) -> Markup:
+    return Markup("<mark>{}</mark>").format(name) if matched else Markup("{}").format(name)
+
+
+def _folded(text: str) -> str:
+    return " ".join((text or "").casefold().split())
+
+
+def matched_authors(authors: Sequence[str], query: str) -> set[int]:
+    """The positions of the authors a search for ``query`` names: the whole name or, for a
+    one-word query, the surname; case and spacing aside. Deliberately plain: it decides which
+    names a card shows, not which papers match."""
+    query = _folded(query)
+    if not query:
+        return set()
+    found = set()
+    for index, name in enumerate(authors):
+        folded = _folded(name)
+        if folded == query or (" " not in query and folded.rsplit(" ", 1)[-1] == query):
+            found.add(index)
+    return found
 
 
 def initials(name: str) -> str:
