@@ -17,7 +17,7 @@ from papertide.catalog.organizations import list_organizations
 from papertide.community import votes
 from papertide.web.cache import Memo
 from papertide.web.deps import database, now
-from papertide.web.rendering import page_context, render_page
+from papertide.web.rendering import feed_link, page_context, render_page
 from papertide.search.papers import search_papers
 
 router = APIRouter()
@@ -57,6 +57,7 @@ def search_page(request: Request, q: str = "", date_from: str | None = None, dat
         organizations = organization_choices(session, database(request).url)
         user = context["user"]
         voted = votes.voted_papers(session, user.id, [i.paper.id for i in items]) if user else set()
+    links = [feed_link(f"papers matching “{q}”", "search", q=q)] if q else []
     return render_page(request, context, "search.html", nav="search", query=q, items=items, voted_ids=voted,
                        date_from=start, date_to=end, org=org or "", organizations=organizations,
-                       suggestions=SUGGESTIONS)
+                       suggestions=SUGGESTIONS, feed_links=links)
