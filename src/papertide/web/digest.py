@@ -97,14 +97,15 @@ SENT_TEXT = ("If {email} can receive digests, a confirmation link is on its way.
 
 # --- subscribing -------------------------------------------------------------------------------
 
-@router.get("/subscribe", response_class=HTMLResponse)
+@router.get("/subscribe", response_class=HTMLResponse, include_in_schema=False)
 def subscribe_form(request: Request, settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     if user is not None:
         return RedirectResponse(f"{settings.base_url}/settings/digest", status_code=303)
     return _page(request, settings, "subscribe.html", prefs=Preferences(), email="")
 
 
-@router.post("/subscribe", response_class=HTMLResponse, dependencies=[Depends(security.verify_csrf)])
+@router.post("/subscribe", response_class=HTMLResponse, include_in_schema=False,
+             dependencies=[Depends(security.verify_csrf)])
 async def subscribe_submit(request: Request, database: Database = Depends(deps.database),
                            settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     form = await request.form()
@@ -141,7 +142,7 @@ def api_subscribe(body: SubscribeBody, database: Database = Depends(deps.databas
     return {"status": "confirmation_sent", "email": result.email, "message": SENT_TEXT.format(email=result.email)}
 
 
-@router.get("/subscribe/confirm", response_class=HTMLResponse)
+@router.get("/subscribe/confirm", response_class=HTMLResponse, include_in_schema=False)
 def confirm(request: Request, token: str = "", database: Database = Depends(deps.database),
             settings: Settings = Depends(deps.settings)):
     try:
@@ -160,7 +161,7 @@ def confirm(request: Request, token: str = "", database: Database = Depends(deps
 
 # --- unsubscribing -----------------------------------------------------------------------------
 
-@router.get("/unsubscribe", response_class=HTMLResponse)
+@router.get("/unsubscribe", response_class=HTMLResponse, include_in_schema=False)
 def unsubscribe_page(request: Request, token: str = "", settings: Settings = Depends(deps.settings)):
     """A page with one button: link scanners that fetch every URL in an email must not unsubscribe."""
     try:
@@ -171,7 +172,7 @@ def unsubscribe_page(request: Request, token: str = "", settings: Settings = Dep
                  action=f"{settings.base_url}/unsubscribe?token={token}")
 
 
-@router.post("/unsubscribe")
+@router.post("/unsubscribe", include_in_schema=False)
 def unsubscribe(request: Request, token: str = "", database: Database = Depends(deps.database),
                 settings: Settings = Depends(deps.settings)):
     """RFC 8058 one-click (a mail client POSTs ``List-Unsubscribe=One-Click``) and the page's button.
@@ -225,7 +226,7 @@ def _settings_page(request, settings, subscription, email, token, status=200, **
     )
 
 
-@router.get("/settings/digest", response_class=HTMLResponse)
+@router.get("/settings/digest", response_class=HTMLResponse, include_in_schema=False)
 def settings_page(request: Request, token: str | None = None, database: Database = Depends(deps.database),
                   settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     try:
@@ -239,7 +240,8 @@ def settings_page(request: Request, token: str | None = None, database: Database
     return _settings_page(request, settings, subscription, email, token, saved=request.query_params.get("saved"))
 
 
-@router.post("/settings/digest", response_class=HTMLResponse, dependencies=[Depends(security.verify_csrf)])
+@router.post("/settings/digest", response_class=HTMLResponse, include_in_schema=False,
+             dependencies=[Depends(security.verify_csrf)])
 async def settings_save(request: Request, token: str | None = None, database: Database = Depends(deps.database),
                         settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     form = await request.form()
@@ -273,7 +275,7 @@ async def settings_save(request: Request, token: str | None = None, database: Da
 
 # --- previews ----------------------------------------------------------------------------------
 
-@router.get("/digest/preview", response_class=HTMLResponse)
+@router.get("/digest/preview", response_class=HTMLResponse, include_in_schema=False)
 def preview(request: Request, subscriber: str | None = None, frequency: str | None = None, format: str = "page",
             database: Database = Depends(deps.database), settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     """A sample digest for visitors; with ``?subscriber=ID`` (admins only) that subscriber's next one.

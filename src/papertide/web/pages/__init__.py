@@ -10,6 +10,6 @@ from fastapi import APIRouter
 
 from papertide.web.pages import account, admin, daily, orgs, paper, search, sources, trending
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages are for people: /docs documents the API
 for module in (daily, trending, paper, search, orgs, account, admin, sources):
     router.include_router(module.router)
