@@ -1,11 +1,12 @@
-"""Browser-test fixtures: one live demo site and one chromium per session, a fresh browser
-context (cookies, storage) per test, run once at desktop size and once at phone size."""
+"""Browser-test fixtures: one live demo site (on the test backend) and one chromium per session, a
+fresh browser context (cookies, storage) per test, run once at desktop size and once at phone size."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.conftest import BACKEND
 from tests.web.browser.harness import launch_chromium, serve_demo
 
 VIEWPORTS = {
@@ -15,9 +16,15 @@ VIEWPORTS = {
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory):
-    with serve_demo(tmp_path_factory.mktemp("browser-site")) as running:
-        yield running
+def site(request, tmp_path_factory):
+    """The demo site on the test backend (SQLite, or PostgreSQL in the PostgreSQL run)."""
+    factory = request.getfixturevalue(f"{BACKEND}_databases")
+    database = factory.create()
+    try:
+        with serve_demo(tmp_path_factory.mktemp("browser-site"), database=database) as running:
+            yield running
+    finally:
+        factory.drop(database)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
-"""A real papertide site for browser tests and screenshots: a temporary SQLite database holding a
-few hundred papers of the demo corpus, served by uvicorn in a child process on a free port.
+"""A real papertide site for browser tests and screenshots: a database (the test backend's, or a
+temporary SQLite file) holding a few hundred papers of the demo corpus, served by uvicorn in a
+child process on a free port.
 
 Also the one place that knows how to start Debian's chromium for Playwright: the system browser
 (``executable_path``), never a downloaded one.
@@ -80,11 +81,14 @@ def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 60.0)
 
 
 @contextmanager
-def serve_demo(directory: Path, *, workers: int = 1, extra_env: dict[str, str] | None = None) -> Iterator[Site]:
-    """A migrated database in ``directory`` with the demo papers, served until the block ends."""
-    url = f"sqlite:///{directory / 'papertide.db'}"
-    database = Database(url)
-    database.migrate()
+def serve_demo(directory: Path, *, workers: int = 1, extra_env: dict[str, str] | None = None,
+               database: Database | None = None) -> Iterator[Site]:
+    """The demo papers in ``database`` (a migrated one, e.g. on the test backend; default: a new
+    SQLite file in ``directory``), served until the block ends."""
+    if database is None:
+        database = Database(f"sqlite:///{directory / 'papertide.db'}")
+        database.migrate()
+    url = database.url
     submittable = load_demo(database)
     port = free_port()
     env = {
