@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from playwright.sync_api import expect
 
 from papertide.catalog.upsert import upsert_papers
 from papertide.db import Database
@@ -37,6 +38,7 @@ CHROMIUM_ARGS = [
 PAPERS = 300  # the newest papers of the demo corpus: a few weeks of daily lists
 OFF_LIST = 4  # of those, kept in the catalog but off the daily list, for tests to submit
 SECRET = "papertide-browser-test-secret"
+PASSWORD = "correct horse battery staple"
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,15 @@ def serve_demo(directory: Path, *, workers: int = 1, extra_env: dict[str, str] |
             process.kill()
             process.wait()
         database.dispose()
+
+
+def enter_account(page, path: str, username: str, password: str = PASSWORD) -> None:
+    """Sign up (``/signup``) or log in (``/login``) through the form, and see the name in the top bar."""
+    page.goto(path)
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.locator("main form button[type=submit]").click()
+    expect(page.get_by_test_id("current-user")).to_have_text(username)
 
 
 def launch_chromium(playwright):

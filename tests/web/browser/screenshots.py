@@ -14,21 +14,16 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.web.browser.harness import REPO, launch_chromium, serve_demo
+from tests.web.browser.harness import REPO, enter_account, launch_chromium, serve_demo
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
-PASSWORD = "correct horse battery staple"
 
 
 def sign_up(browser, base_url: str, username: str):
     context = browser.new_context(base_url=base_url, **DESKTOP)
     page = context.new_page()
-    page.goto("/signup")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page.get_by_test_id("current-user")).to_have_text(username)
+    enter_account(page, "/signup", username)
     return context, page
 
 

@@ -12,7 +12,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from papertide.catalog.models import Paper
-from tests.web.browser.test_site import PASSWORD, sign_up
+from tests.web.browser.harness import enter_account
+from tests.web.browser.test_site import sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -153,11 +154,7 @@ def test_an_upvote_without_javascript_comes_back_to_the_list(chromium, site):
     context = chromium.new_context(base_url=site.base_url, java_script_enabled=False)
     try:
         page = context.new_page()
-        page.goto("/signup")
-        page.fill("#username", "nojs_reader")
-        page.fill("#password", PASSWORD)
-        page.locator("main form button[type=submit]").click()
-        expect(page.get_by_test_id("current-user")).to_have_text("nojs_reader")
+        enter_account(page, "/signup", "nojs_reader")  # a plain form: no script needed
         page.goto("/?month=2026-08&sort=newest&p=1")
         arxiv_id = page.get_by_test_id("paper-card").nth(3).get_attribute("data-arxiv-id")
         before = int(page.get_by_test_id(f"votes-{arxiv_id}").get_attribute("data-count"))

@@ -9,19 +9,16 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.web.browser.harness import PASSWORD, enter_account
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PASSWORD = "correct horse battery staple"
 _names = itertools.count()
 
 
 def sign_up(page, viewport: str) -> str:
     username = f"reader_{viewport}_{next(_names)}"
-    page.goto("/signup")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page.get_by_test_id("current-user")).to_have_text(username)
+    enter_account(page, "/signup", username)
     return username
 
 
@@ -190,11 +187,7 @@ def test_changing_the_password_signs_out_the_other_device(page, chromium, site, 
     username = sign_up(page, viewport)
     other_device = chromium.new_context(base_url=site.base_url)
     other = other_device.new_page()
-    other.goto("/login")
-    other.fill("#username", username)
-    other.fill("#password", PASSWORD)
-    other.locator("main form button[type=submit]").click()
-    expect(other.get_by_test_id("current-user")).to_have_text(username)
+    enter_account(other, "/login", username)
 
     page.get_by_test_id("current-user").click()
     expect(page.get_by_test_id("account-name")).to_have_text(username)
