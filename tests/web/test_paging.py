@@ -78,6 +78,13 @@ def test_a_week_reads_as_its_dates_and_has_a_picker_of_weeks_with_papers(client)
                        ("2025-W09", "", "24 Feb – 2 Mar 2025")]
 
 
+def test_a_week_without_papers_is_still_the_one_the_picker_shows(client):
+    page = client.get("/?week=2025-W12").text
+    picker = re.search(r'<select id="pick-period" name="week".*?</select>', page, re.S)[0]
+    assert re.findall(r'<option value="([^"]+)" ?(selected)?', picker) == [
+        ("2025-W14", ""), ("2025-W12", "selected"), ("2025-W11", ""), ("2025-W09", "")]
+
+
 def test_a_month_has_a_picker_of_months_with_papers(client):
     page = client.get("/?month=2025-03&sort=newest").text
     picker = re.search(r'<form class="current".*?</form>', page, re.S)[0]

@@ -36,6 +36,8 @@ def daily_page(request: Request, date: str | None = None, week: str | None = Non
         voted = votes.voted_papers(session, user.id, [i.paper.id for i in page.items]) if user else set()
         updated_at = catalog_updated_at(session)
         choices = feed.periods_with_papers(session, kind) if page.period and kind != "day" else []
+        if choices and page.period not in choices:  # an empty week asked for by its URL is still the one shown
+            choices = sorted([*choices, page.period], key=lambda period: period.start, reverse=True)
     return render_page(request, context, "daily.html", nav="daily", voted_ids=voted, period_choices=choices,
                        catalog_updated_at=updated_at,
                        **feed_context(page))
