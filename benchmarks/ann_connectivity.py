@@ -31,8 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 import ann_vectors  # noqa: E402
-from papertide.search.ann import EXPANSION_ADD, GraphFiles, scalar_kind  # noqa: E402
-from papertide.search.embedder import load_embedder  # noqa: E402
+from papertide.search.semantic.ann import EXPANSION_ADD, GraphFiles, scalar_kind  # noqa: E402
+from papertide.search.semantic.registry import load_embedder  # noqa: E402
 
 
 def vectors_of(args) -> np.ndarray:

@@ -23,8 +23,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from papertide.search.ann import GraphFiles  # noqa: E402
-from papertide.search.embedder import load_embedder  # noqa: E402
+from papertide.search.semantic.ann import GraphFiles  # noqa: E402
+from papertide.search.semantic.registry import load_embedder  # noqa: E402
 from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
 QUERIES = KNOWN_ITEM_QUERIES

@@ -24,8 +24,8 @@ sys.path.insert(0, str(REPO / "src"))
 
 from ann_connectivity import exact_top, measure_ef  # noqa: E402
 from ann_vectors import QUERIES  # noqa: E402
-from papertide.search.ann import GraphFiles  # noqa: E402
-from papertide.search.embedder import load_embedder  # noqa: E402
+from papertide.search.semantic.ann import GraphFiles  # noqa: E402
+from papertide.search.semantic.registry import load_embedder  # noqa: E402
 
 
 def main() -> None:

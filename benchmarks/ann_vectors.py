@@ -46,7 +46,7 @@ sys.path.insert(0, str(REPO / "src"))
 DEMO_VECTORS = REPO / "data" / "demo" / "papers.embeddings.npz"
 QUERIES = KNOWN_ITEM_QUERIES
 KINDS = ("pairmix", "fitted")
-CLUSTERS = 200  # chosen by the validation below (README, Search speed): ~50 real vectors a cluster
+CLUSTERS = 200  # chosen by the validation below (research log, "Synthetic vectors fitted ..."): ~50 a cluster
 BLOCK = 100_000
 
 
@@ -76,7 +76,8 @@ class FittedDensity:
     ``isotropic`` is the share of the Ledoit-Wolf shrinkage applied to each cluster's covariance:
     0 (the default, chosen by the validation) keeps each cluster's sample covariance, whose rank is
     its size minus one (~50 dimensions); 1 applies all of it, which spreads the samples over all
-    384 dimensions and puts them further apart than real vectors are (README, Search speed)."""
+    384 dimensions and puts them further apart than real vectors are (research log, "Synthetic vectors
+    fitted to the real ones")."""
 
     def __init__(self, real: np.ndarray, clusters: int = CLUSTERS, isotropic: float = 0.0, seed: int = 0):
         from sklearn.cluster import KMeans
@@ -149,7 +150,7 @@ def neighbour_statistics(points: np.ndarray, queries: np.ndarray, own_rows: np.n
 
 def query_vectors(path: Path) -> np.ndarray:
     """The known-item queries, embedded as the service embeds them (int8, one thread)."""
-    from papertide.search.embedder import load_embedder
+    from papertide.search.semantic.registry import load_embedder
 
     embedder = load_embedder("default", threads=1)
     texts = [json.loads(line)["text"] for line in path.read_text().splitlines() if line.strip()]

@@ -26,11 +26,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from papertide.db import Database  # noqa: E402
-from papertide.search.embedder import load_embedder  # noqa: E402
-from papertide.search.keyword import keyword_search  # noqa: E402
-from papertide.search.query_process import QueryProcess  # noqa: E402
-from papertide.search.service import CANDIDATES  # noqa: E402
+from papertide.search import SearchOptions  # noqa: E402
+from papertide.search.files import SearchFiles  # noqa: E402
+from papertide.search.keyword import KeywordRetriever  # noqa: E402
+from papertide.search.semantic.query_process import QueryProcess  # noqa: E402
+from papertide.search.semantic.registry import load_embedder  # noqa: E402
 from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
+
+CANDIDATES = SearchOptions().candidates  # what the service takes from each side
 
 QUERIES = KNOWN_ITEM_QUERIES
 
@@ -51,6 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     queries = [json.loads(line)["text"] for line in args.queries_file.open()][: args.queries]
     database = Database(f"sqlite:///{args.database}")
+    keyword_side = KeywordRetriever(SearchFiles(database.url))
     embedder = load_embedder("default", threads=1)
     pool = ThreadPoolExecutor(1)
     parent, child = multiprocessing.Pipe()
@@ -62,7 +66,7 @@ def main() -> None:
 
     def keyword(query: str) -> None:
         with database.session() as session:
-            keyword_search(session, query, CANDIDATES)
+            keyword_side.search(session, query, CANDIDATES)
 
     def threads(query: str) -> None:
         pending = pool.submit(embedder.embed_query, query)

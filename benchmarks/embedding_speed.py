@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT / "src"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from papertide.search.embedder import document_text  # noqa: E402
-from papertide.search.minilm import MiniLM  # noqa: E402
+from papertide.search.semantic.embedder import document_text  # noqa: E402
+from papertide.search.semantic.minilm import MiniLM  # noqa: E402
 
 
 def load() -> float:

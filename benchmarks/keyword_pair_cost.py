@@ -26,9 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import search_quality as sq  # noqa: E402
 
 from papertide.db import Database  # noqa: E402
-from papertide.search.keyword import COLUMN_WEIGHTS, query_phrases  # noqa: E402
-from papertide.search.keyword_sqlite import _fts5_top  # noqa: E402
-from papertide.search.phrase_weight import fts5_expression  # noqa: E402
+from papertide.search.filters import SqlFilter  # noqa: E402
+from papertide.search.keyword.fts5 import fts5_expression, match_any  # noqa: E402
+from papertide.search.keyword.fts5_budget import fts5_ranked  # noqa: E402
+from papertide.search.keyword.terms import query_phrases  # noqa: E402
 
 
 def main() -> None:
@@ -39,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     docs, queries = sq.read_jsonl(args.corpus), sq.read_jsonl(args.queries)
     expressions = {
-        "plain OR (pairs x1)": lambda phrases: " OR ".join(f'"{p}"' for p in phrases),
+        "plain OR (pairs x1)": match_any,
         "weighted (words x2)": fts5_expression,
     }
     times = {name: [] for name in expressions}
@@ -54,7 +55,7 @@ def main() -> None:
                     phrases = query_phrases(query["text"])
                     for name, build in expressions.items():
                         started = time.process_time()
-                        _fts5_top(session, build(phrases), COLUMN_WEIGHTS, "p.hidden = 0", {"hidden": False}, 100, False)
+                        fts5_ranked(session, build(phrases), SqlFilter(), 100)
                         times[name].append((time.process_time() - started) * 1000)
         database.dispose()
     print(f"load average after {os.getloadavg()[0]:.1f}")

@@ -1,4 +1,4 @@
-"""Keyword search latency on PostgreSQL at 100k papers: papertide's ``keyword_search``, nothing else.
+"""Keyword search latency on PostgreSQL at 100k papers: papertide's keyword side, nothing else.
 
     python benchmarks/pg_keyword.py                       # private server, 100k papers, then measure
     python benchmarks/pg_keyword.py --url postgresql+psycopg://postgres@127.0.0.1:5432/bench   # reuse
@@ -10,7 +10,7 @@ The catalog is the demo corpus (9,877 real papers) ingested through papertide, t
 An empty database at ``--url`` is migrated and filled; a filled one is migrated and measured as is.
 The queries are the 279 known-item sentences of ../shared/data (OR of ~15 words plus phrases)
 and 200 two-word queries from titles; each is run through ``papertide.search.keyword`` with
-k = 100 (what ``SearchService`` asks for). Prints how long refreshing the BM25 term statistics
+k = 100 (what ``SearchService`` takes from each side). Prints how long refreshing the BM25 term statistics
 takes, p50/p99 per query set, and the machine's load.
 
 ``--workdir`` measures ``search_backends.py``'s database instead (built there first: the real
@@ -18,7 +18,7 @@ papers are the oldest 9,877 of 100k synthetic ones, so the known-item targets ar
 the quality of the candidates shows): then the known-item set also prints MRR@10 and
 recall@100 of the keyword side alone, and each query's CPU time in the PostgreSQL server process
 (steadier than wall time on a shared machine). ``--set NAME=VALUE`` overrides a constant of
-``search/keyword_postgres.py`` for the run.
+``search/keyword/postgres.py`` for the run.
 """
 
 from __future__ import annotations
@@ -43,12 +43,15 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 from papertide.db import Database  # noqa: E402
 from papertide.ingest.jsonl import JsonlSource  # noqa: E402
 from papertide.ingest.runner import ingest  # noqa: E402
-from papertide.search import keyword_postgres, term_stats  # noqa: E402
-from papertide.search.keyword import keyword_search  # noqa: E402
+from papertide.search import SearchOptions  # noqa: E402
+from papertide.search.files import SearchFiles  # noqa: E402
+from papertide.search.keyword import KeywordRetriever  # noqa: E402
+from papertide.search.keyword import postgres as keyword_postgres  # noqa: E402
+from papertide.search.keyword import postgres_stats as term_stats  # noqa: E402
 from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
 CORPUS = REPO / "data" / "demo" / "papers.jsonl.gz"
-CANDIDATES = 100  # SearchService.CANDIDATES
+CANDIDATES = SearchOptions().candidates  # what the service takes from each side
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -116,22 +119,23 @@ def server_cpu_ms(session) -> "callable":
 def measure(database: Database, total: int, limit: int | None) -> None:
     sets = [("known-item sentences", known_item_queries()[:limit]),
             ("two-word title queries", [{"text": q} for q in two_word_queries(200)[:limit]])]
-    print(f"\n{total:,} papers; keyword_search k={CANDIDATES}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    keyword_side = KeywordRetriever(SearchFiles(database.url))
+    print(f"\n{total:,} papers; keyword side k={CANDIDATES}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'queries':28} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'mean hits':>10} "
           f"{'server CPU ms':>14} {'MRR@10':>7} {'R@100':>6}")
     with database.session() as session:
         ids = dict(session.execute(text("SELECT arxiv_id, id FROM papers WHERE arxiv_id = ANY(:targets)"), {
             "targets": [q["target"] for q in sets[0][1]]}).all())
         cpu = server_cpu_ms(session)
-        keyword_search(session, "warm up the statistics and the cache", CANDIDATES)
+        keyword_side.search(session, "warm up the statistics and the cache", CANDIDATES)
         for label, queries in sets:
             for query in queries[:5]:
-                keyword_search(session, query["text"], CANDIDATES)
+                keyword_side.search(session, query["text"], CANDIDATES)
             latencies, hits, reciprocal, recall = [], [], [], []
             cpu_before = cpu() if cpu else 0.0
             for query in queries:
                 started = time.perf_counter()
-                rows = keyword_search(session, query["text"], CANDIDATES)
+                rows = keyword_side.search(session, query["text"], CANDIDATES)
                 latencies.append((time.perf_counter() - started) * 1000)
                 hits.append(len(rows))
                 if query.get("target") in ids:
@@ -153,7 +157,7 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=100_000)
     parser.add_argument("--limit", type=int, help="only the first N queries of each set")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a constant of papertide.search.keyword_postgres (a number)")
+                        help="override a constant of papertide.search.keyword.postgres (a number)")
     args = parser.parse_args()
     for setting in args.set:
         name, value = setting.split("=", 1)

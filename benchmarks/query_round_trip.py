@@ -20,7 +20,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from papertide.search.query_process import QueryProcess  # noqa: E402
+from papertide.search.semantic.query_process import QueryProcess  # noqa: E402
 from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
 

@@ -13,10 +13,10 @@ current schema, so a new migration is measured as it would be deployed.
 
 For each backend, over the 279 known-item queries (real sentences):
 
-* ``search``: ``SearchService.search(q, limit=20)`` as the web app calls it: query embedding,
+* ``search``: ``SearchService.search`` of a 20-result query, as the web app calls it: query embedding,
   title match, keyword side, vector side, fusion, hydration. Wall time, and this process's CPU
   time (on PostgreSQL the server's CPU is not in it).
-* ``keyword``: ``keyword_search(session, q, 100)`` alone (FTS5 BM25 / weighted tsvector), its
+* ``keyword``: the service's keyword side alone (``service.keyword.search``, 100 deep) (FTS5 BM25 / weighted tsvector), its
   CPU time and the MRR@10 of its own ranking. ``--keyword-path`` picks SQLite's: the impact
   index (``impact``, the default: built beside the database first if missing), the FTS5
   postings budget (``budget``), or exact FTS5 BM25 (``exact``).
@@ -52,13 +52,13 @@ from search_latency import KEYWORD_PATHS, build as build_synthetic, keyword_path
 
 from papertide.db import Database  # noqa: E402
 from papertide.db_copy import copy_database  # noqa: E402
-from papertide.search.embedder import load_embedder  # noqa: E402
-from papertide.search.keyword import keyword_search  # noqa: E402
-from papertide.search.service import CANDIDATES, SearchService  # noqa: E402
-from papertide.search.vectors import VectorIndex  # noqa: E402
+from papertide.search.semantic.registry import load_embedder  # noqa: E402
+from papertide.search import SearchOptions, SearchQuery, SearchService  # noqa: E402
+from papertide.search.semantic.vectors import VectorIndex  # noqa: E402
 from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
 LIMIT = 20  # what the search page asks for
+CANDIDATES = SearchOptions().candidates  # what the service takes from each side
 
 
 def load_average() -> float:
@@ -155,15 +155,15 @@ def measure(backend: str, database: Database, embedder, queries: list[dict], exa
     service = SearchService(database, embedder)
     load_before = load_average()
     started = time.perf_counter()
-    service.search("warm up the vector index", limit=LIMIT)  # loads (SQLite) or sizes (PostgreSQL) the index
+    service.search(SearchQuery("warm up the vector index", LIMIT))  # loads (SQLite) or sizes (PostgreSQL) the index
     warm_up_s = time.perf_counter() - started
     for query in texts[:10]:
-        service.search(query, limit=LIMIT)
+        service.search(SearchQuery(query, LIMIT))
 
     wall, cpu, found = [], [], []
     for query in texts:
         t, c = time.perf_counter(), time.process_time()
-        hits = service.search(query, limit=LIMIT)
+        hits = service.search(SearchQuery(query, LIMIT))
         wall.append((time.perf_counter() - t) * 1000)
         cpu.append((time.process_time() - c) * 1000)
         found.append([hit.arxiv_id for hit in hits])
@@ -172,13 +172,13 @@ def measure(backend: str, database: Database, embedder, queries: list[dict], exa
     with database.session() as session:
         for query in texts:
             t, c = time.perf_counter(), time.process_time()
-            keyword_found.append([pid for pid, _ in keyword_search(session, query, CANDIDATES)])
+            keyword_found.append([pid for pid, _ in service.keyword.search(session, query, CANDIDATES)])
             keyword.append((time.perf_counter() - t) * 1000)
             keyword_cpu.append((time.process_time() - c) * 1000)
         targets = dict(session.execute(text("SELECT arxiv_id, id FROM papers WHERE arxiv_id IN (SELECT value FROM json_each(:ids))")
                                        if backend == "sqlite" else text("SELECT arxiv_id, id FROM papers WHERE arxiv_id = ANY(:ids)"),
                                        {"ids": json.dumps([q["target"] for q in queries]) if backend == "sqlite" else [q["target"] for q in queries]}).all())
-        index = service._vector_index(session)
+        index = service.semantic.index(session)
 
     query_vectors = [embedder.embed_query(query) for query in texts]
     vector, recalls = [], []

@@ -55,13 +55,13 @@ import search_quality as sq  # noqa: E402
 
 from papertide.catalog.models import Paper  # noqa: E402
 from papertide.db import Database  # noqa: E402
-from papertide.search.embedder import load_embedder  # noqa: E402
+from papertide.search.semantic.registry import load_embedder  # noqa: E402
 from papertide.search.fusion import KEYWORD_WEIGHT, fuse, standardise  # noqa: E402
-from papertide.search.keyword import COLUMN_WEIGHTS, keyword_search, query_bigrams  # noqa: E402
-from papertide.search.phrase_weight import PAIR_WEIGHT  # noqa: E402
-from papertide.search.service import CANDIDATES, SearchService  # noqa: E402
+from papertide.search import SearchOptions, SearchService  # noqa: E402
+from papertide.search.keyword.terms import COLUMN_WEIGHTS, PAIR_WEIGHT, query_bigrams  # noqa: E402
 from shared_data import SHARED_DATA  # noqa: E402
 
+CANDIDATES = SearchOptions().candidates  # what the service takes from each side
 KEYWORD_DEPTH = 3000
 CACM_FLOOR = 0.52
 KI_GOAL = 0.92
@@ -94,10 +94,10 @@ class Collection:
             service = SearchService(database, embedder)
             with database.session() as session:
                 self.doc_id = dict(session.execute(Paper.__table__.select().with_only_columns(Paper.id, Paper.arxiv_id)).all())
-                index = service._vector_index(session)
+                index = service.semantic.index(session)
                 self.ids, self.vectors = index.ids, index.vectors.astype(np.float32)
                 self.queries = [
-                    {"id": q["query_id"], "relevant": judged[q["query_id"]], "keyword": keyword_search(session, q["text"], KEYWORD_DEPTH),
+                    {"id": q["query_id"], "relevant": judged[q["query_id"]], "keyword": service.keyword.search(session, q["text"], KEYWORD_DEPTH),
                      "vector": embedder.embed_query(q["text"]),
                      # the pairs' part of the production BM25 (a sum over phrases), at weight 1
                      "pairs": dict(_bm25_of(session, query_bigrams(q["text"])))}
@@ -127,7 +127,7 @@ class Collection:
 
     def embed_tails(self, embedder) -> None:
         """Second-window vectors of the papers longer than the model's window."""
-        from papertide.search.embedder import document_text
+        from papertide.search.semantic.embedder import document_text
 
         tokenizer, rows, texts = embedder._tokenizer, [], []
         row_of_doc = {doc_id: self.row[pid] for pid, doc_id in self.doc_id.items()}

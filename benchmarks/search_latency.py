@@ -10,7 +10,8 @@ lengths) and synthetic vectors from ``ann_vectors.py`` (``--vectors``): ``pairmi
 vectors mixed plus noise (the first generator, far more near-ties than real data), or ``fitted``,
 drawn from a density fitted to the real vectors (its databases and graphs are named ``-fitted-``). Queries are the known-item benchmark's queries (real sentences).
 Each query goes through ``SearchService.search`` exactly as the web app calls it: query
-embedding, FTS5, vector search, fusion, loading the hits; and each side alone (keyword only,
+embedding, FTS5, vector search, fusion, checking the hits (each step timed by the service's
+trace, ``papertide.search.trace``); and each side alone (keyword only,
 semantic only with the query vector given, the embedding), and end to end without the
 embedding's time (the query vector given; the graph then searched in this process), and, with the
 query process, end to end with the graph searched in this process instead of the child
@@ -35,7 +36,7 @@ import sqlite3
 import sys
 import time
 from collections import Counter
-from concurrent.futures import Future
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -46,13 +47,15 @@ sys.path.insert(0, str(REPO / "src"))
 
 import ann_vectors  # noqa: E402
 from papertide.db import Database  # noqa: E402
-from papertide.search.embedder import load_embedder  # noqa: E402
-from papertide.search.indexer import text_hash  # noqa: E402
-from papertide.search import impact_build, impact_search, keyword_sqlite  # noqa: E402
-from papertide.search.keyword import COLUMN_WEIGHTS, keyword_search  # noqa: E402
-from papertide.search.query_process import QueryProcess, query_embedder  # noqa: E402
-from papertide.search.service import CANDIDATES, SearchService  # noqa: E402
-from papertide.search.vectors import VectorIndex, to_blob  # noqa: E402
+from papertide.search import KeywordOptions, SearchOptions, SearchQuery, SearchService, SemanticOptions  # noqa: E402
+from papertide.search.files import SearchFiles  # noqa: E402
+from papertide.search.keyword.impact_build import build_impact_index  # noqa: E402
+from papertide.search.keyword.terms import COLUMN_WEIGHTS  # noqa: E402
+from papertide.search.semantic.indexer import text_hash  # noqa: E402
+from papertide.search.semantic.query_process import QueryProcess, query_embedder  # noqa: E402
+from papertide.search.semantic.registry import load_embedder  # noqa: E402
+from papertide.search.semantic.vectors import VectorIndex, to_blob  # noqa: E402
+from papertide.search.trace import capture  # noqa: E402
 from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
 DEMO = REPO / "data" / "demo" / "papers.jsonl.gz"
@@ -66,13 +69,6 @@ def rss_mb(pid: int | str = "self") -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def given(vector: np.ndarray) -> Future:
-    """A query embedding that is already done (for end to end without the embedding's time)."""
-    done: Future = Future()
-    done.set_result(vector)
-    return done
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -150,23 +146,37 @@ def build(path: Path, size: int, papers: list[dict], vectors: np.ndarray, model_
 KEYWORD_PATHS = ("impact", "budget", "exact")
 
 
-def keyword_path(name: str, database: Database) -> dict:
-    """Make the SQLite keyword side take ``name`` (keyword_sqlite.py, impact_search.py): the
-    impact index (built beside the database first if it is missing: its build time and size are
-    returned), the FTS5 postings budget, or exact FTS5 BM25."""
-    impact_search.AUTO_BUILD = False
-    impact_search.ENABLED = name == "impact"
-    keyword_sqlite.EXACT_BELOW_PAPERS = 10**12 if name == "exact" else 100_000
-    path = impact_build.impact_path(database.url)
+def keyword_path(name: str, database: Database) -> tuple[SearchOptions, dict]:
+    """The service options that make the SQLite keyword side take ``name`` (keyword/__init__.py):
+    the impact index (built beside the database first if it is missing: its build time and size
+    are returned), the FTS5 postings budget, or exact FTS5 BM25; never a build in the background."""
+    options = SearchOptions(keyword=KeywordOptions(impact_index=name == "impact", build_impact_index=False,
+                                                   exact_below_papers=10**12 if name == "exact" else KeywordOptions().exact_below_papers))
+    files = SearchFiles(database.url)
+    path = files.impact_index
     if name != "impact" or path is None:
-        return {}
+        return options, {}
     figures = {}
     if not path.exists():
         before = rss_mb()
-        summary = impact_build.build_impact_index(Path(database.engine.url.database), path, COLUMN_WEIGHTS)
+        summary = build_impact_index(files.database_file, path, COLUMN_WEIGHTS)
         print(f"  {summary.line()}", file=sys.stderr, flush=True)
         figures = {"impact_build_s": round(summary.seconds, 1), "impact_build_rss_growth_mb": round(rss_mb() - before, 0)}
-    return {**figures, "impact_file_mb": round(path.stat().st_size / 2**20, 0)}
+    return options, {**figures, "impact_file_mb": round(path.stat().st_size / 2**20, 0)}
+
+
+class GivenVectors:
+    """An embedder that answers with query vectors computed beforehand (the figure for an
+    embedder that costs nothing); the same model id and size as ``embedder``."""
+
+    def __init__(self, embedder, vectors_of: dict):
+        self.model_id, self.dim, self.vectors_of = embedder.model_id, embedder.dim, vectors_of
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.vectors_of[text]
+
+    def embed_documents(self, texts):
+        raise NotImplementedError("queries only")
 
 
 def load_demo() -> tuple[list[dict], np.ndarray, str]:
@@ -219,16 +229,17 @@ def measure_size(size: int, args, papers, vectors, embedder, queries: list[str])
         done.write_text("ok")
         print(f"  database of {size:,} built in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     database = Database(f"sqlite:///{path}")
-    impact = keyword_path(args.keyword_path, database)
+    options, impact = keyword_path(args.keyword_path, database)
+    candidates = options.candidates
     query_side = query_embedder("default", threads=1)  # what SearchService embeds queries with
-    service = SearchService(database, query_side)
+    service = SearchService(database, query_side, options)
     before = rss_mb()
     started = time.perf_counter()
-    service.search("warm up the vector index", limit=20)  # loads the vectors (builds the graph once)
+    service.search(SearchQuery("warm up the vector index", 20))  # loads the vectors (builds the graph once)
     load_seconds = time.perf_counter() - started
     with database.session() as session:
-        index = service._vector_index(session)
-        keyword_search(session, "warm up the keyword statistics", CANDIDATES)
+        index = service.semantic.index(session)
+        service.keyword.search(session, "warm up the keyword statistics", candidates)
     after = rss_mb()
     result = {"papers": size, "ann": index.uses_ann, "keyword_path": args.keyword_path, **impact, "index_load_s": round(load_seconds, 1),
               "rss_mb_after_load": round(after, 0), "index_rss_mb": round(after - before, 0), "pss_mb_after_load": round(pss_mb()),
@@ -239,21 +250,28 @@ def measure_size(size: int, args, papers, vectors, embedder, queries: list[str])
     if isinstance(query_side, QueryProcess):
         result["embedding_round_trip"] = timed(query_side.embed_query, queries)
         result["query_process_rss_mb"] = round(rss_mb(query_side.pid))
-    embed_beside = service._embed_beside
+    # The variants: the query vector given (searched in this process), and, with the query
+    # process, the graph searched in this process instead of the child. Each shares the service's
+    # keyword side (its caches, as in one server) and opens the same vectors.
+    given = SearchService(database, GivenVectors(embedder, vectors_of), options)
+    given.keyword = service.keyword
+    graph_here = None
+    if isinstance(query_side, QueryProcess) and index.uses_ann:
+        graph_here = SearchService(database, query_side, replace(options, semantic=SemanticOptions(graph_in_query_process=False)))
+        graph_here.keyword = service.keyword
+    for variant in (given, graph_here):
+        if variant is not None:
+            variant.search(SearchQuery(queries[0], 20))  # opens its vectors
     for run in ("cold", "warm"):
         with database.session() as session:
-            result[f"keyword_{run}"] = timed(lambda q: keyword_search(session, q, CANDIDATES), queries)
+            result[f"keyword_{run}"] = timed(lambda q: service.keyword.search(session, q, candidates), queries)
         with database.session() as session:
-            result[f"semantic_{run}"] = timed(lambda q: (index.search(vectors_of[q], CANDIDATES), index.scores(vectors_of[q], range(1, 101))), queries)
-        service._embed_beside = embed_beside
-        result[f"end_to_end_{run}"] = timed(lambda q: service.search(q, limit=20), queries)
-        if isinstance(query_side, QueryProcess) and index.uses_ann:  # the same, with the graph searched in this process
-            service._embed_beside = lambda q, graph=None: embed_beside(q)
-            result[f"end_to_end_graph_here_{run}"] = timed(lambda q: service.search(q, limit=20), queries)
-        service._embed_beside = lambda q, graph=None: given(vectors_of[q])  # the query vector, already computed
-        result[f"end_to_end_no_embedding_{run}"] = timed(lambda q: service.search(q, limit=20), queries)
-        service._embed_beside = embed_beside
-    result["breakdown"] = breakdown(service, database, queries, vectors_of)
+            result[f"semantic_{run}"] = timed(lambda q: (index.search(vectors_of[q], candidates), index.scores(vectors_of[q], range(1, 101))), queries)
+        result[f"end_to_end_{run}"] = timed(lambda q: service.search(SearchQuery(q, 20)), queries)
+        if graph_here is not None:  # the same, with the graph searched in this process
+            result[f"end_to_end_graph_here_{run}"] = timed(lambda q: graph_here.search(SearchQuery(q, 20)), queries)
+        result[f"end_to_end_no_embedding_{run}"] = timed(lambda q: given.search(SearchQuery(q, 20)), queries)
+    result["breakdown"] = breakdown(given, queries)
     if index.uses_ann:
         recalls = []
         for q in queries[:100]:
@@ -265,38 +283,30 @@ def measure_size(size: int, args, papers, vectors, embedder, queries: list[str])
     return result
 
 
-def breakdown(service: SearchService, database: Database, queries: list[str], vectors_of: dict) -> dict:
-    """Every step of ``SearchService.search`` except the keyword side, one after the other and
-    each timed alone (p50/p99 wall and CPU, ms): the exact-title lookup, the semantic side
-    (graph search and the exact cosines of every candidate), fusion, and loading the hits.
-    The query embedding is the ``embedding`` figure (it runs on the other core meanwhile)."""
-    from papertide.search.fusion import fuse
-    from papertide.search.keyword import Filters
+# The steps of one ``SearchService.search``, as its trace names them (the keyword side's own
+# paths are spans inside "keyword"; "graph hits" inside "semantic").
+STEPS = ("begin embedding", "title", "keyword", "likely hits", "query vector", "semantic", "fusion", "hits")
 
-    steps = {name: ([], []) for name in ("title_lookup", "semantic", "fusion", "hydrate", "all_but_keyword")}
 
-    def clock(name, run):
-        wall, cpu = time.perf_counter(), time.process_time()
-        value = run()
-        steps[name][0].append((time.perf_counter() - wall) * 1000)
-        steps[name][1].append((time.process_time() - cpu) * 1000)
-        return value
-
-    filters = Filters()
-    with database.session() as session:
-        for q in queries:
-            first = clock("title_lookup", lambda: service._title_match(session, q, filters))
-            keyword = keyword_search(session, q, CANDIDATES)
-            semantic, cosines = clock("semantic", lambda: service._semantic(session, vectors_of[q], keyword, filters))
-            fused = clock("fusion", lambda: fuse(keyword, semantic, cosines, limit=31))  # as SearchService (limit 20)
-            ids = ([first] if first else []) + [f.paper_id for f in fused if f.paper_id != first]
-            scores, reasons = {f.paper_id: f.score for f in fused}, {f.paper_id: "hybrid" for f in fused}
-            clock("hydrate", lambda: service._hydrate(session, ids[:30], filters, scores, reasons))
-            for unit in (0, 1):
-                steps["all_but_keyword"][unit].append(sum(steps[n][unit][-1] for n in ("title_lookup", "semantic", "fusion", "hydrate")))
+def breakdown(service: SearchService, queries: list[str]) -> dict:
+    """Each step of ``SearchService.search`` (p50/p99 wall and CPU, ms), from its trace, over a
+    pass with the query vector given (the embedding is the ``embedding`` figure; it runs on the
+    other core meanwhile), and all of them but the keyword side."""
+    steps = {name: ([], []) for name in (*STEPS, "all_but_keyword")}
+    for q in queries:
+        with capture() as spans:
+            service.search(SearchQuery(q, 20))
+        of = {name: [s for s in spans if s.name == name] for name in STEPS}
+        for name, found in of.items():
+            if found:
+                steps[name][0].append(sum(s.wall_ms for s in found))
+                steps[name][1].append(sum(s.cpu_ms for s in found))
+        rest = [s for name, found in of.items() if name != "keyword" for s in found]
+        steps["all_but_keyword"][0].append(sum(s.wall_ms for s in rest))
+        steps["all_but_keyword"][1].append(sum(s.cpu_ms for s in rest))
     return {name: {"p50_ms": round(percentile(w, 50), 2), "p99_ms": round(percentile(w, 99), 2),
                    "cpu_p50_ms": round(percentile(c, 50), 2), "cpu_p99_ms": round(percentile(c, 99), 2)}
-            for name, (w, c) in steps.items()}
+            for name, (w, c) in steps.items() if w}
 
 
 def measure_keyword(size: int, args, queries: list[str]) -> dict:
@@ -306,19 +316,19 @@ def measure_keyword(size: int, args, queries: list[str]) -> dict:
     if not path.with_suffix(".done").exists():
         raise SystemExit(f"{path} is not built: run with --sizes {size} first (or build() it)")
     database = Database(f"sqlite:///{path}")
-    impact = keyword_path(args.keyword_path, database)
+    options, impact = keyword_path(args.keyword_path, database)
+    service = SearchService(database, None, options)  # semantic side off: title lookup, keyword, fusion, hits
     before = rss_mb()
     with database.session() as session:
         started = time.perf_counter()
-        keyword_search(session, "warm up the keyword statistics", CANDIDATES)
+        service.keyword.search(session, "warm up the keyword statistics", options.candidates)
         load_seconds = time.perf_counter() - started
         result = {"papers": size, "keyword_path": args.keyword_path, **impact, "statistics_load_s": round(load_seconds, 1),
                   "statistics_rss_mb": round(rss_mb() - before, 0), "load_before": load_average()}
         for run in ("cold", "warm"):
-            result[f"keyword_{run}"] = timed(lambda q: keyword_search(session, q, CANDIDATES), queries)
+            result[f"keyword_{run}"] = timed(lambda q: service.keyword.search(session, q, options.candidates), queries)
     result["rss_mb"] = round(rss_mb(), 0)  # the impact file's pages are in it once read (shared with other processes)
-    service = SearchService(database, None)  # semantic side off: title lookup, keyword, fusion, hits
-    result["service_without_vectors"] = timed(lambda q: service.search(q, limit=20), queries)
+    result["service_without_vectors"] = timed(lambda q: service.search(SearchQuery(q, 20)), queries)
     result["load_after"] = load_average()
     database.dispose()
     return result
@@ -355,13 +365,13 @@ def measure_vectors(size: int, vectors: np.ndarray, embedder, queries: list[str]
     against exact search and top-100 latency for each ef (``expansion_search``), memory."""
     from tqdm import tqdm
 
-    from papertide.search import ann
+    from papertide.search.semantic import ann
 
     database = database_path(workdir, size, kind)
     if database.with_suffix(".done").exists():
         started = time.perf_counter()
         ids, stamps, data = read_vectors(database, vectors.shape[1])
-        source, cache = f"{database.name} ({time.perf_counter() - started:.0f} s to read)", ann.cache_path(f"sqlite:///{database}", embedder.model_id)
+        source, cache = f"{database.name} ({time.perf_counter() - started:.0f} s to read)", SearchFiles(f"sqlite:///{database}").vector_graph(embedder.model_id)
     else:
         data = ann_vectors.synthetic(kind, vectors.astype(np.float32), size, seed=1)
         name = f"vectors-{size}.usearch" if kind == "pairmix" else f"vectors-{kind}-{size}.usearch"
@@ -425,7 +435,7 @@ def measure_update(cache: Path, ids: np.ndarray, stamps: np.ndarray, vectors: np
     ``removed`` deleted ones (on a copy of the graph's files; the original is left as it is)."""
     import shutil
 
-    from papertide.search import ann
+    from papertide.search.semantic import ann
 
     files = ann.GraphFiles(cache)
     copy = cache.parent / "update-copy" / cache.name
@@ -452,7 +462,7 @@ def measure_update(cache: Path, ids: np.ndarray, stamps: np.ndarray, vectors: np
 
 SHARING_CHILD = """
 import json, sys, numpy as np
-from papertide.search.ann import GraphFiles
+from papertide.search.semantic.ann import GraphFiles
 files = GraphFiles(sys.argv[1])
 if sys.argv[2] == "view":
     graph = files.read()

@@ -37,10 +37,9 @@ from sqlalchemy import insert  # noqa: E402
 
 from papertide.catalog.models import Paper  # noqa: E402
 from papertide.db import Database  # noqa: E402
-from papertide.search.embedder import load_embedder  # noqa: E402
-from papertide.search.indexer import export_vectors, import_vectors, index_papers  # noqa: E402
-from papertide.search.keyword import keyword_search  # noqa: E402
-from papertide.search.service import SearchService  # noqa: E402
+from papertide.search.semantic.registry import load_embedder  # noqa: E402
+from papertide.search import SearchQuery, SearchService  # noqa: E402
+from papertide.search.semantic.indexer import export_vectors, import_vectors, index_papers  # noqa: E402
 
 DEPTH = 100
 
@@ -131,20 +130,20 @@ def run(args: argparse.Namespace) -> dict:
         service = SearchService(database, embedder)
         with database.session() as session:
             ids = dict(session.execute(Paper.__table__.select().with_only_columns(Paper.id, Paper.arxiv_id)).all())
-            index = service._vector_index(session)
+            index = service.semantic.index(session)
             totals = {name: defaultdict(float) for name in ("bm25", "dense", "hybrid")}
             timings = defaultdict(float)
             per_query = []
             for query in queries:
                 relevant = judged[query["query_id"]]
                 started = time.perf_counter()
-                bm25 = [ids[pid] for pid, _ in keyword_search(session, query["text"], DEPTH)]
+                bm25 = [ids[pid] for pid, _ in service.keyword.search(session, query["text"], DEPTH)]
                 timings["bm25"] += time.perf_counter() - started
                 started = time.perf_counter()
                 dense = [ids[pid] for pid, _ in index.search(embedder.embed_query(query["text"]), DEPTH)]
                 timings["dense"] += time.perf_counter() - started
                 started = time.perf_counter()
-                hybrid = [hit.arxiv_id for hit in service.search(query["text"], limit=DEPTH)]
+                hybrid = [hit.arxiv_id for hit in service.search(SearchQuery(query["text"], DEPTH))]
                 timings["hybrid"] += time.perf_counter() - started
                 for name, ranked in (("bm25", bm25), ("dense", dense), ("hybrid", hybrid)):
                     figures = metrics(ranked, relevant)

@@ -89,7 +89,7 @@ def build_database(directory: Path) -> str:
     from papertide.catalog.upsert import upsert_papers
     from papertide.db import Database
     from papertide.ingest.jsonl import record_from_mapping
-    from papertide.search.indexer import import_vectors
+    from papertide.search.semantic.indexer import import_vectors
 
     url = f"sqlite:///{directory / 'bench.db'}"
     database = Database(url)

@@ -137,3 +137,18 @@ def database(make_database) -> Database:
 @pytest.fixture
 def database_url(database) -> str:
     return database.url
+
+
+@pytest.fixture(autouse=True)
+def _papertide_logging_undone():
+    """A command run in-process (click's test runner) configures logging for the whole test
+    process; undo it after the test, so later tests' libraries do not print at INFO."""
+    import logging
+
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for logger in (root, logging.getLogger("papertide.access")):
+        for handler in [h for h in logger.handlers if getattr(h, "papertide", False)]:
+            logger.removeHandler(handler)
+    root.setLevel(level)

@@ -6,7 +6,7 @@ writes a little from several processes: WAL journal, a busy timeout instead of i
 "database is locked" errors, and foreign keys enforced. PostgreSQL connections run in UTC
 and are checked before use, so a restarted server costs one retry, not a failed request.
 
-What must differ between the backends lives here and nowhere else (see docs/postgres-notes.md).
+What must differ between the backends lives here and nowhere else (see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def _json_dumps(value) -> str:
 
 
 # JSON columns (authors, categories, ...) are (de)serialised for every row ingested: orjson is
-# several times faster than the standard library at it.
+# much faster than the standard library at it.
 JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 
 

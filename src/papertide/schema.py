@@ -3,7 +3,7 @@
 from papertide.catalog import models as _catalog  # noqa: F401
 from papertide.community import models as _community  # noqa: F401
 from papertide.digest import models as _digest  # noqa: F401
-from papertide.search import models as _search  # noqa: F401
+from papertide.search.semantic import models as _search  # noqa: F401
 from papertide.worker import models as _worker  # noqa: F401
 from papertide.orm import Base
 

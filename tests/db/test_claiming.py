@@ -1,4 +1,4 @@
-"""The outbox-claiming recipe of docs/postgres-notes.md: two schedulers never claim the same digest."""
+"""The outbox-claiming recipe of docs/architecture.md: two schedulers never claim the same digest."""
 
 from sqlalchemy import select
 

@@ -9,14 +9,15 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from papertide.catalog.models import HarvestCheckpoint, Organization, OrganizationAlias, Paper, SourcePacing
-from papertide.community.models import Comment, ModerationAction, RateLimitEvent, User, Vote
+from papertide.catalog.models import HarvestCheckpoint, Organization, OrganizationAlias, Paper, PaperThumbnail, SourcePacing
+from papertide.community import collections, follows
+from papertide.community.models import Collection, CollectionItem, Comment, Follow, ModerationAction, RateLimitEvent, User, Vote
 from papertide.db_copy import CopyError, copy_database
 from papertide.digest.models import DigestOutbox, Subscription
 from papertide.ingest.jsonl import JsonlSource
 from papertide.ingest.runner import ingest
 from papertide.schema import metadata
-from papertide.search.models import PaperEmbedding
+from papertide.search.semantic.models import PaperEmbedding
 from papertide.worker.models import JobRun, WorkerJob
 from tests.conftest import DEMO_CORPUS
 
@@ -61,6 +62,15 @@ def fill(database, tmp_path, papers=300):
         session.add(WorkerJob(name="source:hf-daily", next_run_at=WHEN, requests=1, served=0, failures=2, last_error="HTTP 503"))
         session.add(JobRun(job="source:hf-daily", slot=WHEN, holder="host:1:ab", started_at=WHEN, status="failed", added=3,
                            updated=0, error="HTTP 503"))
+        session.add(Follow(user_id=users[0].id, kind="author", key="zoe unal", name="Zoë Ünal", created_at=WHEN))
+        session.add(Follow(user_id=users[0].id, kind="organization", key="acme", name="ACME Labs", created_at=WHEN))
+        shelf = Collection(public_id="Zm9yIHRoZSByZWNvcmQ_x1", user_id=users[1].id, name="Reading group ✓",
+                           description="Week 12", shared=True, created_at=WHEN, updated_at=WHEN)
+        session.add(shelf)
+        session.flush()
+        session.add_all(CollectionItem(collection_id=shelf.id, paper_id=p, added_at=WHEN) for p in paper_ids)
+        session.add(PaperThumbnail(paper_id=paper_ids[0], status="done", file=f"{paper_ids[0]}-0123456789ab.webp",
+                                   width=360, height=466, attempts=1, updated_at=WHEN))
 
 
 def everything(database) -> dict[str, list[tuple]]:
@@ -85,6 +95,21 @@ def test_round_trip_sqlite_postgres_sqlite_keeps_every_row(make_database, tmp_pa
     assert [name for name in rows if not rows[name]] == [], "the fixture should fill every table"
     assert everything(middle) == rows
     assert everything(back) == rows
+
+
+def test_follows_and_collections_read_the_same_after_a_copy(make_database, tmp_path):
+    original, target = make_database("sqlite"), make_database("postgres")
+    fill(original, tmp_path, papers=20)
+    copy_database(original, target, progress=False)
+    for database in (original, target):
+        with database.session() as session:
+            reader, owner = (session.scalar(select(User.id).where(User.username == n)) for n in ("reader0", "reader1"))
+            assert [(f.kind, f.name) for f in follows.following(session, reader)] == [
+                ("author", "Zoë Ünal"), ("organization", "ACME Labs")]
+            assert follows.is_following(session, reader, "author", "zoe unal")
+            shelf = collections.readable_collection(session, "Zm9yIHRoZSByZWNvcmQ_x1", None)
+            assert (shelf.name, shelf.owner, shelf.count, shelf.shared) == ("Reading group ✓", "reader1", 3, True)
+            assert [c.name for c in collections.list_collections(session, owner)] == ["Reading group ✓"]
 
 
 def test_new_rows_after_a_copy_to_postgres_get_fresh_ids(make_database, tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ssl
 from collections import Counter
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -69,7 +68,7 @@ def starttls_options(ca):
 def test_starttls_with_login(papers, trusted, tls_server):
     confirmed(papers, 3)
     handler, port = tls_server(**starttls_options(trusted))
-    settings = replace(make_settings(papers, port), smtp_security="starttls", smtp_username="papertide", smtp_password="s3cret")
+    settings = make_settings(papers, port).with_changes(smtp_security="starttls", smtp_username="papertide", smtp_password="s3cret")
     report = run_digests(papers, settings, MONDAY, policy=NO_WAIT)
     assert report.sent == 3 and len(handler.received) == 3
 
@@ -77,14 +76,14 @@ def test_starttls_with_login(papers, trusted, tls_server):
 def test_implicit_tls(papers, trusted, tls_server):
     confirmed(papers, 2)
     handler, port = tls_server(ssl_context=server_context(trusted))
-    report = run_digests(papers, replace(make_settings(papers, port), smtp_security="tls"), MONDAY, policy=NO_WAIT)
+    report = run_digests(papers, make_settings(papers, port).with_changes(smtp_security="tls"), MONDAY, policy=NO_WAIT)
     assert report.sent == 2 and len(handler.received) == 2
 
 
 def test_a_refused_login_stops_the_run_and_keeps_every_digest_queued(papers, trusted, tls_server):
     confirmed(papers, 3)
     handler, port = tls_server(**starttls_options(trusted))
-    settings = replace(make_settings(papers, port), smtp_security="starttls", smtp_username="papertide", smtp_password="wrong")
+    settings = make_settings(papers, port).with_changes(smtp_security="starttls", smtp_username="papertide", smtp_password="wrong")
     report = run_digests(papers, settings, MONDAY, policy=NO_WAIT)
     assert report.sent == 0 and "SMTP login refused: 535" in report.stopped
     assert Counter(row.status for row in outbox.rows_for(papers, MONDAY.key)) == Counter({"pending": 3})
@@ -94,7 +93,7 @@ def test_a_refused_login_stops_the_run_and_keeps_every_digest_queued(papers, tru
 def test_an_untrusted_certificate_is_refused(papers, ca, tls_server):
     confirmed(papers, 1)
     handler, port = tls_server(**starttls_options(ca))  # the CA is not trusted here
-    settings = replace(make_settings(papers, port), smtp_security="starttls", smtp_username="papertide", smtp_password="s3cret")
+    settings = make_settings(papers, port).with_changes(smtp_security="starttls", smtp_username="papertide", smtp_password="s3cret")
     report = run_digests(papers, settings, MONDAY, policy=NO_WAIT)
     assert report.sent == 0 and "CERTIFICATE_VERIFY_FAILED" in report.stopped
     assert not handler.received

@@ -6,9 +6,11 @@ from datetime import datetime, timezone
 
 from papertide.catalog.record import PaperRecord
 from papertide.catalog.upsert import upsert_papers
-from papertide.search.embedder import HashEmbedder
-from papertide.search.indexer import index_papers
-from papertide.search.service import SearchService
+from papertide.search import Filters, KeywordOptions, SearchOptions, SearchService
+from papertide.search.files import SearchFiles
+from papertide.search.keyword import KeywordRetriever
+from papertide.search.semantic.embedder import HashEmbedder
+from papertide.search.semantic.indexer import index_papers
 
 PAPERS = [
     ("2401.00001", "Sparse attention for long documents", "We make transformer attention sparse so that long documents fit in memory.", ["Ada Lovelace"], "2024-01-05", "deepmind"),
@@ -35,11 +37,19 @@ def add_papers(database, papers=PAPERS) -> None:
         upsert_papers(session, [record(*p) for p in papers])
 
 
-def service_with(database, papers=PAPERS, embedder=None) -> SearchService:
+def keyword_hits(database, query: str, limit: int = 10, filters: Filters = Filters(),
+                 options: KeywordOptions = KeywordOptions()) -> list[tuple[int, float]]:
+    """The keyword side alone: (paper id, BM25 score), best first."""
+    with database.session() as session:
+        retriever = KeywordRetriever(SearchFiles(database.url), options)
+        return retriever.search(session, query, limit, filters.sql(session.get_bind().dialect.name))
+
+
+def service_with(database, papers=PAPERS, embedder=None, options: SearchOptions = SearchOptions()) -> SearchService:
     add_papers(database, papers)
     embedder = embedder or HashEmbedder()
     index_papers(database, embedder, progress=False)
-    return SearchService(database, embedder)
+    return SearchService(database, embedder, options)
 
 def invoke_cli(database, monkeypatch, args: list[str]):
     """Run ``papertide <args>`` on ``database`` with the hash embedder (no model files)."""

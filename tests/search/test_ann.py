@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from papertide.search import ann
-from papertide.search.ann import GraphFiles, generation, open_graph, rows_reader, vector_stamps
-from papertide.search.service import SearchService
-from papertide.search.vectors import VectorIndex
+from papertide.search.semantic import ann
+from papertide.search.semantic.ann import GraphFiles, generation, open_graph, rows_reader, vector_stamps
+from papertide.search import SearchService
+from papertide.search.semantic.vectors import VectorIndex
 
 THRESHOLD = 50  # the graph answers from 50 vectors on
 REPO = Path(__file__).resolve().parents[2]
@@ -225,7 +225,7 @@ import json, logging, sys
 from pathlib import Path
 import numpy as np
 logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s", force=True)
-from papertide.search.vectors import VectorIndex
+from papertide.search.semantic.vectors import VectorIndex
 data = np.load(sys.argv[1])
 index = VectorIndex(data["ids"], data["vectors"], ann_cache=Path(sys.argv[2]), ann_threshold=50)
 print("RESULT " + json.dumps(index.update.__dict__), flush=True)
@@ -294,34 +294,39 @@ def test_two_processes_updating_at_once_add_each_new_paper_once(tmp_path):
 
 
 @pytest.mark.sqlite_only
-def test_a_running_service_opens_the_generation_papertide_index_wrote(database, monkeypatch):
+def test_a_running_service_opens_the_generation_papertide_index_wrote(database):
     """The indexer updates the graph (here: one paper re-embedded, so the count of vectors and
     the largest id stay as they were); a running service notices the new generation and opens
     it, without updating anything itself."""
-    import papertide.search.service as service_module
     from sqlalchemy import text
 
-    from papertide.search.ann import cache_path
-    from papertide.search.indexer import index_papers, update_vector_graph
+    from papertide.search import SearchOptions, SemanticOptions
+    from papertide.search.files import SearchFiles
+    from papertide.search.maintenance import update_vector_graph
+    from papertide.search.semantic.indexer import index_papers
 
     from .helpers import service_with
 
-    monkeypatch.setattr(service_module, "REFRESH_SECONDS", 0.0)
-    embedder = service_with(database).embedder
+    embedder = service_with(database).semantic.embedder
     built = update_vector_graph(database, embedder, progress=False, ann_threshold=3)
     assert built.rebuilt and built.added == 6 and built.generation == 1
-    service = SearchService(database, embedder, ann_threshold=3)
+    service = SearchService(database, embedder, SearchOptions(semantic=SemanticOptions(ann_threshold=3, refresh_seconds=0.0)))
+
+    def served():
+        with database.session() as session:
+            return service.semantic.index(session)
+
     assert service.search("sparse attention long documents")[0].arxiv_id == "2401.00001"
-    assert service._index.uses_ann and service._index.update.generation == 1 and service._index.update.added == 0
+    assert served().uses_ann and served().update.generation == 1 and served().update.added == 0
     with database.session() as session:
         session.execute(text("UPDATE papers SET abstract = 'Penguins huddle on antarctic sea ice' WHERE arxiv_id = '2404.00004'"))
     assert index_papers(database, embedder, progress=False).embedded == 1
     updated = update_vector_graph(database, embedder, progress=False, ann_threshold=3)
     assert (updated.added, updated.removed, updated.generation) == (1, 1, 2)
-    assert generation(cache_path(database.url, embedder.model_id)) == 2
+    assert generation(SearchFiles(database.url).vector_graph(embedder.model_id)) == 2
     service.search("anything")  # the check: a new generation on disk
-    assert service._index.update.generation == 2 and service._index.update.added == 0
-    semantic = service._index.search(embedder.embed_query("penguins huddle antarctic ice"), 1)
+    assert served().update.generation == 2 and served().update.added == 0
+    semantic = served().search(embedder.embed_query("penguins huddle antarctic ice"), 1)
     assert semantic[0][0] == service.search("2404.00004")[0].paper_id
 
 
@@ -363,7 +368,7 @@ def load_recording(database, cache: Path, hook=None) -> tuple[VectorIndex, list[
     is called with each before it runs)."""
     from sqlalchemy import event
 
-    from papertide.search.embedder import HashEmbedder
+    from papertide.search.semantic.embedder import HashEmbedder
 
     statements: list[str] = []
 
@@ -387,8 +392,8 @@ def reads_of_vectors(statements: list[str]) -> list[str]:
 
 def test_an_up_to_date_graph_is_opened_without_reading_a_vector(database, tmp_path):
     from .helpers import add_papers
-    from papertide.search.embedder import HashEmbedder
-    from papertide.search.indexer import index_papers
+    from papertide.search.semantic.embedder import HashEmbedder
+    from papertide.search.semantic.indexer import index_papers
 
     add_papers(database)
     index_papers(database, HashEmbedder(), progress=False)
@@ -404,8 +409,8 @@ def test_a_re_embedded_paper_is_replaced_and_only_its_vector_is_read(database, t
 
     from .helpers import add_papers, record
     from papertide.catalog.upsert import upsert_papers
-    from papertide.search.embedder import HashEmbedder
-    from papertide.search.indexer import index_papers
+    from papertide.search.semantic.embedder import HashEmbedder
+    from papertide.search.semantic.indexer import index_papers
 
     add_papers(database)
     embedder = HashEmbedder()
@@ -434,8 +439,8 @@ def test_a_paper_deleted_between_reading_ids_and_vectors_is_read_again_not_serve
     from sqlalchemy import text as sql
 
     from .helpers import PAPERS, add_papers
-    from papertide.search.embedder import HashEmbedder
-    from papertide.search.indexer import index_papers
+    from papertide.search.semantic.embedder import HashEmbedder
+    from papertide.search.semantic.indexer import index_papers
 
     add_papers(database, PAPERS[:5])
     index_papers(database, HashEmbedder(), progress=False)

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from papertide.catalog.upsert import upsert_papers
-from papertide.search.embedder import HashEmbedder
-from papertide.search.indexer import VectorFileError, count_stale, export_vectors, import_vectors, index_papers
+from papertide.search.semantic.embedder import HashEmbedder
+from papertide.search.semantic.indexer import VectorFileError, count_stale, export_vectors, import_vectors, index_papers
 
 from .helpers import PAPERS, add_papers, record
 

@@ -5,16 +5,22 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from papertide.search import keyword_postgres
-from papertide.search.keyword import Filters, keyword_search, match_expression, query_terms
 from papertide.catalog.upsert import upsert_papers
+from papertide.search import Filters
+from papertide.search.keyword import postgres as keyword_postgres
+from papertide.search.keyword.fts5 import match_any
+from papertide.search.keyword.terms import query_phrases, query_terms
 
-from .helpers import HOSTILE_QUERIES, PAPERS, add_papers, record
+from .helpers import HOSTILE_QUERIES, PAPERS, add_papers, keyword_hits, record
 
 
 def ids(database, query, **filters):
-    with database.session() as session:
-        return [pid for pid, _ in keyword_search(session, query, 10, Filters(**filters))]
+    return [pid for pid, _ in keyword_hits(database, query, 10, Filters(**filters))]
+
+
+def match_expression(query):
+    """The plain FTS5 MATCH string of ``query``: its phrases quoted and OR-ed, every one at weight 1."""
+    return match_any(query_phrases(query)) if query_phrases(query) else None
 
 
 def arxiv(database, paper_ids):
@@ -79,7 +85,7 @@ def test_filters_and_hidden_papers(database):
 
     add_papers(database)
     assert set(arxiv(database, ids(database, "networks models", organization="deepmind"))) == {"2405.00005"}
-    assert set(arxiv(database, ids(database, "learning models", date_from=date(2024, 3, 1), date_to=date(2024, 6, 1)))) <= {
+    assert set(arxiv(database, ids(database, "learning models", published_from=date(2024, 3, 1), published_before=date(2024, 6, 1)))) <= {
         "2403.00003", "2404.00004", "2405.00005"}
     with database.session() as session:
         session.execute(text("UPDATE papers SET hidden = TRUE WHERE arxiv_id = '2403.00003'"))
@@ -87,7 +93,7 @@ def test_filters_and_hidden_papers(database):
 
 
 def test_a_pair_counts_half_a_word(database, monkeypatch):
-    """Pairs weigh PAIR_WEIGHT (phrase_weight.py): a paper with all of a long query's words
+    """Pairs weigh PAIR_WEIGHT (keyword/terms.py): a paper with all of a long query's words
     beats one that repeats the query's word order but lacks a rare word. At full pair weight
     (checked below, so this test tells the two apart) the order-matching paper wins."""
     add_papers(database, [

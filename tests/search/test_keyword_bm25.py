@@ -7,11 +7,14 @@ import math
 import pytest
 from sqlalchemy import event, text
 
-from papertide.search import keyword_postgres, term_stats
-from papertide.search.keyword import COLUMN_WEIGHTS, Filters, keyword_search, query_bigrams, query_terms
-from papertide.search.keyword_postgres import Clause, candidate_clauses, keyword_search_postgres, rarest_within_budget, tsquery_operand
+from papertide.search import Filters
+from papertide.search.keyword import fts5
+from papertide.search.keyword import postgres as keyword_postgres
+from papertide.search.keyword import postgres_stats as term_stats
+from papertide.search.keyword.postgres import Clause, candidate_clauses, postgres_bm25, rarest_within_budget, tsquery_operand
+from papertide.search.keyword.terms import COLUMN_WEIGHTS, query_bigrams, query_terms
 
-from .helpers import add_papers, invoke_cli
+from .helpers import add_papers, invoke_cli, keyword_hits
 
 # Ten papers share "transformer"; one has "zebrafish". The common word is repeated where ts_rank
 # (no idf) would prefer it; BM25's idf must still put the rare word first.
@@ -24,8 +27,8 @@ COMMON = ("2408.00002", "Transformer transformer", "Transformer transformer tran
 
 
 def ranked(database, query, limit=10):
+    ids = [pid for pid, _ in keyword_hits(database, query, limit)]
     with database.session() as session:
-        ids = [pid for pid, _ in keyword_search(session, query, limit, Filters())]
         names = dict(session.execute(text("SELECT id, arxiv_id FROM papers")).all())
     return [names[i] for i in ids]
 
@@ -39,8 +42,7 @@ def test_a_rare_word_outranks_a_common_one(database):
 
 def postgres_search(database, query, weights=COLUMN_WEIGHTS, limit=10):
     with database.session() as session:
-        condition, params = Filters().sql(dialect="postgresql")
-        hits = keyword_search_postgres(session, query_terms(query), query_bigrams(query), weights, condition, params, limit)
+        hits = postgres_bm25(session, query_terms(query), query_bigrams(query), Filters().sql("postgresql"), limit, weights)
         names = dict(session.execute(text("SELECT id, arxiv_id FROM papers")).all())
     return [(names[pid], score) for pid, score in hits]
 
@@ -173,8 +175,8 @@ def test_a_word_in_most_papers_reads_the_newest(monkeypatch):
     monkeypatch.setattr(keyword_postgres, "MAX_CANDIDATES", 50)
     [clause] = candidate_clauses({"model": 9_000}, documents=10_000, newest=12_000)
     assert clause == Clause(("model",), 50, 12_000 - 2 * 50 * 10_000 // 9_000)  # ids above: ~100 of its papers
-    assert keyword_postgres.idf(3, 10_000) == pytest.approx(math.log(9_997.5 / 3.5))
-    assert keyword_postgres.idf(9_000, 10_000) == 1e-6  # in most papers: FTS5's floor, not a negative score
+    assert fts5.idf(3, 10_000) == pytest.approx(math.log(9_997.5 / 3.5))
+    assert fts5.idf(9_000, 10_000) == 1e-6  # in most papers: FTS5's floor, not a negative score
 
 
 # Twelve papers newer than the best match hold every word of the query, once, in long abstracts.
@@ -224,11 +226,11 @@ def test_a_search_is_two_round_trips(make_database):
         statements.append(statement)
 
     with database.session() as session:
-        condition, params = Filters().sql(dialect="postgresql")
+        where = Filters().sql("postgresql")
         session.connection()  # checked out before counting
         event.listen(database.engine, "before_cursor_execute", record)
         try:
-            hits = keyword_search_postgres(session, ["zebrafish", "fin"], ["zebrafish fin"], COLUMN_WEIGHTS, condition, params, 5)
+            hits = postgres_bm25(session, ["zebrafish", "fin"], ["zebrafish fin"], where, 5)
         finally:
             event.remove(database.engine, "before_cursor_execute", record)
     assert hits[0][0] == 1 and len(statements) == 2, statements

@@ -1,4 +1,4 @@
-"""The keyword side under a postings budget (keyword_sqlite.py): bounded work, BM25 kept.
+"""The keyword side under a postings budget (keyword/fts5_budget.py): bounded work, BM25 kept.
 
 The budget is made tiny here so that a few hundred papers behave like a million: common words
 are over budget, and the two-phase path (rare phrases in FTS5, common ones added in Python)
@@ -13,11 +13,12 @@ from datetime import date
 import pytest
 from sqlalchemy import bindparam, text
 
-from papertide.search import keyword_sqlite
-from papertide.search.keyword import COLUMN_WEIGHTS, Filters, keyword_search, query_bigrams, query_terms
-from papertide.search.phrase_weight import PAIR_WEIGHT, phrase_weight
+from papertide.search import Filters, KeywordOptions
+from papertide.search.keyword import fts5, fts5_budget
+from papertide.search.keyword.terms import COLUMN_WEIGHTS, PAIR_WEIGHT, phrase_weight, query_bigrams, query_terms
+from papertide.search.trace import capture, names
 
-from .helpers import HOSTILE_QUERIES, add_papers
+from .helpers import HOSTILE_QUERIES, add_papers, keyword_hits
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -63,22 +64,32 @@ def assert_the_full_ranking(found, exact):
     assert all(exact[pid] == pytest.approx(s, rel=1e-9) for pid, s in found)
 
 
+class KeywordSide:
+    """The keyword side with ``options``, remembering the steps its searches took (trace spans)."""
+
+    def __init__(self, options: KeywordOptions = KeywordOptions(), refused: frozenset = frozenset()):
+        self.options, self.refused, self.steps = options, refused, []
+
+    def search(self, database, query, limit=10, **filters):
+        with capture() as spans:
+            found = keyword_hits(database, query, limit, Filters(**filters), self.options)
+        self.steps += names(spans)
+        assert not self.refused & set(names(spans)), f"a refused path ran: {names(spans)}"
+        return found
+
+
 def bounded(database, query, limit=10, **filters):
-    with database.session() as session:
-        return keyword_search(session, query, limit, Filters(**filters))
+    return KeywordSide().search(database, query, limit, **filters)
 
 
 @pytest.fixture
 def tiny_budget(monkeypatch):
-    """A budget a few common words exceed; records whether the two-phase path ran."""
-    monkeypatch.setattr(keyword_sqlite, "POSTINGS_BUDGET", 40)
-    monkeypatch.setattr(keyword_sqlite, "EXACT_BELOW_PAPERS", 0)
-    monkeypatch.setattr(keyword_sqlite, "FREQUENT_FLOOR", 2)
-    monkeypatch.setattr(keyword_sqlite, "PAIR_SAMPLE", 10**9)  # pairs counted, not sampled
-    calls = []
-    original = keyword_sqlite._common_scores
-    monkeypatch.setattr(keyword_sqlite, "_common_scores", lambda *a, **k: calls.append(a[3]) or original(*a, **k))
-    return calls
+    """Every catalog is "big" and the budget one a few common words exceed, with no impact index:
+    the two-phase path runs ("keyword.rescore" among the steps)."""
+    monkeypatch.setattr(fts5_budget, "POSTINGS_BUDGET", 40)
+    monkeypatch.setattr(fts5, "FREQUENT_FLOOR", 2)
+    monkeypatch.setattr(fts5, "PAIR_SAMPLE", 10**9)  # pairs counted, not sampled
+    return KeywordSide(KeywordOptions(impact_index=False, exact_below_papers=0))
 
 
 QUERIES = [
@@ -91,9 +102,9 @@ QUERIES = [
 @pytest.mark.parametrize("query", QUERIES)
 def test_every_score_is_the_full_bm25_score(database, tiny_budget, query):
     add_papers(database, corpus())
-    found = bounded(database, query, limit=50)
+    found = tiny_budget.search(database, query, limit=50)
     exact = exact_scores(database, query)
-    assert tiny_budget, "the two-phase path did not run"
+    assert "keyword.rescore" in tiny_budget.steps, "the two-phase path did not run"
     assert found
     for pid, score in found:
         assert score == pytest.approx(exact[pid], rel=1e-9, abs=1e-9)
@@ -103,28 +114,27 @@ def test_the_target_ranks_as_full_bm25_ranks_it(database, tiny_budget):
     add_papers(database, corpus())
     exact = exact_scores(database, QUERIES[0])
     best = sorted(exact, key=lambda pid: -exact[pid])[:2]
-    assert [pid for pid, _ in bounded(database, QUERIES[0])][:2] == best
+    assert [pid for pid, _ in tiny_budget.search(database, QUERIES[0])][:2] == best
 
 
 def test_a_sampled_pair_frequency_is_close(database, tiny_budget, monkeypatch):
     add_papers(database, corpus())
-    monkeypatch.setattr(keyword_sqlite, "PAIR_SAMPLE", 100)  # about half the corpus
+    monkeypatch.setattr(fts5, "PAIR_SAMPLE", 100)  # about half the corpus
     with database.session() as session:
-        stats = keyword_sqlite.TermStatistics.of(session)
-        pair = keyword_sqlite.Phrase("language model", stats.tokenizer.phrase_tokens("language model"))
+        stats = fts5.TermStatistics.read(session)
+        pair = stats.phrase("language model")
         true = session.execute(text("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH '\"language model\"'")).scalar_one()
         assert true > 20
         assert stats.df(session, pair) == pytest.approx(true, rel=0.35)
 
 
-def test_small_corpora_take_the_plain_query(database, monkeypatch):
+def test_small_corpora_take_the_plain_query(database):
     add_papers(database, corpus(size=30))
-    called = []
-    monkeypatch.setattr(keyword_sqlite, "_common_scores", lambda *a, **k: called.append(1) or {})
+    side = KeywordSide()
     query = "zyxoid quasar language models"
     exact = exact_scores(database, query)
-    assert_the_full_ranking(bounded(database, query, limit=100), exact)
-    assert not called
+    assert_the_full_ranking(side.search(database, query, limit=100), exact)
+    assert side.steps == ["keyword.fts5"]
 
 
 def test_word_forms_are_counted_as_the_index_counts_them(database):
@@ -137,10 +147,10 @@ def test_word_forms_are_counted_as_the_index_counts_them(database):
     ])
     weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
     with database.session() as session:
-        stats = keyword_sqlite.TermStatistics.of(session)
+        stats = fts5.TermStatistics.read(session)
+        query = fts5.Fts5Query([], stats, fts5.read_corpus(session))
         for phrase in ["model", "capabilities", "study", "fine tuning", "resume", "efficient", "efficiency", "mode"]:
-            ph = keyword_sqlite.Phrase(phrase, stats.tokenizer.phrase_tokens(phrase))
-            mine = keyword_sqlite._common_scores(session, stats, [1, 2, 3], [ph], COLUMN_WEIGHTS)
+            mine = fts5.rescore(session, query, [1, 2, 3], [stats.phrase(phrase)])
             theirs = dict(session.execute(
                 text(f"SELECT rowid, -bm25(papers_fts, {weights}) FROM papers_fts WHERE papers_fts MATCH :m"), {"m": f'"{phrase}"'}
             ).all())
@@ -152,7 +162,7 @@ def test_word_forms_are_counted_as_the_index_counts_them(database):
 @pytest.mark.parametrize("query", HOSTILE_QUERIES)
 def test_hostile_input_is_still_plain_words(database, tiny_budget, query):
     add_papers(database, corpus(size=60))
-    bounded(database, query + " model learning")  # must not raise
+    tiny_budget.search(database, query + " model learning")  # must not raise
 
 
 def test_hidden_and_filtered_papers_stay_out(database, tiny_budget):
@@ -160,8 +170,8 @@ def test_hidden_and_filtered_papers_stay_out(database, tiny_budget):
     with database.session() as session:
         target = session.execute(text("SELECT id FROM papers WHERE arxiv_id = '2502.00001'")).scalar_one()
         session.execute(text("UPDATE papers SET hidden = :h WHERE id = :i"), {"h": True, "i": target})
-    assert target not in [pid for pid, _ in bounded(database, QUERIES[0], limit=100)]
-    found = bounded(database, QUERIES[1], limit=100, date_from=date(2025, 2, 1))
+    assert target not in [pid for pid, _ in tiny_budget.search(database, QUERIES[0], limit=100)]
+    found = tiny_budget.search(database, QUERIES[1], limit=100, published_from=date(2025, 2, 1))
     with database.session() as session:
         dates = session.execute(
             text("SELECT published_at FROM papers WHERE id IN :ids").bindparams(bindparam("ids", expanding=True)),
@@ -171,14 +181,13 @@ def test_hidden_and_filtered_papers_stay_out(database, tiny_budget):
 
 
 def test_below_the_size_threshold_even_common_words_get_exact_bm25(database, monkeypatch):
-    """Like vector search, keyword search is exact below EXACT_BELOW_PAPERS, whatever the budget."""
+    """Like vector search, keyword search is exact below ``exact_below_papers``, whatever the budget."""
     add_papers(database, corpus(size=30))
-    monkeypatch.setattr(keyword_sqlite, "POSTINGS_BUDGET", 1)
-    called = []
-    monkeypatch.setattr(keyword_sqlite, "_common_scores", lambda *a, **k: called.append(1) or {})
+    monkeypatch.setattr(fts5_budget, "POSTINGS_BUDGET", 1)
+    small = KeywordSide()
     query = "zyxoid quasar language models"
-    assert_the_full_ranking(bounded(database, query, limit=100), exact_scores(database, query))
-    assert not called
-    monkeypatch.setattr(keyword_sqlite, "EXACT_BELOW_PAPERS", 0)
-    bounded(database, query, limit=100)
-    assert called  # the same query, treated as a big catalog, takes the budgeted path
+    assert_the_full_ranking(small.search(database, query, limit=100), exact_scores(database, query))
+    assert "keyword.rescore" not in small.steps
+    big = KeywordSide(KeywordOptions(impact_index=False, exact_below_papers=0))
+    big.search(database, query, limit=100)
+    assert "keyword.rescore" in big.steps  # the same query, treated as a big catalog, takes the budgeted path

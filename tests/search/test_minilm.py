@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from papertide.config import get_settings
-from papertide.search import int8
-from papertide.search.embedder import EmbedderUnavailable, document_text, load_embedder
-from papertide.search.minilm import SHA256, MiniLM, model_dir
+from papertide.search.semantic import int8
+from papertide.search.semantic.embedder import EmbedderUnavailable, document_text
+from papertide.search.semantic.registry import load_embedder
+from papertide.search.semantic.minilm import SHA256, MiniLM, model_dir
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"
 
@@ -125,7 +126,7 @@ import gzip, json, sys
 import numpy as np
 if sys.argv[1] == "usearch-first":
     import usearch.index
-from papertide.search.minilm import MiniLM
+from papertide.search.semantic.minilm import MiniLM
 papers = [json.loads(line) for line in gzip.open(sys.argv[2], "rt")][-5:]
 texts = ["", "attention", papers[0]["title"], papers[1]["abstract"][:300], " ".join(p["abstract"] for p in papers[:3])]
 model = MiniLM()

@@ -13,9 +13,9 @@ import pytest
 from papertide.catalog.record import PaperRecord
 from papertide.catalog.upsert import upsert_papers
 from papertide.ingest.detect import open_source
-from papertide.search.indexer import import_vectors
-from papertide.search.minilm import MODEL_ID
-from papertide.search.service import SearchService
+from papertide.search.semantic.indexer import import_vectors
+from papertide.search.semantic.minilm import MODEL_ID
+from papertide.search import SearchQuery, SearchService
 
 from ..conftest import DEMO_CORPUS
 
@@ -31,7 +31,7 @@ def demo_records(n: int) -> list[PaperRecord]:
 def mrr(service: SearchService, queries: list[tuple[str, str]]) -> float:
     total = 0.0
     for text, target in queries:
-        ranked = [hit.arxiv_id for hit in service.search(text, limit=10)]
+        ranked = [hit.arxiv_id for hit in service.search(SearchQuery(text, 10))]
         total += 1.0 / (ranked.index(target) + 1) if target in ranked else 0.0
     return total / len(queries)
 
@@ -62,5 +62,6 @@ def test_similar_papers_share_the_topic(database):
     seed = next(r for r in records if "diffusion" in r.title.lower())
     similar = service.similar(seed.arxiv_id, k=5)
     assert len(similar) == 5
-    text = " ".join((h.title for h in similar)).lower()
+    titles = {r.arxiv_id: r.title for r in records}
+    text = " ".join(titles[h.arxiv_id] for h in similar).lower()
     assert "diffusion" in text or "generat" in text

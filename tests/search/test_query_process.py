@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from papertide.search import query_process
-from papertide.search.embedder import EmbedderUnavailable, load_embedder
-from papertide.search.indexer import index_papers
-from papertide.search.query_process import QueryProcess, QueryProcessError
-from papertide.search.service import SearchService
+from papertide.search.semantic import query_process
+from papertide.search.semantic.embedder import EmbedderUnavailable
+from papertide.search.semantic.registry import load_embedder
+from papertide.search.semantic.indexer import index_papers
+from papertide.search.semantic.query_process import QueryProcess, QueryProcessError
+from papertide.search import SearchOptions, SearchQuery, SearchService, SemanticOptions
 
 from .helpers import add_papers
 
@@ -45,7 +46,7 @@ def shared_process():
 
 @pytest.fixture
 def own_process():
-    process = QueryProcess(query_timeout=1.0)
+    process = QueryProcess(query_timeout=1.0, restart_backoff=(0.0, 0.0))  # a failed child is replaced at once
     process.start()
     assert process.pid is not None
     yield process
@@ -57,11 +58,6 @@ def indexed(database, inline_model):
     add_papers(database)
     index_papers(database, inline_model, progress=False)
     return database
-
-
-@pytest.fixture
-def fast_restarts(monkeypatch):
-    monkeypatch.setattr(query_process, "RESTART_BACKOFF", (0.0, 0.0))
 
 
 def gone(pid: int) -> bool:
@@ -102,7 +98,7 @@ def test_many_threads_each_get_the_vector_of_their_own_query(shared_process, inl
 
 def test_search_embeds_the_query_in_the_child(indexed, shared_process):
     service = SearchService(indexed, shared_process)
-    hits = service.search(MEANING_ONLY, limit=3)
+    hits = service.search(SearchQuery(MEANING_ONLY, 3))
     assert hits[0].arxiv_id == GRASPING and hits[0].match == "semantic"
     assert service.semantic_error is None
 
@@ -111,8 +107,8 @@ def test_the_child_searches_the_graph_generation_the_parent_serves(shared_proces
     """With a ``GraphQuery`` the child answers the query's nearest papers from the graph files
     too: the same as this process's search of that generation; a generation that is not the
     one on disk gives no hits (the parent searches itself), and still the vector."""
-    from papertide.search.query_process import GraphQuery
-    from papertide.search.vectors import VectorIndex
+    from papertide.search.semantic.query_process import GraphQuery
+    from papertide.search.semantic.vectors import VectorIndex
 
     with np.load(REPO / "data" / "demo" / "papers.embeddings.npz") as data:
         vectors = data["vectors"][:3000]
@@ -134,8 +130,8 @@ def test_graph_hits_nobody_asks_for_are_not_kept_for_ever(shared_process, tmp_pa
     """A caller that takes the vector and never asks for the hits (the service, when it gave up on
     them) leaves them in the pipe; the parent reads them on the way to later answers and must drop
     them once far behind, not hold every one for the life of the worker."""
-    from papertide.search.query_process import GraphQuery
-    from papertide.search.vectors import VectorIndex
+    from papertide.search.semantic.query_process import GraphQuery
+    from papertide.search.semantic.vectors import VectorIndex
 
     monkeypatch.setattr(query_process, "FORGOTTEN_PARTS", 16)
     with np.load(REPO / "data" / "demo" / "papers.embeddings.npz") as data:
@@ -151,11 +147,11 @@ def test_graph_hits_nobody_asks_for_are_not_kept_for_ever(shared_process, tmp_pa
     assert [pid for pid, _ in last.graph_hits()] == [pid for pid, _ in index.search(vector, 20)]
 
 
-def test_the_vector_comes_before_the_graph_search_so_a_hung_search_costs_the_hits_only(own_process, fast_restarts, tmp_path):
+def test_the_vector_comes_before_the_graph_search_so_a_hung_search_costs_the_hits_only(own_process, tmp_path):
     """The child sends the vector, then searches: here the graph's manifest is a FIFO nobody
     writes, so the search blocks for ever. The caller has its vector at once, gets no hits at the
     query's deadline (and searches itself), and the hung child is replaced."""
-    from papertide.search.query_process import GraphQuery
+    from papertide.search.semantic.query_process import GraphQuery
 
     cache = tmp_path / "v.usearch"
     os.mkfifo(cache.with_name(cache.name + ".json"))
@@ -171,30 +167,31 @@ def test_the_vector_comes_before_the_graph_search_so_a_hung_search_costs_the_hit
 
 @pytest.mark.sqlite_only  # (PostgreSQL: pgvector answers, nothing to search in the child)
 def test_search_takes_the_graph_answer_from_the_child_and_does_not_search_again(indexed, shared_process, monkeypatch):
-    from papertide.search.vectors import VectorIndex
+    from papertide.search.semantic.vectors import VectorIndex
 
-    inline = SearchService(indexed, load_embedder("default", threads=1), ann_threshold=4)
-    expected = [(h.arxiv_id, h.match) for h in inline.search(MEANING_ONLY, limit=5)]
-    service = SearchService(indexed, shared_process, ann_threshold=4)
-    service.search("warm up", limit=1)  # (builds the graph beside the test database)
+    graph_from_4 = SearchOptions(semantic=SemanticOptions(ann_threshold=4))
+    inline = SearchService(indexed, load_embedder("default", threads=1), graph_from_4)
+    expected = [(h.arxiv_id, h.match) for h in inline.search(SearchQuery(MEANING_ONLY, 5))]
+    service = SearchService(indexed, shared_process, graph_from_4)
+    service.search(SearchQuery("warm up", 1))  # (builds the graph beside the test database)
     searched_here = []
     original = VectorIndex.search
     monkeypatch.setattr(VectorIndex, "search", lambda self, *a, **k: searched_here.append(a) or original(self, *a, **k))
-    hits = service.search(MEANING_ONLY, limit=5)
+    hits = service.search(SearchQuery(MEANING_ONLY, 5))
     assert searched_here == []  # the child searched the graph
     assert [(h.arxiv_id, h.match) for h in hits] == expected
     assert hits[0].arxiv_id == GRASPING and hits[0].match == "semantic"
 
 
-def test_a_child_killed_between_queries_means_keyword_only_then_a_new_child(indexed, own_process, fast_restarts):
+def test_a_child_killed_between_queries_means_keyword_only_then_a_new_child(indexed, own_process):
     service = SearchService(indexed, own_process)
-    assert service.search(MEANING_ONLY, limit=3)[0].match == "semantic"
+    assert service.search(SearchQuery(MEANING_ONLY, 3))[0].match == "semantic"
     first = own_process.pid
     os.kill(first, signal.SIGKILL)
     wait_for(lambda: gone(first), what="exit of the killed child")
 
     started = time.monotonic()
-    hits = service.search("reinforcement learning robots", limit=3)
+    hits = service.search(SearchQuery("reinforcement learning robots", 3))
     assert hits[0].arxiv_id == GRASPING and hits[0].match == "keyword"  # answered, without meaning
     assert time.monotonic() - started < own_process.query_timeout  # at once, not after a timeout
 
@@ -203,7 +200,7 @@ def test_a_child_killed_between_queries_means_keyword_only_then_a_new_child(inde
     assert service.semantic_error is None
 
 
-def test_a_child_killed_during_a_query_fails_that_query_only(own_process, fast_restarts):
+def test_a_child_killed_during_a_query_fails_that_query_only(own_process):
     first = own_process.pid
     os.kill(first, signal.SIGSTOP)  # it cannot answer before it dies
     pending = own_process.submit("sparse attention")
@@ -216,12 +213,12 @@ def test_a_child_killed_during_a_query_fails_that_query_only(own_process, fast_r
     assert vector.shape == (own_process.dim,) and own_process.pid != first
 
 
-def test_a_hung_child_is_given_up_after_the_timeout_and_replaced(indexed, own_process, fast_restarts):
+def test_a_hung_child_is_given_up_after_the_timeout_and_replaced(indexed, own_process):
     service = SearchService(indexed, own_process)
     hung = own_process.pid
     os.kill(hung, signal.SIGSTOP)
     started = time.monotonic()
-    hits = service.search("reinforcement learning robots", limit=3)
+    hits = service.search(SearchQuery("reinforcement learning robots", 3))
     waited = time.monotonic() - started
     assert hits[0].arxiv_id == GRASPING and hits[0].match == "keyword"
     assert own_process.query_timeout <= waited < own_process.query_timeout + 5
@@ -246,26 +243,27 @@ def test_restarts_are_rate_limited_while_children_keep_failing(monkeypatch):
         raise QueryProcessError("crashed while loading")
 
     monkeypatch.setattr(query_process._Child, "spawn", staticmethod(failing_spawn))
-    process = QueryProcess()
+    process = QueryProcess(restart_backoff=(2.0, 60.0))
     for _ in range(200):
         with pytest.raises(QueryProcessError):
             process.embed_query("anything")
-    assert len(attempts) == 1  # the first start failed: the next waits RESTART_BACKOFF[0]
-    monkeypatch.setattr(process, "_next_start", 0.0)  # its wait is over
-    wait_for(lambda: _tried(process, attempts, 2) and process._failures == 2, what="a second attempt, failed")
-    assert process._next_start - time.monotonic() > query_process.RESTART_BACKOFF[0]  # twice as long now
+    assert len(attempts) == 1 and process.failures == 1  # the first start failed: the next waits 2 s
+    assert process.restart_in > 0
+    wait_for(lambda: _tried(process, attempts, 2) and process.failures == 2, what="a second attempt, failed")
+    assert attempts[1] - attempts[0] >= 2.0
+    assert process.restart_in > 2.0  # twice as long now
 
 
 def test_a_model_that_cannot_load_turns_semantic_search_off(indexed):
     service = SearchService(indexed, QueryProcess(query_precision="int3"))
-    hits = service.search("reinforcement learning robots", limit=3)
+    hits = service.search(SearchQuery("reinforcement learning robots", 3))
     assert hits[0].arxiv_id == GRASPING and hits[0].match == "keyword"
     assert "unknown query precision 'int3'" in service.semantic_error
-    assert service.embedder is None  # not retried on every query
+    assert service.semantic.embedder is None  # not retried on every query
 
 
 def test_the_setting_chooses_process_or_inline(monkeypatch):
-    from papertide.config import get_settings
+    from papertide.config import ConfigError, get_settings
 
     for mode, kind in (("inline", "MiniLM"), ("process", "QueryProcess")):
         monkeypatch.setenv("PAPERTIDE_QUERY_EMBEDDER", mode)
@@ -277,15 +275,15 @@ def test_the_setting_chooses_process_or_inline(monkeypatch):
             get_settings.cache_clear()
     monkeypatch.setenv("PAPERTIDE_QUERY_EMBEDDER", "gpu")
     get_settings.cache_clear()
-    try:
-        with pytest.raises(EmbedderUnavailable, match="PAPERTIDE_QUERY_EMBEDDER"):
+    try:  # an unknown mode is refused with the settings, before any search runs
+        with pytest.raises(ConfigError, match="PAPERTIDE_QUERY_EMBEDDER='gpu'"):
             query_process.query_embedder("default")
     finally:
         get_settings.cache_clear()
 
 
 def searches_by_meaning(service: SearchService) -> bool:
-    hits = service.search(MEANING_ONLY, limit=3)
+    hits = service.search(SearchQuery(MEANING_ONLY, 3))
     return bool(hits) and hits[0].arxiv_id == GRASPING and hits[0].match == "semantic"
 
 

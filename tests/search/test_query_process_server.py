@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from papertide.local_postgres import free_port
-from papertide.search.embedder import load_embedder
-from papertide.search.indexer import index_papers
+from papertide.search.semantic.registry import load_embedder
+from papertide.search.semantic.indexer import index_papers
 from tests.db.test_workers import children_of, wait_until_serving
 
 from .helpers import add_papers

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import threading
+import json
+from concurrent.futures import Executor, Future
 from datetime import date
 
 import numpy as np
 import pytest
 from sqlalchemy import text
 
-from papertide.search.embedder import HashEmbedder
-from papertide.search.service import SearchService
+from papertide.search import MAX_RESULTS, Filters, SearchOptions, SearchQuery, SearchService, SemanticOptions
+from papertide.search.query import MAX_QUERY_CHARS
+from papertide.search.semantic.embedder import HashEmbedder
+from papertide.search.trace import capture, names
 
-from .helpers import HOSTILE_QUERIES, add_papers, service_with
+from .helpers import HOSTILE_QUERIES, add_papers, invoke_cli, service_with
 
 
 def arxiv_ids(hits):
@@ -38,7 +41,6 @@ def test_hybrid_finds_by_words_and_reports_why(database):
     hits = service.search("robots grasp objects")
     assert hits[0].arxiv_id == "2403.00003"
     assert hits[0].match in {"hybrid", "keyword"}
-    assert hits[0].published_at.tzinfo is not None
 
 
 @pytest.mark.parametrize("query", HOSTILE_QUERIES)
@@ -53,17 +55,29 @@ def test_blank_queries_return_nothing(database):
 
 
 @pytest.mark.parametrize("ann", [False, True], ids=["exact vectors", "hnsw vectors"])
-def test_filters_hold_on_every_path(database, ann, monkeypatch):
-    service = service_with(database)
-    if ann:  # the graph answers, filtered by SQL on its (oversampled) answer
-        import papertide.search.service as service_module
+def test_filters_hold_on_every_path(database, ann):
+    # with the graph: 1 candidate a side, so that 6 papers are enough; the graph answers, filtered
+    # by SQL on its (oversampled) answer
+    options = SearchOptions(candidates=1, semantic=SemanticOptions(ann_threshold=2)) if ann else SearchOptions()
+    service = service_with(database, options=options)
+    deepmind = service.search(SearchQuery("models networks learning", filters=Filters(organization="deepmind")))
+    assert deepmind and {organization_of(database, h) for h in deepmind} == {"deepmind"}
+    spring = Filters(published_from=date(2024, 3, 1), published_before=date(2024, 5, 1))
+    hits = service.search(SearchQuery("models learning networks", filters=spring))
+    assert hits and all(date(2024, 3, 1) <= published_on(database, h) < date(2024, 5, 1) for h in hits)
+    assert service.search(SearchQuery("2401.00001", filters=Filters(published_from=date(2025, 1, 1)))) == []
 
-        monkeypatch.setattr(service_module, "CANDIDATES", 1)  # so that 6 papers are enough candidates
-        service = SearchService(database, service.embedder, ann_threshold=2)
-    assert {h.organization for h in service.search("models networks learning", organization="deepmind")} == {"deepmind"}
-    hits = service.search("models learning networks", date_from=date(2024, 3, 1), date_to=date(2024, 5, 1))
-    assert hits and all(date(2024, 3, 1) <= h.published_at.date() < date(2024, 5, 1) for h in hits)
-    assert service.search("2401.00001", date_from=date(2025, 1, 1)) == []
+
+def organization_of(database, hit):
+    with database.session() as session:
+        return session.execute(text("SELECT o.slug FROM papers AS p LEFT JOIN organizations AS o ON o.id = p.organization_id "
+                                    "WHERE p.id = :i"), {"i": hit.paper_id}).scalar()
+
+
+def published_on(database, hit) -> date:
+    with database.session() as session:
+        value = session.execute(text("SELECT published_at FROM papers WHERE id = :i"), {"i": hit.paper_id}).scalar()
+    return date.fromisoformat(str(value)[:10])
 
 
 def test_an_unknown_arxiv_id_finds_nothing_rather_than_noise(database):
@@ -85,7 +99,7 @@ class BrokenEmbedder(HashEmbedder):
 
 def test_keyword_only_when_the_embedder_fails_at_query_time(database):
     add_papers(database)
-    from papertide.search.indexer import index_papers
+    from papertide.search.semantic.indexer import index_papers
 
     index_papers(database, HashEmbedder(), progress=False)
     service = SearchService(database, BrokenEmbedder())
@@ -110,49 +124,66 @@ def test_similar_papers_exclude_the_paper_itself(database):
     assert service.similar("2999.99999") == [] and service.similar("not an id") == []
 
 
-def test_new_vectors_are_picked_up_by_a_running_service(database, monkeypatch):
-    import papertide.search.service as service_module
-    from papertide.search.indexer import index_papers
+def test_new_vectors_are_picked_up_by_a_running_service(database):
+    from papertide.search.semantic.indexer import index_papers
 
-    monkeypatch.setattr(service_module, "REFRESH_SECONDS", 0.0)
-    service = service_with(database)
+    service = service_with(database, options=SearchOptions(semantic=SemanticOptions(refresh_seconds=0.0)))
     add_papers(database, [("2407.00007", "Quantum error correction codes", "Surface codes protect qubits.", ["Peter Shor"], "2024-07-01", None)])
-    index_papers(database, service.embedder, progress=False)
+    index_papers(database, service.semantic.embedder, progress=False)
     hits = service.search("qubits surface codes protection")
     assert hits[0].arxiv_id == "2407.00007" and hits[0].match == "hybrid"
 
 
 def test_warm_loads_the_vectors_before_any_query(database):
     service = service_with(database)
-    assert service._index is None
-    service.warm()
-    assert service._index is not None and len(service._index) == 6
+    with capture() as warming:
+        service.warm()
+    with capture() as searching:
+        service.search("sparse attention")
+    assert "load vectors" in names(warming) and "load vectors" not in names(searching)
+    assert "keyword" in names(searching) and "semantic" in names(searching)
+    with database.session() as session:
+        assert len(service.semantic.index(session)) == 6
+
+
+class HeldExecutor(Executor):
+    """Runs what is submitted to it only when released: a background check the test holds."""
+
+    def __init__(self):
+        self.held = []
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = Future()
+        self.held.append((future, fn, args, kwargs))
+        return future
+
+    def release(self):
+        while self.held:
+            future, fn, args, kwargs = self.held.pop(0)
+            future.set_result(fn(*args, **kwargs))
 
 
 @pytest.mark.sqlite_only  # pgvector answers from the live table: there is nothing to reload
-def test_a_large_index_is_refreshed_in_the_background(database, monkeypatch):
-    """Above INLINE_REFRESH_LIMIT a query never waits for the vector check or a reload."""
-    import papertide.search.service as service_module
-    from papertide.search.indexer import index_papers
+def test_a_large_index_is_refreshed_in_the_background(database):
+    """Above ``inline_refresh_limit`` a query never waits for the vector check or a reload."""
+    from papertide.search.semantic.indexer import index_papers
 
-    monkeypatch.setattr(service_module, "REFRESH_SECONDS", 0.0)
-    monkeypatch.setattr(service_module, "INLINE_REFRESH_LIMIT", 1)
-    service = service_with(database)
+    background = HeldExecutor()
+    service = service_with(database, options=SearchOptions(semantic=SemanticOptions(
+        refresh_seconds=0.0, inline_refresh_limit=1, refresh_executor=background)))
     service.search("warm up")
-    service.refreshing.result()  # the check the warm-up itself started
-    gate, check = threading.Event(), service._refresh_in_background
-    service._refresh_in_background = lambda embedder: (gate.wait(), check(embedder))  # the check waits for us
+    background.release()  # the check the warm-up itself started
     add_papers(database, [("2407.00007", "Quantum error correction codes", "Surface codes protect qubits.", ["Peter Shor"], "2024-07-01", None)])
-    index_papers(database, service.embedder, progress=False)
+    index_papers(database, service.semantic.embedder, progress=False)
     first = service.search("qubits surface codes protection")
     assert first[0].arxiv_id == "2407.00007" and first[0].match == "keyword"  # the old vectors, at once
-    gate.set()
-    service.refreshing.result()
+    assert background.held  # the check it started waits for us
+    background.release()
     assert service.search("qubits surface codes protection")[0].match == "hybrid"
 
 
 def test_ann_index_is_used_above_the_threshold_and_agrees_with_exact(database, tmp_path):
-    from papertide.search.vectors import VectorIndex
+    from papertide.search.semantic.vectors import VectorIndex
 
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((2000, 32)).astype(np.float32)
@@ -179,6 +210,36 @@ def test_a_short_page_is_the_head_of_a_longer_one(database):
     papers = [(f"2407.{i:05d}", f"Attention study {i}", f"Sparse attention over long documents, variant {i} " + "memory " * (i % 7),
                ["Ada Lovelace"], f"2024-07-{1 + i % 28:02d}") for i in range(1, 61)]
     service = service_with(database, papers)
-    long_page = arxiv_ids(service.search("sparse attention memory", limit=40))
+    long_page = arxiv_ids(service.search(SearchQuery("sparse attention memory", 40)))
     assert len(long_page) == 40
-    assert arxiv_ids(service.search("sparse attention memory", limit=3)) == long_page[:3]
+    assert arxiv_ids(service.search(SearchQuery("sparse attention memory", 3))) == long_page[:3]
+
+
+def test_a_query_is_cut_and_bounded_once_where_it_enters_search():
+    assert SearchQuery("  sparse attention  ").text == "sparse attention"
+    assert len(SearchQuery("a" * 10_000).text) == MAX_QUERY_CHARS
+    assert SearchQuery("x", limit=10**6).limit == MAX_RESULTS and SearchQuery("x", limit=0).limit == 1
+    assert SearchQuery("?!").empty and not SearchQuery("a").empty
+    assert SearchQuery("arXiv:2403.00003v2").arxiv_id == "2403.00003" and SearchQuery("robots").arxiv_id is None
+
+
+def test_the_edges_inclusive_last_day_is_the_day_before_search_stops():
+    filters = Filters.for_days(date(2024, 3, 1), date(2024, 4, 30), "")
+    assert filters == Filters(date(2024, 3, 1), date(2024, 5, 1), None)
+    assert not Filters.for_days().active and Filters.for_days(organization="acme").active
+
+
+def test_papertide_search_shows_hits_and_keeps_its_last_day(database, monkeypatch):
+    """``--to`` is the last day kept (the paper of 2024-04-20 is in), and ``--json`` gives each
+    hit's row, read once after the search."""
+    service_with(database)
+    result = invoke_cli(database, monkeypatch, ["search", "robots grasp objects", "--json", "-n", "3"])
+    assert result.exit_code == 0, result.output
+    first = json.loads(result.stdout.splitlines()[0])
+    assert first["arxiv_id"] == "2403.00003" and first["title"] == "Reinforcement learning for robot grasping"
+    assert first["published_at"].startswith("2024-03-15") and first["authors"] == ["Alan Turing"]
+    dated = invoke_cli(database, monkeypatch, ["search", "models learning", "--from", "2024-03-15", "--to", "2024-04-20", "--json"])
+    days = {json.loads(line)["published_at"][:10] for line in dated.stdout.splitlines()}
+    assert days == {"2024-03-15", "2024-04-20"}
+    plain = invoke_cli(database, monkeypatch, ["search", "robots grasp objects", "-n", "1"])
+    assert "2403.00003" in plain.output and "Reinforcement learning for robot grasping" in plain.output

@@ -4,7 +4,6 @@ database, and ``Visitor``, a browser-like client that keeps its cookies and its 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 
 import httpx
@@ -20,7 +19,17 @@ PASSWORD = "correct horse battery staple"
 
 
 def settings_for(database: Database, **overrides) -> Settings:
-    return replace(Settings(database_url=database.url, secret_key=SECRET, base_url="http://testserver"), **overrides)
+    return Settings(database_url=database.url, secret_key=SECRET, base_url="http://testserver").with_changes(**overrides)
+
+
+class Clock:
+    """An app's clock that a test moves (``build_app(..., clock=clock)``, then ``clock.now = ...``)."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 def build_app(settings: Settings, database: Database, clock: Callable[[], datetime] | None = None) -> FastAPI:

@@ -26,11 +26,11 @@ def vote_button(html: str) -> tuple[str, str]:
 def test_sign_up_error_comes_back_as_a_message_on_the_form(client):
     visitor = Visitor(client)
     answer = form(visitor, "/signup", {"username": "x", "password": PASSWORD})
-    assert answer.url.path == "/signup" and "a username is 3 to 40 characters" in answer.text
+    assert answer.url.path == "/signup" and "A username is 3 to 40 characters" in answer.text
     visitor.sign_up("grace")
     taken = form(Visitor(TestClient(client.app, base_url="http://testserver")), "/signup",
                  {"username": "Grace", "password": PASSWORD})
-    assert taken.url.path == "/signup" and "the username &#39;Grace&#39; is taken" in taken.text  # escaped quote
+    assert taken.url.path == "/signup" and "The username &#39;Grace&#39; is taken" in taken.text  # escaped quote
 
 
 def test_form_vote_redirects_back_and_htmx_vote_swaps_the_button(client):
@@ -99,9 +99,11 @@ def test_moderators_hide_and_unhide_papers_and_comments(client, catalog):
     assert anonymous.get("/papers/2508.00001").status_code == 404
     moderator.post("/admin/papers/2508.00001/unhide")
     assert anonymous.get("/api/papers/2508.00001").status_code == 200
-    hidden = moderator.post(f"/admin/comments/{comment_id}/hide", json_api=False, headers={"HX-Request": "true"})
-    assert hidden.status_code == 200 and "hidden" in hidden.text
-    assert anonymous.get("/api/papers/2508.00001/comments").json() == []
+    removed = moderator.post(f"/admin/comments/{comment_id}/hide", {"reason": "off topic"}, json_api=False,
+                             headers={"HX-Request": "true"})
+    assert removed.status_code == 200 and "removed by a moderator: off topic" in removed.text
+    assert [(c["state"], c["body"], c["removedReason"]) for c in anonymous.get("/api/papers/2508.00001/comments").json()] \
+        == [("removed", "", "off topic")]
     admin_page = client.get("/admin")
     assert admin_page.status_code == 200 and "spam" in admin_page.text  # the audit log shows the reason
 

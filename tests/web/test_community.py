@@ -10,8 +10,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from papertide.catalog.models import DailyEntry, Paper
-from papertide.community import accounts, comments, moderation, ratelimit, submissions, votes
-from papertide.community.errors import CommunityError, Conflict, Forbidden, NotFound, Unavailable
+from papertide.community import accounts, audit, comments, moderation, ratelimit, submissions, threads, votes
+from papertide.community.errors import Blocked, CommunityError, Conflict, Forbidden, NotFound, Unavailable
 from papertide.community.models import ModerationAction, RateLimitEvent, User, Vote
 from tests.catalog.helpers import NOW, make_record
 
@@ -61,7 +61,9 @@ def test_blocked_users_cannot_log_in_vote_or_comment(catalog):
         troll = _user(session, "troll")
         moderation.block_user(session, admin.id, "troll", "spam")
     with catalog.session() as session:
-        assert accounts.authenticate(session, "troll", PASSWORD) is None
+        assert accounts.authenticate(session, "troll", "not the password") is None  # a guesser learns nothing
+        with pytest.raises(Blocked, match="blocked by the moderators: spam"):  # the owner is told why
+            accounts.authenticate(session, "troll", PASSWORD)
         with pytest.raises(Forbidden):
             votes.toggle_vote(session, troll.id, "2508.00001")
         with pytest.raises(Forbidden):
@@ -96,7 +98,7 @@ def test_one_vote_per_user_per_paper_is_a_database_constraint(catalog):
 def test_voting_on_unknown_or_hidden_papers_is_not_found(catalog):
     with catalog.session() as session:
         admin = _user(session, "mod", is_admin=True)
-        moderation.hide_paper(session, admin.id, "2508.00002")
+        moderation.hide_paper(session, admin.id, "2508.00002", "duplicate")
         for arxiv_id in ("2508.00002", "2599.99999"):
             with pytest.raises(NotFound):
                 votes.toggle_vote(session, admin.id, arxiv_id)
@@ -162,7 +164,7 @@ def test_comments_count_replies_and_limits(catalog):
             comments.add_comment(session, user.id, "2508.00001", "x" * (comments.MAX_COMMENT + 1))
         with pytest.raises(CommunityError):  # a reply must be on the same paper
             comments.add_comment(session, user.id, "2508.00002", "wrong thread", parent_id=first.id)
-        listed = comments.list_comments(session, "2508.00001")
+        listed = threads.list_comments(session, "2508.00001")
         paper = session.scalar(select(Paper).where(Paper.arxiv_id == "2508.00001"))
     assert [c.body for c in listed] == ["First!", "a reply"] and listed[1].parent_id == first.id == reply.parent_id
     assert paper.comment_count == 2 and listed[0].author == "reader"
@@ -175,17 +177,19 @@ def test_comments_lose_bidi_overrides_and_what_xml_forbids_but_keep_their_lines(
     assert added.body == "Safetxt.exe\n\tnext line"
 
 
-def test_hidden_comments_and_blocked_authors_leave_the_thread(catalog):
+def test_removed_comments_stay_in_place_and_blocked_authors_leave_the_thread(catalog):
     with catalog.session() as session:
         admin, user, other = _user(session, "mod", is_admin=True), _user(session, "one"), _user(session, "two")
         kept = comments.add_comment(session, user.id, "2508.00001", "kept")
-        hidden = comments.add_comment(session, user.id, "2508.00001", "hidden")
+        removed = comments.add_comment(session, user.id, "2508.00001", "hidden")
         comments.add_comment(session, other.id, "2508.00001", "by a troll")
-        moderation.hide_comment(session, admin.id, hidden.id, "off topic")
-        moderation.block_user(session, admin.id, "two")
+        moderation.hide_comment(session, admin.id, removed.id, "off topic")
+        moderation.block_user(session, admin.id, "two", "spam")
     with catalog.session() as session:
-        assert [c.id for c in comments.list_comments(session, "2508.00001")] == [kept.id]
-        assert len(comments.list_comments(session, "2508.00001", include_hidden=True)) == 3
+        shown = threads.list_comments(session, "2508.00001")
+        assert [(c.id, c.state, c.body, c.removed_reason) for c in shown] == [
+            (kept.id, "shown", "kept", None), (removed.id, "removed", "", "off topic")]
+        assert [c.state for c in threads.list_comments(session, "2508.00001", include_hidden=True)] == ["shown", "removed", "withheld"]
         assert session.scalar(select(Paper.comment_count).where(Paper.arxiv_id == "2508.00001")) == 2
 
 
@@ -251,9 +255,9 @@ def test_moderation_needs_a_moderator_and_is_audited(catalog):
         moderation.unhide_paper(session, admin.id, "2508.00001")
         moderation.block_user(session, admin.id, "reader", "spam")
         with pytest.raises(CommunityError):
-            moderation.block_user(session, admin.id, "mod")
+            moderation.block_user(session, admin.id, "mod", "testing")
     with catalog.session() as session:
-        log = moderation.audit_log(session)
+        log = audit.audit_log(session)
         assert [(e.action, e.moderator, e.reason) for e in log] == [
             ("block_user", "mod", "spam"), ("unhide_paper", "mod", None), ("hide_paper", "mod", "duplicate")]
         assert session.scalar(select(func.count()).select_from(ModerationAction)) == 3

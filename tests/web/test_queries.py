@@ -12,7 +12,7 @@ from papertide.catalog import versions
 from papertide.catalog.organizations import list_organizations
 from papertide.community import accounts, moderation, votes
 from papertide.community.models import Vote
-from papertide.search.papers import search_papers, similar_papers
+from papertide.search import search_papers, similar_papers
 from tests.catalog.helpers import MON, NOW, THU, TUE, make_record, seed
 
 
@@ -93,7 +93,7 @@ def test_hidden_papers_leave_every_list(catalog):
     with catalog.session() as session:
         assert "2508.00004" not in {i.paper.arxiv_id for i in feed.daily_feed(session, day=THU, now=NOW).items}
         assert "2508.00004" not in {i.paper.arxiv_id for i in feed.trending(session, NOW)}
-        assert search_papers(session, "reinforcement") == []
+        assert search_papers(catalog, "reinforcement") == []
         assert feed.get_paper_detail(session, "2508.00004") is None
         assert feed.get_paper_detail(session, "2508.00004", include_hidden=True).paper.hidden
 
@@ -139,23 +139,24 @@ def test_votes_over_time_starts_from_the_imported_count(catalog):
 
 
 def test_search_papers_through_the_search_service(catalog):
-    with catalog.session() as session:
-        hits = [i.paper.arxiv_id for i in search_papers(session, "sparse attention")]
-        by_id = [i.paper.arxiv_id for i in search_papers(session, "arXiv:2508.00002v1")]
-        by_author = search_papers(session, "lovelace", limit=3)
-        filtered = [i.paper.arxiv_id for i in search_papers(session, "attention", organization="acme")]
-        dated = [i.paper.arxiv_id for i in search_papers(session, "attention", date_from=TUE)]
+    hits = [h.arxiv_id for h in search_papers(catalog, "sparse attention")]
+    by_id = [h.arxiv_id for h in search_papers(catalog, "arXiv:2508.00002v1")]
+    by_author = search_papers(catalog, "lovelace", limit=3)
+    filtered = [h.arxiv_id for h in search_papers(catalog, "attention", organization="acme")]
+    dated = [h.arxiv_id for h in search_papers(catalog, "attention", published_from=TUE)]
+    until_monday = {h.arxiv_id for h in search_papers(catalog, "attention", published_until=TUE - timedelta(days=1))}
+    until_tuesday = {h.arxiv_id for h in search_papers(catalog, "attention", published_until=TUE)}
     assert set(hits[:2]) == {"2508.00001", "2508.00007"}  # both words first, one word after
     assert "2508.00006" in hits[2:]
     assert by_id == ["2508.00002"]
     assert len(by_author) == 3
     assert set(filtered) == {"2508.00001", "2508.00007"}
     assert dated == ["2508.00006"]  # the only one published since Tuesday
+    assert until_monday and "2508.00006" not in until_monday and "2508.00006" in until_tuesday  # (published Tuesday 00:00)
 
 
 def test_similar_papers_exclude_the_paper_itself(catalog):
-    with catalog.session() as session:
-        similar = [i.paper.arxiv_id for i in similar_papers(session, "2508.00001")]
+    similar = [h.arxiv_id for h in similar_papers(catalog, "2508.00001")]
     assert similar and "2508.00001" not in similar
     assert similar[0] == "2508.00007"  # the other paper on sparse attention
 

@@ -22,7 +22,7 @@ def test_every_answer_carries_the_security_headers(client):
 def test_the_page_cache_wraps_the_security_headers_which_wrap_the_session(app):
     """The order ``web/app.py`` documents; Starlette runs the middleware added last first."""
     order = [middleware.cls.__name__ for middleware in app.user_middleware]
-    assert order == ["PageCacheMiddleware", "SecurityHeadersMiddleware", "SessionMiddleware"]
+    assert order == ["ObservabilityMiddleware", "PageCacheMiddleware", "SecurityHeadersMiddleware", "SessionMiddleware"]
 
 
 def test_session_cookie_is_httponly_samesite_and_signed(client):

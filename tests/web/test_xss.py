@@ -109,8 +109,9 @@ def test_comments_with_payloads_are_inert(client, hostile):
 def test_hostile_usernames_are_refused_and_the_refusal_is_escaped(client):
     visitor = Visitor(client)
     refused = visitor.post("/signup", {"username": IMG, "password": "a long password"}, json_api=False)
-    assert refused.status_code == 200 and refused.url.path == "/signup"  # back on the form, with the message
+    assert refused.status_code == 400 and refused.url.path == "/signup"  # the form again, with the message
     assert_safe_page(refused.text)
+    assert 'value="&lt;img src=x' in refused.text  # what was typed is kept, as text
     assert "<img src=x" not in refused.text
 
 

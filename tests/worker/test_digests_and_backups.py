@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -32,7 +31,7 @@ def test_the_days_digest_goes_out_at_its_time_once(papers, sink, simulated):
     pipeline_only(papers)
     confirmed(papers, 3)
     time = simulated(TUESDAY_0730_PARIS)  # the worker starts after today's 07:00 send: it catches up
-    worker = Worker(papers, replace(make_settings(papers, sink.port), digests=True), time.clock)
+    worker = Worker(papers, make_settings(papers, sink.port).with_changes(digests=True), time.clock)
     ran = {r.job: r for r in worker.run_once()}
     assert ran["digests"].ok and ran["digests"].slot == datetime(2026, 8, 18, 5, 0, tzinfo=UTC)
     received = sink.handler.wait_for(3)
@@ -51,7 +50,7 @@ def test_deferred_digests_are_retried_by_the_worker(papers, smtp_server, simulat
     confirmed(papers, 2)
     server = smtp_server(TempFailFirst(times=1))  # 451 to each first attempt
     time = simulated(TUESDAY_0730_PARIS)
-    worker = Worker(papers, replace(make_settings(papers, server.port), digests=True), time.clock)
+    worker = Worker(papers, make_settings(papers, server.port).with_changes(digests=True), time.clock)
     ran = {r.job: r for r in worker.run_once()}
     assert "2 deferred" in ran["digests"].outcome.summary and server.handler.received == []
     time.set(TUESDAY_0730_PARIS + timedelta(minutes=15))  # the next pass over deferred deliveries
@@ -65,7 +64,7 @@ def test_the_daily_backup_is_consistent_and_keeps_the_newest(papers, simulated, 
 
     pipeline_only(papers)
     folder = tmp_path / "backups"
-    settings = replace(make_settings(papers, 25), backup_dir=str(folder), backup_keep=2, backup_time="03:30",
+    settings = make_settings(papers, 25).with_changes(backup_dir=str(folder), backup_keep=2, backup_time="03:30",
                        pg_dump=str(installation_dir() / "bin" / "pg_dump"))
     time = simulated(datetime(2026, 8, 18, 3, 0, tzinfo=UTC))
     worker = Worker(papers, settings, time.clock)
@@ -98,10 +97,10 @@ def restored_paper_count(backup: Path, pg_dump: str) -> int:
 
 def test_a_missing_pg_dump_is_a_recorded_failure_not_a_crash(papers, simulated, tmp_path):
     if is_sqlite(papers.engine):
-        settings = replace(make_settings(papers, 25), backup_dir=str(tmp_path / "file-in-the-way" / "x"))
+        settings = make_settings(papers, 25).with_changes(backup_dir=str(tmp_path / "file-in-the-way" / "x"))
         (tmp_path / "file-in-the-way").write_text("not a folder")
     else:
-        settings = replace(make_settings(papers, 25), backup_dir=str(tmp_path), pg_dump="/nonexistent/pg_dump")
+        settings = make_settings(papers, 25).with_changes(backup_dir=str(tmp_path), pg_dump="/nonexistent/pg_dump")
     pipeline_only(papers)
     time = simulated(datetime(2026, 8, 18, 3, 30, tzinfo=UTC) - timedelta(minutes=1))
     worker = Worker(papers, settings, time.clock)

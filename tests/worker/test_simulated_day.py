@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from papertide.catalog.models import DailyEntry, Paper
 from papertide.local_postgres import installation_dir
-from papertide.search.models import PaperEmbedding
+from papertide.search.semantic.models import PaperEmbedding
 from papertide.worker import sources
 from tests.digest.conftest import confirmed
 from tests.worker.conftest import (

@@ -13,7 +13,7 @@ from papertide.catalog.checkpoints import load_checkpoint
 from papertide.catalog.models import DailyEntry, Paper
 from papertide.ingest.arxiv_api import ArxivAtomFileSource
 from papertide.ingest.oai_pmh import OaiFileSource
-from papertide.search.models import PaperEmbedding
+from papertide.search.semantic.models import PaperEmbedding
 from papertide.worker import sources
 from papertide.worker.scheduler import Worker
 from papertide.worker.status import catalog_updated_at, source_statuses

@@ -47,7 +47,7 @@ def test_moderators_see_each_source_and_can_ask_for_a_run(database, replay, simu
         no_token = client.post("/admin/sources/run", data={"job": "source:hf-daily"}, follow_redirects=False)
         assert no_token.status_code == 403  # CSRF
         unknown = admin.post("/admin/sources/run", {"job": "source:nope"}, json_api=False, follow_redirects=False)
-        assert unknown.status_code == 303 and "there is no job" in client.get("/admin/sources").text
+        assert unknown.status_code == 303 and "There is no job" in client.get("/admin/sources").text
         asked = admin.post("/admin/sources/run", {"job": "source:hf-daily"}, json_api=False, follow_redirects=False)
         assert asked.status_code == 303 and asked.headers["location"] == "/admin/sources"
         assert "as soon as a worker is free" in client.get("/admin/sources").text

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from papertide.catalog.checkpoints import load_checkpoint
 from papertide.catalog.models import Paper
-from papertide.search.models import PaperEmbedding
+from papertide.search.semantic.models import PaperEmbedding
 from papertide.worker import leases, sources
 from tests.ingest.dump import canonical_dump
 from tests.worker.conftest import OAI, SECOND, first_params, job_rows, job_runs, route_oai_chain, run, start, worker_env

@@ -7,18 +7,39 @@ import re
 from papertide.catalog.models import Paper
 
 
-def bibtex(paper: Paper) -> str:
-    """A ``@misc`` entry keyed surname + year + first long title word, as arXiv keys them."""
+def citation_key(paper: Paper) -> str:
+    """Surname + year + first long title word, as arXiv keys its entries: ``vaswani2017attention``."""
     authors = paper.authors or []
     surname = re.sub(r"[^a-z]", "", (authors[0].split()[-1] if authors else "anon").lower()) or "anon"
     year = paper.published_at.year if paper.published_at else ""
     first_word = next((w for w in re.findall(r"[a-z]+", paper.title.lower()) if len(w) > 3), "paper")
+    return f"{surname}{year}{first_word}"
+
+
+def bibliography(papers: list[Paper]) -> str:
+    """Entries for several papers, keys made unique the way reference managers do (``...b``, ``...c``)."""
+    used: set[str] = set()
+    entries = []
+    for paper in papers:
+        base = key = citation_key(paper)
+        suffixes = (chr(c) for c in range(ord("b"), ord("z") + 1))
+        while key in used:
+            key = base + next(suffixes, f"{len(used)}")
+        used.add(key)
+        entries.append(bibtex(paper, key))
+    return "\n\n".join(entries) + "\n"
+
+
+def bibtex(paper: Paper, key: str | None = None) -> str:
+    """A ``@misc`` entry, keyed ``citation_key`` unless told otherwise."""
+    authors = paper.authors or []
+    year = paper.published_at.year if paper.published_at else ""
 
     def braced(text: str) -> str:
         return text.replace("\\", "").replace("{", "").replace("}", "")
 
     lines = [
-        f"@misc{{{surname}{year}{first_word},",
+        f"@misc{{{key or citation_key(paper)},",
         f"      title={{{braced(paper.title)}}},",
         f"      author={{{braced(' and '.join(authors))}}},",
         f"      year={{{year}}},",

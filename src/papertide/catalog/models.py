@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from papertide.orm import Base, JSONDocument, UTCDateTime, utcnow
@@ -149,3 +149,41 @@ class ContentVersion(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PaperAuthor(Base):
+    """Which papers carry an author's name, by its normalised form (``catalog.authors``): the index
+    behind author pages. Derived from ``papers.authors`` by the upsert and nothing else.
+
+    The name is kept as a 64-bit hash of its normal form, not as text: ten rows per paper on
+    average, so the index stays a fraction of the catalog's size. Readers confirm each match
+    against the paper's own author list, so a hash collision can never show a wrong paper.
+    """
+
+    __tablename__ = "paper_authors"
+    __table_args__ = {"sqlite_with_rowid": False}  # the key is the row: one B-tree, not two
+
+    author_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class PaperThumbnail(Base):
+    """A paper's first-page thumbnail: where the fetch stands, and the file once it is rendered.
+
+    ``status``: ``done`` (``file`` is in the thumbnails folder), ``failed`` (tried again after
+    ``next_attempt_at``, a few times at most) or ``missing`` (arXiv has no PDF: never again).
+    ``claimed_until`` lets several workers share the work without fetching a PDF twice.
+    """
+
+    __tablename__ = "paper_thumbnails"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    file: Mapped[str | None] = mapped_column(String(200))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

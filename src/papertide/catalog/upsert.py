@@ -12,6 +12,7 @@ Rules, so that sources can be ingested in any order and any number of times:
 * Imported upvote and comment counts only grow (a source's later count replaces an earlier one).
 * A paper's place on the daily list is set once: the first day seen wins.
 * Votes, comments and daily entries are never touched by ingest.
+* The author index (``catalog.authors``) follows every new or changed author list in the same batch.
 
 The caller owns the transaction: one call is one batch, committed or rolled back as a whole.
 """
@@ -27,6 +28,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from papertide.catalog import organization_keys, versions
+from papertide.catalog.authors import index_authors
 from papertide.catalog.models import DailyEntry, Organization, OrganizationAlias, Paper
 from papertide.catalog.record import SOURCE_FIELDS, PaperRecord, content_hash
 from papertide.db import lock_for_transaction
@@ -58,7 +60,7 @@ class UpsertCounts:
         return self
 
 
-def _insert_new(session: Session, rows: list[dict[str, Any]]) -> None:
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """New papers in a few multi-row INSERT statements rather than one statement per paper.
 
     Why: on SQLite the search index (FTS5, kept by an AFTER INSERT trigger) flushes its pending
@@ -66,7 +68,7 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> None:
     per paper. With RETURNING, SQLAlchemy sends an executemany as "insertmanyvalues" batches
     (as many rows per statement as SQLite's parameter limit allows).
     """
-    session.execute(insert(papers).returning(papers.c.id), rows)
+    return list(session.execute(insert(papers).returning(papers.c.id, sort_by_parameter_order=True), rows).scalars())
 
 
 def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCounts:
@@ -82,6 +84,7 @@ def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCou
     new_rows: dict[str, dict[str, Any]] = {}
     changed: dict[str, dict[str, Any]] = {}
     outcome: list[str] = []
+    authors_changed: set[str] = set()
 
     for record in records:
         org = orgs[record.organization.slug] if record.organization else None
@@ -96,6 +99,8 @@ def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCou
             outcome.append("unchanged")
             continue
         merged["modified_at"] = now
+        if merged["authors"] != current["authors"] and record.arxiv_id not in new_rows:
+            authors_changed.add(record.arxiv_id)
         state[record.arxiv_id] = merged
         if record.arxiv_id in new_rows:
             new_rows[record.arxiv_id] = merged
@@ -104,12 +109,14 @@ def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCou
         outcome.append("updated")
 
     if new_rows:
-        _insert_new(session, [_columns_only(row) for row in new_rows.values()])
+        ids = _insert_new(session, [_columns_only(row) for row in new_rows.values()])
+        index_authors(session, {paper_id: row["authors"] for paper_id, row in zip(ids, new_rows.values())}, new=True)
     if changed:
         session.execute(
             update(papers).where(papers.c.id == bindparam("_id")),
             [{"_id": row["id"], **{k: row[k] for k in (*STORED_FIELDS, "modified_at")}} for row in changed.values()],
         )
+        index_authors(session, {changed[a]["id"]: changed[a]["authors"] for a in authors_changed if a in changed})
     daily_added = _add_daily_entries(session, records, now)
 
     for record, what in zip(records, outcome):

@@ -59,8 +59,8 @@ def bump_for_paper(session: Session, paper_id: int) -> None:
 def reader(engine: Engine, key: str = CATALOG) -> Callable[[], int]:
     """A function returning the current version of ``key`` through one pooled DBAPI cursor.
 
-    For the page cache's hot path (every anonymous request): tens of microseconds, where an ORM
-    session costs hundreds. The key is fixed, so the SQL is compiled once with it inlined (no
+    For the page cache's hot path (every anonymous request): a raw cursor, because an ORM
+    session's setup costs several times the read itself. The key is fixed, so the SQL is compiled once with it inlined (no
     paramstyle differences between backends). Returning the connection to the pool ends its read
     transaction, so each call sees the newest committed version.
     """

@@ -6,7 +6,7 @@ import click
 from sqlalchemy import func, select
 
 from papertide.catalog.models import DailyEntry, Organization, Paper
-from papertide.cli.common import RejectionReport, open_database
+from papertide.cli.common import RejectionReport, open_database, open_existing_database
 from papertide.community.models import Comment, User, Vote
 from papertide.digest.models import Subscription
 from papertide.ingest.base import SourceError
@@ -64,8 +64,8 @@ def ingest(paths: tuple[str, ...], quiet: bool) -> None:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def stats(as_json: bool) -> None:
-    """What the catalog holds."""
-    database = open_database()
+    """What the catalog holds (read-only: a missing database is an error, never created)."""
+    database = open_existing_database()
     with database.session() as session:
         count = lambda model: session.scalar(select(func.count()).select_from(model))  # noqa: E731
         first, last = session.execute(select(func.min(DailyEntry.daily_date), func.max(DailyEntry.daily_date))).one()

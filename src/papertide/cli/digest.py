@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 
 import click
@@ -52,7 +51,7 @@ def run(frequency: str, day: str | None, dry_run: bool, retry_window: float, bat
     from papertide.digest.run import DeliveryPolicy, run_digests
 
     settings = get_settings()
-    if not dry_run and not os.environ.get("PAPERTIDE_SECRET_KEY"):
+    if not dry_run and not settings.secret_key_configured:
         raise click.ClickException(
             "PAPERTIDE_SECRET_KEY is not set: the unsubscribe and preference links in digests are signed with it, "
             "and must verify on the web server. Set the same key for `papertide serve` and this command."

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from papertide.cli.common import open_database
+from papertide.cli.common import open_database, open_existing_database
 from papertide.config import get_settings
 
 
@@ -25,28 +25,40 @@ def _date(value: str | None) -> datetime | None:
 @click.argument("query")
 @click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 200), help="How many results.")
 @click.option("--from", "date_from", help="Published on or after this date (YYYY-MM-DD).")
-@click.option("--to", "date_to", help="Published before this date (YYYY-MM-DD).")
+@click.option("--to", "date_to", help="Published on or before this date (YYYY-MM-DD).")
 @click.option("--org", "organization", help="Only papers of this organisation (its slug).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per result, one per line.")
 def search(query: str, limit: int, date_from: str | None, date_to: str | None, organization: str | None, as_json: bool) -> None:
     """Search papers by words, meaning, arXiv id or exact title."""
-    from papertide.search.service import SearchService
+    from papertide.feed import items_by_ids
+    from papertide.search import SearchService, search_papers
 
     if not query.strip():
         raise click.UsageError("the query is empty: type some words, a title or an arXiv id")
-    service = SearchService(open_database(), get_settings().embedder)
-    hits = service.search(query, limit=limit, date_from=_date(date_from), date_to=_date(date_to), organization=organization)
+    database = open_existing_database()
+    service = SearchService(database, get_settings().embedder)
+    hits = search_papers(service, query, limit=limit, published_from=_date(date_from), published_until=_date(date_to),
+                         organization=organization)
     if service.semantic_error:
         click.echo(f"note: keyword search only ({service.semantic_error})", err=True)
+    with database.session() as session:
+        items = {item.paper.arxiv_id: item for item in items_by_ids(session, [hit.arxiv_id for hit in hits])}
+    shown = [(hit, items[hit.arxiv_id]) for hit in hits if hit.arxiv_id in items]
     if as_json:
-        for hit in hits:
-            click.echo(json.dumps(hit.to_dict()))
+        for hit, item in shown:
+            paper = item.paper
+            click.echo(json.dumps({
+                "arxiv_id": hit.arxiv_id, "title": paper.title, "authors": list(paper.authors or []),
+                "published_at": paper.published_at.isoformat() if paper.published_at else None,
+                "organization": item.organization.slug if item.organization else None,
+                "score": round(hit.score, 4), "match": hit.match,
+            }))
         return
-    if not hits:
+    if not shown:
         click.echo("no papers found")
-    for rank, hit in enumerate(hits, 1):
-        day = hit.published_at.date().isoformat() if hit.published_at else "----------"
-        click.echo(f"{rank:>3}. {hit.arxiv_id:<12} {day}  {hit.title}  [{hit.match}]")
+    for rank, (hit, item) in enumerate(shown, 1):
+        day = item.paper.published_at.date().isoformat() if item.paper.published_at else "----------"
+        click.echo(f"{rank:>3}. {hit.arxiv_id:<12} {day}  {item.paper.title}  [{hit.match}]")
 
 
 @click.command()
@@ -64,44 +76,31 @@ def index(import_path: Path | None, export_path: Path | None, limit: int | None,
     """Compute the embeddings search needs (resumable: run again to continue), then bring the
     vector graph and the keyword impact index up to date (SQLite, from 100,000 papers), so that
     the web workers only open them."""
-    import os
-
-    from papertide.search.embedder import EmbedderUnavailable, load_embedder
-    from papertide.search import term_stats
-    from papertide.search.impact_search import build_for
-    from papertide.search.indexer import (
-        IndexSummary, VectorFileError, export_vectors, import_vectors, index_papers, update_vector_graph,
+    from papertide.search import (
+        EmbedderUnavailable, IndexSummary, VectorFileError, build_keyword_index, export_vectors, import_vectors,
+        index_embedder, refresh_indexes,
     )
-    from papertide.search.keyword import COLUMN_WEIGHTS
 
     database = open_database()
     if keyword_only:
-        built = build_for(database, COLUMN_WEIGHTS, progress=not quiet)
+        built = build_keyword_index(database, progress=not quiet)
         click.echo(built.line() if built else "no keyword impact index needed (PostgreSQL, or fewer than 100,000 papers)")
         return
-    settings = get_settings()
-    threads = settings.index_threads if threads is None else threads
     try:
-        embedder = load_embedder(settings.embedder, threads=threads or os.cpu_count())
+        embedder = index_embedder(threads)
     except EmbedderUnavailable as error:
         raise click.ClickException(f"cannot load the embedding model: {error}") from error
-    summary = IndexSummary()
+    imported = IndexSummary()
     if import_path:
         try:
-            import_vectors(database, embedder.model_id, import_path, summary)
+            import_vectors(database, embedder.model_id, import_path, imported)
         except VectorFileError as error:
             raise click.ClickException(str(error)) from error
-    computed = index_papers(database, embedder, progress=not quiet, limit=limit)
-    if term_stats.refresh_if_postgres(database.engine):
-        click.echo("refreshed the keyword search statistics (PostgreSQL)")
-    if built := build_for(database, COLUMN_WEIGHTS, progress=not quiet):
-        click.echo(built.line())
-    summary.embedded, summary.up_to_date = computed.embedded, computed.up_to_date - summary.imported
-    graph = update_vector_graph(database, embedder, progress=not quiet)
-    if graph is not None:
-        how = "rebuilt" if graph.rebuilt else f"{graph.added:,} vectors added, {graph.removed:,} removed"
-        click.echo(f"vector graph generation {graph.generation}: {how}")
+    refreshed = refresh_indexes(database, embedder, progress=not quiet, limit=limit, rebuild_keyword_index=True)
+    for line in refreshed.lines():
+        click.echo(line)
     if export_path:
         count = export_vectors(database, embedder.model_id, export_path)
         click.echo(f"wrote {count:,} vectors to {export_path}")
-    click.echo(summary.line())
+    computed = refreshed.vectors
+    click.echo(IndexSummary(computed.embedded, imported.imported, computed.up_to_date - imported.imported).line())

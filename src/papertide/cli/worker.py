@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 
 import click
@@ -13,7 +12,7 @@ from papertide.config import Settings, get_settings
 
 
 def require_digest_key(settings: Settings) -> None:
-    if settings.digests and not os.environ.get("PAPERTIDE_SECRET_KEY"):
+    if settings.digests and not settings.secret_key_configured:
         raise click.ClickException("PAPERTIDE_DIGESTS=on needs PAPERTIDE_SECRET_KEY: digest links are signed with it "
                                    "and must verify on the web server")
 

@@ -2,7 +2,9 @@
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, which follow RFC 9106) and re-hashed
 on log-in when those parameters change. Log-in costs the same time whether or not the user
-exists, so response times do not reveal which usernames are taken. Blocked users cannot log in.
+exists, so response times do not reveal which usernames are taken. Blocked users cannot log in,
+and are told so (with the moderator's reason) only after giving the right password, so the
+message reveals nothing to someone guessing.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from papertide.community.errors import CommunityError, Conflict, Forbidden
+from papertide.community.errors import Blocked, CommunityError, Conflict, Forbidden
 from papertide.community.models import User
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$")
@@ -93,7 +95,8 @@ def sign_up(session: Session, username: str, password: str, email: str | None = 
 
 
 def authenticate(session: Session, username: str, password: str) -> Account | None:
-    """The account if ``password`` is right and the user is not blocked, else None."""
+    """The account if ``password`` is right, else None; ``Blocked`` if it is right but the
+    account is blocked."""
     username = (username or "").strip()[:100]
     password = (password or "")[:MAX_PASSWORD]
     user = session.scalar(select(User).where(func.lower(User.username) == username.lower())) if username else None
@@ -101,11 +104,26 @@ def authenticate(session: Session, username: str, password: str) -> Account | No
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
-    if user is None or user.is_blocked:
+    if user is None:
         return None
+    if user.is_blocked:
+        reason = f": {user.blocked_reason}" if user.blocked_reason else ""
+        raise Blocked(f"this account is blocked by the moderators{reason}")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return _account(user)
+
+
+def _confirmed(session: Session, user_id: int, current: str, what: str) -> User:
+    """The user, if ``current`` is their password; ``Forbidden`` otherwise (or if blocked)."""
+    user = session.get(User, user_id)
+    if user is None or user.is_blocked:
+        raise Forbidden(f"this account cannot change {what}")
+    try:
+        _hasher.verify(user.password_hash, (current or "")[:MAX_PASSWORD])
+    except (VerificationError, InvalidHashError):
+        raise Forbidden("the current password is wrong") from None
+    return user
 
 
 def change_password(session: Session, user_id: int, current: str, new: str) -> Account:
@@ -114,19 +132,32 @@ def change_password(session: Session, user_id: int, current: str, new: str) -> A
     Raises ``Forbidden`` for a wrong current password (the caller counts it against the log-in
     rate limit, so this form cannot be used to guess) and ``CommunityError`` for a weak new one.
     """
-    user = session.get(User, user_id)
-    if user is None or user.is_blocked:
-        raise Forbidden("this account cannot change its password")
-    try:
-        _hasher.verify(user.password_hash, (current or "")[:MAX_PASSWORD])
-    except (VerificationError, InvalidHashError):
-        raise Forbidden("the current password is wrong") from None
-    validate_password(new)
+    user = _confirmed(session, user_id, current, "its password")
     if new == current:
         raise CommunityError("the new password is the same as the current one")
+    return set_password(user, new)
+
+
+def set_password(user: User, new: str) -> Account:
+    """Store a new password for ``user`` and end every session begun before (change, reset)."""
+    validate_password(new)
     user.password_hash = _hasher.hash(new)
     user.session_epoch = (user.session_epoch or 0) + 1
     return _account(user)
+
+
+def set_email(session: Session, user_id: int, current: str, email: str) -> str | None:
+    """Set (or clear, with "") the account's address after checking its password: the address is
+    where password resets go, so a borrowed session must not be able to redirect them.
+
+    Raises ``Forbidden`` for a wrong password, ``Conflict`` when another account has the address.
+    """
+    user = _confirmed(session, user_id, current, "its email address")
+    email = validate_email(email)
+    if email and session.scalar(select(User.id).where(User.email == email, User.id != user_id)) is not None:
+        raise Conflict("another account has that email address")
+    user.email = email
+    return email
 
 
 def end_other_sessions(session: Session, user_id: int) -> Account:
@@ -141,6 +172,11 @@ def end_other_sessions(session: Session, user_id: int) -> Account:
 def get_user(session: Session, user_id: int) -> Account | None:
     user = session.get(User, user_id)
     return _account(user) if user else None
+
+
+def email_of(session: Session, user_id: int) -> str | None:
+    """The account's address (the session's ``Account`` carries none)."""
+    return session.scalar(select(User.email).where(User.id == user_id))
 
 
 def get_user_by_name(session: Session, username: str) -> Account | None:

@@ -17,6 +17,10 @@ class Forbidden(CommunityError):
     status = 403
 
 
+class Blocked(Forbidden):
+    """The account is blocked by a moderator; said only to someone who gave its right password."""
+
+
 class Conflict(CommunityError):
     status = 409
 

@@ -1,8 +1,10 @@
 """Moderation: hide and unhide papers and comments, block and unblock users; every act audited.
 
 Hiding is reversible and keeps the data: hidden papers leave every list, search result, feed and
-API answer; hidden comments leave their thread. A blocked user cannot log in, vote, comment or
-submit, and their comments are no longer shown. Each action writes a ``ModerationAction`` row.
+API answer; a hidden ("removed") comment stays in its thread with the moderator's reason in place
+of its text. A blocked user cannot log in (they are told why), vote, comment or submit, and their
+comments are no longer shown. Hiding and blocking need a reason; each action writes a
+``ModerationAction`` row, which the audit trail shows by name ("alice hid «title»").
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from papertide.catalog.models import Paper
 from papertide.catalog import versions
+from papertide.community.comments import change_count, counted
 from papertide.community.errors import CommunityError, Forbidden, NotFound
 from papertide.community.models import Comment, ModerationAction, User
 from papertide.orm import utcnow
@@ -22,15 +25,12 @@ from papertide.orm import utcnow
 MAX_REASON = 500
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    moderator: str
-    action: str
-    target_type: str
-    target_id: int
-    reason: str | None
-    created_at: datetime
+def required_reason(reason: str | None) -> str:
+    """The reason a hide or block must give (it is shown to people and kept in the audit trail)."""
+    reason = (reason or "").strip()[:MAX_REASON]
+    if not reason:
+        raise CommunityError("give a reason: it is shown in place of what you hide and kept in the audit trail")
+    return reason
 
 
 def _moderator(session: Session, moderator_id: int) -> User:
@@ -55,9 +55,10 @@ def _paper(session: Session, arxiv_id: str) -> Paper:
 
 def hide_paper(session: Session, moderator_id: int, arxiv_id: str, reason: str | None = None) -> None:
     moderator = _moderator(session, moderator_id)
+    reason = required_reason(reason)
     paper = _paper(session, arxiv_id)
     paper.hidden = True
-    paper.hidden_reason = (reason or "").strip()[:MAX_REASON] or None
+    paper.hidden_reason = reason
     _audit(session, moderator, "hide_paper", "paper", paper.id, reason)
     versions.bump_for_paper(session, paper.id)
 
@@ -73,15 +74,14 @@ def unhide_paper(session: Session, moderator_id: int, arxiv_id: str, reason: str
 
 def _set_comment_hidden(session: Session, moderator_id: int, comment_id: int, hidden: bool, reason: str | None) -> None:
     moderator = _moderator(session, moderator_id)
+    reason = required_reason(reason) if hidden else reason
     comment = session.get(Comment, comment_id)
-    if comment is None:
+    if comment is None or comment.deleted_at is not None:
         raise NotFound(f"no comment {comment_id}")
-    if comment.hidden != hidden:
-        comment.hidden = hidden
-        paper = session.get(Paper, comment.paper_id)
-        paper.comment_count = Paper.comment_count + (-1 if hidden else 1)
+    was_counted = counted(comment)
+    comment.hidden, comment.removed_reason = hidden, reason if hidden else None
+    change_count(session, comment.paper_id, int(counted(comment)) - int(was_counted))
     _audit(session, moderator, "hide_comment" if hidden else "unhide_comment", "comment", comment.id, reason)
-    versions.bump_for_paper(session, comment.paper_id)
 
 
 def hide_comment(session: Session, moderator_id: int, comment_id: int, reason: str | None = None) -> None:
@@ -99,7 +99,8 @@ def _set_blocked(session: Session, moderator_id: int, username: str, blocked: bo
         raise NotFound(f"no user {username!r}")
     if user.id == moderator.id:
         raise CommunityError("moderators cannot block themselves")
-    user.is_blocked = blocked
+    reason = required_reason(reason) if blocked else reason
+    user.is_blocked, user.blocked_reason = blocked, reason if blocked else None
     _audit(session, moderator, "block_user" if blocked else "unblock_user", "user", user.id, reason)
     versions.bump(session, versions.CATALOG)
 
@@ -110,15 +111,6 @@ def block_user(session: Session, moderator_id: int, username: str, reason: str |
 
 def unblock_user(session: Session, moderator_id: int, username: str, reason: str | None = None) -> None:
     _set_blocked(session, moderator_id, username, False, reason)
-
-
-def audit_log(session: Session, *, limit: int = 100) -> list[AuditEntry]:
-    """The newest moderation actions first."""
-    rows = session.execute(
-        select(ModerationAction, User.username).join(User, User.id == ModerationAction.moderator_id)
-        .order_by(ModerationAction.created_at.desc(), ModerationAction.id.desc()).limit(limit)
-    )
-    return [AuditEntry(a.id, name, a.action, a.target_type, a.target_id, a.reason, a.created_at) for a, name in rows]
 
 
 @dataclass(frozen=True)
@@ -139,20 +131,24 @@ class UserRow:
     is_admin: bool
     is_blocked: bool
     created_at: datetime
+    blocked_reason: str | None = None
 
 
 def list_users(session: Session, *, blocked_only: bool = False, limit: int = 200) -> list[UserRow]:
-    query = select(User.username, User.is_admin, User.is_blocked, User.created_at).order_by(User.created_at.desc()).limit(limit)
+    query = (select(User.username, User.is_admin, User.is_blocked, User.created_at, User.blocked_reason)
+             .order_by(User.created_at.desc()).limit(limit))
     if blocked_only:
         query = query.where(User.is_blocked.is_(True))
     return [UserRow(*row) for row in session.execute(query)]
 
 
 def recent_comments(session: Session, *, limit: int = 100) -> list[tuple[int, str, str, str, bool]]:
-    """(comment id, paper arxiv id, author, body, hidden) of the newest comments, for the admin view."""
+    """(comment id, paper arxiv id, author, body, hidden) of the newest comments not deleted by
+    their authors, for the admin view."""
     rows = session.execute(
         select(Comment.id, Paper.arxiv_id, User.username, Comment.body, Comment.hidden)
         .join(Paper, Paper.id == Comment.paper_id).join(User, User.id == Comment.user_id)
+        .where(Comment.deleted_at.is_(None))
         .order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit)
     )
     return [tuple(row) for row in rows]

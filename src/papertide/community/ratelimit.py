@@ -39,13 +39,21 @@ class Limit:
 
 
 # The defaults: generous for people (a lab shares one address), tight for scripts.
+_LOGIN = Limit(10, timedelta(minutes=5))
+_LOGIN_IP = Limit(30, timedelta(minutes=5))
 LIMITS: dict[str, Limit] = {
-    "login": Limit(10, timedelta(minutes=5)),      # failed log-ins per username
-    "login_ip": Limit(30, timedelta(minutes=5)),   # failed log-ins per client address
+    "login": _LOGIN,                               # failed log-ins per username
+    "login_ip": _LOGIN_IP,                         # failed log-ins per client address
+    # Password resets are a way in too, so they get log-in's limits, counted apart (asking for
+    # resets must not lock anyone out of logging in).
+    "reset": _LOGIN,                               # reset emails asked for, per username or address
+    "reset_ip": _LOGIN_IP,                         # reset emails asked for and bad reset links, per client address
     "signup": Limit(20, timedelta(hours=1)),       # per client address
     "vote": Limit(120, timedelta(minutes=1)),      # per user
     "comment": Limit(10, timedelta(minutes=1)),    # per user
     "submit": Limit(20, timedelta(hours=1)),       # per user
+    "follow": Limit(120, timedelta(minutes=1)),    # per user
+    "collect": Limit(120, timedelta(minutes=1)),   # per user: saving papers, making collections
 }
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from papertide import metrics
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.digest import outbox
@@ -216,6 +217,7 @@ class _Delivery:
         except Exception as error:  # one bad row must not block the queue behind it
             outbox.fail(database, row.id, worker, f"could not compose: {error!r}")
             report.failed += 1
+            metrics.digest_failed("failed")
             return
         if not papers:  # every paper of it was hidden or deleted since it was recorded
             outbox.skip(database, row.id, worker, "no papers left to send")
@@ -230,6 +232,7 @@ class _Delivery:
         except PermanentFailure as error:
             outbox.bounce(database, row.id, worker, row.subscription_id, str(error), self.clock())
             report.bounced += 1
+            metrics.digest_failed("bounced")
         except TemporaryFailure as error:
             _defer(database, worker, row, str(error), self.policy, self.clock(), report)
             if isinstance(error, ConnectionFailure):
@@ -242,6 +245,7 @@ class _Delivery:
             if not outbox.mark_sent(database, row.id, worker, self.clock(), message_id):
                 report.errors.append(f"outbox row {row.id} was sent after its claim was taken over")
             report.sent += 1
+            metrics.digest_sent()
             self.connection_failures = 0
             self.fault.at("sent")
 
@@ -250,6 +254,7 @@ def _defer(database, worker, row, error, policy, now, report) -> None:
     if row.attempts >= policy.max_attempts:
         outbox.fail(database, row.id, worker, f"gave up after {row.attempts} attempts: {error}")
         report.failed += 1
+        metrics.digest_failed("failed")
     else:
         outbox.defer(database, row.id, worker, error, now + policy.backoff(row.attempts))
         report.deferred += 1

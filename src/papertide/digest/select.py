@@ -4,9 +4,10 @@ The candidates are the papers put on the daily list during the period, loaded on
 every subscriber's digest is a choice among them, so ten thousand digests cost one query.
 
 * trending: a day's papers by ``ranking.trending_score`` as of its end, a week's by upvotes;
-* interests: papers from followed organisations (by slug) or authors (by name), plus papers that
-  match the subscriber's free-text topics through the search service (a keyword match over the
-  period's papers if the search backend fails);
+* interests: the "For you" ranking (``feed.for_you.Ranker``) of the period's papers: close to what
+  a signed-in subscriber upvoted and saved, by the authors and organisations they follow on the
+  site or list in their preferences, or matching their free-text topics through the search
+  service (a keyword match over the period's papers if the search backend fails);
 * both: interest matches first, then trending papers to fill the digest.
 """
 
@@ -23,8 +24,10 @@ from papertide.catalog.models import DailyEntry, Organization, Paper
 from papertide.db import Database
 from papertide.digest.models import Subscription
 from papertide.digest.periods import DigestPeriod
+from papertide.feed.for_you import Candidate as RankedCandidate, Ranker
+from papertide.feed.signals import Signals, organization_names, reader_signals
 from papertide.ranking import trending_score
-from papertide.search.papers import search_service
+from papertide.search import Filters, SearchQuery, search_service
 
 # How many hits to ask the search service for per topic, before keeping those of the period.
 SEARCH_DEPTH = 200
@@ -76,7 +79,7 @@ def keyword_matcher(topic: str, candidates: Sequence[Candidate], period: DigestP
 
 
 def search_service_matcher(database: Database) -> TopicMatcher:
-    """Topic matching through the search service (``papertide.search.papers.search_service``).
+    """Topic matching through the search service (``papertide.search.search_service``).
 
     The search's date window is on publication, so it opens 30 days before the period (papers
     reach the daily list some days after arXiv) and hits are then kept to the period's list.
@@ -87,7 +90,7 @@ def search_service_matcher(database: Database) -> TopicMatcher:
         wanted = {c.id for c in candidates}
         start = datetime.combine(period.start, time.min, timezone.utc) - timedelta(days=30)
         end = datetime.combine(period.end, time.max, timezone.utc)
-        hits = service.search(topic, limit=SEARCH_DEPTH, date_from=start, date_to=end)
+        hits = service.search(SearchQuery(topic, SEARCH_DEPTH, Filters(published_from=start, published_before=end)))
         return [hit.paper_id for hit in hits if hit.paper_id in wanted]
 
     return match
@@ -99,11 +102,13 @@ class PaperSelector:
     def __init__(self, database: Database, period: DigestPeriod, *, topic_matcher: TopicMatcher | None = None):
         self.period = period
         self.candidates = load_candidates(database, period)
-        self._by_id = {c.id: c for c in self.candidates}
         self._matcher = topic_matcher
         self._database = database
         self._topics: dict[str, list[int]] = {}
         self.trending = [c.id for c in sorted(self.candidates, key=self._rank_key(period))]
+        as_of = datetime.combine(period.end + timedelta(days=1), time.min, timezone.utc)
+        self._ranker = Ranker([RankedCandidate(c.id, c.authors, c.organization, c.upvotes, c.submitted_at)
+                               for c in self.candidates], as_of)
 
     @staticmethod
     def _rank_key(period: DigestPeriod) -> Callable[[Candidate], tuple]:
@@ -125,27 +130,26 @@ class PaperSelector:
                 self._topics[key] = keyword_matcher(topic, self.candidates, self.period)
         return self._topics[key]
 
-    def interests(self, topics: Sequence[str], organizations: Sequence[str], authors: Sequence[str]) -> list[int]:
-        chosen: dict[int, None] = {}
-        if organizations or authors:
-            slugs = {slug.lower() for slug in organizations}
-            names = {name.casefold() for name in authors}
-            for paper_id in self.trending_papers_matching(lambda c: c.organization in slugs or any(a.casefold() in names for a in c.authors)):
-                chosen.setdefault(paper_id)
+    def interests(self, topics: Sequence[str], organizations: Sequence[str], authors: Sequence[str],
+                  user_id: int | None = None) -> list[int]:
+        """The period's papers for these interests and the signals of ``user_id`` (a subscriber
+        with an account), best first: the "For you" ranking, topic matches as one more reason."""
+        matched: dict[int, str] = {}
         for topic in topics:
             for paper_id in self._match_topic(topic):
-                chosen.setdefault(paper_id)
-        return list(chosen)
-
-    def trending_papers_matching(self, keep: Callable[[Candidate], bool]) -> list[int]:
-        return [paper_id for paper_id in self.trending if keep(self._by_id[paper_id])]
+                matched.setdefault(paper_id, topic)
+        with self._database.session() as session:
+            signals = reader_signals(session, user_id) if user_id is not None else Signals()
+            signals = signals.with_follows(authors, organization_names(session, organizations))
+            return [pick.paper_id for pick in self._ranker.rank(session, signals, matched)]
 
     def papers_for(self, subscription: Subscription) -> list[int]:
         """The paper ids of ``subscription``'s digest, best first, at most ``max_papers``."""
         limit = max(subscription.max_papers, 1)
         if subscription.content == "trending":
             return self.trending[:limit]
-        chosen = self.interests(subscription.topics or (), subscription.follow_organizations or (), subscription.follow_authors or ())
+        chosen = self.interests(subscription.topics or (), subscription.follow_organizations or (),
+                                subscription.follow_authors or (), subscription.user_id)
         if subscription.content == "both":
             taken = set(chosen)
             chosen += [paper_id for paper_id in self.trending if paper_id not in taken]

@@ -54,19 +54,14 @@ class Preferences(BaseModel):
     frequency: Literal["daily", "weekly"] = "daily"
     content: Literal["trending", "interests", "both"] = "trending"
     topics: list[str] = Field(default_factory=list, description="free-text topics, run through search")
-    organizations: list[str] = Field(default_factory=list, description="organisation slugs")
+    organizations: list[str] = Field(default_factory=list, description="organisation slugs (or names, as typed; digest.interests resolves them)")
     authors: list[str] = Field(default_factory=list, description="author names as on the papers")
     max_papers: int = Field(10, ge=1, le=MAX_PAPERS)
 
-    @field_validator("topics", "authors")
+    @field_validator("topics", "organizations", "authors")
     @classmethod
     def _clean(cls, values: list[str]) -> list[str]:
         return _interests(values)
-
-    @field_validator("organizations")
-    @classmethod
-    def _slugs(cls, values: list[str]) -> list[str]:
-        return [value.lower() for value in _interests(values)]
 
     @model_validator(mode="after")
     def _interests_given(self) -> "Preferences":

@@ -18,10 +18,16 @@ Anything that depends on time takes ``now`` explicitly. Hidden papers never appe
     trends.py         trending and rising
     paper.py          one paper: its item, detail and upvotes over time
     organizations.py  an organisation's page
+    authors.py        an author's page, found by any spelling of the name
+    signals.py        what a reader gave: upvotes, saved papers, follows
+    vectors.py        paper embeddings read for ranking (``paper_embeddings``)
+    for_you.py        the "For you" ranking, shared with the interests digest
 """
 
+from papertide.feed.authors import AuthorPage, author_page
 from papertide.feed.daily import FeedPage, daily_feed, latest_daily_date, periods_with_papers, recent_feed
-from papertide.feed.items import FeedItem, items_by_ids, sort_items
+from papertide.feed.for_you import ForYouPage, Reason, for_you
+from papertide.feed.items import FeedItem, items_by_ids, items_by_paper_ids, sort_items
 from papertide.feed.organizations import OrganizationPage, organization_page
 from papertide.feed.paper import PaperDetail, VotePoint, get_paper_detail, get_paper_item, votes_over_time
 from papertide.feed.params import MAX_LIMIT, MAX_QUERY, SORTS, InvalidQuery, normalise_sort
@@ -29,6 +35,7 @@ from papertide.feed.periods import Period, date_span, day_period, month_period, 
 from papertide.feed.trends import RisingItem, Window, recent_days, rising, trending, trending_window
 
 __all__ = [
+    "AuthorPage", "ForYouPage", "Reason", "author_page", "for_you", "items_by_paper_ids",
     "MAX_LIMIT", "MAX_QUERY", "SORTS", "FeedItem", "FeedPage", "InvalidQuery", "OrganizationPage", "PaperDetail",
     "Period", "RisingItem", "VotePoint", "Window", "daily_feed", "date_span", "day_period", "get_paper_detail",
     "get_paper_item", "items_by_ids", "latest_daily_date", "month_period", "normalise_sort", "organization_page",

@@ -15,7 +15,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from papertide import ranking
-from papertide.catalog.models import DailyEntry, Organization, Paper
+from papertide.catalog.models import DailyEntry, Organization, Paper, PaperThumbnail
 from papertide.community.models import User
 
 
@@ -34,6 +34,11 @@ class FeedItem:
     num_comments: int
     score: float  # trending score at the ``now`` of the query (0 when not on the daily list)
     submitted_by: str | None  # papertide username, or the Hugging Face name for imported entries
+    thumbnail: str | None = None  # file name of its first-page thumbnail, once one is rendered
+
+    @property
+    def thumbnail_url(self) -> str | None:
+        return f"/thumbnails/{self.thumbnail}" if self.thumbnail else None
 
     @property
     def comments_here(self) -> int:
@@ -44,26 +49,28 @@ class FeedItem:
 
 
 def items_query(*, include_hidden: bool = False, on_list: bool = False) -> Select:
-    """Papers with their daily entry, organisation and submitter; hidden papers excluded.
+    """Papers with their daily entry, organisation, submitter and thumbnail; hidden papers excluded.
     ``on_list``: only papers on the daily list (an inner join the planner can drive by date)."""
-    query = select(Paper, DailyEntry, Organization, User.username)
+    query = select(Paper, DailyEntry, Organization, User.username, PaperThumbnail.file)
     on_entry = DailyEntry.paper_id == Paper.id
     query = query.join(DailyEntry, on_entry) if on_list else query.outerjoin(DailyEntry, on_entry)
     query = (
         query
         .outerjoin(Organization, Organization.id == Paper.organization_id)
         .outerjoin(User, User.id == DailyEntry.submitted_by_user_id)
+        .outerjoin(PaperThumbnail, (PaperThumbnail.paper_id == Paper.id) & (PaperThumbnail.status == "done"))
     )
     return query if include_hidden else query.where(Paper.hidden.is_(False))
 
 
 def item_from_row(row, now: datetime | None) -> FeedItem:
     """A row of ``items_query`` as an item, scored at ``now`` (no score without a ``now``)."""
-    paper, entry, organization, username = row
+    paper, entry, organization, username, thumbnail = row
     upvotes = paper.imported_upvotes + paper.vote_count
     score = ranking.trending_score(upvotes, entry.submitted_at, now) if entry is not None and now is not None else 0.0
     submitted_by = username or (entry.submitted_by_name if entry is not None else None)
-    return FeedItem(paper, entry, organization, upvotes, paper.imported_comments + paper.comment_count, score, submitted_by)
+    return FeedItem(paper, entry, organization, upvotes, paper.imported_comments + paper.comment_count, score, submitted_by,
+                    thumbnail)
 
 
 def sort_key(sort: str, *, score: float, upvotes: int, submitted: datetime | None, published: datetime | None,
@@ -109,3 +116,11 @@ def items_by_ids(session: Session, arxiv_ids: list[str], *, now: datetime | None
         return []
     found = {row[0].arxiv_id: item_from_row(row, now) for row in session.execute(items_query().where(Paper.arxiv_id.in_(arxiv_ids)))}
     return [found[a] for a in arxiv_ids if a in found]
+
+
+def items_by_paper_ids(session: Session, paper_ids: list[int], *, now: datetime | None = None) -> list[FeedItem]:
+    """Visible papers for database ids, in the order given (collections, "For you")."""
+    if not paper_ids:
+        return []
+    found = {row[0].id: item_from_row(row, now) for row in session.execute(items_query().where(Paper.id.in_(paper_ids)))}
+    return [found[i] for i in paper_ids if i in found]

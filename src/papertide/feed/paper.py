@@ -50,7 +50,7 @@ def get_paper_item(session: Session, arxiv_id: str, *, now: datetime | None = No
 
 def get_paper_detail(session: Session, arxiv_id: str, *, now: datetime | None = None, include_hidden: bool = False) -> PaperDetail | None:
     """Everything the paper page shows except comments and similar papers (ask
-    ``community.comments.list_comments`` and ``similar_papers``); None if unknown or hidden."""
+    ``community.threads.thread`` and ``similar_papers``); None if unknown or hidden."""
     item = get_paper_item(session, arxiv_id, now=now, include_hidden=include_hidden)
     return PaperDetail(item, bibtex(item.paper)) if item else None
 

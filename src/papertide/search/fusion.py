@@ -2,14 +2,13 @@
 
 Why not plain reciprocal rank fusion: RRF throws the scores away, so a paper that BM25 ranks
 first by a wide margin counts no more than one that wins by a hair, and on known-item queries
-(the paper someone half-remembers) plain RRF lost 0.18 MRR@10 to BM25 alone. Standardising each
+(the paper someone half-remembers) plain RRF did worse than BM25 alone. Standardising each
 retriever's scores (mean and spread of its own top results) keeps the margins: a clear winner
 stays a clear winner, while papers both retrievers like rise. Papers a retriever did not return
 get its lowest possible score (BM25: 0, no matching word; cosine: computed exactly).
-The weight was chosen together with the keyword side's pair weight (``phrase_weight.py``) by
+The weight was chosen together with the keyword side's pair weight (``keyword/terms.py``) by
 4-fold cross-validation over both benchmarks at once (benchmarks/search_fusion_cv.py, family
-``joint``; research log "Pair weight"): on all queries, keyword weight 0.75 / 0.8 / 0.85 / 0.9
-gave known-item MRR@10 0.919 / 0.924 / 0.925 / 0.927 and CACM nDCG@10 0.525 / 0.523 / 0.523 / 0.500.
+``joint``; the figures: research log, "Pair weight"). Do not raise it without re-running that.
 """
 
 from __future__ import annotations

@@ -1,91 +1,54 @@
 """The state-changing endpoints behind the site's forms and htmx buttons.
 
 Each one: CSRF check (``security.verify_csrf``), who is asking, a rate limit, one call to a
-community service inside one transaction, then an answer in the shape the caller wants:
+community service inside one transaction, then an answer in the shape the caller wants
+(``web.answers``: an htmx fragment, JSON, or a 303 back with a flash message). Sign-up and log-in
+forms that are refused come back filled in as they were sent, passwords excepted.
 
-* an htmx request (``HX-Request``) gets the HTML fragment to swap in (the page templates'
-  partials), or the error text with its status and ``HX-Reswap: none``;
-* a request that accepts JSON gets JSON;
-* a plain form post gets a 303 redirect back (``next``), with a flash message on errors.
-
-The page routes (GET /login, /signup, /account, /submit, /admin) belong to ``web.pages``; these only act.
+The page routes (GET /login, /signup, /account, /submit, /admin) belong to ``web.pages``; the
+comment thread's routes are ``web.threads``'; these only act.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, TypeVar
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from markupsafe import escape
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from papertide import feed
 from papertide.catalog.arxiv_ids import normalise_arxiv_id
-from papertide.community import accounts, comments, moderation, ratelimit, submissions, votes
+from papertide.community import accounts, comments, moderation, ratelimit, submissions, threads, votes
 from papertide.community.accounts import Account
-from papertide.community.errors import CommunityError, Forbidden
+from papertide.community.errors import Blocked, CommunityError, Forbidden
 from papertide.web import deps, security
+from papertide.web.answers import done, fail, is_htmx, limited, rate_scale, wants_json, who
 from papertide.web.rendering import render
-from papertide.web.session import current_user, end_session, flash, safe_next, start_session
+from papertide.web.session import end_session, flash, safe_next, start_session
 
 router = APIRouter(tags=["actions"], dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=100)]
-LongText = Annotated[str, Form(max_length=comments.MAX_COMMENT * 2)]
+Password = Annotated[str, Form(max_length=accounts.MAX_PASSWORD)]
+Email = Annotated[str, Form(max_length=accounts.MAX_EMAIL)]
 Next = Annotated[str, Form(max_length=500)]
 Reason = Annotated[str, Form(max_length=moderation.MAX_REASON)]
+T = TypeVar("T")
 
 
-def _who(request: Request, *, admin: bool = False) -> Account | Response:
-    """The account making the request, or the answer to give instead: a redirect to the log-in
-    page (forms), ``HX-Redirect`` (htmx) or 401 (JSON); 403 for non-moderators on admin actions."""
-    account = current_user(request)
-    if account is None:
-        referer = urlsplit(request.headers.get("referer", "")).path or "/"
-        target = f"/login?next={quote(safe_next(referer))}"
-        if _is_htmx(request):
-            return Response(status_code=401, headers={"HX-Redirect": target})
-        if _wants_json(request):
-            return JSONResponse({"error": "log in first"}, status_code=401)
-        return RedirectResponse(target, status_code=303)
-    if admin and not account.is_admin:
-        return _fail(request, 403, "only moderators can do that", "/")
-    return account
-
-
-# ---------------------------------------------------------------------------------------------
-# Answers
-
-
-def _is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
-
-
-def _wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "") and not _is_htmx(request)
-
-
-def _fail(request: Request, status: int, message: str, back: str, headers: dict[str, str] | None = None) -> Response:
-    if _is_htmx(request):
-        return HTMLResponse(f'<p class="form-error" role="alert">{_escape(message)}</p>', status_code=status,
-                            headers={"HX-Reswap": "none", "HX-Trigger": "papertide-error", **(headers or {})})
-    if _wants_json(request):
-        return JSONResponse({"error": message}, status_code=status, headers=headers)
-    flash(request, message)
-    return RedirectResponse(back, status_code=303)
-
-
-def _escape(text: str) -> str:
-    return str(escape(text))
-
-
-def _limited(request: Request, limited: ratelimit.RateLimited, back: str) -> Response:
-    return _fail(request, 429, str(limited), back, {"Retry-After": str(limited.retry_after)})
-
-
-def _scale(request: Request) -> float:
-    return deps.settings(request).rate_limit_scale
+def _form_again(request: Request, template: str, status: int, message: str, back: str,
+                headers: dict[str, str] | None = None, **fields: str) -> Response:
+    """A refused sign-up or log-in: a plain form comes back filled in as sent (``fields``; never
+    the password), with the message; htmx and JSON callers get ``fail``'s answer."""
+    if is_htmx(request) or wants_json(request):
+        return fail(request, status, message, back, headers)
+    page = render(request, template, status, error=message, **fields)
+    page.headers.update(headers or {})
+    return page
 
 
 # ---------------------------------------------------------------------------------------------
@@ -93,26 +56,24 @@ def _scale(request: Request) -> float:
 
 
 @router.post("/signup")
-def sign_up(request: Request, username: Text, password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
-            email: Annotated[str, Form(max_length=accounts.MAX_EMAIL)] = "", next: Next = "/") -> Response:
-    back = f"/signup?next={quote(safe_next(next))}"
+def sign_up(request: Request, username: Text, password: Password, email: Email = "", next: Next = "/") -> Response:
+    back, kept = f"/signup?next={quote(safe_next(next))}", {"username": username, "email": email, "next": safe_next(next)}
     try:
         with deps.database(request).session() as session:
-            ratelimit.hit(session, "signup", f"ip:{security.client_address(request)}", now=deps.now(request), scale=_scale(request))
+            ratelimit.hit(session, "signup", f"ip:{security.client_address(request)}", now=deps.now(request), scale=rate_scale(request))
             account = accounts.sign_up(session, username, password, email or None)
-    except ratelimit.RateLimited as limited:
-        return _limited(request, limited, back)
+    except ratelimit.RateLimited as refused:
+        return _form_again(request, "signup.html", 429, str(refused), back, {"Retry-After": str(refused.retry_after)}, **kept)
     except CommunityError as problem:
-        return _fail(request, problem.status, str(problem), back)
+        return _form_again(request, "signup.html", problem.status, str(problem), back, **kept)
     start_session(request, account)
-    return _done(request, safe_next(next), {"username": account.username})
+    return done(request, safe_next(next), {"username": account.username})
 
 
 @router.post("/login")
-def log_in(request: Request, username: Text, password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
-           next: Next = "/") -> Response:
-    back = f"/login?next={quote(safe_next(next))}"
-    now, scale = deps.now(request), _scale(request)
+def log_in(request: Request, username: Text, password: Password, next: Next = "/") -> Response:
+    back, kept = f"/login?next={quote(safe_next(next))}", {"username": username, "next": safe_next(next)}
+    now, scale = deps.now(request), rate_scale(request)
     by_address, by_name = f"ip:{security.client_address(request)}", f"user:{username.strip().lower()}"
     try:  # only failed attempts count: a lab behind one address can all log in at nine
         with deps.database(request).session() as session:
@@ -122,93 +83,109 @@ def log_in(request: Request, username: Text, password: Annotated[str, Form(max_l
             if account is None:
                 ratelimit.record(session, "login_ip", by_address, now=now)
                 ratelimit.record(session, "login", by_name, now=now)
-    except ratelimit.RateLimited as limited:
-        return _limited(request, limited, back)
+    except ratelimit.RateLimited as refused:
+        return _form_again(request, "login.html", 429, str(refused), back, {"Retry-After": str(refused.retry_after)}, **kept)
+    except Blocked as blocked:  # the right password: telling them reveals nothing to a guesser
+        return _form_again(request, "login.html", blocked.status, str(blocked), back, **kept)
     if account is None:
-        return _fail(request, 401, "wrong username or password", back)
+        return _form_again(request, "login.html", 401, "wrong username or password", back, **kept)
     start_session(request, account)
-    return _done(request, safe_next(next), {"username": account.username})
+    return done(request, safe_next(next), {"username": account.username})
 
 
 @router.post("/logout")
 def log_out(request: Request) -> Response:
     end_session(request)
-    return _done(request, "/", {"ok": True})
+    return done(request, "/", {"ok": True})
 
 
-@router.post("/account/password")
-def change_password(request: Request, current_password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)],
-                    new_password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)]) -> Response:
-    """A new password; this session goes on (with a new CSRF token), every other one ends."""
-    account = _who(request)
-    if isinstance(account, Response):
-        return account
-    now, scale = deps.now(request), _scale(request)
+def _with_current_password(request: Request, account: Account, back: str, change: Callable[[Session], T]) -> T | Response:
+    """``change(session)``, which checks the current password, or the refusal to answer with. A
+    wrong password counts as a failed log-in for the username: these forms are no way to guess it."""
+    now, scale = deps.now(request), rate_scale(request)
     by_name = f"user:{account.username.lower()}"
-    try:  # a wrong current password counts as a failed log-in: this form is no way to guess it
+    try:
         with deps.database(request).session() as session:
             ratelimit.check(session, "login", by_name, now=now, scale=scale)
             try:
-                account = accounts.change_password(session, account.id, current_password, new_password)
+                return change(session)
             except Forbidden:
                 ratelimit.record(session, "login", by_name, now=now)
                 session.commit()
                 raise
-    except ratelimit.RateLimited as limited:
-        return _limited(request, limited, "/account")
+    except ratelimit.RateLimited as refused:
+        return limited(request, refused, back)
     except CommunityError as problem:
-        return _fail(request, problem.status, str(problem), "/account")
+        return fail(request, problem.status, str(problem), back)
+
+
+@router.post("/account/password")
+def change_password(request: Request, current_password: Password, new_password: Password) -> Response:
+    """A new password; this session goes on (with a new CSRF token), every other one ends."""
+    account = who(request)
+    if isinstance(account, Response):
+        return account
+    change = partial(accounts.change_password, user_id=account.id, current=current_password, new=new_password)
+    account = _with_current_password(request, account, "/account", change)
+    if isinstance(account, Response):
+        return account
     start_session(request, account)
     flash(request, "Password changed. Every other device is signed out.", "success")
-    return _done(request, "/account", {"ok": True})
+    return done(request, "/account", {"ok": True})
+
+
+@router.post("/account/email")
+def change_email(request: Request, current_password: Password, email: Email = "") -> Response:
+    """Set or clear the account's address (where password resets go); the password confirms it."""
+    account = who(request)
+    if isinstance(account, Response):
+        return account
+    change = partial(accounts.set_email, user_id=account.id, current=current_password, email=email)
+    saved = _with_current_password(request, account, "/account#email", change)
+    if isinstance(saved, Response):
+        return saved
+    flash(request, f"Your email address is now {saved}." if saved else "Your account has no email address now.", "success")
+    return done(request, "/account", {"email": saved})
 
 
 @router.post("/account/sessions/end")
 def end_other_sessions(request: Request) -> Response:
     """Sign out everywhere else: every session but this one ends."""
-    account = _who(request)
+    account = who(request)
     if isinstance(account, Response):
         return account
     with deps.database(request).session() as session:
         account = accounts.end_other_sessions(session, account.id)
     start_session(request, account)
     flash(request, "Every other device is signed out.", "success")
-    return _done(request, "/account", {"ok": True})
-
-
-def _done(request: Request, target: str, payload: dict[str, Any]) -> Response:
-    if _is_htmx(request):
-        return Response(status_code=204, headers={"HX-Redirect": target})
-    if _wants_json(request):
-        return JSONResponse(payload)
-    return RedirectResponse(target, status_code=303)
+    return done(request, "/account", {"ok": True})
 
 
 # ---------------------------------------------------------------------------------------------
-# Votes and comments
+# Votes
 
 
 @router.post("/papers/{arxiv_id:path}/vote")
 def vote(request: Request, arxiv_id: str, pill: Annotated[str, Form(max_length=5)] = "",
          next: Next = "") -> Response:
-    account = _who(request)
+    account = who(request)
     if isinstance(account, Response):
         return account
     key = normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
     back = _back(request, next, f"/papers/{key}")
     try:
         with deps.database(request).session() as session:
-            ratelimit.hit(session, "vote", f"user:{account.id}", now=deps.now(request), scale=_scale(request))
+            ratelimit.hit(session, "vote", f"user:{account.id}", now=deps.now(request), scale=rate_scale(request))
             result = votes.toggle_vote(session, account.id, key, now=deps.now(request))
-    except ratelimit.RateLimited as limited:
-        return _limited(request, limited, back)
+    except ratelimit.RateLimited as refused:
+        return limited(request, refused, back)
     except CommunityError as problem:
-        return _fail(request, problem.status, str(problem), back)
-    if _is_htmx(request):
+        return fail(request, problem.status, str(problem), back)
+    if is_htmx(request):
         with deps.database(request).session() as session:
             item = feed.get_paper_item(session, key)
         return render(request, "partials/vote.html", item=item, voted=result.voted, pill=bool(pill), vote_next=back)
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse({"id": key, "voted": result.voted, "upvotes": result.upvotes})
     if urlsplit(back).path != f"/papers/{key}" and "#" not in back:
         back += f"#paper-{key}"  # back to the list, at the card voted on
@@ -226,81 +203,59 @@ def _back(request: Request, next: str, default: str) -> str:
     return default
 
 
-@router.post("/papers/{arxiv_id:path}/comments")
-def comment(request: Request, arxiv_id: str, body: LongText,
-            parent_id: Annotated[int | None, Form()] = None) -> Response:
-    account = _who(request)
-    if isinstance(account, Response):
-        return account
-    key = normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
-    back = f"/papers/{key}#comments"
-    try:
-        with deps.database(request).session() as session:
-            ratelimit.hit(session, "comment", f"user:{account.id}", now=deps.now(request), scale=_scale(request))
-            view = comments.add_comment(session, account.id, key, body, parent_id, now=deps.now(request))
-    except ratelimit.RateLimited as limited:
-        return _limited(request, limited, back)
-    except CommunityError as problem:
-        return _fail(request, problem.status, str(problem), back)
-    if _is_htmx(request):
-        return render(request, "partials/comment.html", comment=view)
-    if _wants_json(request):
-        return JSONResponse({"id": view.id, "html": view.html}, status_code=201)
-    return RedirectResponse(f"/papers/{key}#comment-{view.id}", status_code=303)
-
-
 # ---------------------------------------------------------------------------------------------
 # Submissions
 
 
 @router.post("/submit")
 def submit(request: Request, arxiv_id: Annotated[str, Form(max_length=submissions.MAX_ID_INPUT)]) -> Response:
-    account = _who(request)
+    account = who(request)
     if isinstance(account, Response):
         return account
     fetch = getattr(request.app.state, "fetch_paper", None)  # tests and deployments may set their own
     try:
         database = deps.database(request)
         with database.session() as session:  # its own transaction: a failed lookup still counts
-            ratelimit.hit(session, "submit", f"user:{account.id}", now=deps.now(request), scale=_scale(request))
+            ratelimit.hit(session, "submit", f"user:{account.id}", now=deps.now(request), scale=rate_scale(request))
         result = submissions.submit(database, account.id, arxiv_id, fetch, now=deps.now(request))
-    except ratelimit.RateLimited as limited:
-        return _limited(request, limited, "/submit")
+    except ratelimit.RateLimited as refused:
+        return limited(request, refused, "/submit")
     except CommunityError as problem:
-        return _fail(request, problem.status, str(problem), "/submit")
+        return fail(request, problem.status, str(problem), "/submit")
     target = f"/papers/{result.arxiv_id}"
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse({"id": result.arxiv_id, "fetched": result.fetched, "date": result.daily_date.isoformat()},
                             status_code=201)
     flash(request, f"{result.arxiv_id} is on the daily list of {result.daily_date.isoformat()}", "success")
-    return _done(request, target, {})
+    return done(request, target, {})
 
 
 # ---------------------------------------------------------------------------------------------
 # Moderation
 
 
-# (what, verb) -> the moderation service; what is acted on is the path's target.
+# (what, verb) -> the moderation service and what to tell the moderator; the target is the path's.
 MODERATION = {
-    ("papers", "hide"): moderation.hide_paper,
-    ("papers", "unhide"): moderation.unhide_paper,
-    ("comments", "hide"): moderation.hide_comment,
-    ("comments", "unhide"): moderation.unhide_comment,
-    ("users", "block"): moderation.block_user,
-    ("users", "unblock"): moderation.unblock_user,
+    ("papers", "hide"): (moderation.hide_paper, "The paper is hidden from every list."),
+    ("papers", "unhide"): (moderation.unhide_paper, "The paper is back on the lists."),
+    ("comments", "hide"): (moderation.hide_comment, "The comment is removed; its thread shows your reason."),
+    ("comments", "unhide"): (moderation.unhide_comment, "The comment is restored."),
+    ("users", "block"): (moderation.block_user, "Blocked {target}: they are told why if they try to log in."),
+    ("users", "unblock"): (moderation.unblock_user, "Unblocked {target}."),
 }
 
 
 @router.post("/admin/{what}/{target:path}/{verb}")
 def moderate(request: Request, what: str, target: str, verb: str, reason: Reason = "", next: Next = "") -> Response:
     """``/admin/papers/<arxiv id>/hide|unhide``, ``/admin/comments/<id>/hide|unhide``,
-    ``/admin/users/<name>/block|unblock``. htmx on a comment gets the comment back, re-rendered."""
-    admin = _who(request, admin=True)
+    ``/admin/users/<name>/block|unblock``; hiding and blocking need a ``reason`` (asked for by the
+    confirmation at the same address, ``pages.admin``). htmx on a comment gets its thread back."""
+    admin = who(request, admin=True)
     if isinstance(admin, Response):
         return admin
-    action = MODERATION.get((what, verb))
+    action, message = MODERATION.get((what, verb), (None, ""))
     if action is None or (what == "comments" and not target.isdigit()):
-        return _fail(request, 404, "no such moderation action", "/admin")
+        return fail(request, 404, "no such moderation action", "/admin")
     if what == "papers":
         key: str | int = normalise_arxiv_id(target) or target[:60]
         back = safe_next(next, f"/papers/{key}")
@@ -310,11 +265,11 @@ def moderate(request: Request, what: str, target: str, verb: str, reason: Reason
         with deps.database(request).session() as session:
             action(session, admin.id, key, reason)
     except CommunityError as problem:
-        return _fail(request, problem.status, str(problem), back)
-    if what == "comments" and _is_htmx(request):
+        return fail(request, problem.status, str(problem), back)
+    if what == "comments" and is_htmx(request):
         with deps.database(request).session() as session:
-            view = comments.get_comment(session, key)
-        return render(request, "partials/comment.html", comment=view)
-    if not _is_htmx(request) and not _wants_json(request):
-        flash(request, "Done.", "success")
-    return _done(request, back, {"ok": True})
+            root, arxiv_id = threads.thread_of(session, key, moderator=True), comments.paper_of(session, key)
+        return render(request, "partials/thread.html", root=root, arxiv_id=arxiv_id, now=deps.now(request))
+    if not is_htmx(request) and not wants_json(request):
+        flash(request, message.format(target=key), "success")
+    return done(request, back, {"ok": True})

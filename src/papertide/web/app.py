@@ -3,11 +3,14 @@ and the digest's pages.
 
 Request path, outermost first (Starlette runs the middleware added last first; a test pins it):
 
-    PageCache -> SecurityHeaders -> Session -> routes
-        |
-        +- an anonymous GET of a shared page whose content version (one indexed row, see
-           ``catalog.versions``) has not moved is answered from memory, without rendering;
-           the stored answer already carries the security headers it was rendered with
+    Observability -> PageCache -> SecurityHeaders -> Session -> routes
+        |                |
+        |                +- an anonymous GET of a shared page whose content version (one indexed
+        |                   row, see ``catalog.versions``) has not moved is answered from memory,
+        |                   without rendering; the stored answer carries the security headers it
+        |                   was rendered with
+        +- every request: an id (X-Request-ID), its duration, the access log line and the request
+           metrics (``web.observability``), cache hits included
 
 Workers keep no state but that cache, which is keyed on the database's content version, so any
 number of them (``papertide serve --workers N``) serve the same, current site.
@@ -27,13 +30,15 @@ from starlette.staticfiles import StaticFiles
 from papertide.catalog import versions
 from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
-from papertide.web import actions, api, digest, feeds, pages, security
+from papertide.web import (actions, api, digest, feeds, health, pages, password_reset, reader_actions, security, suggest,
+                           threads, thumbnails)
 from papertide.web.cache import PageCache, PageCacheMiddleware
+from papertide.web.observability import ObservabilityMiddleware
 from papertide.web.rendering import STATIC_DIR, render, render_string, static
 
 # Answers that are the same for every anonymous reader (by path prefix): pages, the JSON API and
 # feeds. Forms, the admin view and anything personal are never cached.
-CACHEABLE_PREFIXES = ("/papers/", "/orgs", "/search", "/trending", "/api/", "/feeds/")
+CACHEABLE_PREFIXES = ("/papers/", "/orgs", "/authors/", "/search", "/trending", "/api/", "/feeds/")
 
 
 def is_cacheable(path: str) -> bool:
@@ -52,8 +57,8 @@ class ImmutableStaticFiles(StaticFiles):
 def content_version(database: Database) -> Callable[[], int]:
     """The cache's version stamp: the catalog's content version, read fresh on every request.
 
-    It sits on the hot path of every cached answer, so it is a raw one-row read (tens of
-    microseconds) rather than an ORM session (hundreds).
+    It sits on the hot path of every cached answer, so it is a raw one-row read rather than an
+    ORM session, whose setup costs several times the read itself.
     """
     return versions.reader(database.engine)
 
@@ -70,10 +75,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     app.mount("/static", ImmutableStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
-    app.include_router(actions.router)  # POSTs: sign up, log in/out, vote, comment, submit, moderate
+    app.include_router(actions.router)  # POSTs: sign up, log in/out, vote, submit, moderate
+    app.include_router(threads.router)  # comments: post, reply, edit, delete
+    app.include_router(password_reset.router)  # forgotten passwords: a single-use link by email
+    app.include_router(reader_actions.router)  # POSTs: follow, collections
+    app.include_router(thumbnails.router)  # first-page thumbnails, from their folder
     app.include_router(api.router)  # the Hugging Face-compatible JSON API under /api
     app.include_router(feeds.router)  # RSS / Atom under /feeds
     app.include_router(digest.router)  # email digests: subscribe, confirm, preferences, unsubscribe, preview
+    app.include_router(suggest.router)  # names to pick from as you type (organisations, authors)
+
+    health.install(app, database)  # /readyz and /metrics
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -111,6 +123,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     if page_cache:  # added last, so outermost: a hit skips the session and header layers
         app.add_middleware(PageCacheMiddleware, cache=PageCache(), version=content_version(database),
                            cacheable=is_cacheable, private_cookies=[security.SESSION_COOKIE])
+    # Outermost of all: request id, duration, access log and metrics, cache hits included.
+    app.add_middleware(ObservabilityMiddleware, routes=app.router.routes, log_requests=settings.access_log)
     return app
 
 
@@ -118,10 +132,9 @@ def create_served_app() -> FastAPI:
     """The app ``papertide serve`` runs (uvicorn calls this in each worker process): ``create_app``
     plus loading the search model and vectors in the background, seconds of work that would
     otherwise fall on the first reader's search."""
-    import threading
+    from papertide.logging_setup import configure_from_settings
 
-    from papertide.search.papers import warm_up
-
+    configure_from_settings(get_settings())  # uvicorn's worker processes start with no logging set up
     app = create_app()
-    threading.Thread(target=warm_up, args=(app.state.database,), name="search-warm-up", daemon=True).start()
+    app.state.search_warm_up.start()
     return app

@@ -2,15 +2,15 @@
 
 Most visits are anonymous readers asking for the same few pages (today's list, a popular paper,
 a common search). Each worker keeps the bytes it rendered, keyed on the request's path and query,
-and tagged with the site's *content version*: a counter in the database that the community
-services bump in the same transaction as every vote, comment, submission or moderation action
-(``papertide.community.versions``). Before answering from the cache a worker reads that counter,
+and tagged with the site's *content version*: a counter in the database that ingest and the
+community services bump in the same transaction as every new paper, vote, comment, submission or
+moderation action (``papertide.catalog.versions``). Before answering from the cache a worker reads that counter,
 one indexed row; if it moved, the entry is stale and the page is rendered again. So a vote made
 through one worker is reflected by every worker on the very next request, with no messaging
 between processes, and a cache hit costs one tiny query instead of a page render.
 
 Text answers are also stored gzip-compressed (once, when stored) and sent that way to clients
-that accept it: a 37 kB daily page travels as about 8 kB at no per-request cost.
+that accept it: a page travels at a fraction of its size at no per-request cost.
 
 Entries also expire after ``ttl`` seconds, which covers what changes without a vote: the clock
 (trending decays with age, "today" turns into tomorrow) and a catalog ingest.

@@ -12,6 +12,7 @@ digest services do the work.
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from papertide.config import Settings
 from papertide.db import Database
-from papertide.digest import subscriptions
+from papertide.digest import interests, subscriptions
 from papertide.digest.delivery import DeliveryError
 from papertide.digest.preview import preview_digest
 from papertide.digest.schedule import parse_timezone
@@ -53,27 +54,44 @@ EMAIL_PREVIEW_HEADERS = {
 # --- helpers -----------------------------------------------------------------------------------
 
 def _page(request: Request, settings: Settings, name: str, status: int = 200, **context):
-    """A digest page in the site's layout; its forms print the site's ``csrf_token``."""
+    """A digest page in the site's layout; its forms print the site's ``csrf_token``. A page with
+    the preference fields gets the names of the organisations they follow, for their chips."""
+    if "prefs" in context:
+        context["org_names"] = interests.organization_names(deps.database(request), list(context["prefs"].organizations))
     return render(request, f"digest/{name}", status, base_url=settings.base_url, **context)
 
 
 def _notice(request, settings, heading, text, status=200, error=False, link=None):
-    return _page(request, settings, "notice.html", status, heading=heading, text=text, error=error, link=link)
+    """A short message page (the site's ``notice.html``, shared with the password reset)."""
+    return render(request, "notice.html", status, heading=heading, text=text, error=error, link=link)
 
 
 def _lines(value: Any) -> list[str]:
     return [part.strip() for part in str(value or "").replace(",", "\n").splitlines() if part.strip()]
 
 
-def _preferences_from_form(form) -> Preferences:
-    return Preferences(
-        frequency=form.get("frequency") or "daily",
-        content=form.get("content") or "trending",
-        topics=_lines(form.get("topics")),
-        organizations=_lines(form.get("organizations")),
-        authors=_lines(form.get("authors")),
-        max_papers=form.get("max_papers") or 10,
+def _entries(form, name: str, *, commas: bool = False) -> list[str]:
+    """Every value sent as ``name``: the ticked chips and the field to add one (a line each)."""
+    found = []
+    for value in form.getlist(name):
+        text = str(value or "").replace(",", "\n") if commas else str(value or "")
+        found.extend(part.strip() for part in text.splitlines() if part.strip())
+    return found
+
+
+def _form_prefs(form) -> SimpleNamespace:
+    """The preferences as sent (for showing the form again as it was, errors and all)."""
+    return SimpleNamespace(
+        frequency=form.get("frequency") or "daily", content=form.get("content") or "trending",
+        topics=_lines(form.get("topics")), organizations=_entries(form, "organizations", commas=True),
+        authors=_entries(form, "authors"), max_papers=form.get("max_papers") or 10,
     )
+
+
+def _checked_preferences(database: Database, form) -> Preferences:
+    """The form's preferences, with what they follow checked against the catalog; raises
+    ``ValidationError`` or ``SubscriptionError`` with a message for the reader."""
+    return interests.check_interests(database, Preferences(**vars(_form_prefs(form))))
 
 
 def _validation_message(error: ValidationError) -> str:
@@ -81,14 +99,6 @@ def _validation_message(error: ValidationError) -> str:
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "__root__")
     message = first.get("msg", "invalid value").removeprefix("Value error, ")
     return f"{where.replace('_', ' ')}: {message}" if where else message
-
-
-def _form_prefs(form) -> dict:
-    return {
-        "frequency": form.get("frequency") or "daily", "content": form.get("content") or "trending",
-        "topics": _lines(form.get("topics")), "organizations": _lines(form.get("organizations")),
-        "authors": _lines(form.get("authors")), "max_papers": form.get("max_papers") or 10,
-    }
 
 
 SENT_TEXT = ("If {email} can receive digests, a confirmation link is on its way. "
@@ -111,7 +121,7 @@ async def subscribe_submit(request: Request, database: Database = Depends(deps.d
     form = await request.form()
     email = str(form.get("email") or "")
     try:
-        preferences = _preferences_from_form(form)
+        preferences = await run_in_threadpool(_checked_preferences, database, form)
         result = await run_in_threadpool(subscriptions.subscribe, database, settings, email, preferences,
                                          user_id=getattr(user, "id", None))
     except (ValidationError, SubscriptionError) as error:
@@ -134,6 +144,7 @@ def api_subscribe(body: SubscribeBody, database: Database = Depends(deps.databas
     and nothing is sent before the owner clicks the link in the confirmation email."""
     preferences = Preferences.model_validate(body.model_dump(exclude={"email"}))
     try:
+        preferences = interests.check_interests(database, preferences)
         result = subscriptions.subscribe(database, settings, body.email, preferences)
     except SubscriptionError as error:
         return JSONResponse({"detail": str(error)}, status_code=422)
@@ -252,21 +263,25 @@ async def settings_save(request: Request, token: str | None = None, database: Da
     except PermissionError:
         return _notice(request, settings, "Log in to manage your digest", "Your session has ended; log in again.", 401, error=True)
     try:
-        preferences = _preferences_from_form(form)
-    except ValidationError as error:
-        return _settings_page(request, settings, subscription, email, token, 400,
-                              error=_validation_message(error), prefs=_form_prefs(form))
+        preferences = await run_in_threadpool(_checked_preferences, database, form)
+    except (ValidationError, SubscriptionError) as error:
+        message = _validation_message(error) if isinstance(error, ValidationError) else str(error)
+        return _settings_page(request, settings, subscription, email, token, 400, error=message, prefs=_form_prefs(form),
+                              typed_email=str(form.get("email") or ""))
     if subscription is not None and subscription.status in ("confirmed", "pending"):
         subscriptions.update_preferences(database, subscription.id, preferences)
         query = f"token={token}&saved=1" if token else "saved=1"
         return RedirectResponse(f"{settings.base_url}/settings/digest?{query}", status_code=303)
-    if not email:
-        return _notice(request, settings, "No email address", "Add an email address to your account first.", 400, error=True)
+    address = email or str(form.get("email") or "").strip()  # an account without one gives it here
+    if not address:
+        return _settings_page(request, settings, subscription, email, token, 400, prefs=_form_prefs(form),
+                              error="Give the address the digest should go to.")
     try:
-        result = await run_in_threadpool(subscriptions.subscribe, database, settings, email, preferences,
+        result = await run_in_threadpool(subscriptions.subscribe, database, settings, address, preferences,
                                          user_id=getattr(user, "id", None))
     except SubscriptionError as error:
-        return _notice(request, settings, "That address does not work", str(error), 400, error=True)
+        return _settings_page(request, settings, subscription, email, token, 400, error=str(error),
+                              prefs=_form_prefs(form), typed_email=address)
     except DeliveryError:
         return _notice(request, settings, "We could not send the email",
                        "Our mail server did not take the confirmation email. Please try again in a few minutes.", 503, error=True)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from papertide import feed
 from papertide.feed import FeedItem
 from papertide.web import deps
-from papertide.search.papers import search_papers
+from papertide.search import search_papers
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
@@ -108,6 +108,7 @@ def organization(request: Request, session: ReadSession, slug: str, fmt: Format)
 @router.get("/search.{fmt}", summary="A saved search as a feed")
 def search(request: Request, session: ReadSession, fmt: Format,
            q: Annotated[str, Query(min_length=1, max_length=feed.MAX_QUERY)]) -> Response:
-    items = search_papers(session, q, limit=50, now=deps.now(request))
+    hits = search_papers(deps.database(request), q, limit=50)
+    items = feed.items_by_ids(session, [hit.arxiv_id for hit in hits], now=deps.now(request))
     items = feed.sort_items(items, "newest")
     return _respond(request, items, fmt, f"Papers matching “{q}”", f"New papers matching {q}", "/search?" + urlencode({"q": q}))

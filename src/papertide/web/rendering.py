@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from typing import Any
 
 from fastapi import Request
@@ -46,7 +46,8 @@ def compact(number: int | None) -> str:
 
 
 def author_line(authors: Sequence[str], shown: int = 3, query: str = "") -> Markup:
-    """'Ada Lovelace, Alan Turing +5 authors': the first few names and how many more. With a
+    """'Ada Lovelace, Alan Turing +5 authors': the first few names (each a link to its author
+    page) and how many more. With a
     search ``query``, the authors it names are marked, and shown even when they come later
     ('Ada Lovelace … <mark>Grace Hopper</mark> +4 authors'): a card must show who was searched for."""
     authors = list(authors or [])
@@ -61,7 +62,9 @@ def author_line(authors: Sequence[str], shown: int = 3, query: str = "") -> Mark
 
 
 def _author(name: str, matched: bool) -> Markup:
-    return Markup("<mark>{}</mark>").format(name) if matched else Markup("{}").format(name)
+    """A name linked to its author page, marked when the search named it."""
+    link = Markup('<a href="{}">{}</a>').format(author_url(name), name)
+    return Markup("<mark>{}</mark>").format(link) if matched else link
 
 
 def _folded(text: str) -> str:
@@ -99,6 +102,17 @@ def short_date(value: date | datetime | None) -> str:
 
 def long_date(value: date | None) -> str:
     return f"{value:%A, %B %-d, %Y}" if value else ""
+
+
+def author_url(name: str) -> str:
+    """The author page of a name as written on a paper (``/authors/Ada%20Lovelace``)."""
+    return f"/authors/{quote(name or '', safe='')}"
+
+
+def sentence(text: str | None) -> str:
+    """A message as a sentence on a page: services say "the username is taken", alerts say "The ..."."""
+    text = str(text or "")
+    return text[:1].upper() + text[1:]
 
 
 def github_name(url: str | None) -> str:
@@ -148,6 +162,8 @@ def make_environment(*, strict: bool = False) -> Environment:
         short_date=short_date,
         long_date=long_date,
         github_name=github_name,
+        author_url=author_url,
+        sentence=sentence,
     )
     environment.globals.update(static=static, icon=icon, site_name=get_settings().site_name)
     return environment

@@ -38,7 +38,8 @@ def harvest(database: Database, settings: Settings, source: Source, now: datetim
     fetcher = PoliteFetcher(delay=settings.hf_delay if source.kind == "hf-daily" else settings.arxiv_delay,
                             pacer=DatabasePacer(database))
     try:
-        return ingest(database, build(database, settings, source, now.date(), fetcher), progress=progress)
+        return ingest(database, build(database, settings, source, now.date(), fetcher), progress=progress,
+                      source_name=source.name)
     finally:
         fetcher.close()
 

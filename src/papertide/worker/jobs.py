@@ -2,8 +2,8 @@
 added on the admin page or from the command line is picked up without restarting anything.
 
 In the order a pass runs them when several are due: every source (harvest), then the search
-index (asked for by a harvest that changed papers), then digests and their retries, then the
-backup.
+index (asked for by a harvest that changed papers), then digests and their retries, then
+thumbnails, then the backup.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ INDEX = pipeline.INDEX
 DIGESTS = "digests"
 DIGEST_RETRIES = "digest-retries"
 BACKUP = "backup"
+THUMBNAILS = "thumbnails"
+THUMBNAILS_EVERY = 60  # minutes between runs of the thumbnails job
 DIGEST_RETRY_EVERY = 15  # minutes between passes over deferred digest deliveries
 
 
@@ -58,6 +60,8 @@ def current_jobs(database: Database, settings: Settings) -> list[Job]:
     if settings.digests:
         jobs.append(Job(DIGESTS, DailyAt.parse(settings.digest_time, settings.digest_timezone), pipeline.send_digests, "last"))
         jobs.append(Job(DIGEST_RETRIES, Every(DIGEST_RETRY_EVERY), pipeline.retry_digests))
+    if settings.thumbnails:
+        jobs.append(Job(THUMBNAILS, Every(THUMBNAILS_EVERY), pipeline.render_thumbnails))
     if settings.backup_dir:
         jobs.append(Job(BACKUP, DailyAt.parse(settings.backup_time, "UTC"), pipeline.back_up, "next"))
     return jobs

@@ -19,6 +19,7 @@ from papertide.worker.leases import Claim
 from papertide.worker.models import Source
 
 INDEX = "search-index"
+THUMBNAILS_PER_RUN = 60  # papers a run tries: about three minutes at arXiv's pace of one request per 3 s
 
 
 def source_body(name: str):
@@ -103,3 +104,15 @@ def back_up(ctx: JobContext, claim: Claim) -> Outcome:
 
     path = take_backup(ctx.database, ctx.settings, ctx.clock.now())
     return Outcome(summary=f"wrote {path} ({path.stat().st_size / 1e6:,.1f} MB)")
+
+
+def render_thumbnails(ctx: JobContext, claim: Claim) -> Outcome:
+    """Thumbnails of the newest daily-list papers: a failed PDF is tried again later by
+    ``fetch_thumbnails`` itself, so the job fails only when nothing could be fetched at all."""
+    from papertide.ingest.thumbnails import fetch_thumbnails
+
+    run = fetch_thumbnails(ctx.database, ctx.settings, THUMBNAILS_PER_RUN, now=ctx.clock.now(), stop=ctx.stop)
+    outcome = Outcome(added=run.done, summary=run.line())
+    if run.failed and not run.done and not run.missing:
+        raise JobFailed(f"no PDF could be fetched ({run.failed:,} tried)", outcome)
+    return outcome

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from papertide.config import Settings
 from papertide.db import Database
+from papertide.logging_setup import log_job_run
 from papertide.worker import leases, runs
 from papertide.worker.clock import Clock, SystemClock
 from papertide.worker.context import JobContext, JobFailed, Outcome
@@ -147,7 +148,7 @@ class Worker:
             if not leases.finish(session, held, finished, job.next_run_at(finished, 0 if error is None else held.failures + 1), error):
                 log.warning("job %s: its lease was taken over while it ran", job.name)
         result = RunResult(job.name, held.slot, outcome, error, time.monotonic() - started)
-        (log.warning if error else log.info)("%s", result.line())
+        log_job_run(job.name, job.name.partition(":")[2] or None, {"added": outcome.added, "updated": outcome.updated}, result.seconds, error=error)
         return result
 
     def interrupt(self) -> None:

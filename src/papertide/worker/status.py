@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from papertide.catalog.models import Paper
 from papertide.db import Database
-from papertide.search.models import PaperEmbedding
+from papertide.search.semantic.models import PaperEmbedding
 from papertide.worker import sources
 from papertide.worker.models import JobRun, Source, WorkerJob
 

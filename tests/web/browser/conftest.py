@@ -1,12 +1,15 @@
 """Browser-test fixtures: one live demo site (on the test backend) and one chromium per session, a
-fresh browser context (cookies, storage) per test, run once at desktop size and once at phone size."""
+fresh browser context (cookies, storage) per test, run once at desktop size and once at phone size.
+The site sends its mail (password resets) to a real SMTP server on loopback, kept for the session."""
 
 from __future__ import annotations
 
 import pytest
+from aiosmtpd.controller import Controller
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import BACKEND
+from tests.digest.conftest import RecordingHandler, SmtpServer, free_port
 from tests.web.browser.harness import launch_chromium, serve_demo
 
 VIEWPORTS = {
@@ -16,12 +19,25 @@ VIEWPORTS = {
 
 
 @pytest.fixture(scope="session")
-def site(request, tmp_path_factory):
+def mail_server():
+    """aiosmtpd on a free port, keeping every message the site sends."""
+    handler, port = RecordingHandler(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    server = SmtpServer(handler, port, controller)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def site(request, tmp_path_factory, mail_server):
     """The demo site on the test backend (SQLite, or PostgreSQL in the PostgreSQL run)."""
+    mail_settings = {"PAPERTIDE_SMTP_HOST": "127.0.0.1", "PAPERTIDE_SMTP_PORT": str(mail_server.port),
+                     "PAPERTIDE_MAIL_FROM": "papertide <accounts@papertide.test>"}
     factory = request.getfixturevalue(f"{BACKEND}_databases")
     database = factory.create()
     try:
-        with serve_demo(tmp_path_factory.mktemp("browser-site"), database=database) as running:
+        with serve_demo(tmp_path_factory.mktemp("browser-site"), database=database, extra_env=mail_settings) as running:
             yield running
     finally:
         factory.drop(database)

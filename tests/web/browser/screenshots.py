@@ -1,9 +1,10 @@
-"""Screenshots of the site's pages for docs/web.md and the README: ``python -m tests.web.browser.screenshots [DIR]``.
+"""Screenshots of the main pages for the README: ``python -m tests.web.browser.screenshots [DIR]``.
 
 Serves the demo site exactly as the browser tests do (a few hundred demo papers, Debian's
-chromium), has three readers vote and one comment so the trending chart and the paper page show
-them, and writes PNGs, at desktop size and at the size of a 390x844 phone, to
-``docs/screenshots`` (or DIR).
+chromium), leaves a vote and a comment so the paper page shows them, and writes PNGs to
+``docs/screenshots`` (or DIR). For the reader's own pages it also imports the demo vectors,
+renders thumbnails of the newest papers (from paper-like PDFs served locally, through the real
+``fetch_thumbnails``), and gives the reader upvotes, follows and two collections.
 """
 
 from __future__ import annotations
@@ -14,72 +15,61 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.web.browser.harness import REPO, enter_account, launch_chromium, serve_demo
+from tests.web.browser.harness import REPO, launch_chromium, serve_demo
+from tests.web.browser.reader_scene import READER_SHOTS, set_the_scene
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
 
-def sign_up(browser, base_url: str, username: str):
-    context = browser.new_context(base_url=base_url, **DESKTOP)
-    page = context.new_page()
-    enter_account(page, "/signup", username)
-    return context, page
-
-
-def vote(page, arxiv_id: str) -> None:
-    page.goto(f"/papers/{arxiv_id}")
-    page.get_by_test_id(f"vote-{arxiv_id}").click()
-    expect(page.get_by_test_id(f"vote-{arxiv_id}")).to_have_attribute("aria-pressed", "true")
-
-
-def main(out: Path) -> None:
+def main(out: Path, only_reader: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as directory, serve_demo(Path(directory)) as site, sync_playwright() as p:
         browser = launch_chromium(p)
-        context, page = sign_up(browser, site.base_url, "ada")
-        page.goto("/?sort=upvotes")
-        papers = page.get_by_test_id("paper-card").evaluate_all("cards => cards.map(c => c.dataset.arxivId)")
-        paper = papers[0]
-        vote(page, paper)
-        page.fill("#comment-body", "The ablation in section 4 is **really** convincing. Has anyone tried it at 7B?")
-        page.locator("#comments form button[type=submit]").click()
-        expect(page.get_by_test_id("comment").first).to_be_visible()
-        vote(page, papers[5])
-        context.close()
-        for name, picks in (("grace", (papers[5], papers[9])), ("alan", (papers[9], papers[12]))):
-            context, page = sign_up(browser, site.base_url, name)
-            for arxiv_id in picks:
-                vote(page, arxiv_id)
-            context.close()
-
-        pages = [  # name, path, a full-page shot at desktop size
-            ("daily", "/", False),
-            ("daily-week", "/?week=2026-W34&sort=upvotes&p=1", False),
-            ("trending", "/trending", False),
-            ("search", "/search?q=Maja+Pantic", False),
-            ("paper", f"/papers/{paper}", True),
-            ("orgs", "/orgs", False),
-            ("org", "/orgs/Tencent", False),
-            ("docs", "/docs", False),
-        ]
-        for name, path, full in pages:
-            for suffix, device in (("", DESKTOP), ("-phone", PHONE)):
-                context = browser.new_context(base_url=site.base_url, **device)
-                page = context.new_page()
-                page.goto(path)
-                if name == "docs":
-                    expect(page.locator(".opblock").first).to_be_visible()
-                page.screenshot(path=str(out / f"{name}{suffix}.png"), full_page=full and not suffix)
-                context.close()
-                print(out / f"{name}{suffix}.png")
-        context = browser.new_context(base_url=site.base_url, color_scheme="dark", **DESKTOP)
+        context = browser.new_context(base_url=site.base_url, **DESKTOP)
         page = context.new_page()
-        page.goto("/?week=2026-W34")
-        page.screenshot(path=str(out / "daily-week-dark.png"))
+        page.goto("/signup")
+        page.fill("#username", "ada")
+        page.fill("#password", "correct horse battery staple")
+        page.locator("main form button[type=submit]").click()
+        expect(page.get_by_test_id("current-user")).to_have_text("ada")
+        page.goto("/?sort=upvotes")
+        paper = page.get_by_test_id("paper-card").first.get_attribute("data-arxiv-id")
+        page.goto(f"/papers/{paper}")
+        page.get_by_test_id(f"vote-{paper}").click()
+        expect(page.get_by_test_id(f"vote-{paper}")).to_have_attribute("aria-pressed", "true")
+        page.fill("#comment-body", "The ablation in section 4 is **really** convincing. Has anyone tried it at 7B?")
+        page.locator("#comments form.new-comment button[type=submit]").click()
+        expect(page.get_by_test_id("comment").first).to_be_visible()
+        signed_in = context.storage_state()
         context.close()
+        scene = set_the_scene(site, "ada")
+
+        shots = [
+            ("daily.png", "/", DESKTOP, "light", False),
+            ("daily-week-dark.png", "/?week=2026-W34", DESKTOP, "dark", False),
+            ("paper.png", f"/papers/{paper}", DESKTOP, "light", True),
+            ("trending.png", "/trending", DESKTOP, "light", False),
+            ("search.png", "/search?q=video+generation", DESKTOP, "light", False),
+            ("daily-phone.png", "/", PHONE, "light", False),
+            ("paper-phone.png", f"/papers/{paper}", PHONE, "light", False),
+        ]
+        shots = [(name, path, device, "light", False) for name, path, device in (
+            ("daily.png", "/", DESKTOP), ("daily-phone.png", "/", PHONE))] if only_reader else shots
+        shots += [(name, path.format(**scene), device, scheme, full, True) for name, path, device, scheme, full in READER_SHOTS]
+        for name, path, device, scheme, full, *reader in shots:
+            if only_reader and not reader:
+                name = name.replace(".png", "-thumbnails.png")
+            context = browser.new_context(base_url=site.base_url, color_scheme=scheme,
+                                          storage_state=signed_in if reader else None, **device)
+            page = context.new_page()
+            page.goto(path)
+            page.screenshot(path=str(out / name), full_page=full)
+            context.close()
+            print(out / name)
         browser.close()
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "screenshots")
+    arguments = [a for a in sys.argv[1:] if a != "--reader"]
+    main(Path(arguments[0]) if arguments else REPO / "docs" / "screenshots", only_reader="--reader" in sys.argv)

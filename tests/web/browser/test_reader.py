@@ -1,174 +1,148 @@
-"""What a daily reader runs into (issue 17), in Debian's chromium on the test backend: the phone
-layout, paging both ways, the period pickers, search history, the searched author, the trending
-chart on a phone, the ways to the organisations and back from /docs, and an upvote without
-JavaScript. The fixtures' ``page`` runs each test at desktop and at phone size."""
+"""The reader's own, in Debian's chromium at desktop and phone size: following an author changes
+"For you"; a collection built from cards, shared by link, private to others until then, and
+exported as BibTeX and RIS that bibtexparser and rispy read back; paper pages' citation tags as
+Zotero's connector reads them."""
 
 from __future__ import annotations
 
 import re
 
+import bibtexparser
 import pytest
+import rispy
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from papertide.catalog.models import Paper
-from tests.web.browser.harness import enter_account
-from tests.web.browser.test_site import sign_up
+from tests.web.browser.test_site import PASSWORD, sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SPACE = r"(\+|%20)"  # a space in a query string, as a form or htmx writes it
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}
+# Zotero's "Embedded Metadata" translator reads every <meta> by its name (or property),
+# lower-cased, keeping each value of a repeated tag in order.
+ZOTERO_READS_META = """() => {
+  const tags = {};
+  for (const meta of document.getElementsByTagName("meta")) {
+    const key = (meta.getAttribute("name") || meta.getAttribute("property") || "").toLowerCase();
+    if (key) (tags[key] = tags[key] || []).push(meta.getAttribute("content"));
+  }
+  return tags;
+}"""
 
 
-@pytest.fixture
-def phone(chromium, site):
-    context = chromium.new_context(base_url=site.base_url, **PHONE)
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
+def card(page, arxiv_id: str):
+    return page.locator(f'[data-testid="paper-card"][data-arxiv-id="{arxiv_id}"]')
 
 
-@pytest.mark.parametrize("path", ["/", "/?week=2026-W34", "/?month=2026-08&sort=upvotes", "/orgs/Tencent"])
-def test_on_a_phone_the_first_paper_is_above_the_fold(phone, path, tmp_path):
-    phone.goto(path)
-    shot = tmp_path / "phone.png"
-    phone.screenshot(path=str(shot))  # what a reader sees first; kept with the test's files on failure
-    assert shot.stat().st_size > 0
-    header = phone.locator("header.topbar").bounding_box()
-    assert header["height"] <= 60, f"the header takes {header['height']} px"
-    card = phone.get_by_test_id("paper-card").first.bounding_box()
-    assert card["y"] >= header["height"] and card["y"] + card["height"] <= 844, f"first paper at {card}"
-    # The header scrolls away with the page instead of covering it.
-    phone.evaluate("window.scrollTo(0, 200)")
-    expect(phone.locator("header.topbar")).not_to_be_in_viewport(ratio=1)
+def test_following_an_author_changes_for_you(page, site, viewport):
+    sign_up(page, viewport)
+    page.goto("/for-you")
+    expect(page.get_by_test_id("signals")).to_have_text("0 of 3")
 
+    # Three upvotes: enough signals, but the demo site holds no vectors, so nothing is close yet.
+    page.goto("/?sort=upvotes")
+    ids = [c.get_attribute("data-arxiv-id") for c in page.get_by_test_id("paper-card").all()[:4]]
+    for arxiv_id in ids[:3]:
+        page.get_by_test_id(f"vote-{arxiv_id}").click()
+        expect(page.get_by_test_id(f"vote-{arxiv_id}")).to_have_attribute("aria-pressed", "true")
+    page.goto("/for-you")
+    expect(page.get_by_test_id("empty")).to_contain_text("Nothing new close to your interests")
 
-def test_on_a_phone_search_shows_its_button(phone):
-    phone.goto("/search")
-    button = phone.locator("main").get_by_role("button", name="Search")
-    expect(button).to_be_visible()
-    box = button.bounding_box()
-    assert box["x"] + box["width"] <= 390
-    phone.fill("#q", "diffusion")
-    button.click()
-    expect(phone.get_by_test_id("result-count")).to_contain_text("diffusion")
+    # Follow an author of a paper of the day, from the author's page reached from the card.
+    page.goto("/?sort=upvotes")
+    target = card(page, ids[3])
+    author_link = target.locator(".author-links a").first
+    author = author_link.inner_text()
+    author_link.click()
+    expect(page.get_by_test_id("author-name")).to_have_text(author)
+    page.get_by_test_id("follow").click()
+    expect(page.get_by_test_id("follow")).to_have_attribute("aria-pressed", "true")
+    page.reload()
+    expect(page.get_by_test_id("follow")).to_contain_text("Following")
 
-
-def test_on_a_phone_the_trending_chart_is_readable(phone):
-    phone.goto("/trending")
-    label = phone.locator(".bar-list .bar-label").first
-    expect(label).to_be_visible()
-    size = label.evaluate("element => parseFloat(getComputedStyle(element).fontSize)")
-    assert size >= 12, f"chart labels are {size} px"
-    expect(phone.get_by_test_id("trending-window")).to_have_text(re.compile(r"\d{1,2}–\d{1,2} \w{3} \d{4}"))
-
-
-def test_page_back_and_forth(page):
-    page.goto("/?month=2026-08&sort=upvotes")
-    note = page.get_by_test_id("count-note")
-    expect(note).to_have_text(re.compile(r"^Papers 1–100 of \d+$"))
-    first_card = page.get_by_test_id("paper-card").first.get_attribute("data-arxiv-id")
-    page.get_by_test_id("next-page").click()
-    expect(page).to_have_url(re.compile(r"p=1$"))
-    expect(note).to_have_text(re.compile(r"^Papers 101–200 of \d+$"))
-    page.get_by_test_id("next-page").click()
-    expect(note).to_have_text(re.compile(r"^Papers 201–\d+ of \d+$"))
-    expect(page.get_by_test_id("next-page")).to_have_count(0)
-    page.get_by_test_id("prev-page").click()
-    expect(note).to_have_text(re.compile(r"^Papers 101–200 of \d+$"))
-    page.get_by_test_id("prev-page").click()
-    expect(note).to_have_text(re.compile(r"^Papers 1–100 of \d+$"))
-    assert page.get_by_test_id("paper-card").first.get_attribute("data-arxiv-id") == first_card
-    expect(page.get_by_test_id("prev-page")).to_have_count(0)
-
-
-def test_weeks_read_as_dates_and_are_picked_from_a_list(page):
-    page.goto("/?week=2026-W34")
-    heading = page.get_by_test_id("feed-heading")
-    expect(heading).to_have_text("17–23 Aug 2026")
-    page.get_by_test_id("period-picker").select_option(label="10–16 Aug 2026")  # submits itself
-    expect(page).to_have_url(re.compile(r"\?week=2026-W33$"))
-    expect(heading).to_have_text("10–16 Aug 2026")
-    page.get_by_role("link", name="Month", exact=True).click()
-    expect(page.get_by_test_id("period-picker")).to_have_value("2026-08")
+    page.get_by_test_id("nav-for-you").click()
+    picked = card(page, ids[3])
+    expect(picked).to_be_visible()
+    expect(picked.get_by_test_id("why")).to_contain_text(f"By an author you follow: {author}")
+    for arxiv_id in ids[:3]:  # what the reader upvoted is not offered again
+        expect(card(page, arxiv_id)).to_have_count(0)
+    for path in ("/for-you", page.url.replace(site.base_url, "") if "/authors/" in page.url else "/collections",
+                 f"/authors/{author}"):
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {viewport} size"
     assert not page.console_errors, page.console_errors
 
 
-def test_typing_a_search_adds_one_history_entry(page):
-    page.goto("/search")
-    before = page.evaluate("history.length")
-    box = page.locator("#q")
-    for words in ("video", "video generation", "video generation with", "video generation with diffusion"):
-        box.fill(words)  # one input event per word: each used to add an entry
-        expect(page.get_by_test_id("result-count")).to_contain_text(f"“{words}”")
-        expect(page).to_have_url(re.compile(r"q=" + words.replace(" ", SPACE) + "$"))  # the address follows
-        assert page.evaluate("history.length") == before
-    box.press("Tab")  # done with this query
-    page.wait_for_function(f"history.length === {before + 1}")
-    page.go_back()
-    expect(page).to_have_url(re.compile(r"/search$"))
-    expect(page.locator("#q")).to_have_value("")
-    page.go_forward()
-    expect(page).to_have_url(re.compile(r"q=" + "video generation with diffusion".replace(" ", SPACE) + "$"))
+def test_a_collection_built_from_cards_is_shared_by_link_and_exported(page, chromium, site, viewport, tmp_path):
+    sign_up(page, viewport)
+    name = f"Reading group {viewport}"
+    page.goto("/?sort=upvotes")
+    first, second = (c.get_attribute("data-arxiv-id") for c in page.get_by_test_id("paper-card").all()[:2])
+
+    # Save the first paper into a new collection, from its card's menu (loaded on opening).
+    card(page, first).get_by_test_id(f"save-{first}").locator("summary").click()
+    menu = card(page, first).get_by_test_id("collect-menu")
+    menu.get_by_placeholder("New collection…").fill(name)
+    menu.get_by_role("button", name="Add").click()
+    expect(card(page, first).get_by_test_id(f"collect-{name}")).to_have_attribute("aria-pressed", "true")
+    # The second, into the same collection.
+    card(page, second).get_by_test_id(f"save-{second}").locator("summary").click()
+    card(page, second).get_by_test_id(f"collect-{name}").click()
+    expect(card(page, second).get_by_test_id(f"collect-{name}")).to_have_attribute("aria-pressed", "true")
+
+    page.goto("/collections")
+    page.get_by_role("link", name=name).first.click()
+    expect(page.get_by_test_id("collection-name")).to_have_text(name)
+    expect(page.get_by_test_id("paper-card")).to_have_count(2)
+    address = page.url
+
+    # Private: another reader, signed out or signed in, is told there is nothing there.
+    stranger = chromium.new_context(base_url=site.base_url)
+    stranger_page = stranger.new_page()
+    assert stranger_page.goto(address).status == 404
+    other = stranger_page
+    other.goto("/signup")
+    other.fill("#username", f"other_{viewport}_{first.replace('.', '')}")
+    other.fill("#password", PASSWORD)
+    other.locator("main form button[type=submit]").click()
+    expect(other.get_by_test_id("current-user")).to_be_visible()
+    assert other.goto(address).status == 404
+
+    # Shared by link: the address itself now opens it, for anyone.
+    page.get_by_test_id("toggle-share").click()
+    expect(page.get_by_test_id("share-url")).to_have_value(address)
+    anonymous = chromium.new_context(base_url=site.base_url).new_page()
+    assert anonymous.goto(address).status == 200
+    expect(anonymous.get_by_test_id("collection-name")).to_have_text(name)
+    expect(anonymous.get_by_test_id("paper-card")).to_have_count(2)
+    anonymous.context.close()
+    stranger.close()
+
+    # Exports, downloaded as a reader would, read back by the libraries reference tools use.
+    with page.expect_download() as bib_download:
+        page.get_by_test_id("export-bib").click()
+    library = bibtexparser.parse_file(bib_download.value.path())
+    assert not library.failed_blocks
+    assert sorted(e.fields_dict["eprint"].value for e in library.entries) == sorted([first, second])
+    with page.expect_download() as ris_download:
+        page.get_by_test_id("export-ris").click()
+    with open(ris_download.value.path(), encoding="utf-8") as exported:
+        records = rispy.load(exported)
+    assert sorted(r["accession_number"] for r in records) == sorted([f"arXiv:{first}", f"arXiv:{second}"])
+    assert all(r["type_of_reference"] == "UNPB" and r["authors"] for r in records)
+    assert not page.console_errors, page.console_errors
 
 
-def test_the_searched_author_shows_on_the_card(page, site):
-    with site.database.session() as session:  # a paper whose fifth author wrote nothing else here
-        papers = session.scalars(select(Paper).where(Paper.hidden.is_(False))).all()
-    counts: dict[str, int] = {}
-    for paper in papers:
-        for name in paper.authors:
-            counts[name] = counts.get(name, 0) + 1
-    paper, name = next((p, p.authors[4]) for p in sorted(papers, key=lambda p: p.arxiv_id)
-                       if len(p.authors) > 6 and counts[p.authors[4]] == 1 and p.authors[4].isascii())
-    page.goto("/search")
-    page.fill("#q", name)
-    card = page.locator(f'[data-testid="paper-card"][data-arxiv-id="{paper.arxiv_id}"]')
-    expect(card.locator("mark")).to_have_text(name)
-    expect(card.get_by_test_id("authors")).to_contain_text("+")
-
-
-def test_the_organisations_are_reached_from_every_page(page):
-    page.goto("/trending")
-    page.locator("header").get_by_role("link", name="Organisations").click()
-    expect(page).to_have_url(re.compile(r"/orgs$"))
-    page.get_by_test_id("org-directory").get_by_role("link").first.click()
-    expect(page.get_by_test_id("org-name")).to_be_visible()
-    rss = page.get_by_test_id("feed-links").get_by_role("link", name="RSS")
-    expect(rss).to_have_attribute("href", re.compile(r"^/feeds/organizations/.+\.rss$"))
-    page.locator("footer").get_by_role("link", name="Organisations").click()
-    expect(page).to_have_url(re.compile(r"/orgs$"))
-
-
-def test_the_api_reference_lists_the_api_and_leads_back(page):
-    page.goto("/docs")
-    expect(page.locator(".opblock-summary-path").first).to_be_visible()
-    paths = page.locator(".opblock-summary-path").all_inner_texts()
-    assert paths and all(path.startswith(("/api/", "/feeds/")) for path in paths), paths
-    page.get_by_test_id("back-to-site").click()
-    expect(page.get_by_test_id("feed-heading")).to_be_visible()
-
-
-def test_an_upvote_without_javascript_comes_back_to_the_list(chromium, site):
-    context = chromium.new_context(base_url=site.base_url, java_script_enabled=False)
-    try:
-        page = context.new_page()
-        enter_account(page, "/signup", "nojs_reader")  # a plain form: no script needed
-        page.goto("/?month=2026-08&sort=newest&p=1")
-        arxiv_id = page.get_by_test_id("paper-card").nth(3).get_attribute("data-arxiv-id")
-        before = int(page.get_by_test_id(f"votes-{arxiv_id}").get_attribute("data-count"))
-        page.get_by_test_id(f"vote-{arxiv_id}").click()
-        expect(page).to_have_url(re.compile(rf"/\?month=2026-08&sort=newest&p=1#paper-{re.escape(arxiv_id)}$"))
-        expect(page.get_by_test_id(f"votes-{arxiv_id}")).to_have_attribute("data-count", str(before + 1))
-    finally:
-        context.close()
-
-
-def test_signed_in_on_a_phone_the_header_keeps_to_one_row(phone):
-    sign_up(phone, "phone")
-    header = phone.locator("header.topbar").bounding_box()
-    assert header["height"] <= 60
-    expect(phone.get_by_role("button", name="Log out")).to_be_visible()
-    overflow = phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0
+def test_citation_tags_read_as_zoteros_connector_reads_them(page, site):
+    page.goto("/?sort=upvotes")
+    arxiv_id = page.get_by_test_id("paper-card").first.get_attribute("data-arxiv-id")
+    page.goto(f"/papers/{arxiv_id}")
+    tags = page.evaluate(ZOTERO_READS_META)
+    title = page.get_by_test_id("paper-title").inner_text()
+    shown_authors = page.locator(".paper-head .authors a").all_inner_texts()
+    assert tags["citation_title"] == [title] == tags["og:title"]
+    assert tags["citation_author"][:len(shown_authors)] == shown_authors
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2}", tags["citation_date"][0])
+    assert tags["citation_pdf_url"] == [f"https://arxiv.org/pdf/{arxiv_id}"]
+    assert tags["citation_arxiv_id"] == [arxiv_id]
+    assert tags["citation_abstract_html_url"] == [f"{site.base_url}/papers/{arxiv_id}"]
+    assert tags["twitter:card"] and tags["og:description"][0]

@@ -53,7 +53,7 @@ def test_sign_up_submit_upvote_and_comment(page, site, viewport):
 
     # Comment: Markdown rendered, appended without a reload, the form cleared.
     page.fill("#comment-body", "Clear write-up, **great** ablations.")
-    page.locator("#comments form button[type=submit]").click()
+    page.locator("#comments form.new-comment button[type=submit]").click()
     comment = page.get_by_test_id("comment").filter(has_text="Clear write-up")
     expect(comment).to_be_visible()
     expect(comment.locator("strong")).to_have_text("great")
@@ -176,8 +176,10 @@ def test_log_out_then_back_in_with_a_wrong_password_first(page, site, viewport):
     page.fill("#username", username)
     page.fill("#password", "not the password")
     page.locator("main form button[type=submit]").click()
-    expect(page.get_by_test_id("flash")).to_contain_text("wrong username or password")
-    page.fill("#username", username)
+    expect(page.get_by_test_id("form-error")).to_contain_text("Wrong username or password")
+    expect(page.locator("#username")).to_have_value(username)  # kept: only the password is typed again
+    expect(page.locator("#password")).to_have_value("")
+    expect(page.locator("#password")).to_be_focused()
     page.fill("#password", PASSWORD)
     page.locator("main form button[type=submit]").click()
     expect(page.get_by_test_id("current-user")).to_have_text(username)
@@ -203,7 +205,7 @@ def test_changing_the_password_signs_out_the_other_device(page, chromium, site, 
     assert page.console_errors == []
 
 
-def test_moderator_hides_a_comment_and_a_paper_and_blocks_a_user(page, site, viewport):
+def test_moderator_removes_a_comment_hides_a_paper_and_blocks_a_user_giving_reasons(page, site, viewport):
     from papertide.community import accounts
 
     # A reader comments on a paper.
@@ -211,27 +213,46 @@ def test_moderator_hides_a_comment_and_a_paper_and_blocks_a_user(page, site, vie
     arxiv_id = page.get_by_test_id("paper-card").first.get_attribute("data-arxiv-id")
     page.goto(f"/papers/{arxiv_id}")
     page.fill("#comment-body", f"spam from {author}")
-    page.locator("#comments form button[type=submit]").click()
+    page.locator("#comments form.new-comment button[type=submit]").click()
     expect(page.get_by_test_id("comment").filter(has_text=f"spam from {author}")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
 
-    # A moderator (made one from the command line's service) acts from the admin view.
+    # A moderator (made one from the command line's service) removes it from the thread: the
+    # dialog asks for a reason, which then stands in the comment's place.
     moderator = sign_up(page, viewport)
     with site.database.session() as session:
         accounts.set_admin(session, moderator)
+    page.goto(f"/papers/{arxiv_id}")
+    comment = page.get_by_test_id("comment").filter(has_text=f"spam from {author}")
+    comment.get_by_test_id("remove-comment").click()
+    dialog = page.locator("dialog#dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("h2")).to_have_text(f"Remove {author}'s comment?")
+    dialog.locator("#reason").fill("spam")
+    dialog.get_by_test_id("confirm-button").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("removed-note").first).to_contain_text("removed by a moderator: spam")
+
+    # Blocking from the admin view asks too; the audit trail names everyone.
     page.goto("/admin")
     expect(page.locator("h1")).to_have_text("Moderation")
-    row = page.locator("tr").filter(has_text=f"spam from {author}")
-    row.get_by_role("button", name="Hide").click()
-    expect(page.get_by_test_id("flash")).to_contain_text("done", ignore_case=True)
-    expect(page.locator("tr").filter(has_text=f"spam from {author}").get_by_role("button", name="Unhide")).to_be_visible()
-    page.locator("tr").filter(has_text=author).filter(has_not_text="spam").get_by_role("button", name="Block").click()
-    expect(page.locator("tr").filter(has_text=author).filter(has_not_text="spam").get_by_role("button", name="Unblock")).to_be_visible()
+    page.get_by_test_id(f"block-{author}").click()
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("link", name="Cancel").click()  # changing one's mind changes nothing
+    expect(dialog).to_be_hidden()
+    page.get_by_test_id(f"block-{author}").click()
+    dialog.locator("#reason").fill("spam account")
+    dialog.get_by_test_id("confirm-button").click()
+    expect(page.get_by_test_id("flash")).to_contain_text(f"Blocked {author}")
+    expect(page.get_by_test_id("audit-entry").first).to_have_text(f"{moderator} blocked {author}")
+    expect(page.get_by_test_id("audit-entry").nth(1)).to_contain_text(f"{moderator} removed {author}'s comment on «")
 
     # Hiding a paper takes it off the lists for everyone but moderators.
     page.goto(f"/papers/{arxiv_id}")
-    page.get_by_role("button", name="Hide paper").click()
-    expect(page.get_by_text("hidden from lists")).to_be_visible()
+    page.get_by_test_id("hide-paper").click()
+    dialog.locator("#reason").fill("duplicate")
+    dialog.get_by_test_id("confirm-button").click()
+    expect(page.get_by_text("hidden from lists: duplicate")).to_be_visible()
     anonymous = page.context.browser.new_context(base_url=site.base_url)
     try:
         reader = anonymous.new_page()
@@ -242,6 +263,7 @@ def test_moderator_hides_a_comment_and_a_paper_and_blocks_a_user(page, site, vie
         anonymous.close()
     page.get_by_role("button", name="Unhide paper").click()
     expect(page.get_by_text("hidden from lists")).to_have_count(0)
+    assert page.console_errors == []
 
 
 def test_the_date_picker_goes_to_that_day(page, site):

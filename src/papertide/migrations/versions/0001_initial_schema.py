@@ -22,7 +22,7 @@ depends_on = None
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        # pgvector, for embeddings; installing it needs a superuser once (see docs/deploy.md).
+        # pgvector, for embeddings; installing it needs a superuser once (see docs/admin-guide.md).
         op.execute("CREATE EXTENSION IF NOT EXISTS vector")
     op.create_table('harvest_checkpoints',
     sa.Column('key', sa.String(length=500), nullable=False),

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from papertide import feed
 from papertide.catalog.arxiv_ids import normalise_arxiv_id
-from papertide.community import comments, ratelimit, votes
+from papertide.community import ratelimit, threads, votes
 from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError
 from papertide.web import deps, security
 from papertide.web.api import hf_shapes
 from papertide.web.session import current_user, require_user
-from papertide.search.papers import search_papers, similar_papers
+from papertide.search import search_papers, similar_papers
 
 router = APIRouter(prefix="/api", tags=["papers"])
 
@@ -83,8 +83,9 @@ def search(
     date_to: date | None = None,
     organization: Annotated[str | None, Query(max_length=100)] = None,
 ) -> JSON:
-    items = search_papers(session, q, limit=limit, now=deps.now(request), date_from=date_from,
-                                  date_to=date_to, organization=organization)
+    hits = search_papers(deps.database(request), q, limit=min(limit, feed.MAX_LIMIT), published_from=date_from,
+                         published_until=date_to, organization=organization)
+    items = feed.items_by_ids(session, [hit.arxiv_id for hit in hits], now=deps.now(request))
     return JSON([hf_shapes.daily_item(item) for item in items])
 
 
@@ -113,7 +114,8 @@ def organization_papers(request: Request, session: ReadSession, slug: str,
 def similar(request: Request, session: ReadSession, arxiv_id: str, k: Annotated[int, Query(ge=1, le=50)] = 6) -> JSON:
     if feed.get_paper_item(session, arxiv_id) is None:
         return error(404, "Paper not found")
-    return JSON([hf_shapes.daily_item(item) for item in similar_papers(session, arxiv_id, k=k, now=deps.now(request))])
+    hits = similar_papers(deps.database(request), arxiv_id, k=k)
+    return JSON([hf_shapes.daily_item(item) for item in feed.items_by_ids(session, [h.arxiv_id for h in hits], now=deps.now(request))])
 
 
 @router.get("/papers/{arxiv_id:path}/votes", summary="Upvotes over time (papertide)")
@@ -132,9 +134,11 @@ def list_comments(session: ReadSession, arxiv_id: str) -> JSON:
     if item is None:
         return error(404, "Paper not found")
     return JSON([
-        {"id": c.id, "author": hf_shapes.user(c.author), "body": c.body, "html": c.html,
-         "createdAt": hf_shapes.iso(c.created_at), "parentId": c.parent_id}
-        for c in comments.list_comments(session, item.paper.arxiv_id)
+        {"id": c.id, "author": hf_shapes.user(c.author) if c.state in ("shown", "removed") else None,
+         "body": c.body, "html": c.html,
+         "createdAt": hf_shapes.iso(c.created_at), "parentId": c.parent_id, "state": c.state,
+         "editedAt": hf_shapes.iso(c.edited_at), "removedReason": c.removed_reason}
+        for c in threads.list_comments(session, item.paper.arxiv_id)
     ])
 
 

@@ -3,10 +3,13 @@ which sends the reader back here with a flash message (``web.session``) when it 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from papertide.community import accounts
+from papertide.web.deps import database
 from papertide.web.rendering import page_context, render_page
 from papertide.web.session import safe_next
 
@@ -19,8 +22,9 @@ def signup_page(request: Request, next: str | None = None) -> HTMLResponse:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str | None = None) -> HTMLResponse:
-    return render_page(request, page_context(request), "login.html", next=safe_next(next))
+def login_page(request: Request, next: str | None = None, username: Annotated[str, Query(max_length=100)] = "") -> HTMLResponse:
+    """The log-in form; ``username`` fills it in (after a password reset)."""
+    return render_page(request, page_context(request), "login.html", next=safe_next(next), username=username)
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -28,7 +32,9 @@ def account_page(request: Request):
     context = page_context(request)
     if context["user"] is None:
         return RedirectResponse("/login?next=/account", status_code=303)
-    return render_page(request, context, "account.html", nav="account", min_password=accounts.MIN_PASSWORD)
+    with database(request).session() as session:
+        email = accounts.email_of(session, context["user"].id)
+    return render_page(request, context, "account.html", nav="account", min_password=accounts.MIN_PASSWORD, email=email)
 
 
 @router.get("/submit", response_class=HTMLResponse)

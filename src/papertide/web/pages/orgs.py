@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from papertide import feed
 from papertide.catalog.organizations import list_organizations
-from papertide.community import votes
+from papertide.community import follows, votes
 from papertide.web.deps import database, now
 from papertide.web.paging import pager
 from papertide.web.rendering import feed_link, page_context, query_url, render_page
@@ -40,6 +40,7 @@ def organization_page(request: Request, slug: str, sort: str = "newest", p: int 
                                               p=p or None), status_code=301)
         user = context["user"]
         voted = votes.voted_papers(session, user.id, [i.paper.id for i in page.items]) if user else set()
+        following = follows.is_following(session, user.id if user else None, "organization", page.organization.slug)
     sort = feed.normalise_sort(sort)
     pills = [(key, label, query_url(f"/orgs/{slug}", sort=None if key == "newest" else key)) for key, label in SORT_LABELS]
     pages = pager(page.page, page.limit, len(page.items), page.total,
@@ -47,4 +48,5 @@ def organization_page(request: Request, slug: str, sort: str = "newest", p: int 
     org = page.organization
     return render_page(request, context, "org.html", nav="orgs", org=org, items=page.items, total=page.total,
                        total_upvotes=page.total_upvotes, voted_ids=voted, sort=sort, sort_pills=pills, pager=pages,
-                       feed_links=[feed_link(f"Papers from {org.name}", f"organizations/{org.slug}")])
+                       feed_links=[feed_link(f"Papers from {org.name}", f"organizations/{org.slug}")],
+                       following=following, follow_kind="organization", follow_name=org.slug, next=f"/orgs/{org.slug}")

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from papertide import feed
-from papertide.community import comments, votes
+from papertide.community import collections, threads, votes
 from papertide.web.cache import Memo
 from papertide.web.charts import line_chart
-from papertide.web.deps import database, now
+from papertide.web.deps import database, now, settings
 from papertide.web.rendering import page_context, render_page
-from papertide.search.papers import similar_papers
+from papertide.search import similar_papers
 
 router = APIRouter()
 SIMILAR = 6
@@ -20,9 +20,9 @@ SIMILAR = 6
 _similar_ids = Memo(ttl=600.0)
 
 
-def similar_items(session, database_url: str, arxiv_id: str, clock) -> list[feed.FeedItem]:
-    ids = _similar_ids.get((database_url, arxiv_id), lambda: [
-        item.paper.arxiv_id for item in similar_papers(session, arxiv_id, k=SIMILAR, now=clock)
+def similar_items(session, search_database, arxiv_id: str, clock) -> list[feed.FeedItem]:
+    ids = _similar_ids.get((search_database.url, arxiv_id), lambda: [
+        hit.arxiv_id for hit in similar_papers(search_database, arxiv_id, k=SIMILAR)
     ])
     return feed.items_by_ids(session, ids, now=clock)
 
@@ -42,14 +42,21 @@ def paper_page(request: Request, arxiv_id: str):
         if paper.arxiv_id != arxiv_id:  # 2405.15738v2, arXiv:..., an abs URL: one canonical address
             return RedirectResponse(f"/papers/{paper.arxiv_id}", status_code=301)
         history = feed.votes_over_time(session, paper.id, now=clock)
+        thread = threads.thread(session, paper.arxiv_id, moderator=moderator)
         context.update(
             item=detail.item,
             paper=paper,
             bibtex=detail.bibtex,
             voted=votes.has_voted(session, user.id, paper.arxiv_id) if user else False,
-            comments=comments.list_comments(session, paper.arxiv_id, include_hidden=moderator),
-            similar=similar_items(session, database(request).url, paper.arxiv_id, clock),
+            comments=thread,
+            comment_count=threads.shown_count(thread),
+            arxiv_id=paper.arxiv_id,
+            now=clock,
+            similar=similar_items(session, database(request), paper.arxiv_id, clock),
             local_votes=sum(point.votes for point in history),
             votes_chart=line_chart([(p.day, p.total) for p in history], title=f"Upvotes of {paper.title} over time"),
+            menu=collections.menu(session, user.id, paper.id) if user else [],
+            base_url=settings(request).base_url.rstrip("/"),
+            page_url=f"{settings(request).base_url.rstrip('/')}/papers/{paper.arxiv_id}",
         )
     return render_page(request, context, "paper.html")

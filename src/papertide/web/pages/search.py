@@ -18,7 +18,7 @@ from papertide.community import votes
 from papertide.web.cache import Memo
 from papertide.web.deps import database, now
 from papertide.web.rendering import feed_link, page_context, render_page
-from papertide.search.papers import search_papers
+from papertide.search import search_papers
 
 router = APIRouter()
 RESULTS = 30
@@ -52,8 +52,9 @@ def search_page(request: Request, q: str = "", date_from: str | None = None, dat
     with database(request).session() as session:
         if go and (exact := normalise_arxiv_id(q)) and feed.get_paper_item(session, exact):
             return RedirectResponse(f"/papers/{exact}", status_code=303)  # "I'm feeling lucky" on an id
-        items = search_papers(session, q, limit=RESULTS, now=now(request), date_from=start, date_to=end,
-                                      organization=org or None) if q else []
+        hits = search_papers(database(request), q, limit=RESULTS, published_from=start, published_until=end,
+                             organization=org or None) if q else []
+        items = feed.items_by_ids(session, [hit.arxiv_id for hit in hits], now=now(request))
         organizations = organization_choices(session, database(request).url)
         user = context["user"]
         voted = votes.voted_papers(session, user.id, [i.paper.id for i in items]) if user else set()

@@ -37,21 +37,46 @@
   });
   document.addEventListener("htmx:sendError", function () { toast("Could not reach the server. Check your connection."); });
 
-  // Forms marked data-reset-on-success clear themselves once htmx has posted them (e.g. a comment).
+  // Forms marked data-reset-on-success clear themselves once htmx has posted them (a comment, a
+  // reply; a reply's box folds up again). A form inside the dialog closes it once it has done its work.
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt;
-    if (event.detail.successful && form.matches && form.matches("form[data-reset-on-success]")) {
+    if (!event.detail.successful || !form.matches) return;
+    if (form.matches("form[data-reset-on-success]")) {
       form.reset();
+      var box = form.closest("details");
+      if (box) box.open = false;
       var placeholder = document.getElementById("no-comments");
       if (placeholder) placeholder.remove();
     }
     // The comment count beside the heading counts what the page shows, new comments included.
     var total = document.querySelector("[data-testid=comment-total]");
     if (total && event.detail.successful) {
-      var shown = document.querySelectorAll("#comment-list .comment:not(.hidden-comment)").length;
+      var shown = document.querySelectorAll("#comment-list .comment-shown").length;
       total.textContent = shown;
       total.hidden = shown === 0;
     }
+    var dialog = form.closest("dialog");
+    if (dialog && form.matches("form") && dialog.open) dialog.close();
+  });
+
+  // Confirmations (delete a comment, hide a paper, block someone) are pages of their own; with
+  // htmx they load into the page's <dialog> (hx-target="#dialog-body"), which opens as a modal.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "dialog-body") return;
+    var dialog = document.getElementById("dialog");
+    if (!dialog.open) dialog.showModal();
+    var first = dialog.querySelector("input:not([type=hidden]), textarea, button[type=submit]");
+    if (first) first.focus();
+  });
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-close-dialog]");
+    var dialog = closer && closer.closest("dialog");
+    if (dialog) { event.preventDefault(); dialog.close(); }
+  });
+  // A click on the backdrop (outside the dialog's box) closes it, as Escape does.
+  document.addEventListener("click", function (event) {
+    if (event.target.id === "dialog" && event.target.open) event.target.close();
   });
 
   // "/" focuses the search box, as on most sites with one (not while typing somewhere else).
