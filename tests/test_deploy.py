@@ -189,7 +189,7 @@ def app_routes() -> list[tuple[str, set[str]]]:
 
 
 def example_path(template: str) -> str:
-    return re.sub(r"\{[^}:]+(:path)?\}", lambda m: "2508.00001" if m.group(1) else "x", template)
+    return re.sub(r"\{[^}:]+(:\w+)?\}", lambda m: "2508.00001" if m.group(1) else "x", template)
 
 
 def nginx_location(config: str, path: str) -> str:
@@ -220,7 +220,7 @@ def test_nginx_rate_limits_every_write_route_of_the_app_and_no_read(name):
     keyed = dict(line.split(None, 1) for line in (l.strip().rstrip(";") for l in mapping.splitlines()) if line)
     routes = app_routes()
     writes = [(path, methods) for path, methods in routes if methods & {"POST", "PUT", "PATCH", "DELETE"}]
-    assert {"/papers/{arxiv_id:path}/vote", "/api/papers/{arxiv_id:path}/vote", "/papers/{arxiv_id:path}/comments",
+    assert {"/papers/{arxiv_id:path}/vote", "/api/papers/{arxiv_id:arxiv}/vote", "/papers/{arxiv_id:path}/comments",
             "/submit", "/subscribe", "/login", "/signup"} <= {path for path, _ in writes}
     for path, methods in writes:
         body = nginx_location(config, example_path(path))

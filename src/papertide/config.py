@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     # The reverse proxy's addresses: only from these does uvicorn believe X-Forwarded-For/-Proto
     # (comma-separated addresses or networks; "*" trusts everyone, so any client picks its address).
     forwarded_allow_ips: str = "127.0.0.1,::1"
+    # Origins whose pages may read the read-only API and the feeds from a browser (CORS), comma-
+    # separated (https://reader.example): "*" for any, empty for none. Writes are never open to them.
+    cors_origins: str = "*"
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
@@ -167,6 +170,19 @@ class Settings(BaseSettings):
                 except ValueError:
                     raise ValueError(f"{entry!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/24)") from None
         return ",".join(entries)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        entries = [entry.strip().rstrip("/") for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry != "*" and not re.fullmatch(r"https?://[^/\s]+", entry):
+                raise ValueError(f"{entry!r} is not an origin (scheme and host, e.g. https://reader.example) or *")
+        return ",".join(entries)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [entry for entry in self.cors_origins.split(",") if entry]
 
     @field_validator("database_url")
     @classmethod

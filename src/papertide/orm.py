@@ -9,6 +9,19 @@ from sqlalchemy import JSON, DateTime, LargeBinary, MetaData, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
+# The largest id an Integer primary key holds (32-bit on PostgreSQL): a larger one from a URL or a
+# form is refused before it reaches the driver, which would fail on it.
+MAX_ID = 2**31 - 1
+
+
+def parse_id(text: str | None) -> int | None:
+    """``text`` as a row id if it is one: ASCII digits (``"²".isdigit()`` is true too) from 1 to
+    ``MAX_ID``; else None."""
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
+
 # Named constraints, so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

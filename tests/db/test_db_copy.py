@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from papertide.catalog.models import HarvestCheckpoint, Organization, OrganizationAlias, Paper, PaperThumbnail, SourcePacing
 from papertide.community import collections, follows
-from papertide.community.models import Collection, CollectionItem, Comment, Follow, ModerationAction, RateLimitEvent, User, Vote
+from papertide.community.models import (AccountSession, ApiToken, Collection, CollectionItem, Comment, Follow, ModerationAction,
+                                        PasswordResetToken, RateLimitEvent, User, Vote)
 from papertide.db_copy import CopyError, copy_database
 from papertide.digest.models import DigestOutbox, Subscription
 from papertide.ingest.jsonl import JsonlSource
@@ -71,6 +72,10 @@ def fill(database, tmp_path, papers=300):
         session.add_all(CollectionItem(collection_id=shelf.id, paper_id=p, added_at=WHEN) for p in paper_ids)
         session.add(PaperThumbnail(paper_id=paper_ids[0], status="done", file=f"{paper_ids[0]}-0123456789ab.webp",
                                    width=360, height=466, attempts=1, updated_at=WHEN))
+        session.add(AccountSession(user_id=users[0].id, key_hash="a" * 64, created_at=WHEN))
+        session.add(ApiToken(user_id=users[1].id, name="nightly ✓", scope="write", token_hash="b" * 64, hint="pt_3kQ9",
+                             created_at=WHEN, last_used_at=WHEN))
+        session.add(PasswordResetToken(user_id=users[2].id, token_hash="c" * 64, created_at=WHEN, expires_at=WHEN))
 
 
 def everything(database) -> dict[str, list[tuple]]:

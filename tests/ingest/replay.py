@@ -43,6 +43,7 @@ class ReplayServer:
     def __init__(self) -> None:
         self.routes: dict[tuple[str, frozenset], list[Reply]] = {}
         self.requests: list[Request] = []
+        self.fallback: Reply | None = None  # the answer to a request no route names (else a 404)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
@@ -67,6 +68,8 @@ class ReplayServer:
         with self._lock:
             self.requests.append(Request(path, params, headers=headers))
             replies = self.routes.get((path, frozenset(params.items())))
+            if not replies and self.fallback is not None:
+                return self.fallback
             if not replies:
                 return Reply(404, f"no recording for {path} {sorted(params.items())}".encode())
             return replies.pop(0) if len(replies) > 1 else replies[0]

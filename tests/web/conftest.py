@@ -74,14 +74,16 @@ def _free_socket() -> socket.socket:
 
 @pytest.fixture
 def live_server(catalog: Database) -> Iterator[Callable[..., str]]:
-    """``start(**settings_overrides) -> base URL``: the real app under uvicorn on loopback."""
+    """``start(serve=None, **settings_overrides) -> base URL``: the real app under uvicorn on loopback."""
     servers: list[tuple[uvicorn.Server, threading.Thread, socket.socket]] = []
 
-    def start(**overrides) -> str:
+    def start(*, serve: Callable[[FastAPI], object] | None = None, **overrides) -> str:
+        """``serve`` may prepare the app and return what to serve instead (e.g. the app wrapped)."""
         sock = _free_socket()
         base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         app = build_app(settings_for(catalog, base_url=base_url, **overrides), catalog, clock=lambda: NOW)
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_keep_alive=30))
+        served = serve(app) if serve else app
+        server = uvicorn.Server(uvicorn.Config(served, log_level="warning", lifespan="off", timeout_keep_alive=30))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
         servers.append((server, thread, sock))

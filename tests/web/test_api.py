@@ -67,10 +67,17 @@ def test_daily_papers_periods_sorts_and_paging(client):
 
 
 @pytest.mark.parametrize("params", [{"date": "yesterday"}, {"week": "2025-34"}, {"month": "2025"}, {"sort": "random"},
-                                    {"date": "2025-08-21", "month": "2025-08"}])
+                                    {"date": ""}, {"month": "2025-8"}, {"date": " 2025-08-21"}])
 def test_bad_parameters_get_a_400_with_an_error_message(client, params):
     answer = client.get("/api/daily_papers", params=params)
     assert answer.status_code == 400 and answer.json()["error"]
+
+
+def test_of_several_periods_the_shortest_counts(client):
+    both = client.get("/api/daily_papers", params={"date": "2025-08-21", "month": "2025-08"})
+    assert [i["paper"]["id"] for i in both.json()] == [i["paper"]["id"] for i in
+                                                       client.get("/api/daily_papers", params={"date": "2025-08-21"}).json()]
+    assert client.get("/api/daily_papers", params={"week": "2025-W53"}).status_code == 404  # 2025 has 52 weeks
 
 
 def test_paper_endpoint(client):

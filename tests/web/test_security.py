@@ -22,7 +22,8 @@ def test_every_answer_carries_the_security_headers(client):
 def test_the_page_cache_wraps_the_security_headers_which_wrap_the_session(app):
     """The order ``web/app.py`` documents; Starlette runs the middleware added last first."""
     order = [middleware.cls.__name__ for middleware in app.user_middleware]
-    assert order == ["ObservabilityMiddleware", "PageCacheMiddleware", "SecurityHeadersMiddleware", "SessionMiddleware"]
+    assert order == ["ObservabilityMiddleware", "ReadOnlyCORSMiddleware", "HeadAsGetMiddleware", "PageCacheMiddleware",
+                     "ValidatorsMiddleware", "SecurityHeadersMiddleware", "SessionMiddleware"]
 
 
 def test_session_cookie_is_httponly_samesite_and_signed(client):
@@ -151,5 +152,5 @@ def test_every_input_is_length_limited(client):
     assert too_long.status_code == 400 and "at most 5,000 characters" in too_long.json()["error"]
     assert visitor.post("/papers/2508.00001/comments", {"body": "x" * 20_000}).status_code == 422
     assert visitor.post("/submit", {"arxiv_id": "1" * 201}).status_code == 422
-    assert client.get("/api/papers/search", params={"q": "q" * 501}).status_code == 422
-    assert client.get("/api/daily_papers", params={"date": "2" * 21}).status_code == 422
+    assert client.get("/api/papers/search", params={"q": "q" * 501}).status_code == 400  # a bad query parameter
+    assert client.get("/api/daily_papers", params={"date": "2" * 21}).status_code == 400

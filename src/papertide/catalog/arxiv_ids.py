@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 
-_NEW = r"\d{4}\.\d{4,5}"
-_OLD = r"[a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?/\d{7}"
-_ID = re.compile(rf"^(?P<id>{_NEW}|{_OLD})(?:v(?P<version>\d{{1,4}}))?$")
+# [0-9], not \d: Python's \d takes any script's digits, and no arXiv id has those.
+_NEW = r"[0-9]{4}\.[0-9]{4,5}"
+_OLD = r"[a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?/[0-9]{7}"
+# An id with its optional version, as a plain pattern (the API's schema uses it too).
+ID_PATTERN = rf"(?:{_NEW}|{_OLD})(?:v[0-9]{{1,4}})?"
+_ID = re.compile(rf"^(?P<id>{_NEW}|{_OLD})(?:v(?P<version>[0-9]{{1,4}}))?$")
 _PREFIXES = re.compile(r"^(?:https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/|arxiv:)", re.IGNORECASE)
 
 

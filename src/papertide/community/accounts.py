@@ -146,6 +146,11 @@ def set_password(user: User, new: str) -> Account:
     return _account(user)
 
 
+def confirm_password(session: Session, user_id: int, current: str) -> None:
+    """Check the account's password before an address is asked for (``Forbidden`` if wrong)."""
+    _confirmed(session, user_id, current, "its email address")
+
+
 def set_email(session: Session, user_id: int, current: str, email: str) -> str | None:
     """Set (or clear, with "") the account's address after checking its password: the address is
     where password resets go, so a borrowed session must not be able to redirect them.
@@ -198,4 +203,18 @@ def require_active(session: Session, user_id: int) -> Account:
     user = session.get(User, user_id)
     if user is None or user.is_blocked:
         raise Forbidden("this account cannot vote, comment or submit")
+    return _account(user)
+
+
+def add_confirmed_email(session: Session, user_id: int, email: str) -> Account:
+    """Give ``user_id`` the address its owner just confirmed by a link sent to it; ``Conflict`` if
+    another account has it by now."""
+    email = validate_email(email)
+    user = session.get(User, user_id)
+    if user is None:
+        raise CommunityError("this account no longer exists")
+    holder = session.scalar(select(User.id).where(User.email == email))
+    if holder is not None and holder != user_id:
+        raise Conflict("this address belongs to another account now")
+    user.email = email
     return _account(user)

@@ -42,7 +42,7 @@ class Limit:
 _LOGIN = Limit(10, timedelta(minutes=5))
 _LOGIN_IP = Limit(30, timedelta(minutes=5))
 LIMITS: dict[str, Limit] = {
-    "login": _LOGIN,                               # failed log-ins per username
+    "login": _LOGIN,                               # failed log-ins per (username, client address)
     "login_ip": _LOGIN_IP,                         # failed log-ins per client address
     # Password resets are a way in too, so they get log-in's limits, counted apart (asking for
     # resets must not lock anyone out of logging in).
@@ -54,6 +54,8 @@ LIMITS: dict[str, Limit] = {
     "submit": Limit(20, timedelta(hours=1)),       # per user
     "follow": Limit(120, timedelta(minutes=1)),    # per user
     "collect": Limit(120, timedelta(minutes=1)),   # per user: saving papers, making collections
+    "subscribe": Limit(10, timedelta(hours=1)),    # digest subscription requests per client address
+    "confirmation_email": Limit(100, timedelta(hours=1)),  # confirmation emails, all addresses together
 }
 
 
@@ -61,12 +63,14 @@ PRUNE_EVERY = 200
 
 
 class RateLimited(Exception):
-    """Too many attempts; ``retry_after`` seconds until the oldest one leaves the window."""
+    """Too many attempts; ``retry_after`` seconds until the oldest one leaves the window. ``limit``
+    is the limit that was reached (for the answer's ``RateLimit-*`` headers)."""
 
-    def __init__(self, action: str, retry_after: int):
-        super().__init__(f"too many {action} attempts; try again in {retry_after} s")
+    def __init__(self, action: str, retry_after: int, limit: Limit | None = None):
+        super().__init__(f"too many {action.replace('_', ' ')} attempts; try again in {retry_after} s")
         self.action = action
         self.retry_after = retry_after
+        self.limit = limit
 
 
 def hit(session: Session, action: str, subject: str, *, now: datetime, scale: float = 1.0) -> None:
@@ -110,4 +114,4 @@ def _check(session: Session, action: str, key: str, limit: Limit, now: datetime,
     ).one()
     if count > allowed:
         retry_after = max(1, math.ceil((oldest + limit.window - now).total_seconds())) if oldest else 1
-        raise RateLimited(action.removesuffix("_ip"), retry_after)
+        raise RateLimited(action.removesuffix("_ip"), retry_after, limit)

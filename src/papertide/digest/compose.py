@@ -231,6 +231,16 @@ class Composer:
             "username": username, "reset_url": reset_url, "minutes": minutes,
         })
 
+    def account_confirmation(self, email: str, username: str, confirm_url: str) -> Message:
+        return self._simple(email, "account_confirm", f"Add this address to your {self.settings.site_name} account", {
+            "username": username, "confirm_url": confirm_url,
+        })
+
+    def account_taken(self, email: str, owner: str, username: str) -> Message:
+        return self._simple(email, "account_taken", f"Your address was used to sign up on {self.settings.site_name}", {
+            "owner": owner, "username": username,
+        })
+
     def _simple(self, email: str, name: str, subject: str, extra: dict) -> Message:
         context = {"site_name": self.settings.site_name, "base_url": self.base_url, "email": email, **extra}
         text = self._env.get_template(f"email/{name}.txt").render(context)

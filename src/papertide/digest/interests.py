@@ -13,6 +13,11 @@ from papertide.db import Database
 from papertide.digest.subscriptions import Preferences, SubscriptionError
 
 
+class UnknownInterests(SubscriptionError):
+    """An organisation or author that the catalog does not have (the API answers 404: the request
+    was well formed, what it names is not here)."""
+
+
 def _quoted(values: list[str]) -> str:
     return ", ".join(f"“{value}”" for value in values)
 
@@ -32,7 +37,7 @@ def check_interests(database: Database, preferences: Preferences) -> Preferences
         problems.append(f"no paper here lists {_quoted(unknown_authors)} as an author")
     if problems:
         message = "; ".join(problems)
-        raise SubscriptionError(f"{message[0].upper()}{message[1:]}. Pick from the suggestions as you type.")
+        raise UnknownInterests(f"{message[0].upper()}{message[1:]}. Pick from the suggestions as you type.")
     return preferences.model_copy(update={"organizations": [slug.lower() for slug in slugs], "authors": authors})
 
 

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from papertide.catalog.record import clean_text
+from papertide.catalog.text import clean_text
+from papertide.community import ratelimit
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.digest.models import Subscription
-from papertide.orm import utcnow
+from papertide.orm import parse_id, utcnow
 
 RESEND_INTERVAL = timedelta(minutes=10)
 MAX_PAPERS = 50
@@ -32,30 +33,47 @@ class SubscriptionError(ValueError):
     """Input a person can fix: shown to them as is."""
 
 
+# An entry must have a character that clean_text keeps (not whitespace, not a control, not a bidi
+# control): the JSON schema says so with this pattern, and _interests refuses what cleaning would
+# empty, so the API accepts exactly what its schema allows. It mirrors catalog.text.clean_text
+# (which also drops lone surrogates, which no JSON schema can carry); change both together.
+VISIBLE = "[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200b\u2028-\u202f\u205f\u2066-\u2069\u3000\ufeff\ufffe\uffff]"
+Interest = Annotated[str, Field(max_length=MAX_INTEREST_LENGTH, pattern=VISIBLE)]
+
+
 def _interests(values: list[str]) -> list[str]:
+    """Cleaned, without repeats; checked as given (length, count), so a check means what it says."""
+    if len(values) > MAX_INTERESTS:
+        raise ValueError(f"at most {MAX_INTERESTS} entries")
     seen: dict[str, str] = {}
     for value in values:
         text = clean_text(value)
         if not text:
-            continue
-        if len(text) > MAX_INTEREST_LENGTH:
-            raise ValueError(f"'{text[:40]}…' is longer than {MAX_INTEREST_LENGTH} characters")
+            raise ValueError("an entry is empty")
         seen.setdefault(text.casefold(), text)
-    if len(seen) > MAX_INTERESTS:
-        raise ValueError(f"at most {MAX_INTERESTS} entries")
     return list(seen.values())
+
+
+# "interests" needs at least one of them: in the schema too, so that clients (and generated tests)
+# know it before sending.
+_SOME_INTEREST = {"anyOf": [
+    {"properties": {"content": {"enum": ["trending", "both"]}}},
+    *({"required": [name], "properties": {name: {"minItems": 1}}} for name in ("topics", "organizations", "authors")),
+]}
 
 
 class Preferences(BaseModel):
     """What a reader wants in their digest."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_SOME_INTEREST)
 
     frequency: Literal["daily", "weekly"] = "daily"
     content: Literal["trending", "interests", "both"] = "trending"
-    topics: list[str] = Field(default_factory=list, description="free-text topics, run through search")
-    organizations: list[str] = Field(default_factory=list, description="organisation slugs (or names, as typed; digest.interests resolves them)")
-    authors: list[str] = Field(default_factory=list, description="author names as on the papers")
+    topics: list[Interest] = Field(default_factory=list, max_length=MAX_INTERESTS,
+                                   description="free-text topics, run through search")
+    organizations: list[Interest] = Field(default_factory=list, max_length=MAX_INTERESTS, description="organisation slugs (or names, as typed; digest.interests resolves them)")
+    authors: list[Interest] = Field(default_factory=list, max_length=MAX_INTERESTS,
+                                    description="author names as on the papers")
     max_papers: int = Field(10, ge=1, le=MAX_PAPERS)
 
     @field_validator("topics", "organizations", "authors")
@@ -208,8 +226,9 @@ def account_email(database: Database, user_id: int) -> str | None:
 
 def find(database: Database, id_or_email: str) -> Subscription | None:
     with database.session() as session:
-        if id_or_email.isdigit():
-            return session.get(Subscription, int(id_or_email))
+        if id_or_email.isascii() and id_or_email.isdigit():
+            subscription_id = parse_id(id_or_email)
+            return session.get(Subscription, subscription_id) if subscription_id else None
         return session.scalars(select(Subscription).where(Subscription.email == id_or_email.strip())).first()
 
 
@@ -233,19 +252,25 @@ def counts(database: Database) -> dict[str, int]:
 
 
 def subscribe(
-    database: Database, settings: Settings, email: str, preferences: Preferences, *, user_id: int | None = None, mailer=None
+    database: Database, settings: Settings, email: str, preferences: Preferences, *, user_id: int | None = None, mailer=None,
+    now: datetime | None = None,
 ) -> SubscribeRequest:
     """Record the request and send the confirmation (or reminder) email it calls for.
 
-    Raises ``SubscriptionError`` for a bad address and ``delivery.DeliveryError`` when the
-    email could not be handed to the SMTP server (the request is kept; asking again resends).
+    Raises ``SubscriptionError`` for a bad address, ``delivery.DeliveryError`` when the email could
+    not be handed to the SMTP server, and ``ratelimit.RateLimited`` when the site already sent its
+    hourly share of confirmation emails (a cap on what anyone can make it send to strangers). In
+    the last two cases the request is kept, and asking again later sends the email.
     """
     from papertide.digest.compose import Composer
     from papertide.digest.delivery import SmtpMailer
 
-    request = request_subscription(database, email, preferences, user_id=user_id)
+    now = now or utcnow()
+    request = request_subscription(database, email, preferences, user_id=user_id, now=now)
     if request.send is None:
         return request
+    with database.session() as session:
+        ratelimit.hit(session, "confirmation_email", "site", now=now, scale=settings.rate_limit_scale)
     composer = Composer(settings)
     message = (composer.confirmation if request.send == "confirm" else composer.already_subscribed)(
         request.subscription_id, request.email
@@ -257,5 +282,5 @@ def subscribe(
     finally:
         if own_mailer:
             mailer.close()
-    mark_confirmation_sent(database, request.subscription_id)
+    mark_confirmation_sent(database, request.subscription_id, now)
     return request

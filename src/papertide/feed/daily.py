@@ -16,7 +16,7 @@ from papertide.catalog.models import DailyEntry, Paper
 from papertide.community.models import User
 from papertide.feed.items import FeedItem, item_from_row, items_query, sort_items, sorted_page
 from papertide.feed.params import normalise_sort, page_limit
-from papertide.feed.periods import PERIOD_OF_KIND, Period, day_period, parse_period
+from papertide.feed.periods import FIRST_DAY, LAST_DAY, PERIOD_OF_KIND, Period, day_period, parse_period
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,11 @@ class FeedPage:
 
 
 def latest_daily_date(session: Session, *, on_or_before: date | None = None) -> date | None:
-    """The newest day that has any (visible) paper on the daily list, optionally not after a day."""
-    query = select(func.max(DailyEntry.daily_date)).join(Paper, Paper.id == DailyEntry.paper_id).where(Paper.hidden.is_(False))
-    if on_or_before is not None:
-        query = query.where(DailyEntry.daily_date <= on_or_before)
+    """The newest day of the served range that has any (visible) paper on the daily list,
+    optionally not after a day."""
+    last = min(on_or_before, LAST_DAY) if on_or_before is not None else LAST_DAY
+    query = (select(func.max(DailyEntry.daily_date)).join(Paper, Paper.id == DailyEntry.paper_id)
+             .where(Paper.hidden.is_(False), DailyEntry.daily_date <= last, DailyEntry.daily_date >= FIRST_DAY))
     return session.scalar(query)
 
 
@@ -56,16 +57,18 @@ def daily_feed(
     page: int = 0,
     limit: int = 50,
     submitter: str | None = None,
+    strict: bool = False,
 ) -> FeedPage:
     """The daily list for a day, an ISO week or a month (default: the newest day that has papers,
     on or before ``now``), sorted by ``trending`` / ``upvotes`` / ``newest``, a page at a time.
 
     ``prev`` / ``next`` are the nearest periods that have papers (for a day: the previous and next
-    days with papers, skipping empty weekends). Raises ``InvalidQuery`` for malformed input.
+    days with papers, skipping empty weekends). Raises ``InvalidQuery`` for malformed input
+    (``strict``: the API's exact shapes, see ``parse_period``).
     """
     sort = normalise_sort(sort)
     page, limit = page_limit(page, limit)
-    period = parse_period(day, week, month)
+    period = parse_period(day, week, month, strict=strict)
     if period is None:
         latest = latest_daily_date(session, on_or_before=now.date()) or latest_daily_date(session)
         if latest is None:
@@ -80,9 +83,12 @@ def daily_feed(
 
 
 def _neighbours(session: Session, period: Period) -> tuple[Period | None, Period | None]:
+    """The nearest periods with papers, within the served range (a page there could not be shown)."""
     visible = and_(Paper.id == DailyEntry.paper_id, Paper.hidden.is_(False))
-    before = session.scalar(select(func.max(DailyEntry.daily_date)).join(Paper, visible).where(DailyEntry.daily_date < period.start))
-    after = session.scalar(select(func.min(DailyEntry.daily_date)).join(Paper, visible).where(DailyEntry.daily_date >= period.end))
+    before = session.scalar(select(func.max(DailyEntry.daily_date)).join(Paper, visible)
+                            .where(DailyEntry.daily_date < period.start, DailyEntry.daily_date >= FIRST_DAY))
+    after = session.scalar(select(func.min(DailyEntry.daily_date)).join(Paper, visible)
+                           .where(DailyEntry.daily_date >= period.end, DailyEntry.daily_date <= LAST_DAY))
     make = PERIOD_OF_KIND[period.kind]
     return (make(before) if before else None), (make(after) if after else None)
 

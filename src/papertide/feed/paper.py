@@ -74,9 +74,9 @@ def votes_over_time(session: Session, paper_id: int, *, now: datetime | None = N
         first = last - timedelta(days=366)
     total = paper.imported_upvotes + sum(n for d, n in per_day.items() if d < first)
     points = []
-    day = first
-    while day <= last:
+    # Counted by offset, never stepping past ``last``: a paper dated 9999-12-31 must not overflow.
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
         total += per_day.get(day, 0)
         points.append(VotePoint(day, per_day.get(day, 0), total))
-        day += timedelta(days=1)
     return points

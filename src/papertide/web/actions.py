@@ -1,8 +1,9 @@
 """The state-changing endpoints behind the site's forms and htmx buttons.
 
-Each one: CSRF check (``security.verify_csrf``), who is asking, a rate limit, one call to a
-community service inside one transaction, then an answer in the shape the caller wants
-(``web.answers``: an htmx fragment, JSON, or a 303 back with a flash message). Sign-up and log-in
+Each one: the write check (``session.verify_write``: the CSRF token from a browser, or a write-scoped
+API token from a script), who is asking, a rate limit, one call to a community service inside one
+transaction, then an answer in the shape the caller wants (``web.answers``: an htmx fragment, JSON
+for scripts, or a 303 back with a flash message). Sign-up and log-in
 forms that are refused come back filled in as they were sent, passwords excepted.
 
 The page routes (GET /login, /signup, /account, /submit, /admin) belong to ``web.pages``; the
@@ -14,23 +15,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from papertide import feed
 from papertide.catalog.arxiv_ids import normalise_arxiv_id
-from papertide.community import accounts, comments, moderation, ratelimit, submissions, threads, votes
+from papertide.community import accounts, comments, moderation, ratelimit, submissions, threads, tokens, votes
 from papertide.community.accounts import Account
 from papertide.community.errors import Blocked, CommunityError, Forbidden
+from papertide.digest.account_mail import send_address_email
+from papertide.orm import parse_id
 from papertide.web import deps, security
 from papertide.web.answers import done, fail, is_htmx, limited, rate_scale, wants_json, who
 from papertide.web.rendering import render
-from papertide.web.session import end_session, flash, safe_next, start_session
+from papertide.web.session import (end_other_sessions as end_others, end_session, flash, safe_next, session_only,
+                                   start_session, verify_write)
 
-router = APIRouter(tags=["actions"], dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
+router = APIRouter(tags=["actions"], dependencies=[Depends(verify_write)], include_in_schema=False)
+SessionOnly = [Depends(session_only)]  # an account's own forms: never with an API token
 
 Text = Annotated[str, Form(max_length=100)]
 Password = Annotated[str, Form(max_length=accounts.MAX_PASSWORD)]
@@ -55,26 +60,42 @@ def _form_again(request: Request, template: str, status: int, message: str, back
 # Accounts
 
 
-@router.post("/signup")
-def sign_up(request: Request, username: Text, password: Password, email: Email = "", next: Next = "/") -> Response:
+@router.post("/signup", dependencies=SessionOnly)
+def sign_up(request: Request, tasks: BackgroundTasks, username: Text, password: Password, email: Email = "",
+            next: Next = "/") -> Response:
+    """A new account, logged in. An address given is not stored yet: it gets an email (a link to
+    add it, or a notice to the account that has it), so the answer is the same either way."""
     back, kept = f"/signup?next={quote(safe_next(next))}", {"username": username, "email": email, "next": safe_next(next)}
     try:
+        address = accounts.validate_email(email)
         with deps.database(request).session() as session:
             ratelimit.hit(session, "signup", f"ip:{security.client_address(request)}", now=deps.now(request), scale=rate_scale(request))
-            account = accounts.sign_up(session, username, password, email or None)
+            account = accounts.sign_up(session, username, password)
     except ratelimit.RateLimited as refused:
-        return _form_again(request, "signup.html", 429, str(refused), back, {"Retry-After": str(refused.retry_after)}, **kept)
+        return _form_again(request, "signup.html", 429, str(refused), back, security.rate_limit_headers(refused), **kept)
     except CommunityError as problem:
         return _form_again(request, "signup.html", problem.status, str(problem), back, **kept)
     start_session(request, account)
+    _send_address_link(request, tasks, account, address)
     return done(request, safe_next(next), {"username": account.username})
 
 
-@router.post("/login")
+def _send_address_link(request: Request, tasks: BackgroundTasks, account: Account, address: str | None) -> None:
+    """After the answer, the address gets its email: a link that adds it to ``account``, or a
+    notice to the account that already has it, so no answer tells who is registered."""
+    if not address:
+        return
+    tasks.add_task(send_address_email, deps.database(request), deps.settings(request), account.id, account.username,
+                   address, now=deps.now(request))
+    if not wants_json(request) and not is_htmx(request):
+        flash(request, f"We emailed {address}: the link in it adds the address to your account.", "success")
+
+
+@router.post("/login", dependencies=SessionOnly)
 def log_in(request: Request, username: Text, password: Password, next: Next = "/") -> Response:
     back, kept = f"/login?next={quote(safe_next(next))}", {"username": username, "next": safe_next(next)}
     now, scale = deps.now(request), rate_scale(request)
-    by_address, by_name = f"ip:{security.client_address(request)}", f"user:{username.strip().lower()}"
+    by_address, by_name = f"ip:{security.client_address(request)}", _name_at_address(request, username)
     try:  # only failed attempts count: a lab behind one address can all log in at nine
         with deps.database(request).session() as session:
             ratelimit.check(session, "login_ip", by_address, now=now, scale=scale)
@@ -84,7 +105,7 @@ def log_in(request: Request, username: Text, password: Password, next: Next = "/
                 ratelimit.record(session, "login_ip", by_address, now=now)
                 ratelimit.record(session, "login", by_name, now=now)
     except ratelimit.RateLimited as refused:
-        return _form_again(request, "login.html", 429, str(refused), back, {"Retry-After": str(refused.retry_after)}, **kept)
+        return _form_again(request, "login.html", 429, str(refused), back, security.rate_limit_headers(refused), **kept)
     except Blocked as blocked:  # the right password: telling them reveals nothing to a guesser
         return _form_again(request, "login.html", blocked.status, str(blocked), back, **kept)
     if account is None:
@@ -93,7 +114,13 @@ def log_in(request: Request, username: Text, password: Password, next: Next = "/
     return done(request, safe_next(next), {"username": account.username})
 
 
-@router.post("/logout")
+def _name_at_address(request: Request, username: str) -> str:
+    """The key failed log-ins for a name are counted under: the name *and* the client's address,
+    so guessing from one address locks out that address only, never the owner at theirs."""
+    return f"user:{username.strip().lower()[:100]}:ip:{security.client_address(request)}"
+
+
+@router.post("/logout", dependencies=SessionOnly)
 def log_out(request: Request) -> Response:
     end_session(request)
     return done(request, "/", {"ok": True})
@@ -103,7 +130,7 @@ def _with_current_password(request: Request, account: Account, back: str, change
     """``change(session)``, which checks the current password, or the refusal to answer with. A
     wrong password counts as a failed log-in for the username: these forms are no way to guess it."""
     now, scale = deps.now(request), rate_scale(request)
-    by_name = f"user:{account.username.lower()}"
+    by_name = _name_at_address(request, account.username)
     try:
         with deps.database(request).session() as session:
             ratelimit.check(session, "login", by_name, now=now, scale=scale)
@@ -119,7 +146,7 @@ def _with_current_password(request: Request, account: Account, back: str, change
         return fail(request, problem.status, str(problem), back)
 
 
-@router.post("/account/password")
+@router.post("/account/password", dependencies=SessionOnly)
 def change_password(request: Request, current_password: Password, new_password: Password) -> Response:
     """A new password; this session goes on (with a new CSRF token), every other one ends."""
     account = who(request)
@@ -130,25 +157,38 @@ def change_password(request: Request, current_password: Password, new_password: 
     if isinstance(account, Response):
         return account
     start_session(request, account)
+    end_others(request, account)
     flash(request, "Password changed. Every other device is signed out.", "success")
     return done(request, "/account", {"ok": True})
 
 
-@router.post("/account/email")
-def change_email(request: Request, current_password: Password, email: Email = "") -> Response:
-    """Set or clear the account's address (where password resets go); the password confirms it."""
+@router.post("/account/email", dependencies=SessionOnly)
+def change_email(request: Request, tasks: BackgroundTasks, current_password: Password, email: Email = "") -> Response:
+    """Clear the account's address, or ask for a new one (where password resets go): the password
+    confirms it, and the new address is added only from the link emailed to it, as at sign-up."""
     account = who(request)
     if isinstance(account, Response):
         return account
-    change = partial(accounts.set_email, user_id=account.id, current=current_password, email=email)
+    try:
+        address = accounts.validate_email(email)
+    except CommunityError as problem:
+        return fail(request, problem.status, str(problem), "/account#email")
+    if address:
+        confirmed = _with_current_password(request, account, "/account#email", partial(
+            accounts.confirm_password, user_id=account.id, current=current_password))
+        if isinstance(confirmed, Response):
+            return confirmed
+        _send_address_link(request, tasks, account, address)
+        return done(request, "/account", {"email": None, "pending": address})
+    change = partial(accounts.set_email, user_id=account.id, current=current_password, email="")
     saved = _with_current_password(request, account, "/account#email", change)
     if isinstance(saved, Response):
         return saved
-    flash(request, f"Your email address is now {saved}." if saved else "Your account has no email address now.", "success")
+    flash(request, "Your account has no email address now.", "success")
     return done(request, "/account", {"email": saved})
 
 
-@router.post("/account/sessions/end")
+@router.post("/account/sessions/end", dependencies=SessionOnly)
 def end_other_sessions(request: Request) -> Response:
     """Sign out everywhere else: every session but this one ends."""
     account = who(request)
@@ -157,8 +197,40 @@ def end_other_sessions(request: Request) -> Response:
     with deps.database(request).session() as session:
         account = accounts.end_other_sessions(session, account.id)
     start_session(request, account)
+    end_others(request, account)
     flash(request, "Every other device is signed out.", "success")
     return done(request, "/account", {"ok": True})
+
+
+@router.post("/account/tokens", dependencies=SessionOnly)
+def create_token(request: Request, name: Text = "", scope: Annotated[str, Form(max_length=10)] = "read") -> Response:
+    """A new personal API token, shown this once (only its hash is kept)."""
+    account = who(request)
+    if isinstance(account, Response):
+        return account
+    try:
+        with deps.database(request).session() as session:
+            secret, token = tokens.create(session, account.id, name, scope, now=deps.now(request))
+    except CommunityError as problem:
+        return fail(request, problem.status, str(problem), "/account#tokens")
+    if wants_json(request):
+        return JSONResponse({"id": token.id, "name": token.name, "scope": token.scope, "token": secret}, status_code=201)
+    return render(request, "token_created.html", status_code=201, nav="account", token=token, secret=secret)
+
+
+@router.post("/account/tokens/{token_id}/revoke", dependencies=SessionOnly)
+def revoke_token(request: Request, token_id: str) -> Response:
+    account = who(request)
+    if isinstance(account, Response):
+        return account
+    number = parse_id(token_id)
+    with deps.database(request).session() as session:
+        revoked = number is not None and tokens.revoke(session, account.id, number)
+    if not revoked:
+        return fail(request, 404, "you have no such token", "/account#tokens")
+    if not wants_json(request):
+        flash(request, "The token is revoked: scripts using it are refused from now on.", "success")
+    return done(request, "/account#tokens", {"ok": True})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,13 +326,14 @@ def moderate(request: Request, what: str, target: str, verb: str, reason: Reason
     if isinstance(admin, Response):
         return admin
     action, message = MODERATION.get((what, verb), (None, ""))
-    if action is None or (what == "comments" and not target.isdigit()):
+    comment_id = parse_id(target) if what == "comments" else None
+    if action is None or (what == "comments" and comment_id is None):
         return fail(request, 404, "no such moderation action", "/admin")
     if what == "papers":
         key: str | int = normalise_arxiv_id(target) or target[:60]
         back = safe_next(next, f"/papers/{key}")
     else:
-        key, back = (int(target[:18]) if what == "comments" else target[:40]), safe_next(next, "/admin")
+        key, back = (comment_id if what == "comments" else target[:40]), safe_next(next, "/admin")
     try:
         with deps.database(request).session() as session:
             action(session, admin.id, key, reason)

@@ -20,8 +20,8 @@ from markupsafe import escape
 
 from papertide.community import ratelimit
 from papertide.community.accounts import Account
-from papertide.web import deps
-from papertide.web.session import current_user, flash, safe_next
+from papertide.web import deps, security
+from papertide.web.session import bearer_token, current_user, flash, safe_next
 
 
 def is_htmx(request: Request) -> bool:
@@ -29,7 +29,8 @@ def is_htmx(request: Request) -> bool:
 
 
 def wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "") and not is_htmx(request)
+    """Scripts: those asking for JSON, and any request made with an API token."""
+    return ("application/json" in request.headers.get("accept", "") or bearer_token(request) is not None) and not is_htmx(request)
 
 
 def who(request: Request, *, admin: bool = False) -> Account | Response:
@@ -61,7 +62,7 @@ def fail(request: Request, status: int, message: str, back: str, headers: dict[s
 
 
 def limited(request: Request, refused: ratelimit.RateLimited, back: str) -> Response:
-    return fail(request, 429, str(refused), back, {"Retry-After": str(refused.retry_after)})
+    return fail(request, 429, str(refused), back, security.rate_limit_headers(refused))
 
 
 def rate_scale(request: Request) -> float:

@@ -3,14 +3,16 @@ and the digest's pages.
 
 Request path, outermost first (Starlette runs the middleware added last first; a test pins it):
 
-    Observability -> PageCache -> SecurityHeaders -> Session -> routes
-        |                |
-        |                +- an anonymous GET of a shared page whose content version (one indexed
-        |                   row, see ``catalog.versions``) has not moved is answered from memory,
-        |                   without rendering; the stored answer carries the security headers it
-        |                   was rendered with
-        +- every request: an id (X-Request-ID), its duration, the access log line and the request
-           metrics (``web.observability``), cache hits included
+    Observability -> ReadOnlyCORS -> HeadAsGet -> PageCache -> Validators -> SecurityHeaders -> Session -> routes
+
+* Observability (``observability``): every request gets an id (X-Request-ID), its duration, the
+  access log line and the request metrics, cache hits included;
+* ReadOnlyCORS (``cors``): CORS headers for the read-only API and feeds, on cached answers too;
+* HeadAsGet (``head``): HEAD is routed as GET and answered without the body;
+* PageCache (``cache``): an anonymous GET of a shared page whose content version (one indexed row,
+  see ``catalog.versions``) has not moved is answered from memory, without rendering; the stored
+  answer already carries the validators and security headers it was rendered with;
+* Validators (``http_cache``): ETag, Last-Modified, Cache-Control, and 304 for conditional GETs.
 
 Workers keep no state but that cache, which is keyed on the database's content version, so any
 number of them (``papertide serve --workers N``) serve the same, current site.
@@ -20,21 +22,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import quote
 
-from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse, RedirectResponse
+from starlette.routing import Match, Router
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from papertide.catalog import versions
 from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
-from papertide.web import (actions, api, digest, feeds, health, pages, password_reset, reader_actions, security, suggest,
-                           threads, thumbnails)
+from papertide.web import (actions, api, digest, errors, feeds, health, pages, password_reset, reader_actions, security,
+                           suggest, threads, thumbnails)
+from papertide.web.api.schema import build_openapi
 from papertide.web.cache import PageCache, PageCacheMiddleware
+from papertide.web.cors import ReadOnlyCORSMiddleware
+from papertide.web.head import HeadAsGetMiddleware
+from papertide.web.http_cache import ValidatorsMiddleware
 from papertide.web.observability import ObservabilityMiddleware
-from papertide.web.rendering import STATIC_DIR, render, render_string, static
+from papertide.web.rendering import STATIC_DIR, static
 
 # Answers that are the same for every anonymous reader (by path prefix): pages, the JSON API and
 # feeds. Forms, the admin view and anything personal are never cached.
@@ -54,6 +61,27 @@ class ImmutableStaticFiles(StaticFiles):
         return response
 
 
+def trailing_slash_redirect(router: Router) -> ASGIApp:
+    """What answers a path no route matches: ``/search/`` is sent to ``/search`` by a relative
+    ``Location`` (Starlette's own redirect builds an absolute one from the ``Host`` header the
+    client sent), anything else is the 404 page."""
+
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        stripped = path.rstrip("/")
+        if scope["type"] == "http" and stripped and stripped != path and not stripped.startswith("//"):
+            if any(route.matches({**scope, "path": stripped})[0] is not Match.NONE for route in router.routes):
+                raw = scope.get("raw_path")  # as sent, still percent-encoded
+                target = raw.decode("latin-1").rstrip("/") if raw else quote(stripped)
+                query = scope.get("query_string", b"").decode("latin-1")
+                target += f"?{query}" if query else ""
+                await RedirectResponse(target, status_code=308)(scope, receive, send)
+                return
+        await router.not_found(scope, receive, send)
+
+    return answer
+
+
 def content_version(database: Database) -> Callable[[], int]:
     """The cache's version stamp: the catalog's content version, read fresh on every request.
 
@@ -70,10 +98,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or get_settings()
     database = database or get_database(settings.database_url)
     app = FastAPI(title=settings.site_name, description="papertide: research papers, every morning.",
-                  docs_url=None, redoc_url=None)  # /docs: vendored Swagger UI in api.router
+                  docs_url=None, redoc_url=None,  # /docs: vendored Swagger UI in api.router
+                  redirect_slashes=False)  # Starlette's copies the Host header into Location: ours below
     app.state.settings, app.state.database, app.state.clock = settings, database, clock
 
     app.mount("/static", ImmutableStaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(api.markdown_router)  # /papers/{id}.md, before the pages' /papers/{id}
     app.include_router(pages.router)
     app.include_router(actions.router)  # POSTs: sign up, log in/out, vote, submit, moderate
     app.include_router(threads.router)  # comments: post, reply, edit, delete
@@ -84,6 +114,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(feeds.router)  # RSS / Atom under /feeds
     app.include_router(digest.router)  # email digests: subscribe, confirm, preferences, unsubscribe, preview
     app.include_router(suggest.router)  # names to pick from as you type (organisations, authors)
+    app.router.default = trailing_slash_redirect(app.router)
 
     health.install(app, database)  # /readyz and /metrics
 
@@ -99,30 +130,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     def robots() -> str:
         return "User-agent: *\nDisallow: /admin\nDisallow: /api/\n"
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException):
-        """HTML error pages for people; JSON for the API and for clients that ask for it."""
-        wants_html = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
-        if not wants_html:
-            return await http_exception_handler(request, error)
-        titles = {404: "Page not found", 403: "Not allowed", 401: "Log in first", 405: "Not allowed"}
-        return render(request, "error.html", status_code=error.status_code,
-                      error_title=titles.get(error.status_code, "Something went wrong"), error_text=str(error.detail))
-
-    @app.exception_handler(Exception)
-    async def server_error(request: Request, error: Exception):
-        """A page, not a bare "Internal Server Error"; uvicorn still logs the traceback."""
-        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
-            return PlainTextResponse("Internal Server Error", status_code=500)
-        page = render_string("error.html", {"request": request, "user": None, "csrf_token": "", "flashes": [],
-                                            "error_title": "Something went wrong",
-                                            "error_text": "The error was logged. Please try again in a moment."})
-        return HTMLResponse(page, status_code=500)
-
+    app.openapi = lambda: build_openapi(app)
+    errors.install(app)
     security.install(app, settings)  # signed-cookie sessions, and around them the CSP and other headers
-    if page_cache:  # added last, so outermost: a hit skips the session and header layers
+    app.add_middleware(ValidatorsMiddleware, shared=is_cacheable, private_cookies=(security.SESSION_COOKIE,))
+    if page_cache:  # a hit skips the validators, session and header layers: it keeps what they added
         app.add_middleware(PageCacheMiddleware, cache=PageCache(), version=content_version(database),
                            cacheable=is_cacheable, private_cookies=[security.SESSION_COOKIE])
+    app.add_middleware(HeadAsGetMiddleware)  # HEAD wherever GET, from the cache too
+    app.add_middleware(ReadOnlyCORSMiddleware, origins=settings.cors_origin_list)  # cached answers too
     # Outermost of all: request id, duration, access log and metrics, cache hits included.
     app.add_middleware(ObservabilityMiddleware, routes=app.router.routes, log_requests=settings.access_log)
     return app

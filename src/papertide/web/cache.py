@@ -16,7 +16,10 @@ Entries also expire after ``ttl`` seconds, which covers what changes without a v
 (trending decays with age, "today" turns into tomorrow) and a catalog ingest.
 
 Only responses that are the same for everyone are stored: GET requests without a session
-cookie, answered 200, setting no cookie and not marked ``no-store`` or ``private``.
+cookie or an ``Authorization`` header, answered 200, setting no cookie and not marked
+``no-store`` or ``private``. They are stored with the validators ``web.http_cache`` gave them
+(ETag, Last-Modified), so a cached answer carries the same ones as the render; the cache renders
+without the client's conditionals and answers those itself (304), on hits and misses alike.
 
 Misses are coalesced: while one request renders a page, others asking for the same page at the
 same version wait for that render instead of starting their own. Without it, a popular page that
@@ -35,7 +38,10 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from papertide.web.http_cache import answer_304, is_personal, not_modified
 
+
+CONDITIONALS = frozenset({b"if-none-match", b"if-modified-since"})
 COMPRESSIBLE = (b"text/", b"application/json", b"application/xml", b"application/atom+xml", b"application/rss+xml")
 
 
@@ -151,13 +157,6 @@ def _accepts_gzip(scope: Scope) -> bool:
     return False
 
 
-def _has_cookie(scope: Scope, names: Iterable[bytes]) -> bool:
-    for header, value in scope["headers"]:
-        if header == b"cookie":
-            return any(name + b"=" in value for name in names)
-    return False
-
-
 class PageCacheMiddleware:
     """ASGI middleware that answers cacheable GETs from a ``PageCache``.
 
@@ -177,7 +176,7 @@ class PageCacheMiddleware:
             scope["type"] != "http"
             or scope["method"] != "GET"
             or not self.cacheable(scope["path"])
-            or _has_cookie(scope, self.private_cookies)
+            or is_personal(scope, self.private_cookies)
         ):
             await self.app(scope, receive, send)
             return
@@ -188,33 +187,56 @@ class PageCacheMiddleware:
         if entry is None and (leader := self._rendering.get((key, version))) is not None:
             entry = await asyncio.shield(leader)  # someone is rendering this page: share theirs
         if entry is not None:
-            headers, body = entry.answer(_accepts_gzip(scope))
-            await send({"type": "http.response.start", "status": entry.status, "headers": [*headers, (b"x-cache", b"hit")]})
-            await send({"type": "http.response.body", "body": body})
+            await self._answer(scope, send, entry)
             return
 
         rendered: asyncio.Future[CachedPage | None] = asyncio.get_running_loop().create_future()
         self._rendering[(key, version)] = rendered
         start: Message = {}
         chunks: list[bytes] = []
+        # Rendered without the client's conditionals (so the answer is a whole 200 to store); the
+        # scope itself is changed and put back, so what the router records in it (scope["route"])
+        # reaches the layers outside, such as the request metrics.
+        client_headers = scope["headers"]
+        scope["headers"] = [(n, v) for n, v in client_headers if n not in CONDITIONALS]
+        matched = False  # the client's conditionals match this render: it gets a 304
 
         async def capture(message: Message) -> None:
-            nonlocal start
+            nonlocal start, matched
             if message["type"] == "http.response.start":
                 start = message
-                message = {**message, "headers": [*message.get("headers", []), (b"x-cache", b"miss")]}
+                headers = list(message.get("headers", []))
+                matched = message["status"] == 200 and not_modified(client_headers, headers)
+                message = answer_304(headers) if matched else message
+                message = {**message, "headers": [*message["headers"], (b"x-cache", b"miss")]}
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False) and not rendered.done():
                     rendered.set_result(self._store(key, version, start, b"".join(chunks)))
+                if matched:
+                    message = {"type": "http.response.body", "body": b"", "more_body": message.get("more_body", False)}
             await send(message)
 
         try:
             await self.app(scope, receive, capture)
         finally:
+            scope["headers"] = client_headers
             if not rendered.done():
                 rendered.set_result(None)  # failed or not shareable: waiters render their own
             self._rendering.pop((key, version), None)
+
+    @staticmethod
+    async def _answer(scope: Scope, send: Send, entry: CachedPage) -> None:
+        """A stored page to a client: 304 when its conditionals match the stored validators,
+        gzip when it accepts that."""
+        if not_modified(scope["headers"], entry.headers):
+            start = answer_304(entry.headers)
+            await send({**start, "headers": [*start["headers"], (b"x-cache", b"hit")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        headers, body = entry.answer(_accepts_gzip(scope))
+        await send({"type": "http.response.start", "status": entry.status, "headers": [*headers, (b"x-cache", b"hit")]})
+        await send({"type": "http.response.body", "body": body})
 
     def _store(self, key: Hashable, version: Hashable, start: Message, body: bytes) -> CachedPage | None:
         """Keep the response if it is shareable; return it (None if not) for coalesced waiters."""

@@ -4,23 +4,25 @@ preferences, previews.
 One module rather than a page module plus actions, because the digest's rules differ from the
 site's: a signed link in an email stands in for logging in (confirm, preferences, unsubscribe),
 the confirm link acts on a GET, and the one-click unsubscribe is posted by mail clients without a
-cookie, so it carries no CSRF token. The two forms (subscribe, preferences) are checked by the
-site's one CSRF mechanism (``security.verify_csrf``) like every other form. It holds no SQL: the
-digest services do the work.
+cookie, so it carries no CSRF token. The two forms (subscribe, preferences) pass the site's one
+write check (``session.verify_write``: the CSRF token, or a write-scoped API token) like every
+other form. It holds no SQL: the digest services do the work.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
-from pydantic import ValidationError
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from papertide.community import ratelimit
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.digest import interests, subscriptions
@@ -30,8 +32,9 @@ from papertide.digest.schedule import parse_timezone
 from papertide.digest.subscriptions import Preferences, SubscriptionError
 from papertide.digest.tokens import DigestTokens, InvalidToken
 from papertide.web import deps, security
+from papertide.web.errors import error_responses, json_error
 from papertide.web.rendering import render
-from papertide.web.session import current_user
+from papertide.web.session import current_user, verify_write
 
 router = APIRouter(tags=["digests"])
 
@@ -101,6 +104,24 @@ def _validation_message(error: ValidationError) -> str:
     return f"{where.replace('_', ' ')}: {message}" if where else message
 
 
+def limited_subscribe(request: Request, database: Database, settings: Settings, email: str, preferences: Preferences,
+               user) -> subscriptions.SubscribeRequest:
+    """Every way of subscribing goes through here: at most ``ratelimit.LIMITS["subscribe"]``
+    requests per client address (one client made the site mail 30 strangers in 10 s), and the
+    service caps the confirmation emails of all of them together."""
+    now = deps.now(request)
+    with database.session() as session:
+        ratelimit.hit(session, "subscribe", f"ip:{security.client_address(request)}", now=now,
+                      scale=settings.rate_limit_scale)
+    return subscriptions.subscribe(database, settings, email, preferences, user_id=getattr(user, "id", None), now=now)
+
+
+def _limited_page(request: Request, settings: Settings, limited: ratelimit.RateLimited):
+    answer = _notice(request, settings, "Too many requests", f"{limited}.", 429, error=True)
+    answer.headers.update(security.rate_limit_headers(limited))
+    return answer
+
+
 SENT_TEXT = ("If {email} can receive digests, a confirmation link is on its way. "
              "Click it to start receiving them; nothing is sent before that.")
 
@@ -114,42 +135,66 @@ def subscribe_form(request: Request, settings: Settings = Depends(deps.settings)
     return _page(request, settings, "subscribe.html", prefs=Preferences(), email="")
 
 
-@router.post("/subscribe", response_class=HTMLResponse, include_in_schema=False,
-             dependencies=[Depends(security.verify_csrf)])
+@router.post("/subscribe", response_class=HTMLResponse, dependencies=[Depends(verify_write)], include_in_schema=False)
 async def subscribe_submit(request: Request, database: Database = Depends(deps.database),
                            settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     form = await request.form()
     email = str(form.get("email") or "")
     try:
         preferences = await run_in_threadpool(_checked_preferences, database, form)
-        result = await run_in_threadpool(subscriptions.subscribe, database, settings, email, preferences,
-                                         user_id=getattr(user, "id", None))
+        result = await run_in_threadpool(limited_subscribe, request, database, settings, email, preferences, user)
     except (ValidationError, SubscriptionError) as error:
         message = _validation_message(error) if isinstance(error, ValidationError) else str(error)
         return _page(request, settings, "subscribe.html", 400, error=message, email=email,
                      prefs=_form_prefs(form))
+    except ratelimit.RateLimited as limited:
+        return _limited_page(request, settings, limited)
     except DeliveryError:
         return _notice(request, settings, "We could not send the email",
                        "Our mail server did not take the confirmation email. Please try again in a few minutes.", 503, error=True)
     return _notice(request, settings, "Check your inbox", SENT_TEXT.format(email=result.email))
 
 
+# What the API takes as an address, in its schema and in fact: a dot-atom local part, a domain of
+# dotted labels ending in a letter-led one; not a name reserved for special use or an IDNA label
+# (email-validator refuses those). The form takes what email-validator takes.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# At most 64 characters before the @ (RFC 5321): a lookahead, so Python checks it, not pydantic's engine.
+EMAIL_PATTERN = rf"^(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?$"
+UNDELIVERABLE = r"\.(?:[Aa][Rr][Pp][Aa]|[Ii][Nn][Vv][Aa][Ll][Ii][Dd]|[Ll][Oo][Cc][Aa][Ll]|[Ll][Oo][Cc][Aa][Ll][Hh][Oo][Ss][Tt]|[Oo][Nn][Ii][Oo][Nn]|[Tt][Ee][Ss][Tt])$|[@.][Xx][Nn]--"
+
+
 class SubscribeBody(Preferences):
+    email: str = Field(max_length=254, json_schema_extra={"format": "email", "pattern": EMAIL_PATTERN,
+                                                          "not": {"pattern": UNDELIVERABLE}})
+
+
+class SubscriptionAccepted(BaseModel):
+    status: Literal["confirmation_sent"]
     email: str
+    message: str
 
 
-@router.post("/api/subscriptions", status_code=202)
-def api_subscribe(body: SubscribeBody, database: Database = Depends(deps.database), settings: Settings = Depends(deps.settings)):
+@router.post("/api/subscriptions", status_code=202, summary="Subscribe an address to the digest (double opt-in)",
+             response_model=SubscriptionAccepted, responses=error_responses(404, 422, 429, 503))
+def api_subscribe(request: Request, body: SubscribeBody, database: Database = Depends(deps.database), settings: Settings = Depends(deps.settings)):
     """Subscribe an address. Double opt-in: the answer is the same whatever the address's state,
     and nothing is sent before the owner clicks the link in the confirmation email."""
     preferences = Preferences.model_validate(body.model_dump(exclude={"email"}))
+    if not re.fullmatch(EMAIL_PATTERN, body.email) or re.search(UNDELIVERABLE, body.email):
+        return json_error(422, "that does not look like an address that can receive email")
     try:
         preferences = interests.check_interests(database, preferences)
-        result = subscriptions.subscribe(database, settings, body.email, preferences)
+        result = limited_subscribe(request, database, settings, body.email, preferences, None)
+    except interests.UnknownInterests as error:
+        return json_error(404, str(error))
     except SubscriptionError as error:
-        return JSONResponse({"detail": str(error)}, status_code=422)
+        return json_error(422, str(error))
+    except ratelimit.RateLimited as limited:
+        return json_error(429, str(limited), headers=security.rate_limit_headers(limited))
     except DeliveryError:
-        return JSONResponse({"error": "the confirmation email could not be sent; try again later"}, status_code=503)
+        return json_error(503, "the confirmation email could not be sent; try again later")
     return {"status": "confirmation_sent", "email": result.email, "message": SENT_TEXT.format(email=result.email)}
 
 
@@ -183,7 +228,7 @@ def unsubscribe_page(request: Request, token: str = "", settings: Settings = Dep
                  action=f"{settings.base_url}/unsubscribe?token={token}")
 
 
-@router.post("/unsubscribe", include_in_schema=False)
+@router.post("/unsubscribe", include_in_schema=False)  # RFC 8058 one-click: mail clients, not scripts
 def unsubscribe(request: Request, token: str = "", database: Database = Depends(deps.database),
                 settings: Settings = Depends(deps.settings)):
     """RFC 8058 one-click (a mail client POSTs ``List-Unsubscribe=One-Click``) and the page's button.
@@ -251,8 +296,7 @@ def settings_page(request: Request, token: str | None = None, database: Database
     return _settings_page(request, settings, subscription, email, token, saved=request.query_params.get("saved"))
 
 
-@router.post("/settings/digest", response_class=HTMLResponse, include_in_schema=False,
-             dependencies=[Depends(security.verify_csrf)])
+@router.post("/settings/digest", response_class=HTMLResponse, dependencies=[Depends(verify_write)], include_in_schema=False)
 async def settings_save(request: Request, token: str | None = None, database: Database = Depends(deps.database),
                         settings: Settings = Depends(deps.settings), user=Depends(current_user)):
     form = await request.form()
@@ -277,11 +321,12 @@ async def settings_save(request: Request, token: str | None = None, database: Da
         return _settings_page(request, settings, subscription, email, token, 400, prefs=_form_prefs(form),
                               error="Give the address the digest should go to.")
     try:
-        result = await run_in_threadpool(subscriptions.subscribe, database, settings, address, preferences,
-                                         user_id=getattr(user, "id", None))
+        result = await run_in_threadpool(limited_subscribe, request, database, settings, address, preferences, user)
     except SubscriptionError as error:
         return _settings_page(request, settings, subscription, email, token, 400, error=str(error),
                               prefs=_form_prefs(form), typed_email=address)
+    except ratelimit.RateLimited as limited:
+        return _limited_page(request, settings, limited)
     except DeliveryError:
         return _notice(request, settings, "We could not send the email",
                        "Our mail server did not take the confirmation email. Please try again in a few minutes.", 503, error=True)

@@ -25,9 +25,10 @@ from papertide.digest.delivery import DeliveryError, SmtpMailer
 from papertide.web import deps, security
 from papertide.web.answers import rate_scale, wants_json
 from papertide.web.rendering import render
-from papertide.web.session import flash
+from papertide.web.session import flash, session_only
 
-router = APIRouter(tags=["accounts"], dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
+router = APIRouter(tags=["accounts"], dependencies=[Depends(security.verify_csrf), Depends(session_only)],
+                   include_in_schema=False)  # a browser's forms: never with an API token
 log = logging.getLogger(__name__)
 
 Identifier = Annotated[str, Form(max_length=password_reset.MAX_IDENTIFIER)]
@@ -67,7 +68,7 @@ def ask_for_link(request: Request, background: BackgroundTasks, identifier: Iden
             ratelimit.hit(session, "reset", f"name:{identifier.strip().lower()}", now=now, scale=scale)
             link = password_reset.start_reset(session, identifier, now=now)
     except ratelimit.RateLimited as refused:
-        headers = {"Retry-After": str(refused.retry_after)}
+        headers = security.rate_limit_headers(refused)
         if wants_json(request):
             return JSONResponse({"error": str(refused)}, status_code=429, headers=headers)
         page = render(request, "password_forgot.html", 429, identifier=identifier, error=str(refused))
@@ -115,7 +116,7 @@ def reset(request: Request, token: Token, new_password: Password) -> Response:
                 session.commit()
                 raise
     except ratelimit.RateLimited as refused:
-        return _bad_link(request, str(refused), 429, "Too many attempts", {"Retry-After": str(refused.retry_after)})
+        return _bad_link(request, str(refused), 429, "Too many attempts", security.rate_limit_headers(refused))
     except password_reset.InvalidResetLink as problem:
         return _bad_link(request, str(problem))
     except CommunityError as problem:  # a weak password: the same form again, the link still unspent

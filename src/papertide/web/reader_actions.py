@@ -15,12 +15,12 @@ from papertide import feed
 from papertide.catalog.arxiv_ids import normalise_arxiv_id
 from papertide.community import collections, follows, ratelimit
 from papertide.community.errors import CommunityError
-from papertide.web import deps, security
+from papertide.web import deps
 from papertide.web.answers import done, fail, is_htmx, limited, rate_scale, wants_json, who
 from papertide.web.rendering import render
-from papertide.web.session import flash, safe_next
+from papertide.web.session import flash, safe_next, verify_write
 
-router = APIRouter(tags=["actions"], dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
+router = APIRouter(tags=["actions"], dependencies=[Depends(verify_write)], include_in_schema=False)
 
 Name = Annotated[str, Form(max_length=collections.MAX_NAME * 3)]
 Description = Annotated[str, Form(max_length=collections.MAX_DESCRIPTION * 2)]

@@ -23,6 +23,7 @@ from fastapi import FastAPI, HTTPException, Request
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from papertide.community.ratelimit import RateLimited
 from papertide.config import Settings
 from papertide.web import deps
 
@@ -107,12 +108,23 @@ def _drop_cdn_docs(app: FastAPI) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Who is asking, by address
+# Who is asking, by address, and what to tell those who ask too often
 
 
 def client_address(request: Request) -> str:
     """The client's address (behind a proxy, run uvicorn with --proxy-headers)."""
     return request.client.host if request.client else "unknown"
+
+
+def rate_limit_headers(limited: RateLimited) -> dict[str, str]:
+    """``Retry-After`` and the ``RateLimit-*`` headers (IETF httpapi draft) of a refusal: the limit
+    reached, none left, seconds until one is, and the policy as ``count;w=window-seconds``."""
+    headers = {"Retry-After": str(limited.retry_after), "RateLimit-Remaining": "0",
+               "RateLimit-Reset": str(limited.retry_after)}
+    if limited.limit is not None:
+        headers["RateLimit-Limit"] = str(limited.limit.count)
+        headers["RateLimit-Policy"] = f"{limited.limit.count};w={int(limited.limit.window.total_seconds())}"
+    return headers
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,12 +19,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from papertide.catalog.arxiv_ids import normalise_arxiv_id
 from papertide.community import comments, ratelimit, threads
 from papertide.community.errors import CommunityError
-from papertide.web import deps, security
+from papertide.web import deps
 from papertide.web.answers import fail, is_htmx, limited, rate_scale, wants_json, who
+from papertide.web.inputs import ParentId
 from papertide.web.rendering import render
-from papertide.web.session import current_user, flash
+from papertide.web.session import current_user, flash, verify_write
 
-router = APIRouter(tags=["comments"], dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
+router = APIRouter(tags=["comments"], dependencies=[Depends(verify_write)], include_in_schema=False)
 
 Body = Annotated[str, Form(max_length=comments.MAX_COMMENT * 2)]
 CommentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -46,7 +47,7 @@ def _paper_anchor(request: Request, comment_id: int) -> str:
 
 
 @router.post("/papers/{arxiv_id:path}/comments")
-def post_comment(request: Request, arxiv_id: str, body: Body, parent_id: Annotated[int | None, Form()] = None) -> Response:
+def post_comment(request: Request, arxiv_id: str, body: Body, parent_id: ParentId = None) -> Response:
     """A new comment, or with ``parent_id`` a reply (attached to that thread's top-level comment)."""
     account = who(request)
     if isinstance(account, Response):

@@ -1,7 +1,8 @@
-"""Screenshots of the main pages for the README: ``python -m tests.web.browser.screenshots [DIR]``.
+"""Screenshots of the main pages for the README: ``python -m tests.web.browser.screenshots [DIR] [NAME...]``.
 
 Serves the demo site exactly as the browser tests do (a few hundred demo papers, Debian's
-chromium), leaves a vote and a comment so the paper page shows them, and writes PNGs to
+chromium), leaves a vote and a comment so the paper page shows them, makes an API token so the account
+page lists one, and writes PNGs to
 ``docs/screenshots`` (or DIR). For the reader's own pages it also imports the demo vectors,
 renders thumbnails of the newest papers (from paper-like PDFs served locally, through the real
 ``fetch_thumbnails``), and gives the reader upvotes, follows and two collections.
@@ -41,6 +42,19 @@ def main(out: Path, only_reader: bool = False) -> None:
         page.fill("#comment-body", "The ablation in section 4 is **really** convincing. Has anyone tried it at 7B?")
         page.locator("#comments form.new-comment button[type=submit]").click()
         expect(page.get_by_test_id("comment").first).to_be_visible()
+        if not only_reader:
+            page.goto("/account")
+            page.fill("#token_name", "nightly reading list")
+            page.select_option("#token_scope", "write")
+            page.get_by_test_id("token-form").locator("button[type=submit]").click()
+            expect(page.get_by_test_id("new-token")).to_be_visible()
+            page.screenshot(path=str(out / "token-created.png"), full_page=True)
+            page.goto("/account")
+            page.screenshot(path=str(out / "account.png"), full_page=True)
+            phone = browser.new_context(base_url=site.base_url, storage_state=context.storage_state(), **PHONE)
+            phone.new_page().goto("/account")
+            phone.pages[0].screenshot(path=str(out / "account-phone.png"), full_page=True)
+            phone.close()
         signed_in = context.storage_state()
         context.close()
         scene = set_the_scene(site, "ada")

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from papertide.catalog.models import Organization
+from papertide.community.comments import CommentView
 from papertide.feed import FeedItem
 
 
@@ -80,3 +81,12 @@ def daily_item(item: FeedItem) -> dict[str, Any]:
         "organization": organization(item.organization),
         "isAuthorParticipating": False,
     }) | {"thumbnail": None}  # papertide draws no thumbnails; the key stays for clients that read it
+
+
+def comment(view: CommentView) -> dict[str, Any]:
+    """A comment as ``/api/papers/{id}/comments`` lists it. A placeholder (deleted, or its author
+    blocked) names no one; ``body`` and ``html`` are empty unless the text may be read."""
+    named = view.state in ("shown", "removed")
+    return {"id": view.id, "author": user(view.author) if named else None, "body": view.body, "html": view.html,
+            "createdAt": iso(view.created_at), "parentId": view.parent_id, "state": view.state,
+            "editedAt": iso(view.edited_at), "removedReason": view.removed_reason}

@@ -8,7 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from papertide.community import accounts
+from papertide.community import accounts, tokens
+from papertide.community.errors import CommunityError
+from papertide.digest import account_mail
+from papertide.digest.tokens import InvalidToken
+from papertide.web import deps
 from papertide.web.deps import database
 from papertide.web.rendering import page_context, render_page
 from papertide.web.session import safe_next
@@ -34,7 +38,9 @@ def account_page(request: Request):
         return RedirectResponse("/login?next=/account", status_code=303)
     with database(request).session() as session:
         email = accounts.email_of(session, context["user"].id)
-    return render_page(request, context, "account.html", nav="account", min_password=accounts.MIN_PASSWORD, email=email)
+        api_tokens = tokens.listing(session, context["user"].id)
+    return render_page(request, context, "account.html", nav="account", min_password=accounts.MIN_PASSWORD, email=email,
+                       api_tokens=api_tokens, scopes=tokens.SCOPES, max_tokens=tokens.MAX_TOKENS)
 
 
 @router.get("/submit", response_class=HTMLResponse)
@@ -43,3 +49,20 @@ def submit_page(request: Request, arxiv_id: str = ""):
     if context["user"] is None:
         return RedirectResponse("/login?next=/submit", status_code=303)
     return render_page(request, context, "submit.html", nav="submit", arxiv_id=arxiv_id[:200])
+
+
+@router.get("/account/email", response_class=HTMLResponse)
+def confirm_email(request: Request, token: str = ""):
+    """The link a sign-up's email carries: it adds the address to the account it was given for."""
+    context = page_context(request)
+    settings = deps.settings(request)
+    try:
+        user_id, email = account_mail.read_token(settings, token[:1000])
+        with database(request).session() as session:
+            account = accounts.add_confirmed_email(session, user_id, email)
+    except (InvalidToken, CommunityError) as problem:
+        return render_page(request, context, "notice.html", status_code=400, heading="This link does not work",
+                           text=str(problem), error=True, link=None)
+    return render_page(request, context, "notice.html", heading="Address added", error=False,
+                       text=f"{email} is now the address of the account {account.username}.",
+                       link={"url": "/account", "text": "Your account"})

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from papertide import feed
 from papertide.community import votes
 from papertide.web.deps import database, now
+from papertide.web.inputs import PageNumber
 from papertide.web.paging import pager
 from papertide.web.rendering import query_url, long_date, page_context, render_page
 from papertide.worker.status import catalog_updated_at
@@ -22,7 +23,7 @@ SORT_LABELS = (("trending", "Trending"), ("upvotes", "Most upvoted"), ("newest",
 
 @router.get("/", response_class=HTMLResponse)
 def daily_page(request: Request, date: str | None = None, week: str | None = None, month: str | None = None,
-               sort: str = "trending", p: int = 0) -> HTMLResponse:
+               sort: str = "trending", p: PageNumber = 0) -> HTMLResponse:
     context = page_context(request)
     kind = "week" if week else "month" if month else "day"
     with database(request).session() as session:

@@ -9,6 +9,7 @@ from papertide import feed
 from papertide.catalog.organizations import list_organizations
 from papertide.community import follows, votes
 from papertide.web.deps import database, now
+from papertide.web.inputs import PageNumber
 from papertide.web.paging import pager
 from papertide.web.rendering import feed_link, page_context, query_url, render_page
 
@@ -25,7 +26,7 @@ def organizations_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/orgs/{slug}", response_class=HTMLResponse)
-def organization_page(request: Request, slug: str, sort: str = "newest", p: int = 0):
+def organization_page(request: Request, slug: str, sort: str = "newest", p: PageNumber = 0) -> HTMLResponse:
     context = page_context(request)
     with database(request).session() as session:
         try:

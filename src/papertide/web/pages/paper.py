@@ -10,6 +10,7 @@ from papertide.community import collections, threads, votes
 from papertide.web.cache import Memo
 from papertide.web.charts import line_chart
 from papertide.web.deps import database, now, settings
+from papertide.web.errors import PageError
 from papertide.web.rendering import page_context, render_page
 from papertide.search import similar_papers
 
@@ -35,9 +36,9 @@ def paper_page(request: Request, arxiv_id: str):
     clock = now(request)
     with database(request).session() as session:
         detail = feed.get_paper_detail(session, arxiv_id, now=clock, include_hidden=moderator)
-        if detail is None:
-            return render_page(request, context, "error.html", status_code=404, error_title="Paper not found",
-                               error_text=f"papertide has no paper {arxiv_id[:60]!r}. You can submit it by its arXiv id.")
+        if detail is None:  # a page for people, JSON for clients asking for it (web.errors)
+            raise PageError(404, f"papertide has no paper {arxiv_id[:60]!r}. You can submit it by its arXiv id.",
+                            title="Paper not found")
         paper = detail.paper
         if paper.arxiv_id != arxiv_id:  # 2405.15738v2, arXiv:..., an abs URL: one canonical address
             return RedirectResponse(f"/papers/{paper.arxiv_id}", status_code=301)

@@ -1,4 +1,5 @@
-"""``/search?q=``: papers by title, abstract, authors or arXiv id, filtered by date and organisation.
+"""``/search?q=``: papers by title, abstract, authors or arXiv id, filtered by date and organisation,
+``RESULTS`` a page (``p``, as on the daily list).
 
 The same URL serves the whole page and, for search-as-you-type, htmx takes just ``#results`` out
 of it (``hx-select``): one response per query string, so the page cache serves both.
@@ -17,8 +18,9 @@ from papertide.catalog.organizations import list_organizations
 from papertide.community import votes
 from papertide.web.cache import Memo
 from papertide.web.deps import database, now
-from papertide.web.rendering import feed_link, page_context, render_page
-from papertide.search import search_papers
+from papertide.web.inputs import PageNumber
+from papertide.web.rendering import feed_link, page_context, query_url, render_page
+from papertide.search import MAX_RESULTS, search_papers
 
 router = APIRouter()
 RESULTS = 30
@@ -37,28 +39,33 @@ def organization_choices(session, database_url: str) -> list[tuple[str, str, int
 
 
 def _date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text.strip()[:10]) if text and text.strip() else None
-    except ValueError:
-        return None
+    """An optional day of the filter; ``feed.InvalidQuery`` when it is not one the list serves."""
+    return feed.parse_day(text) if text and text.strip() else None
 
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, q: str = "", date_from: str | None = None, date_to: str | None = None,
-                org: str | None = None, go: str | None = None):
+                org: str | None = None, go: str | None = None, p: PageNumber = 0):
     context = page_context(request)
     q = q.strip()[: feed.MAX_QUERY]
-    start, end = _date(date_from), _date(date_to)
+    try:
+        start, end = _date(date_from), _date(date_to)
+    except feed.InvalidQuery as error:
+        return render_page(request, context, "error.html", status_code=400, nav="search",
+                           error_title="That is not a date we understand", error_text=str(error))
     with database(request).session() as session:
         if go and (exact := normalise_arxiv_id(q)) and feed.get_paper_item(session, exact):
             return RedirectResponse(f"/papers/{exact}", status_code=303)  # "I'm feeling lucky" on an id
-        hits = search_papers(database(request), q, limit=RESULTS, published_from=start, published_until=end,
-                             organization=org or None) if q else []
-        items = feed.items_by_ids(session, [hit.arxiv_id for hit in hits], now=now(request))
+        first, deepest = p * RESULTS, min((p + 1) * RESULTS, MAX_RESULTS)
+        hits = search_papers(database(request), q, limit=deepest, published_from=start, published_until=end,
+                             organization=org or None) if q and first < deepest else []
+        items = feed.items_by_ids(session, [hit.arxiv_id for hit in hits[first:deepest]], now=now(request))
         organizations = organization_choices(session, database(request).url)
         user = context["user"]
         voted = votes.voted_papers(session, user.id, [i.paper.id for i in items]) if user else set()
+    more = len(hits) == deepest < MAX_RESULTS  # a full page, and search could go deeper
+    more_url = query_url("/search", q=q, date_from=start, date_to=end, org=org, p=p + 1) if more else None
     links = [feed_link(f"papers matching “{q}”", "search", q=q)] if q else []
     return render_page(request, context, "search.html", nav="search", query=q, items=items, voted_ids=voted,
                        date_from=start, date_to=end, org=org or "", organizations=organizations,
-                       suggestions=SUGGESTIONS, feed_links=links)
+                       suggestions=SUGGESTIONS, page=p, first=first, more_url=more_url, feed_links=links)
