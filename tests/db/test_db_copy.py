@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from papertide.catalog.models import HarvestCheckpoint, Organization, Paper, PaperThumbnail, SourcePacing
+from papertide.catalog.models import HarvestCheckpoint, Organization, OrganizationAlias, Paper, PaperThumbnail, SourcePacing
 from papertide.community import collections, follows
 from papertide.community.models import (AccountSession, ApiToken, Collection, CollectionItem, Comment, Follow, ModerationAction,
                                         PasswordResetToken, RateLimitEvent, User, Vote)
@@ -35,7 +35,10 @@ def fill(database, tmp_path, papers=300):
     ingest(database, JsonlSource(source), progress=False)
     with database.session() as session:
         paper_ids = session.scalars(select(Paper.id).order_by(Paper.id).limit(3)).all()
-        session.get(Paper, paper_ids[0]).organization = Organization(slug="acme", name="ACME Labs")
+        acme = Organization(slug="acme", name="ACME Labs")
+        session.get(Paper, paper_ids[0]).organization = acme
+        session.flush()
+        session.add_all(OrganizationAlias(key=key, organization_id=acme.id) for key in ("id:acme", "name:acme labs"))
         users = [User(username=f"reader{i}", email=f"r{i}@example.org", password_hash="$argon2id$x", created_at=WHEN)
                  for i in range(3)]
         session.add_all(users)

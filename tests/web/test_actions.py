@@ -37,7 +37,7 @@ def test_form_vote_redirects_back_and_htmx_vote_swaps_the_button(client):
     visitor = Visitor(client)
     visitor.sign_up("ada")
     back = form(visitor, "/papers/2508.00001/vote", {"next": "/?date=2025-08-18"}, follow_redirects=False)
-    assert back.status_code == 303 and back.headers["location"] == "/?date=2025-08-18"
+    assert back.status_code == 303 and back.headers["location"] == "/?date=2025-08-18#paper-2508.00001"  # at its card
     fragment = visitor.post("/papers/2508.00001/vote", json_api=False, headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and fragment.text.lstrip().startswith("<form")
     assert vote_button(fragment.text) == ("false", "5")

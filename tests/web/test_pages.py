@@ -34,7 +34,7 @@ def test_sorts_periods_and_navigation(client):
     newest = client.get("/?date=2025-08-21&sort=newest").text
     assert card_ids(newest) == ["2508.00005", "2508.00006", "2508.00004"]
     week = client.get("/?week=2025-W34").text
-    assert "Week 34, 2025" in week and len(card_ids(week)) == 6
+    assert "18–24 Aug 2025" in week and len(card_ids(week)) == 6
     month = client.get("/?month=2025-08&sort=upvotes").text
     assert card_ids(month)[0] == "2508.00004"
     monday = client.get("/?date=2025-08-18").text
@@ -69,7 +69,7 @@ def test_search_organisation_and_trending_pages(client):
     org = client.get("/orgs/acme").text
     assert "Acme AI" in org and len(card_ids(org)) == 3
     trending = client.get("/trending").text
-    assert card_ids(trending)[0] == "2508.00005" and 'class="chart chart-bars"' in trending
+    assert card_ids(trending)[0] == "2508.00005" and 'class="bar-list"' in trending
 
 
 def test_an_empty_catalog_shows_an_empty_state(database):

@@ -24,6 +24,18 @@ class Organization(Base):
     papers: Mapped[list["Paper"]] = relationship(back_populates="organization")
 
 
+class OrganizationAlias(Base):
+    """A key an organisation is recognised by (``catalog.organization_keys``): ``id:<a source's id,
+    in lower case>`` or ``name:<its name, normalised>``. Ingest looks organisations up here, so
+    one university under several Hugging Face ids stays one organisation, and an address with
+    an id merged away still finds it."""
+
+    __tablename__ = "organization_aliases"
+
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+
+
 class Paper(Base):
     """One arXiv paper, at its newest known version.
 

@@ -7,6 +7,8 @@ Rules, so that sources can be ingested in any order and any number of times:
   the same or a newer version; a record without a version (Hugging Face, JSONL) never replaces
   text that came with a version, and only fills what is missing.
 * Enrichment (GitHub repo, project page, organisation, AI summary) is taken whenever a source has it.
+* An organisation is recognised by any id a source gave it and by its normalised name
+  (``organization_keys``), so one named under two ids or two spellings is one organisation.
 * Imported upvote and comment counts only grow (a source's later count replaces an earlier one).
 * A paper's place on the daily list is set once: the first day seen wins.
 * Votes, comments and daily entries are never touched by ingest.
@@ -25,9 +27,9 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from papertide.catalog import versions
+from papertide.catalog import organization_keys, versions
 from papertide.catalog.authors import index_authors
-from papertide.catalog.models import DailyEntry, Organization, Paper
+from papertide.catalog.models import DailyEntry, Organization, OrganizationAlias, Paper
 from papertide.catalog.record import SOURCE_FIELDS, PaperRecord, content_hash
 from papertide.db import lock_for_transaction
 from papertide.orm import utcnow
@@ -41,6 +43,7 @@ STORED_FIELDS = (*SOURCE_FIELDS, "organization_id", "imported_upvotes", "importe
 
 papers = Paper.__table__
 organizations = Organization.__table__
+aliases = OrganizationAlias.__table__
 daily_entries = DailyEntry.__table__
 
 
@@ -76,7 +79,7 @@ def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCou
     # Read-then-write: two ingests (say, a cron harvest and a manual load) must take turns.
     lock_for_transaction(session, "catalog-upsert")
     now = utcnow()
-    org_ids = _ensure_organizations(session, records)
+    orgs = _ensure_organizations(session, records)
     state = _load_papers(session, {r.arxiv_id for r in records})
     new_rows: dict[str, dict[str, Any]] = {}
     changed: dict[str, dict[str, Any]] = {}
@@ -84,14 +87,14 @@ def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCou
     authors_changed: set[str] = set()
 
     for record in records:
-        org_id = org_ids.get(record.organization.slug) if record.organization else None
+        org = orgs[record.organization.slug] if record.organization else None
         current = state.get(record.arxiv_id)
         if current is None:
-            row = _new_row(record, org_id, now)
+            row = _new_row(record, org, now)
             state[record.arxiv_id] = new_rows[record.arxiv_id] = row
             outcome.append("added")
             continue
-        merged = _merge(current, record, org_id)
+        merged = _merge(current, record, org)
         if merged == current:
             outcome.append("unchanged")
             continue
@@ -127,7 +130,7 @@ def upsert_papers(session: Session, records: Sequence[PaperRecord]) -> UpsertCou
     return counts
 
 
-def _merge(current: dict[str, Any], record: PaperRecord, org_id: int | None) -> dict[str, Any]:
+def _merge(current: dict[str, Any], record: PaperRecord, org: tuple[int, str] | None) -> dict[str, Any]:
     merged = dict(current)
     fields = _source_fields(record)
     if _is_same_or_newer(record.version, current["version"]):
@@ -139,11 +142,11 @@ def _merge(current: dict[str, Any], record: PaperRecord, org_id: int | None) -> 
     for name in ENRICHMENT_FIELDS:
         if fields[name] is not None:
             merged[name] = fields[name]
-    if org_id is not None:
-        merged["organization_id"] = org_id
+    if org is not None:
+        merged["organization_id"] = org[0]
     merged["imported_upvotes"] = max(current["imported_upvotes"], record.upvotes)
     merged["imported_comments"] = max(current["imported_comments"], record.num_comments)
-    org_slug = record.organization.slug if record.organization and org_id == merged["organization_id"] else current["_org_slug"]
+    org_slug = org[1] if org is not None else current["_org_slug"]
     merged["_org_slug"] = org_slug
     if merged != current:  # the hash only needs computing when something changed
         merged["content_hash"] = content_hash(merged, org_slug)
@@ -168,12 +171,12 @@ def _is_same_or_newer(incoming: int | None, stored: int | None) -> bool:
     return stored is None or incoming >= stored
 
 
-def _new_row(record: PaperRecord, org_id: int | None, now: datetime) -> dict[str, Any]:
+def _new_row(record: PaperRecord, org: tuple[int, str] | None, now: datetime) -> dict[str, Any]:
     row = _source_fields(record)
-    org_slug = record.organization.slug if record.organization else None
+    org_slug = org[1] if org else None
     row.update(
         arxiv_id=record.arxiv_id,
-        organization_id=org_id,
+        organization_id=org[0] if org else None,
         imported_upvotes=record.upvotes,
         imported_comments=record.num_comments,
         vote_count=0,
@@ -202,16 +205,65 @@ def _load_papers(session: Session, arxiv_ids: set[str]) -> dict[str, dict[str, A
     return state
 
 
-def _ensure_organizations(session: Session, records: Sequence[PaperRecord]) -> dict[str, int]:
-    wanted = {r.organization.slug: r.organization.name for r in records if r.organization}
+def _ensure_organizations(session: Session, records: Sequence[PaperRecord]) -> dict[str, tuple[int, str]]:
+    """The organisation each record's slug names, as ``(id, its slug)``.
+
+    A slug is looked up by its keys (``organization_keys``): the id in any case, then the
+    organisation of that exact slug, then the normalised name; only an organisation known by
+    none of them is created. Keys not yet recorded are added, so a slug that reached an
+    organisation by its name is found by its id next time. Ingest never merges two existing
+    organisations (migration 0008 did that once); it only stops making new duplicates.
+    """
+    wanted: dict[str, str] = {}
+    for record in records:
+        if record.organization:
+            wanted.setdefault(record.organization.slug, record.organization.name)
     if not wanted:
         return {}
-    existing = dict(session.execute(select(organizations.c.slug, organizations.c.id).where(organizations.c.slug.in_(wanted))).all())
-    missing = [{"slug": slug, "name": name, "created_at": utcnow()} for slug, name in wanted.items() if slug not in existing]
-    if missing:
-        session.execute(insert(organizations), missing)
-        existing.update(session.execute(select(organizations.c.slug, organizations.c.id).where(organizations.c.slug.in_([m["slug"] for m in missing]))).all())
-    return existing
+    all_keys = {key for slug, name in wanted.items() for key in organization_keys.keys(slug, name)}
+    by_key = dict(session.execute(select(aliases.c.key, aliases.c.organization_id).where(aliases.c.key.in_(all_keys))).all())
+    by_slug = dict(session.execute(select(organizations.c.slug, organizations.c.id).where(organizations.c.slug.in_(wanted))).all())
+    chosen: dict[str, int] = {}
+    to_create: dict[str, dict[str, Any]] = {}  # each key of a slug known nowhere -> the row that creates it
+    for slug, name in wanted.items():
+        slug_keys = organization_keys.keys(slug, name)  # its id key first
+        org_id = by_key.get(slug_keys[0]) or by_slug.get(slug) or next((by_key[k] for k in slug_keys[1:] if k in by_key), None)
+        if org_id is not None:
+            chosen[slug] = org_id
+            continue
+        row = next((to_create[k] for k in slug_keys if k in to_create), None) or {"slug": slug, "name": name, "created_at": utcnow()}
+        for key in slug_keys:
+            to_create.setdefault(key, row)
+    if to_create:
+        rows = list({row["slug"]: row for row in to_create.values()}.values())
+        session.execute(insert(organizations), rows)
+        created = dict(session.execute(select(organizations.c.slug, organizations.c.id).where(
+            organizations.c.slug.in_([row["slug"] for row in rows]))).all())
+        for slug, name in wanted.items():
+            if slug not in chosen:
+                chosen[slug] = created[to_create[organization_keys.id_key(slug)]["slug"]]
+    rows = {}
+    for slug, name in wanted.items():
+        for key in organization_keys.keys(slug, name):
+            if key not in by_key and key not in rows:
+                rows[key] = {"key": key, "organization_id": chosen[slug]}
+    if rows:
+        session.execute(insert(aliases), list(rows.values()))
+    return _named(session, wanted, chosen)
+
+
+def _named(session: Session, wanted: dict[str, str], chosen: dict[str, int]) -> dict[str, tuple[int, str]]:
+    """``(id, slug)`` of the chosen organisations; a name in lower case only gives way to the same
+    name written with capitals (``organization_keys.better_name``)."""
+    found = session.execute(select(organizations.c.id, organizations.c.slug, organizations.c.name)
+                            .where(organizations.c.id.in_(set(chosen.values())))).all()
+    slugs, names = {row.id: row.slug for row in found}, {row.id: row.name for row in found}
+    for slug, name in wanted.items():
+        org_id = chosen[slug]
+        if organization_keys.better_name(names[org_id], name) != names[org_id]:
+            names[org_id] = name
+            session.execute(update(organizations).where(organizations.c.id == org_id).values(name=name))
+    return {slug: (chosen[slug], slugs[chosen[slug]]) for slug in wanted}
 
 
 def _add_daily_entries(session: Session, records: Sequence[PaperRecord], now: datetime) -> set[str]:

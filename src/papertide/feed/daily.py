@@ -93,6 +93,15 @@ def _neighbours(session: Session, period: Period) -> tuple[Period | None, Period
     return (make(before) if before else None), (make(after) if after else None)
 
 
+def periods_with_papers(session: Session, kind: str) -> list[Period]:
+    """Every day, week or month with (visible) papers on the daily list, newest first: what a
+    period picker offers, so no choice leads to an empty page."""
+    make = PERIOD_OF_KIND[kind]
+    days = session.scalars(select(DailyEntry.daily_date).join(Paper, and_(Paper.id == DailyEntry.paper_id, Paper.hidden.is_(False)))
+                           .distinct()).all()
+    return sorted({make(day) for day in days}, key=lambda period: period.start, reverse=True)
+
+
 def recent_feed(session: Session, *, sort: str = "newest", now: datetime, page: int = 0, limit: int = 50,
                 submitter: str | None = None) -> FeedPage:
     """The newest submissions across days (Hugging Face's ``/api/daily_papers`` without a date):

@@ -40,6 +40,13 @@ class FeedItem:
     def thumbnail_url(self) -> str | None:
         return f"/thumbnails/{self.thumbnail}" if self.thumbnail else None
 
+    @property
+    def comments_here(self) -> int:
+        """The comments written here, which the paper's page shows. ``num_comments`` adds those a
+        source reported (Hugging Face's count), which a page can only link to: a card that
+        counted them promised comments its paper's page did not have."""
+        return self.paper.comment_count
+
 
 def items_query(*, include_hidden: bool = False, on_list: bool = False) -> Select:
     """Papers with their daily entry, organisation, submitter and thumbnail; hidden papers excluded.

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from papertide.catalog.models import Organization, Paper
+from papertide.catalog.organizations import find_organization
 from papertide.feed.items import FeedItem, sorted_page
 from papertide.feed.params import normalise_sort, page_limit
 
@@ -32,10 +32,11 @@ class OrganizationPage:
 
 def organization_page(session: Session, slug: str, *, sort: str = "newest", now: datetime, page: int = 0,
                       limit: int = 50) -> OrganizationPage | None:
-    """An organisation and its papers (on the daily list or not); None if unknown."""
+    """An organisation and its papers (on the daily list or not); None if unknown. A slug merged
+    into another organisation gives that one (its ``slug`` then differs from the one asked for)."""
     sort = normalise_sort(sort)
     page, limit = page_limit(page, limit)
-    organization = session.scalar(select(Organization).where(Organization.slug == (slug or "")[:100]))
+    organization = find_organization(session, slug)
     if organization is None:
         return None
     items, total, upvotes = sorted_page(session, [Paper.organization_id == organization.id], sort, now, page, limit,

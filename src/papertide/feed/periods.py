@@ -47,7 +47,7 @@ class Period:
     start: date
     end: date  # exclusive
     key: str  # "2025-08-20", "2025-W34", "2025-08": the value of the query parameter
-    label: str  # "Wed 20 Aug 2025", "Week 34, 2025", "August 2025"
+    label: str  # "Wed 20 Aug 2025", "18–24 Aug 2025", "August 2025"
 
     @property
     def param(self) -> str:
@@ -74,12 +74,24 @@ def day_period(day: date) -> Period:
 
 
 def week_period(day: date) -> Period:
+    """The ISO week of ``day``, Monday to Sunday, labelled by its dates: a reader knows "10–16 Mar
+    2025" at a glance, and "2025-W11" (still its URL key) hardly ever."""
     year, week, weekday = day.isocalendar()
     start = shift(day, 1 - weekday)
     end = shift(start, 7)
-    last = shift(end, -1)
-    return Period("week", start, end, f"{year}-W{week:02d}",
-                  f"Week {week}, {year} ({start.strftime('%-d %b')} – {last.strftime('%-d %b')})")
+    return Period("week", start, end, f"{year}-W{week:02d}", date_span(start, shift(end, -1)))
+
+
+def date_span(first: date, last: date) -> str:
+    """Days from ``first`` to ``last``, both included, said as briefly as is unambiguous:
+    "10–16 Mar 2025", "28 Feb – 6 Mar 2025", "29 Dec 2025 – 4 Jan 2026", "7 Dec 2026"."""
+    if first == last:
+        return f"{last:%-d %b %Y}"
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{last:%-d %b %Y}"
+    if first.year == last.year:
+        return f"{first:%-d %b} – {last:%-d %b %Y}"
+    return f"{first:%-d %b %Y} – {last:%-d %b %Y}"
 
 
 def month_period(day: date) -> Period:

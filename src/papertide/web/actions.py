@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -244,7 +244,7 @@ def vote(request: Request, arxiv_id: str, pill: Annotated[str, Form(max_length=5
     if isinstance(account, Response):
         return account
     key = normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
-    back = safe_next(next, f"/papers/{key}")
+    back = _back(request, next, f"/papers/{key}")
     try:
         with deps.database(request).session() as session:
             ratelimit.hit(session, "vote", f"user:{account.id}", now=deps.now(request), scale=rate_scale(request))
@@ -256,10 +256,23 @@ def vote(request: Request, arxiv_id: str, pill: Annotated[str, Form(max_length=5
     if is_htmx(request):
         with deps.database(request).session() as session:
             item = feed.get_paper_item(session, key)
-        return render(request, "partials/vote.html", item=item, voted=result.voted, pill=bool(pill))
+        return render(request, "partials/vote.html", item=item, voted=result.voted, pill=bool(pill), vote_next=back)
     if wants_json(request):
         return JSONResponse({"id": key, "voted": result.voted, "upvotes": result.upvotes})
+    if urlsplit(back).path != f"/papers/{key}" and "#" not in back:
+        back += f"#paper-{key}"  # back to the list, at the card voted on
     return RedirectResponse(back, status_code=303)
+
+
+def _back(request: Request, next: str, default: str) -> str:
+    """Where a form sent without JavaScript returns: its ``next``, else the page it was sent from
+    (the Referer, when it is this site's), else ``default``."""
+    if next:
+        return safe_next(next, default)
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc == request.headers.get("host"):
+        return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""), default)
+    return default
 
 
 # ---------------------------------------------------------------------------------------------

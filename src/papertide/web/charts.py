@@ -1,4 +1,4 @@
-"""Charts drawn on the server as inline SVG: no JavaScript, no chart library, nothing to load.
+"""Charts drawn on the server, as inline SVG and HTML: no JavaScript, no chart library, nothing to load.
 
 Each function takes plain numbers and returns ``Markup`` (safe to drop into a template) whose
 every piece of text is escaped. The SVG carries no ``style`` attributes, only classes, so it
@@ -14,15 +14,19 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
+BAR_SCALE = 1000  # the width of a bar's viewBox: a full bar, stretched to its row by CSS
+
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar of a bar chart: a label (e.g. a paper title), its value, and where it links."""
+    """One bar: a label (e.g. a paper title), its value, where it links, and optionally the part of
+    the value to set apart (e.g. the upvotes gained this week, drawn at the bar's end)."""
 
     label: str
     value: float
     href: str | None = None
-    note: str = ""  # shown after the bar, e.g. "+42"
+    note: str = ""  # shown after the bar, e.g. "+3 · 166"
+    part: float = 0
 
 
 def nice_ceiling(value: float) -> float:
@@ -36,44 +40,32 @@ def nice_ceiling(value: float) -> float:
     return float(10 * magnitude)  # pragma: no cover - the loop always returns
 
 
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.1f}"
 
 
-def bar_chart(bars: Sequence[Bar], *, title: str, width: int = 640, label_chars: int = 76) -> Markup:
-    """Horizontal bars, each under its label (so long titles fit on a phone too); the largest value
-    sets the scale; each label links to its ``href``."""
-    label_h, bar_h, gap, note_width = 17, 12, 12, 48
-    row = label_h + bar_h + gap
-    plot_width = width - note_width
-    height = max(len(bars), 1) * row - gap + 2
+def bar_list(bars: Sequence[Bar], *, title: str) -> Markup:
+    """Horizontal bars as an HTML list, each under its label. The labels are page text, not SVG
+    text: an SVG scaled down to a phone shrinks its text with it (to 7 px), page text stays
+    readable. Each bar is a tiny SVG as long as its value against the largest one shown (SVG
+    attributes, not style attributes, which the CSP forbids); ``part`` is drawn in its own colour."""
     top = max((bar.value for bar in bars), default=0) or 1
-    parts = [
-        f'<svg class="chart chart-bars" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}" preserveAspectRatio="xMinYMin meet">',
-        f"<title>{escape(title)}</title>",
-    ]
-    for index, bar in enumerate(bars):
-        y = index * row
-        length = max(plot_width * bar.value / top, 2)
-        label = escape(_shorten(bar.label, label_chars))
-        text = f'<text class="chart-label" x="0" y="{y + 12}">{label}</text>'
+    rows = []
+    for bar in bars:
+        label = escape(bar.label)
         if bar.href:
-            text = f'<a href="{escape(bar.href)}">{text}</a>'
-        parts.append(text)
-        parts.append(
-            f'<rect class="chart-bar" x="0" y="{y + label_h}" width="{length:.1f}" height="{bar_h}" rx="3">'
-            f"<title>{label}: {escape(_number(bar.value))}</title></rect>"
+            label = Markup(f'<a href="{escape(bar.href)}">{label}</a>')
+        length = max(BAR_SCALE * bar.value / top, 4)
+        part = min(BAR_SCALE * bar.part / top, length) if bar.part else 0
+        gained = (f'<rect class="chart-bar-part" x="{length - part:.1f}" width="{part:.1f}" height="10"/>'
+                  if part else "")
+        rows.append(
+            f'<li><span class="bar-label">{label}</span><span class="bar-row">'
+            f'<svg class="bar-track" viewBox="0 0 {BAR_SCALE} 10" preserveAspectRatio="none" aria-hidden="true">'
+            f'<rect class="chart-bar" width="{length:.1f}" height="10"/>{gained}</svg>'
+            f'<span class="bar-note">{escape(bar.note or _number(bar.value))}</span></span></li>'
         )
-        note = escape(bar.note or _number(bar.value))
-        parts.append(f'<text class="chart-note" x="{length + 6:.1f}" y="{y + label_h + bar_h - 1}">{note}</text>')
-    parts.append("</svg>")
-    return Markup("".join(parts))
+    return Markup(f'<ol class="bar-list" aria-label="{escape(title)}">{"".join(rows)}</ol>')
 
 
 def cumulative(daily: Sequence[tuple[date, int]], *, start: int = 0) -> list[tuple[date, int]]:

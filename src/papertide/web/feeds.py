@@ -113,7 +113,7 @@ def organization(request: Request, session: ReadSession, slug: str, fmt: Format)
         return json_error(404, "no such organization")
     org = page.organization
     return _respond(request, page.items, fmt, f"Papers from {org.name}", f"New papers from {org.name}",
-                    f"/organizations/{org.slug}")
+                    f"/orgs/{org.slug}")
 
 
 @router.get("/search.{fmt}", summary="A saved search as a feed", response_class=Response, responses=FEED_ANSWERS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -44,12 +45,45 @@ def compact(number: int | None) -> str:
     return f"{number / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
 
 
-def author_line(authors: Sequence[str], shown: int = 3) -> str:
-    """'Ada Lovelace, Alan Turing +5 authors': the first few names and how many more."""
+def author_line(authors: Sequence[str], shown: int = 3, query: str = "") -> Markup:
+    """'Ada Lovelace, Alan Turing +5 authors': the first few names (each a link to its author
+    page) and how many more. With a
+    search ``query``, the authors it names are marked, and shown even when they come later
+    ('Ada Lovelace … <mark>Grace Hopper</mark> +4 authors'): a card must show who was searched for."""
     authors = list(authors or [])
-    if len(authors) <= shown:
-        return ", ".join(authors)
-    return f"{', '.join(authors[:shown])} +{len(authors) - shown} authors"
+    matched = matched_authors(authors, query)
+    later = [i for i in sorted(matched) if i >= shown]
+    names = [_author(authors[i], i in matched) for i in range(min(shown, len(authors)))]
+    line = Markup(", ").join(names)
+    if later:
+        line += Markup(" … ") + Markup(", ").join(_author(authors[i], True) for i in later)
+    hidden = len(authors) - len(names) - len(later)
+    return line + (f" +{hidden} author{'s' if hidden != 1 else ''}" if hidden > 0 else "")
+
+
+def _author(name: str, matched: bool) -> Markup:
+    """A name linked to its author page, marked when the search named it."""
+    link = Markup('<a href="{}">{}</a>').format(author_url(name), name)
+    return Markup("<mark>{}</mark>").format(link) if matched else link
+
+
+def _folded(text: str) -> str:
+    return " ".join((text or "").casefold().split())
+
+
+def matched_authors(authors: Sequence[str], query: str) -> set[int]:
+    """The positions of the authors a search for ``query`` names: the whole name or, for a
+    one-word query, the surname; case and spacing aside. Deliberately plain: it decides which
+    names a card shows, not which papers match."""
+    query = _folded(query)
+    if not query:
+        return set()
+    found = set()
+    for index, name in enumerate(authors):
+        folded = _folded(name)
+        if folded == query or (" " not in query and folded.rsplit(" ", 1)[-1] == query):
+            found.add(index)
+    return found
 
 
 def initials(name: str) -> str:
@@ -150,6 +184,20 @@ def page_context(request: Request) -> dict[str, Any]:
         "csrf_token": csrf_token(request),
         "flashes": pop_flashes(request),
     }
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """A feed a page offers, in both formats: ``<link rel="alternate">`` in its head, and a visible link."""
+
+    title: str
+    rss: str
+    atom: str
+
+
+def feed_link(title: str, name: str, **params: object) -> FeedLink:
+    """The feed ``/feeds/<name>.rss|atom`` with ``params`` (see ``web.feeds``)."""
+    return FeedLink(title, query_url(f"/feeds/{name}.rss", **params), query_url(f"/feeds/{name}.atom", **params))
 
 
 def query_url(path: str, **params: object) -> str:

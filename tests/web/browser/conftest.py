@@ -1,6 +1,6 @@
-"""Browser-test fixtures: one live demo site and one chromium per session, a fresh browser
-context (cookies, storage) per test, run once at desktop size and once at phone size. The site
-sends its mail (password resets) to a real SMTP server on loopback, kept for the session."""
+"""Browser-test fixtures: one live demo site (on the test backend) and one chromium per session, a
+fresh browser context (cookies, storage) per test, run once at desktop size and once at phone size.
+The site sends its mail (password resets) to a real SMTP server on loopback, kept for the session."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from playwright.sync_api import sync_playwright
 
+from tests.conftest import BACKEND
 from tests.digest.conftest import RecordingHandler, SmtpServer, free_port
 from tests.web.browser.harness import launch_chromium, serve_demo
 
@@ -29,11 +30,17 @@ def mail_server():
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory, mail_server):
+def site(request, tmp_path_factory, mail_server):
+    """The demo site on the test backend (SQLite, or PostgreSQL in the PostgreSQL run)."""
     mail_settings = {"PAPERTIDE_SMTP_HOST": "127.0.0.1", "PAPERTIDE_SMTP_PORT": str(mail_server.port),
                      "PAPERTIDE_MAIL_FROM": "papertide <accounts@papertide.test>"}
-    with serve_demo(tmp_path_factory.mktemp("browser-site"), extra_env=mail_settings) as running:
-        yield running
+    factory = request.getfixturevalue(f"{BACKEND}_databases")
+    database = factory.create()
+    try:
+        with serve_demo(tmp_path_factory.mktemp("browser-site"), database=database, extra_env=mail_settings) as running:
+            yield running
+    finally:
+        factory.drop(database)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
-"""A real papertide site for browser tests and screenshots: a temporary SQLite database holding a
-few hundred papers of the demo corpus, served by uvicorn in a child process on a free port.
+"""A real papertide site for browser tests and screenshots: a database (the test backend's, or a
+temporary SQLite file) holding a few hundred papers of the demo corpus, served by uvicorn in a
+child process on a free port.
 
 Also the one place that knows how to start Debian's chromium for Playwright: the system browser
 (``executable_path``), never a downloaded one.
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from playwright.sync_api import expect
 
 from papertide.catalog.upsert import upsert_papers
 from papertide.db import Database
@@ -36,6 +38,7 @@ CHROMIUM_ARGS = [
 PAPERS = 300  # the newest papers of the demo corpus: a few weeks of daily lists
 OFF_LIST = 4  # of those, kept in the catalog but off the daily list, for tests to submit
 SECRET = "papertide-browser-test-secret"
+PASSWORD = "correct horse battery staple"
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,14 @@ def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 60.0)
 
 
 @contextmanager
-def serve_demo(directory: Path, *, workers: int = 1, extra_env: dict[str, str] | None = None) -> Iterator[Site]:
-    """A migrated database in ``directory`` with the demo papers, served until the block ends."""
-    url = f"sqlite:///{directory / 'papertide.db'}"
-    database = Database(url)
-    database.migrate()
+def serve_demo(directory: Path, *, workers: int = 1, extra_env: dict[str, str] | None = None,
+               database: Database | None = None) -> Iterator[Site]:
+    """The demo papers in ``database`` (a migrated one, e.g. on the test backend; default: a new
+    SQLite file in ``directory``), served until the block ends."""
+    if database is None:
+        database = Database(f"sqlite:///{directory / 'papertide.db'}")
+        database.migrate()
+    url = database.url
     submittable = load_demo(database)
     port = free_port()
     env = {
@@ -110,6 +116,15 @@ def serve_demo(directory: Path, *, workers: int = 1, extra_env: dict[str, str] |
             process.kill()
             process.wait()
         database.dispose()
+
+
+def enter_account(page, path: str, username: str, password: str = PASSWORD) -> None:
+    """Sign up (``/signup``) or log in (``/login``) through the form, and see the name in the top bar."""
+    page.goto(path)
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.locator("main form button[type=submit]").click()
+    expect(page.get_by_test_id("current-user")).to_have_text(username)
 
 
 def launch_chromium(playwright):

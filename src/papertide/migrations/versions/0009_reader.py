@@ -1,7 +1,7 @@
 """The reader's own: follows, collections, the author index and paper thumbnails.
 
 Revision ID: 0009_reader
-Revises: 0007_worker
+Revises: 0008_org_merge
 Create Date: 2026-12-07 09:00:00
 
 ``paper_authors`` is derived from ``papers.authors`` (``papertide.catalog.authors``): it is filled
@@ -15,7 +15,7 @@ from alembic import op
 from papertide.orm import UTCDateTime
 
 revision = "0009_reader"
-down_revision = "0007_worker"
+down_revision = "0008_org_merge"
 branch_labels = None
 depends_on = None
 

@@ -12,6 +12,6 @@ from fastapi import APIRouter
 
 from papertide.web.pages import account, admin, authors, collections, daily, for_you, orgs, paper, search, sources, trending
 
-router = APIRouter(include_in_schema=False)  # HTML: not part of the API's schema
+router = APIRouter(include_in_schema=False)  # pages are for people: /docs documents the API
 for module in (daily, trending, paper, search, orgs, authors, for_you, collections, account, admin, sources):
     router.include_router(module.router)

@@ -11,6 +11,7 @@ from papertide import feed
 from papertide.community import votes
 from papertide.web.deps import database, now
 from papertide.web.inputs import PageNumber
+from papertide.web.paging import pager
 from papertide.web.rendering import query_url, long_date, page_context, render_page
 from papertide.worker.status import catalog_updated_at
 
@@ -35,12 +36,16 @@ def daily_page(request: Request, date: str | None = None, week: str | None = Non
         user = context["user"]
         voted = votes.voted_papers(session, user.id, [i.paper.id for i in page.items]) if user else set()
         updated_at = catalog_updated_at(session)
-    return render_page(request, context, "daily.html", nav="daily", voted_ids=voted, catalog_updated_at=updated_at,
+        choices = feed.periods_with_papers(session, kind) if page.period and kind != "day" else []
+        if choices and page.period not in choices:  # an empty week asked for by its URL is still the one shown
+            choices = sorted([*choices, page.period], key=lambda period: period.start, reverse=True)
+    return render_page(request, context, "daily.html", nav="daily", voted_ids=voted, period_choices=choices,
+                       catalog_updated_at=updated_at,
                        **feed_context(page))
 
 
 def feed_context(page: feed.FeedPage) -> dict:
-    """Headings, tabs, sort pills and neighbour links for a page of the daily list."""
+    """Headings, tabs, sort pills, neighbour links and the pager for a page of the daily list."""
     period, sort = page.period, page.sort
     default_sort = None if sort == "trending" else sort
 
@@ -49,8 +54,7 @@ def feed_context(page: feed.FeedPage) -> dict:
 
     if period is None:
         return {"items": [], "total": 0, "period": "none", "sort": sort, "heading": "No papers yet",
-                "short_heading": "–", "prev_url": None, "next_url": None, "period_tabs": [], "sort_pills": [],
-                "top_orgs": [], "more_url": None}
+                "prev_url": None, "next_url": None, "period_tabs": [], "sort_pills": [], "top_orgs": [], "pager": None}
     # Switching to a shorter period lands on the newest day shown, not on an empty first day.
     days = [item.entry.daily_date for item in page.items if item.entry is not None]
     anchor = max(days) if days and period.kind != "day" else period.start
@@ -65,15 +69,15 @@ def feed_context(page: feed.FeedPage) -> dict:
         "items": page.items,
         "total": page.total,
         "period": period.kind,
+        "period_key": period.key,
+        "period_param": period.param,
         "sort": sort,
         "heading": long_date(period.start) if period.kind == "day" else period.label,
-        "short_heading": period.start.strftime("%b %-d, %Y") if period.kind == "day" else period.key,
         "day_value": period.start.isoformat(),
         "prev_url": link(page.prev),
         "next_url": link(page.next),
         "period_tabs": tabs,
         "sort_pills": pills,
         "top_orgs": [{"slug": o.slug, "name": o.name, "count": n} for o, n in organisations.most_common(8)],
-        "more_url": link(period, p=page.page + 1) if page.has_more else None,
-        "page": page.page,
+        "pager": pager(page.page, page.limit, len(page.items), page.total, lambda n: link(period, p=n)),
     }

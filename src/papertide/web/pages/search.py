@@ -24,7 +24,7 @@ from papertide.community import votes
 from papertide.web.cache import Memo
 from papertide.web.deps import database, now
 from papertide.web.inputs import PageNumber
-from papertide.web.rendering import page_context, query_url, render_page
+from papertide.web.rendering import feed_link, page_context, query_url, render_page
 from papertide.search import MAX_RESULTS, SearchAnswer, search_answer
 
 router = APIRouter()
@@ -78,5 +78,6 @@ def search_page(request: Request, q: str = "", date_from: str | None = None, dat
                        date_from=start, date_to=end, org=org or "", organizations=organizations,
                        suggestions=SUGGESTIONS, page=p, first=first, more_url=more_url,
                        answer=answer, author_hits=author_hits, related=related,
+                       feed_links=[feed_link(f"papers matching “{q}”", "search", q=q)] if q else [],
                        as_typed_url="/search?" + urlencode({"q": q, **filters, "exact": 1}),
                        corrected_url="/search?" + urlencode({"q": answer.showing_for or "", **filters}))

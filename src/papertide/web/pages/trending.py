@@ -1,18 +1,23 @@
-"""``/trending``: the papers whose votes outpace their age, and a chart of what is rising this week."""
+"""``/trending``: the papers whose votes outpace their age, and what gained votes lately.
+
+Both lists name the days they cover, and when those days are empty they say so and show the
+newest days that are not (an archive read in December lists August, and says "August").
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from papertide import ranking
-from papertide import feed
+from papertide import feed, ranking
 from papertide.community import votes
-from papertide.web.charts import Bar, bar_chart
+from papertide.web.charts import Bar, bar_list
 from papertide.web.deps import database, now
-from papertide.web.rendering import page_context, render_page
+from papertide.web.rendering import feed_link, page_context, render_page
 
 router = APIRouter()
+DAYS = 7
+RISING = 8
 
 
 @router.get("/trending", response_class=HTMLResponse)
@@ -20,20 +25,28 @@ def trending_page(request: Request) -> HTMLResponse:
     context = page_context(request)
     clock = now(request)
     with database(request).session() as session:
-        items = feed.trending(session, clock, days=7, limit=30)
-        rising = feed.rising(session, clock, days=7, limit=8)
+        window = feed.trending_window(session, clock, days=DAYS)
+        items = feed.trending(session, clock, window=window, limit=30)
+        rising = feed.rising(session, clock, days=DAYS, limit=RISING)
         user = context["user"]
         voted = votes.voted_papers(session, user.id, [i.paper.id for i in items]) if user else set()
+    recent = feed.recent_days(clock, DAYS)
     return render_page(request, context, "trending.html", nav="trending", items=items, voted_ids=voted,
-                       rising_chart=rising_chart(rising), gravity=ranking.GRAVITY, offset=ranking.OFFSET_HOURS)
+                       days=DAYS, window=window, window_label=feed.date_span(window.first, window.last),
+                       recent_label=feed.date_span(recent.first, recent.last), rising_chart=rising_chart(rising, items), rising_votes=bool(rising),
+                       gravity=ranking.GRAVITY, offset=ranking.OFFSET_HOURS,
+                       feed_links=[feed_link("Trending papers", "trending")])
 
 
-def rising_chart(rising: list[feed.RisingItem]):
-    """Bars of votes gained this week; when nobody voted this week, of total upvotes instead."""
-    if not rising:
+def rising_chart(rising: list[feed.RisingItem], trending: list[feed.FeedItem]):
+    """Each paper's upvotes, with those gained in the last days set apart at the bar's end, so a
+    vote or three does not turn a chart of 163/92/74 into full-width bars of "+1". When nobody
+    voted lately: the most upvoted papers of the trending window, plainly as that."""
+    if rising:
+        bars = [Bar(r.item.paper.title, r.item.upvotes, f"/papers/{r.item.paper.arxiv_id}",
+                    f"+{r.recent_votes} · {r.item.upvotes}", part=r.recent_votes) for r in rising]
+        return bar_list(bars, title="Upvotes, with those gained lately set apart")
+    top = sorted(trending, key=lambda item: item.upvotes, reverse=True)[:RISING]
+    if not top:
         return None
-    if any(r.recent_votes for r in rising):
-        bars = [Bar(r.item.paper.title, r.recent_votes, f"/papers/{r.item.paper.arxiv_id}", f"+{r.recent_votes}") for r in rising]
-        return bar_chart(bars, title="Upvotes gained in the last 7 days")
-    bars = [Bar(r.item.paper.title, r.item.upvotes, f"/papers/{r.item.paper.arxiv_id}") for r in rising]
-    return bar_chart(bars, title="Upvotes of this week's top papers")
+    return bar_list([Bar(i.paper.title, i.upvotes, f"/papers/{i.paper.arxiv_id}") for i in top], title="Most upvoted papers")

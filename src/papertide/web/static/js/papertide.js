@@ -49,6 +49,13 @@
       var placeholder = document.getElementById("no-comments");
       if (placeholder) placeholder.remove();
     }
+    // The comment count beside the heading counts what the page shows, new comments included.
+    var total = document.querySelector("[data-testid=comment-total]");
+    if (total && event.detail.successful) {
+      var shown = document.querySelectorAll("#comment-list .comment-shown").length;
+      total.textContent = shown;
+      total.hidden = shown === 0;
+    }
     var dialog = form.closest("dialog");
     if (dialog && form.matches("form") && dialog.open) dialog.close();
   });
@@ -80,6 +87,50 @@
     var box = document.getElementById("q") || document.getElementById("top-q");
     if (box) { event.preventDefault(); box.focus(); box.select(); }
   });
+
+  // Search as you type: htmx replaces the address with each query (hx-replace-url), so typing
+  // adds nothing to the history. One entry is added when the reader is done with a query: they
+  // stop typing for a while, submit it, leave the field, or open a result. Back then returns to
+  // the page before that query rather than stepping through it word by word.
+  var SEARCH_PAUSE_MS = 2000;
+  // Entries carry htmx's state, so that Back to one makes htmx load it again.
+  var searchBefore = null; // the address before the query being typed, or null
+  var searchTimer = null;
+  function searchForm(element) { return element && element.closest && element.closest("form[data-search-history]"); }
+  function commitSearch() {
+    clearTimeout(searchTimer);
+    if (searchBefore === null) return;
+    var query = window.location.href;
+    if (query !== searchBefore) {
+      history.replaceState({ htmx: true }, "", searchBefore);
+      history.pushState({ htmx: true }, "", query);
+    }
+    searchBefore = null;
+  }
+  document.addEventListener("input", function (event) {
+    if (!searchForm(event.target)) return;
+    clearTimeout(searchTimer);
+    if (searchBefore === null) searchBefore = window.location.href;
+  });
+  document.addEventListener("change", function (event) {
+    if (searchForm(event.target) && searchBefore === null) searchBefore = window.location.href;
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (searchBefore === null || !searchForm(event.detail.requestConfig && event.detail.requestConfig.elt)) return;
+    var submitted = event.detail.requestConfig.triggeringEvent && event.detail.requestConfig.triggeringEvent.type === "submit";
+    clearTimeout(searchTimer);
+    if (submitted) commitSearch(); else searchTimer = setTimeout(commitSearch, SEARCH_PAUSE_MS);
+  });
+  // Filters left empty stay out of the address: "?q=video", not "?q=video&date_from=&date_to=&org=".
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!searchForm(event.detail.elt)) return;
+    var parameters = event.detail.parameters;
+    Object.keys(parameters).forEach(function (name) { if (parameters[name] === "") delete parameters[name]; });
+  });
+  document.addEventListener("focusout", function (event) { if (searchForm(event.target)) commitSearch(); });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("#results a")) commitSearch();
+  }, true);
 
   // Select inputs with data-autosubmit submit their form on change (e.g. search filters).
   document.addEventListener("change", function (event) {
