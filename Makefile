@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 export PAPERTIDE_DATABASE_URL ?= sqlite:///papertide.db
 
-.PHONY: run install demo test system-deps clean
+.PHONY: run install demo test test-fast system-deps clean
 
 # The site and, beside it, the worker (papertide serve --worker): the catalog keeps itself up to date.
 run: demo
@@ -36,6 +36,10 @@ system-deps:
 test: install system-deps
 	$(BIN)/python -m pytest -m "not postgres"
 	PAPERTIDE_TEST_BACKEND=postgres $(BIN)/python -m pytest -m "not sqlite_only"
+
+# While working: SQLite only, without the tests marked slow (real model, several processes) or browser.
+test-fast: install
+	$(BIN)/python -m pytest -m "not postgres and not slow and not browser"
 
 clean:
 	rm -rf $(VENV) papertide.db papertide.db-wal papertide.db-shm

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from papertide.catalog.models import Paper
@@ -51,6 +52,7 @@ def is_listed(client, base: str, arxiv_id: str) -> int:
     return int(response.status_code == 200)
 
 
+@pytest.mark.slow
 def test_three_workers_serve_every_request_while_ingest_runs(database, tmp_path):
     source = tmp_path / "papers.jsonl"
     ids = corpus_slice(source, 1500)

@@ -270,6 +270,7 @@ def test_kill_between_the_servers_250_and_the_commit_resends_with_the_same_messa
     assert statuses(papers) == Counter({"sent": 5})
 
 
+@pytest.mark.slow
 def test_concurrent_cli_runs_in_two_processes_send_each_digest_once(papers, smtp_server):
     """Two ``papertide digest run`` processes at once. The SMTP server holds each one's first
     message until both have one to send, so both provably deliver at the same time, each holding

@@ -56,6 +56,7 @@ def test_auto_picks_int8_queries_where_fbgemm_runs(model):
     assert model.query_precision == ("int8" if int8.int8_supported() else "fp32")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["bf16", "int8"])
 def test_fast_query_precisions_stay_close_to_fp32_on_real_text(precision, reference, demo_papers):
     fast = MiniLM(query_precision=precision, document_precision="fp32")
@@ -64,6 +65,7 @@ def test_fast_query_precisions_stay_close_to_fp32_on_real_text(precision, refere
     assert min(cosine) >= (0.999 if precision == "bf16" else 0.99), min(cosine)
 
 
+@pytest.mark.slow
 def test_documents_match_the_shipped_demo_vectors(model, demo_papers):
     """The document path must keep producing the vectors `make demo` imports."""
     with np.load(DEMO / "papers.embeddings.npz", allow_pickle=False) as stored:
@@ -139,6 +141,7 @@ print(type(model._query_model).__name__, float(np.abs(queries - eager).max()))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loaded", ["torch-first", "usearch-first"])
 def test_the_query_path_gives_the_vectors_of_the_python_model_traced_or_not(loaded):
     """embed_query runs a TorchScript copy traced on one 8-token example: every other length, up
