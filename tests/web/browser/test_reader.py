@@ -68,7 +68,10 @@ def test_following_an_author_changes_for_you(page, site, viewport):
                  f"/authors/{author}"):
         page.goto(path)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {viewport} size"
+        wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+            .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {viewport} size: {wide}"
     assert not page.console_errors, page.console_errors
 
 
