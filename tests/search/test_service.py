@@ -43,6 +43,14 @@ def test_hybrid_finds_by_words_and_reports_why(database):
     assert hits[0].match in {"hybrid", "keyword"}
 
 
+def test_control_characters_in_a_query_are_cleaned_as_catalog_text_is(database):
+    # PostgreSQL refuses NUL in a parameter: the query is cleaned where it enters search.
+    query = SearchQuery("graph neural\x00 networks for\x1b MOLECULES\ufffe")
+    assert query.text == "graph neural networks for MOLECULES"
+    hits = service_with(database).search(query.text)
+    assert hits[0].arxiv_id == "2405.00005" and hits[0].match == "title"
+
+
 @pytest.mark.parametrize("query", HOSTILE_QUERIES)
 def test_hostile_queries_give_results_or_nothing_never_an_error(database, query):
     service = service_with(database)

@@ -1,7 +1,7 @@
 """One search request, checked once where it enters search: its text, how many results, its filters.
 
 Every caller (pages, API, feeds, digest, CLI) builds a ``SearchQuery`` or lets ``search_papers``
-build one, and everything past it trusts it: the text is stripped and cut, the limit bounded, in
+build one, and everything past it trusts it: the text is cleaned and cut, the limit bounded, in
 this one place.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from papertide.catalog.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.catalog.text import clean_text
 from papertide.search.filters import Filters
 
 MAX_QUERY_CHARS = 2_000  # longer input is cut: the model reads 256 tokens, FTS5 64 terms
@@ -18,7 +19,8 @@ MAX_RESULTS = 200  # the most any caller may ask for (a digest topic's depth)
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """``text`` stripped and cut to ``MAX_QUERY_CHARS``; ``limit`` bounded to 1..``MAX_RESULTS``."""
+    """``text`` cleaned as catalog text is (no NUL or other control characters, which PostgreSQL
+    refuses in a parameter) and cut to ``MAX_QUERY_CHARS``; ``limit`` bounded to 1..``MAX_RESULTS``."""
 
     text: str
     limit: int = 20
@@ -26,7 +28,7 @@ class SearchQuery:
     correct: bool = True  # False: search the words as typed ("search instead for ...")
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "text", (self.text or "").strip()[:MAX_QUERY_CHARS])
+        object.__setattr__(self, "text", clean_text(self.text or "")[:MAX_QUERY_CHARS].strip())
         object.__setattr__(self, "limit", max(1, min(int(self.limit), MAX_RESULTS)))
 
     @property
