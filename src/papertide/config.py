@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
     hf_api_url: str = "https://huggingface.co/api"
     arxiv_delay: float = Field(3.0, ge=0)  # seconds between arXiv requests, for the whole installation (arXiv's terms)
+    # Seconds a reader submitting a paper waits for arXiv (its turn, connecting, each read) before
+    # the submission is queued for the worker, which tries again with backoff.
+    submit_timeout: float = Field(4.0, gt=0)
     hf_delay: float = Field(1.0, ge=0)  # seconds between Hugging Face API requests, for the whole installation
     # PDFs for thumbnails: arXiv asks automated clients to use export.arxiv.org, the host the API
     # uses too, so the one pace of ``source_pacing`` covers both.

@@ -79,7 +79,9 @@ def test_submit_from_the_catalog_and_by_fetching(client):
     assert new.status_code == 201 and new.json() == {"id": "2508.40000", "fetched": True, "date": "2025-08-21"}
     assert fetched == ["2508.40000"]
     again = form(visitor, "/submit", {"arxiv_id": "2508.40000"})
-    assert again.url.path == "/submit" and "already on the daily list of 2025-08-21" in again.text
+    assert again.status_code == 409 and again.url.path == "/submit" and "already on the" in again.text
+    assert '<a href="/?date=2025-08-21#paper-2508.40000" data-testid="listed-link">daily list of 2025-08-21</a>' in again.text
+    assert 'value="2508.40000"' in again.text  # the field keeps what was typed
     daily = client.get("/api/daily_papers", params={"date": "2025-08-21"}).json()
     assert {"2508.00007", "2508.40000"} <= {i["paper"]["id"] for i in daily}
     assert next(i for i in daily if i["paper"]["id"] == "2508.40000")["submittedBy"]["name"] == "ada"

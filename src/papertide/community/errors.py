@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 
 class CommunityError(ValueError):
     """A request that breaks a community rule; ``str(error)`` is safe to show the user."""
@@ -23,6 +25,14 @@ class Blocked(Forbidden):
 
 class Conflict(CommunityError):
     status = 409
+
+
+class AlreadyListed(Conflict):
+    """The paper is on the daily list already: which paper and which day, so a page can link there."""
+
+    def __init__(self, arxiv_id: str, daily_date: date):
+        super().__init__(f"{arxiv_id} is already on the daily list of {daily_date.isoformat()}")
+        self.arxiv_id, self.daily_date = arxiv_id, daily_date
 
 
 class Unavailable(CommunityError):

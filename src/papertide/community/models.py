@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from papertide.orm import Base, UTCDateTime, utcnow
@@ -170,3 +170,24 @@ class ApiToken(Base):
     hint: Mapped[str] = mapped_column(String(16))  # the token's first characters, e.g. "pt_3kQ9"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class QueuedSubmission(Base):
+    """A paper a reader submitted while arXiv did not answer in time: the worker's ``submissions``
+    job asks again with backoff. One row per reader and paper: submitting it again while it waits
+    queues nothing new; submitting it again after it failed queues that row again."""
+
+    __tablename__ = "queued_submissions"
+    __table_args__ = (UniqueConstraint("user_id", "arxiv_id"), Index("ix_queued_submissions_status_next", "status", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    arxiv_id: Mapped[str] = mapped_column(String(40))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10))  # queued | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # arXiv asked, the reader's own try included
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    daily_date: Mapped[date | None] = mapped_column(Date)  # the daily list it is on, once done
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the reader was shown how it ended

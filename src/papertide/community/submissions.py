@@ -24,9 +24,10 @@ from papertide.catalog.record import PaperRecord
 from papertide.catalog.upsert import upsert_papers
 from papertide.catalog import versions
 from papertide.community.accounts import require_active
-from papertide.community.errors import CommunityError, Conflict, NotFound, Unavailable
+from papertide.community.errors import AlreadyListed, CommunityError, Conflict, NotFound, Unavailable
 
 if TYPE_CHECKING:
+    from papertide.config import Settings
     from papertide.db import Database
 
 Fetch = Callable[[str], PaperRecord | None]
@@ -40,12 +41,16 @@ class SubmissionResult:
     daily_date: date
 
 
-def default_fetch(database: Database | None = None) -> Fetch:
+def default_fetch(database: Database | None = None, settings: Settings | None = None) -> Fetch:
     """The arXiv client's ``fetch_paper`` (imported here: only a submission of an unknown paper
-    needs it), paced with every other process of ``database`` when given."""
+    needs it), paced with every other process of ``database`` when given. With ``settings``, it
+    asks their arXiv at their pace and gives up after ``submit_timeout`` seconds: a person waits."""
     from papertide.ingest.arxiv_api import fetch_paper
 
-    return partial(fetch_paper, database=database)
+    if settings is None:
+        return partial(fetch_paper, database=database)
+    return partial(fetch_paper, api_url=settings.arxiv_api_url, database=database, delay=settings.arxiv_delay,
+                   wait=settings.submit_timeout)
 
 
 def normalise_id(raw: str) -> str:
@@ -106,7 +111,7 @@ def submit_paper(session: Session, user_id: int, arxiv_id: str, fetch: Fetch | N
         raise NotFound(f"{arxiv_id} is not available")
     existing = session.scalar(select(DailyEntry.daily_date).where(DailyEntry.paper_id == paper.id))
     if existing is not None:
-        raise Conflict(f"{arxiv_id} is already on the daily list of {existing.isoformat()}")
+        raise AlreadyListed(paper.arxiv_id, existing)
     entry = DailyEntry(paper_id=paper.id, daily_date=now.date(), submitted_at=now, submitted_by_user_id=user_id, source="user")
     session.add(entry)
     try:

@@ -7,6 +7,7 @@ was wrong (e.g. ``incorrect id format for abc``); that text becomes the ``ArxivE
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from xml.etree.ElementTree import Element
 
@@ -155,28 +156,44 @@ class ArxivClient:
         return f"arXiv API request failed: {error}"
 
 
-_interactive_fetchers: dict[str, PoliteFetcher] = {}
+_interactive_fetchers: dict[tuple, PoliteFetcher] = {}
 
 
 def fetch_paper(arxiv_id: str, api_url: str | None = None, fetcher: PoliteFetcher | None = None,
-                database: Database | None = None) -> PaperRecord | None:
+                database: Database | None = None, *, delay: float = 3.0, wait: float | None = None) -> PaperRecord | None:
     """One paper from arXiv by id, for "submit a paper"; None when arXiv does not know it.
 
-    Without a ``fetcher``, one per process (and ``database``) is shared, so successive
-    submissions are paced 3 s apart, and with a ``database`` also apart from every other
-    process's requests (``DatabasePacer``); it retries briefly, since a person is waiting.
+    Without a ``fetcher``, one per process (and ``database``, ``delay`` and ``wait``) is shared,
+    so successive submissions are paced ``delay`` seconds apart, and with a ``database`` also apart
+    from every other process's requests (``DatabasePacer``). Without ``wait`` it retries briefly;
+    with ``wait`` (seconds) it tries once and gives up (``ArxivError``) when arXiv's next turn is
+    further away than that, or when connecting or any read takes longer: a person is waiting, and
+    the submission queue tries again later.
     """
     if api_url is None:
         from papertide.config import get_settings
 
         api_url = get_settings().arxiv_api_url
     if fetcher is None:
-        key = database.url if database is not None else ""
+        key = (database.url if database is not None else "", delay, wait)
         fetcher = _interactive_fetchers.get(key)
         if fetcher is None:
             pacer = DatabasePacer(database) if database is not None else None
-            fetcher = _interactive_fetchers[key] = PoliteFetcher(retries=2, max_wait=10.0, timeout=20.0, pacer=pacer)
+            if wait is None:
+                fetcher = PoliteFetcher(delay=delay, retries=2, max_wait=10.0, timeout=20.0, pacer=pacer)
+            else:
+                fetcher = PoliteFetcher(delay=delay, retries=0, timeout=wait, pacer=pacer, sleep=_waiting_at_most(wait))
+            fetcher = _interactive_fetchers.setdefault(key, fetcher)
     return ArxivClient(api_url, fetcher).fetch_paper(arxiv_id)
+
+
+def _waiting_at_most(limit: float):
+    """A ``sleep`` that refuses to wait longer than ``limit`` seconds for arXiv's turn."""
+    def sleep(seconds: float) -> None:
+        if seconds > limit:
+            raise FetchError(f"arXiv's next free turn is {seconds:.0f} s away (waiting at most {limit:g} s)")
+        time.sleep(seconds)
+    return sleep
 
 
 class ArxivAtomFileSource(DocumentSource):

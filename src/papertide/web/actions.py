@@ -23,14 +23,16 @@ from sqlalchemy.orm import Session
 
 from papertide import feed
 from papertide.catalog.arxiv_ids import normalise_arxiv_id
-from papertide.community import accounts, comments, moderation, ratelimit, submissions, threads, tokens, votes
+from papertide.community import (accounts, comments, moderation, ratelimit, submission_queue, submissions, threads,
+                                  tokens, votes)
 from papertide.community.accounts import Account
-from papertide.community.errors import Blocked, CommunityError, Forbidden
+from papertide.community.errors import AlreadyListed, Blocked, CommunityError, Forbidden
 from papertide.digest.account_mail import send_address_email
 from papertide.orm import parse_id
 from papertide.web import deps, security
 from papertide.web.answers import done, fail, is_htmx, limited, rate_scale, wants_json, who
-from papertide.web.rendering import render
+from papertide.web.pages.account import submit_form
+from papertide.web.rendering import page_context, render
 from papertide.web.session import (end_other_sessions as end_others, end_session, flash, safe_next, session_only,
                                    start_session, verify_write)
 
@@ -281,25 +283,41 @@ def _back(request: Request, next: str, default: str) -> str:
 
 @router.post("/submit")
 def submit(request: Request, arxiv_id: Annotated[str, Form(max_length=submissions.MAX_ID_INPUT)]) -> Response:
+    """On the list at once when papertide has the paper or arXiv answers in time; else queued for
+    the worker (202). A refused submission comes back with the id still in the field."""
     account = who(request)
     if isinstance(account, Response):
         return account
-    fetch = getattr(request.app.state, "fetch_paper", None)  # tests and deployments may set their own
     try:
         database = deps.database(request)
         with database.session() as session:  # its own transaction: a failed lookup still counts
             ratelimit.hit(session, "submit", f"user:{account.id}", now=deps.now(request), scale=rate_scale(request))
-        result = submissions.submit(database, account.id, arxiv_id, fetch, now=deps.now(request))
+        result = submission_queue.submit_or_queue(database, account.id, arxiv_id, deps.arxiv_fetch(request),
+                                                  now=deps.now(request))
     except ratelimit.RateLimited as refused:
-        return limited(request, refused, "/submit")
+        return _submit_again(request, arxiv_id, 429, str(refused), headers=security.rate_limit_headers(refused))
     except CommunityError as problem:
-        return fail(request, problem.status, str(problem), "/submit")
-    target = f"/papers/{result.arxiv_id}"
+        return _submit_again(request, arxiv_id, problem.status, str(problem),
+                             listed=problem if isinstance(problem, AlreadyListed) else None)
+    if isinstance(result, submission_queue.Queued):
+        if wants_json(request) or is_htmx(request):
+            return JSONResponse({"id": result.arxiv_id, "status": "queued"}, status_code=202)
+        return submit_form(request, page_context(request), 202, arxiv_id=arxiv_id, queued=result)
     if wants_json(request):
         return JSONResponse({"id": result.arxiv_id, "fetched": result.fetched, "date": result.daily_date.isoformat()},
                             status_code=201)
     flash(request, f"{result.arxiv_id} is on the daily list of {result.daily_date.isoformat()}", "success")
-    return done(request, target, {})
+    return done(request, f"/papers/{result.arxiv_id}", {})
+
+
+def _submit_again(request: Request, arxiv_id: str, status: int, message: str, *, listed: AlreadyListed | None = None,
+                  headers: dict[str, str] | None = None) -> Response:
+    """A refused submission: the submit page again, the id as typed in its field, the message
+    (a link to the day's list when the paper is on one); htmx and JSON callers get ``fail``'s answer."""
+    if is_htmx(request) or wants_json(request):
+        return fail(request, status, message, "/submit", headers)
+    return submit_form(request, page_context(request), status, arxiv_id=arxiv_id, error=message, listed=listed,
+                       headers=headers)
 
 
 # ---------------------------------------------------------------------------------------------

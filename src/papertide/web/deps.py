@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from papertide.community import submissions
 from papertide.config import Settings, get_settings
 from papertide.db import Database, get_database
 
@@ -32,6 +33,12 @@ def now(request: Request) -> datetime:
     """The current time; tests may set ``app.state.clock`` to a function returning a fixed time."""
     clock = getattr(request.app.state, "clock", None)
     return clock() if clock else datetime.now(timezone.utc)
+
+
+def arxiv_fetch(request: Request) -> submissions.Fetch:
+    """How a submission asks arXiv: ``app.state.fetch_paper`` when a test or deployment set one,
+    else the arXiv client, waiting at most the settings' ``submit_timeout``."""
+    return getattr(request.app.state, "fetch_paper", None) or submissions.default_fetch(database(request), settings(request))
 
 
 def read_session(request: Request) -> Iterator[Session]:

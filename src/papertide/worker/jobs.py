@@ -1,8 +1,9 @@
 """The jobs a worker runs, rebuilt from the database and the settings on every pass, so a source
 added on the admin page or from the command line is picked up without restarting anything.
 
-In the order a pass runs them when several are due: every source (harvest), then the search
-index (asked for by a harvest that changed papers), then digests and their retries, then
+In the order a pass runs them when several are due: every source (harvest), then the readers'
+submissions that wait for arXiv (a job only while some do), then the search index (asked for by
+a harvest or a submission that changed papers), then digests and their retries, then
 thumbnails, then the backup.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from papertide.community import submission_queue
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.worker import pipeline, sources
@@ -24,6 +26,8 @@ DIGESTS = "digests"
 DIGEST_RETRIES = "digest-retries"
 BACKUP = "backup"
 THUMBNAILS = "thumbnails"
+SUBMISSIONS = "submissions"
+SUBMISSIONS_EVERY = 1  # minutes between looks at the queued submissions (each has its own backoff)
 THUMBNAILS_EVERY = 60  # minutes between runs of the thumbnails job
 DIGEST_RETRY_EVERY = 15  # minutes between passes over deferred digest deliveries
 
@@ -56,6 +60,8 @@ def current_jobs(database: Database, settings: Settings) -> list[Job]:
     """Every job of this installation now, in the order a pass runs them."""
     jobs = [Job(sources.job_name(source.name), sources.schedule_of(source), pipeline.source_body(source.name))
             for source in sources.listing(database)]
+    if submission_queue.next_due_at(database) is not None:
+        jobs.append(Job(SUBMISSIONS, Every(SUBMISSIONS_EVERY), pipeline.finish_submissions))
     jobs.append(Job(INDEX, None, pipeline.refresh_index, first_due="asked"))
     if settings.digests:
         jobs.append(Job(DIGESTS, DailyAt.parse(settings.digest_time, settings.digest_timezone), pipeline.send_digests, "last"))

@@ -57,6 +57,25 @@ def refresh_index(ctx: JobContext, claim: Claim) -> Outcome:
                                                   progress=ctx.progress))
 
 
+def finish_submissions(ctx: JobContext, claim: Claim) -> Outcome:
+    """Ask arXiv again about the submissions it did not answer in time (at the installation's
+    pace, once each: the queue's backoff is the retry), and put those it answers on the list."""
+    from papertide.community import submission_queue
+    from papertide.ingest.arxiv_api import ArxivClient
+    from papertide.ingest.http import PoliteFetcher
+    from papertide.ingest.pacing import DatabasePacer
+
+    fetcher = PoliteFetcher(delay=ctx.settings.arxiv_delay, retries=0, timeout=60.0, pacer=DatabasePacer(ctx.database))
+    try:
+        progress = submission_queue.finish_due(ctx.database, ArxivClient(ctx.settings.arxiv_api_url, fetcher).fetch_paper,
+                                               now=ctx.clock.now(), stop=ctx.stop)
+    finally:
+        fetcher.close()
+    if progress.done:
+        leases.request_run(ctx.database, INDEX)
+    return Outcome(added=progress.done, summary=progress.line())
+
+
 def _delivery_policy():
     from papertide.digest.run import DeliveryPolicy
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from papertide.catalog.arxiv_ids import normalise_arxiv_id
-from papertide.community import comments, ratelimit, submissions, votes
+from papertide.community import comments, ratelimit, submission_queue, votes
 from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError
 from papertide.digest import interests, subscriptions
@@ -94,20 +94,26 @@ def comment(request: Request, arxiv_id: str, new: NewComment, account: User) -> 
 
 
 @router.post("/submissions", summary="Put a paper on today's list (papertide)", dependencies=Writes, status_code=201,
-             response_model=models.Submission, responses=error_responses(401, 403, 404, 409, 422, 429, 503))
+             response_model=models.Submission,
+             responses={202: {"model": models.QueuedSubmission,
+                              "description": "arXiv did not answer in time: queued, added when arXiv answers"},
+                        **error_responses(401, 403, 404, 409, 422, 429)})
 def submit(request: Request, new: NewSubmission, account: User) -> Response:
-    """A paper in the catalog goes on today's list; one that is not is fetched from arXiv first."""
+    """A paper in the catalog goes on today's list; one that is not is fetched from arXiv first,
+    or queued (202) when arXiv does not answer within a few seconds."""
     database = deps.database(request)
     try:
         with database.session() as session:  # its own transaction: a failed lookup still counts
             ratelimit.hit(session, "submit", f"user:{account.id}", now=deps.now(request),
                           scale=deps.settings(request).rate_limit_scale)
-        result = submissions.submit(database, account.id, new.id, getattr(request.app.state, "fetch_paper", None),
-                                    now=deps.now(request))
+        result = submission_queue.submit_or_queue(database, account.id, new.id, deps.arxiv_fetch(request),
+                                                  now=deps.now(request))
     except ratelimit.RateLimited as limited:
         return _limited(limited)
     except CommunityError as problem:
         return json_error(problem.status, str(problem))
+    if isinstance(result, submission_queue.Queued):
+        return JSON({"id": result.arxiv_id, "status": "queued"}, status_code=202)
     return JSON({"id": result.arxiv_id, "fetched": result.fetched, "date": result.daily_date.isoformat()}, status_code=201)
 
 

@@ -127,6 +127,11 @@ class Submission(Model):
     date: str = Field(description="the day of the daily list it is on, YYYY-MM-DD")
 
 
+class QueuedSubmission(Model):
+    id: str = Field(description="the arXiv id, without version")
+    status: Literal["queued"] = Field(description="waiting for arXiv; the submit page shows when it is added")
+
+
 class Subscription(Preferences):
     """Your digest subscription (``/api/subscriptions/mine``)."""
 

@@ -3,12 +3,12 @@ which sends the reader back here with a flash message (``web.session``) when it 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from papertide.community import accounts, tokens
+from papertide.community import accounts, submission_queue, tokens
 from papertide.community.errors import CommunityError
 from papertide.digest import account_mail
 from papertide.digest.tokens import InvalidToken
@@ -48,7 +48,19 @@ def submit_page(request: Request, arxiv_id: str = ""):
     context = page_context(request)
     if context["user"] is None:
         return RedirectResponse("/login?next=/submit", status_code=303)
-    return render_page(request, context, "submit.html", nav="submit", arxiv_id=arxiv_id[:200])
+    return submit_form(request, context, arxiv_id=arxiv_id)
+
+
+def submit_form(request: Request, context: dict[str, Any], status_code: int = 200, *, arxiv_id: str = "",
+                headers: dict[str, str] | None = None, **shown: Any) -> HTMLResponse:
+    """The submit page for ``context``'s reader: the form holding ``arxiv_id``, what ``shown``
+    says (``error``; ``listed``: the day's list it is on; ``queued``: it waits for arXiv), their
+    queued submissions, and news of those that finished since they last looked (then seen)."""
+    mine, finished = submission_queue.listing(database(request), context["user"].id, now=deps.now(request))
+    page = render_page(request, context, "submit.html", status_code, nav="submit", arxiv_id=arxiv_id[:200], mine=mine,
+                       finished=finished, **{"error": None, "listed": None, "queued": None, **shown})
+    page.headers.update(headers or {})
+    return page
 
 
 @router.get("/account/email", response_class=HTMLResponse)

@@ -133,6 +133,27 @@
   }, true);
 
   // Select inputs with data-autosubmit submit their form on change (e.g. search filters).
+  // Forms marked data-progress="Asking arXiv…" (submit a paper) say so while the server works,
+  // and are not sent twice; coming Back to the page (bfcache) makes them ready again.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-progress]") || event.defaultPrevented) return;
+    var status = form.querySelector("[data-progress-status]");
+    if (status) { status.textContent = form.getAttribute("data-progress"); status.hidden = false; }
+    form.setAttribute("aria-busy", "true");
+    var button = form.querySelector("button[type=submit]");
+    if (button) setTimeout(function () { button.disabled = true; }, 0);  // after the form's data is taken
+  });
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-progress]").forEach(function (form) {
+      form.removeAttribute("aria-busy");
+      var status = form.querySelector("[data-progress-status]");
+      if (status) status.hidden = true;
+      var button = form.querySelector("button[type=submit]");
+      if (button) button.disabled = false;
+    });
+  });
+
   document.addEventListener("change", function (event) {
     var field = event.target.closest("[data-autosubmit]");
     if (field && field.form) {
