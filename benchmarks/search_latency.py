@@ -187,7 +187,7 @@ def load_demo() -> tuple[list[dict], np.ndarray, str]:
         vectors, model_id = data["vectors"], str(data["model"])
     papers = []
     for item in raw:
-        if item["arxiv_id"] in order:
+        if item.get("arxiv_id") in order:  # the Daily Papers (the seed papers have local ids: left out, as before)
             published = datetime.fromisoformat(item["published_at"].replace("Z", "+00:00")).astimezone(timezone.utc)
             papers.append({
                 "arxiv_id": item["arxiv_id"], "title": item["title"], "abstract": item["abstract"],

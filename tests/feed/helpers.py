@@ -20,9 +20,9 @@ DEMO_VECTORS = DEMO_CORPUS.with_name("papers.embeddings.npz")
 
 
 def demo_rows(count: int) -> list[dict]:
-    """The newest ``count`` demo papers, oldest first."""
+    """The newest ``count`` demo papers of the daily list, oldest first."""
     with gzip.open(DEMO_CORPUS, "rt", encoding="utf-8") as lines:
-        rows = [json.loads(line) for line in lines]
+        rows = [row for row in map(json.loads, lines) if row.get("daily_date")]
     rows.sort(key=lambda row: (row.get("daily_date") or "", row["arxiv_id"]))
     return rows[-count:]
 

@@ -23,8 +23,9 @@ LICENSE = "http://arxiv.org/licenses/nonexclusive-distrib/1.0/"
 
 
 def demo_records(corpus: Path) -> list[dict[str, Any]]:
+    """The demo's arXiv papers (an arXiv snapshot holds no paper under a local id)."""
     with gzip.open(corpus, "rb") as lines:
-        return [orjson.loads(line) for line in lines if line.strip()]
+        return [record for line in lines if line.strip() and "arxiv_id" in (record := orjson.loads(line))]
 
 
 def rfc2822(moment: datetime) -> str:

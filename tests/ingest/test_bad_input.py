@@ -187,9 +187,9 @@ def test_a_truncated_gzip_keeps_what_came_before_the_damage_and_a_full_run_compl
 
 def test_a_file_where_every_record_is_bad_fails(seeded, tmp_path):
     before = canonical_dump(seeded)
-    result = ingest_file(seeded, tmp_path, "bad.jsonl", b'{"arxiv_id": "nope", "title": "x"}\n{"title": "no id"}\n')
+    result = ingest_file(seeded, tmp_path, "bad.jsonl", b'{"arxiv_id": "nope", "title": "x"}\n{"abstract": "no id, no title"}\n')
     assert_unusable(result, "no usable records")
-    assert b"line 1:" in result.stderr and b"line 2: record: arxiv_id is missing" in result.stderr
+    assert b"line 1:" in result.stderr and b"line 2: no id (arxiv_id, id or paper_id) and no title" in result.stderr
     assert canonical_dump(seeded) == before
 
 

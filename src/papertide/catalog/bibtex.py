@@ -1,4 +1,7 @@
-"""A paper's BibTeX entry, in the shape arXiv's own export gives, so a reader can paste it as is."""
+"""A paper's BibTeX entry, in the shape arXiv's own export gives, so a reader can paste it as is.
+
+A local paper (not on arXiv) gets no eprint or arXiv URL: its DOI and project page if known, and
+its local id as a note."""
 
 from __future__ import annotations
 
@@ -43,11 +46,17 @@ def bibtex(paper: Paper, key: str | None = None) -> str:
         f"      title={{{braced(paper.title)}}},",
         f"      author={{{braced(' and '.join(authors))}}},",
         f"      year={{{year}}},",
-        f"      eprint={{{paper.arxiv_id}}},",
-        "      archivePrefix={arXiv},",
     ]
-    if paper.primary_category:
-        lines.append(f"      primaryClass={{{braced(paper.primary_category)}}},")
-    lines.append(f"      url={{{paper.abs_url}}},")
+    if paper.is_arxiv:
+        lines += [f"      eprint={{{paper.arxiv_id}}},", "      archivePrefix={arXiv},"]
+        if paper.primary_category:
+            lines.append(f"      primaryClass={{{braced(paper.primary_category)}}},")
+        lines.append(f"      url={{{paper.abs_url}}},")
+    else:  # a local paper: no eprint; its DOI and project page, when known, say where it is
+        if paper.doi:
+            lines.append(f"      doi={{{braced(paper.doi)}}},")
+        if paper.project_page:
+            lines.append(f"      url={{{paper.project_page}}},")
+        lines.append(f"      note={{papertide local id {paper.arxiv_id}}},")
     lines.append("}")
     return "\n".join(lines)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from papertide.catalog.paper_ids import LOCAL_PREFIX, is_arxiv_key
 from papertide.orm import Base, JSONDocument, UTCDateTime, utcnow
 
 
@@ -37,7 +38,8 @@ class OrganizationAlias(Base):
 
 
 class Paper(Base):
-    """One arXiv paper, at its newest known version.
+    """One paper, at its newest known version: an arXiv paper, or a local one (``arxiv_id`` then
+    holds its local id, ``local-...``; see ``catalog.paper_ids``).
 
     Upvote and comment counts are kept in two parts: what a source reported (``imported_*``,
     e.g. Hugging Face's count when the paper was ingested) and what papertide's own users did
@@ -89,12 +91,23 @@ class Paper(Base):
         return self.imported_comments + self.comment_count
 
     @property
-    def abs_url(self) -> str:
-        return f"https://arxiv.org/abs/{self.arxiv_id}"
+    def is_arxiv(self) -> bool:
+        """Whether this is an arXiv paper; ``arxiv_id`` is a local id (``local-...``) otherwise."""
+        return is_arxiv_key(self.arxiv_id)
+
+    @classmethod
+    def on_arxiv(cls):
+        """``is_arxiv`` as a SQL condition, for queries that ask arXiv for something (PDFs)."""
+        return cls.arxiv_id.not_like(f"{LOCAL_PREFIX}%")
 
     @property
-    def pdf_url(self) -> str:
-        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+    def abs_url(self) -> str | None:
+        """Its arXiv abstract page; None for a local paper, which arXiv does not have."""
+        return f"https://arxiv.org/abs/{self.arxiv_id}" if self.is_arxiv else None
+
+    @property
+    def pdf_url(self) -> str | None:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}" if self.is_arxiv else None
 
 
 class DailyEntry(Base):

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from papertide.catalog.arxiv_ids import parse_arxiv_id
+from papertide.catalog.paper_ids import parse_paper_id
 from papertide.catalog.text import clean_text, find_markup
 
 MAX_TITLE = 1_000
@@ -151,7 +151,9 @@ class DailySubmission(BaseModel):
 
 
 class PaperRecord(BaseModel):
-    """A paper as a source describes it, validated and normalised."""
+    """A paper as a source describes it, validated and normalised.
+
+    ``arxiv_id`` is the paper's catalog key: its arXiv id, or a local id (``catalog.paper_ids``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -180,12 +182,13 @@ class PaperRecord(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _split_version(cls, data: Any) -> Any:
-        """Accept ids as people write them (``arXiv:2405.15738v2``, abs URLs) and split off the version."""
+        """Accept ids as people write them (``arXiv:2405.15738v2``, abs URLs) and split off the
+        version. A local id (``local-...``, see ``catalog.paper_ids``) is taken as it is."""
         if isinstance(data, dict):
             raw = data.get("arxiv_id")
             if not isinstance(raw, str):
                 raise ValueError("arxiv_id is missing or not a string")
-            arxiv_id, version = parse_arxiv_id(raw)
+            arxiv_id, version = parse_paper_id(raw)
             data = {**data, "arxiv_id": arxiv_id}
             if version is not None and data.get("version") is None:
                 data["version"] = version

@@ -3,7 +3,8 @@
 An arXiv paper is a preprint: type ``UNPB`` (unpublished work), the arXiv id as its archive
 number (``AN``) and the abstract page as its URL, as Zotero exports arXiv items. One tag per
 line, ``TAG  - value``; every record ends with ``ER  -``. Values are single lines (RIS has no
-escaping), and each author is a tag of their own.
+escaping), and each author is a tag of their own. A local paper (not on arXiv) has no arXiv
+publisher, URL or PDF: its local id is its archive number.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ def ris_record(paper: Paper) -> str:
     if paper.published_at:
         lines += [_line("PY", paper.published_at.year), _line("DA", paper.published_at.strftime("%Y/%m/%d"))]
     lines += [_line("AB", paper.abstract)] if paper.abstract else []
-    lines += [_line("PB", "arXiv"), _line("AN", f"arXiv:{paper.arxiv_id}"), _line("UR", paper.abs_url),
-              _line("L1", paper.pdf_url)]
+    if paper.is_arxiv:
+        lines += [_line("PB", "arXiv"), _line("AN", f"arXiv:{paper.arxiv_id}"), _line("UR", paper.abs_url),
+                  _line("L1", paper.pdf_url)]
+    else:  # a local paper: its id as the archive number, its project page (if any) as its URL
+        lines += [_line("AN", paper.arxiv_id)] + ([_line("UR", paper.project_page)] if paper.project_page else [])
     lines += [_line("DO", paper.doi)] if paper.doi else []
     lines += [_line("KW", keyword) for keyword in paper.categories or ()]
     lines.append("ER  - ")

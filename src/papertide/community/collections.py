@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from papertide.catalog.arxiv_ids import normalise_arxiv_id
+from papertide.catalog.paper_ids import normalise_paper_id
 from papertide.catalog.models import Paper
 from papertide.catalog.record import clean_text
 from papertide.community.accounts import require_active
@@ -117,7 +117,7 @@ def set_item(session: Session, user_id: int, public_id: str, arxiv_id: str, on: 
     whether the paper is in it afterwards."""
     require_active(session, user_id)
     collection = _owned(session, user_id, public_id)
-    key = normalise_arxiv_id(arxiv_id or "")
+    key = normalise_paper_id(arxiv_id or "")
     paper_id = session.scalar(select(Paper.id).where(Paper.arxiv_id == key, Paper.hidden.is_(False))) if key else None
     if paper_id is None:
         raise NotFound(f"no paper {(arxiv_id or '')[:60]!r}")

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from papertide.catalog.arxiv_ids import parse_arxiv_id
+from papertide.catalog.paper_ids import is_local_key
 from papertide.catalog.models import DailyEntry, Paper
 from papertide.catalog.record import PaperRecord
 from papertide.catalog.upsert import upsert_papers
@@ -58,6 +59,9 @@ def normalise_id(raw: str) -> str:
     raw = (raw or "").strip()
     if not raw or len(raw) > MAX_ID_INPUT:
         raise CommunityError("give an arXiv id such as 2405.15738 or its arxiv.org link")
+    if is_local_key(raw.lower()):
+        raise CommunityError(f"{raw[:60]!r} is a local id: a paper that is not on arXiv cannot be submitted "
+                             "to the daily list; give the arXiv id of a paper on arXiv")
     try:
         arxiv_id, _version = parse_arxiv_id(raw)
     except ValueError as error:

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from papertide.catalog.arxiv_ids import normalise_arxiv_id
+from papertide.catalog.paper_ids import normalise_paper_id
 from papertide.catalog.bibtex import bibtex
 from papertide.catalog.models import DailyEntry, Paper
 from papertide.community.models import Vote
@@ -40,7 +40,7 @@ class VotePoint:
 def get_paper_item(session: Session, arxiv_id: str, *, now: datetime | None = None, include_hidden: bool = False) -> FeedItem | None:
     """The paper any spelling of its id names (``2405.15738v2``, ``arXiv:...``, an abs URL); None
     if unknown, hidden (unless ``include_hidden``, for moderators) or not an id at all."""
-    arxiv_id = normalise_arxiv_id(arxiv_id)
+    arxiv_id = normalise_paper_id(arxiv_id)
     if arxiv_id is None:
         return None
     query = items_query(include_hidden=include_hidden)

@@ -2,7 +2,8 @@
 
 One JSON object per line, in the shape of ``hf_daily_papers.jsonl.gz`` (``arxiv_id``, ``title``,
 ``abstract``, ``authors``, ``daily_date``, ``upvotes``, ``org``/``org_name``, ...) or with
-``PaperRecord``'s own field names. Unknown fields are ignored, so newer exports still load.
+``PaperRecord``'s own field names. A paper not on arXiv carries a local id (``id``:
+``local-...``) or no id at all, and is then keyed by the local id its title gives. Unknown fields are ignored, so newer exports still load.
 A bad line is rejected with its number and the rest of the file goes on; a truncated archive
 ends the file with a ``SourceError`` after everything before the damage was read.
 """
@@ -20,7 +21,9 @@ import orjson
 from pydantic import ValidationError
 
 from papertide.catalog.arxiv_ids import InvalidArxivId
+from papertide.catalog.paper_ids import local_id_for_title
 from papertide.catalog.record import PaperRecord, describe_error
+from papertide.catalog.text import clean_text
 from papertide.ingest.base import Rejected, SourceError, SourceItem
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -35,6 +38,19 @@ def open_maybe_gzip(stream: IO[bytes]) -> IO[bytes]:
     if buffered.peek(2)[:2] == GZIP_MAGIC:
         return gzip.GzipFile(fileobj=buffered)
     return buffered
+
+
+def _paper_key(obj: dict[str, Any]) -> Any:
+    """The record's id: ``arxiv_id``, else ``id`` or ``paper_id`` (an arXiv id or a local id);
+    a record with none of them is keyed by the local id its title gives, so loading it again
+    finds the same paper."""
+    for name in ("arxiv_id", "id", "paper_id"):
+        if obj.get(name) is not None:
+            return obj[name]
+    title = obj.get("title")
+    if not (isinstance(title, str) and clean_text(title)):
+        raise ValueError("no id (arxiv_id, id or paper_id) and no title to derive a local id from")
+    return local_id_for_title(clean_text(title))
 
 
 def record_from_mapping(obj: dict[str, Any]) -> PaperRecord:
@@ -52,7 +68,7 @@ def record_from_mapping(obj: dict[str, Any]) -> PaperRecord:
             "submitted_by": obj.get("submitted_by"),
         }
     fields = {
-        "arxiv_id": obj.get("arxiv_id", obj.get("id")),
+        "arxiv_id": _paper_key(obj),
         "version": obj.get("version"),
         "title": obj.get("title"),
         "abstract": obj.get("abstract", obj.get("summary")) or "",

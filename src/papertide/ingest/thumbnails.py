@@ -60,7 +60,8 @@ def arxiv_fetcher(database: Database, settings: Settings) -> PoliteFetcher:
 
 
 def papers_due(database: Database, now: datetime, limit: int) -> list[tuple[int, str]]:
-    """(id, arXiv id) of daily-list papers without a thumbnail that may be tried now, newest first."""
+    """(id, arXiv id) of daily-list papers without a thumbnail that may be tried now, newest first.
+    A local paper (not on arXiv) has no PDF there to fetch, and is never due."""
     due = or_(
         PaperThumbnail.paper_id.is_(None),
         and_(PaperThumbnail.status.in_(("pending", "failed")), PaperThumbnail.attempts < MAX_ATTEMPTS,
@@ -71,7 +72,7 @@ def papers_due(database: Database, now: datetime, limit: int) -> list[tuple[int,
         return [tuple(row) for row in session.execute(
             select(Paper.id, Paper.arxiv_id).join(DailyEntry, DailyEntry.paper_id == Paper.id)
             .outerjoin(PaperThumbnail, PaperThumbnail.paper_id == Paper.id)
-            .where(Paper.hidden.is_(False), due)
+            .where(Paper.hidden.is_(False), Paper.on_arxiv(), due)
             .order_by(DailyEntry.daily_date.desc(), DailyEntry.submitted_at.desc(), Paper.id.desc()).limit(limit)
         )]
 

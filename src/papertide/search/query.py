@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from papertide.catalog.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.catalog.paper_ids import InvalidPaperId, parse_paper_id
 from papertide.catalog.text import clean_text
 from papertide.search.filters import Filters
 
@@ -38,8 +38,8 @@ class SearchQuery:
 
     @property
     def arxiv_id(self) -> str | None:
-        """The catalog key when the text is an arXiv id or URL (it then means that paper only)."""
+        """The catalog key when the text is an arXiv id or URL, or a local id (it then means that paper only)."""
         try:
-            return parse_arxiv_id(self.text)[0]
-        except InvalidArxivId:
+            return parse_paper_id(self.text)[0]
+        except InvalidPaperId:
             return None

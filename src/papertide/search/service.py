@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from papertide import metrics
-from papertide.catalog.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.catalog.paper_ids import InvalidPaperId, is_arxiv_key, parse_paper_id
 from papertide.config import get_settings
 from papertide.db import Database
 from papertide.search.authors import author_papers
@@ -109,7 +109,9 @@ class SearchService:
                 with span("arxiv id"):
                     row = session.execute(text(f"SELECT p.id FROM papers AS p WHERE p.arxiv_id = :a AND {where.condition}"),
                                           {"a": arxiv_id, **where.params}).first()
-                return SearchAnswer([SearchHit(row[0], arxiv_id, 1.0, "arxiv_id")] if row else [])
+                # A local id that names no paper may be words ("local-global attention"): search them.
+                if row or is_arxiv_key(arxiv_id):
+                    return SearchAnswer([SearchHit(row[0], arxiv_id, 1.0, "arxiv_id")] if row else [])
             with span("title"):
                 first = _title_match(session, query.text, where)
             with span("author"):
@@ -156,8 +158,8 @@ class SearchService:
         """The ``k`` papers nearest to ``arxiv_id`` in meaning (by title words if there are no
         vectors), never the paper itself. Empty when the paper is unknown."""
         try:
-            key, _ = parse_arxiv_id(arxiv_id)
-        except InvalidArxivId:
+            key, _ = parse_paper_id(arxiv_id)
+        except InvalidPaperId:
             return []
         k = max(1, min(int(k), 100))
         with self.database.session() as session:

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from papertide import feed
-from papertide.catalog.arxiv_ids import normalise_arxiv_id
+from papertide.catalog.paper_ids import normalise_paper_id
 from papertide.community import (accounts, comments, moderation, ratelimit, submission_queue, submissions, threads,
                                   tokens, votes)
 from papertide.community.accounts import Account
@@ -245,7 +245,7 @@ def vote(request: Request, arxiv_id: str, pill: Annotated[str, Form(max_length=5
     account = who(request)
     if isinstance(account, Response):
         return account
-    key = normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
+    key = normalise_paper_id(arxiv_id) or arxiv_id[:60]
     back = _back(request, next, f"/papers/{key}")
     try:
         with deps.database(request).session() as session:
@@ -348,7 +348,7 @@ def moderate(request: Request, what: str, target: str, verb: str, reason: Reason
     if action is None or (what == "comments" and comment_id is None):
         return fail(request, 404, "no such moderation action", "/admin")
     if what == "papers":
-        key: str | int = normalise_arxiv_id(target) or target[:60]
+        key: str | int = normalise_paper_id(target) or target[:60]
         back = safe_next(next, f"/papers/{key}")
     else:
         key, back = (comment_id if what == "comments" else target[:40]), safe_next(next, "/admin")

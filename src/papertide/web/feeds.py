@@ -63,7 +63,7 @@ def build_feed(items: list[FeedItem], *, title: str, subtitle: str, page_url: st
         entry.summary(xml_safe(paper.abstract or paper.title))
         for name in (paper.authors or [])[:MAX_ENTRY_AUTHORS]:
             name = xml_safe(name)
-            entry.author({"name": name} if fmt == "atom" else {"name": name, "email": "unknown@arxiv.org"})
+            entry.author({"name": name} if fmt == "atom" else {"name": name, "email": "unknown@arxiv.org" if paper.is_arxiv else "unknown@invalid"})
         if item.organization is not None:
             entry.category(term=xml_safe(item.organization.slug), label=xml_safe(item.organization.name))
         entry.published(paper.published_at or when)

@@ -12,7 +12,7 @@ import re
 from typing import Annotated, Literal
 
 from annotated_types import Ge, Le
-from fastapi import Form, Query
+from fastapi import Form, Path, Query
 from pydantic import BeforeValidator
 from starlette.convertors import Convertor, register_url_convertor
 
@@ -55,11 +55,14 @@ SortName = Literal["publishedAt", "trending", "upvotes", "newest", "published", 
 Sort = Annotated[SortName, Query(description="publishedAt (= newest), trending or upvotes")]
 
 ARXIV_ID = f"^{ID_PATTERN}$"  # what the API's bodies take as an id: the id itself, no URL or prefix
+# A paper in an API path: any id the catalog keys a paper by (``catalog.paper_ids``).
+PaperId = Annotated[str, Path(description="an arXiv id, with or without its version (2405.15738v2, astro-ph/0601001), "
+                                          "or a local id for a paper not on arXiv (local-acme-2026-003)")]
 
 
 class ArxivIdConvertor(Convertor):
-    """``{arxiv_id:arxiv}`` in an API path: one segment, or two (old-style ids such as
-    ``astro-ph/0601001`` have a slash), never followed by a word an API path puts after an id.
+    """``{arxiv_id:arxiv}`` in an API path: one segment (a new-style arXiv id, or a local id), or two
+    (old-style ids such as ``astro-ph/0601001`` have a slash), never followed by a word an API path puts after an id.
     With ``:path``, ``GET /api/papers/X/vote`` was read as the paper ``X/vote`` (a 404) where no GET
     exists (a 405 with Allow: POST)."""
 

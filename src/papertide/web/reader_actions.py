@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from papertide import feed
-from papertide.catalog.arxiv_ids import normalise_arxiv_id
+from papertide.catalog.paper_ids import normalise_paper_id
 from papertide.community import collections, follows, ratelimit
 from papertide.community.errors import CommunityError
 from papertide.web import deps
@@ -89,7 +89,7 @@ def save(request: Request, public_id: str, arxiv_id: ArxivId, on: Flag = "1", ne
     account = who(request)
     if isinstance(account, Response):
         return account
-    key = normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
+    key = normalise_paper_id(arxiv_id) or arxiv_id[:60]
     back = safe_next(next, f"/papers/{key}")
     try:
         with deps.database(request).session() as session:

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
 from markupsafe import Markup, escape
 
+from papertide.catalog.paper_ids import is_arxiv_key
 from papertide.config import get_settings
 from papertide.web.security import csrf_token
 from papertide.web.session import current_user, pop_flashes
@@ -115,6 +116,15 @@ def sentence(text: str | None) -> str:
     return text[:1].upper() + text[1:]
 
 
+def paper_label(key: str, link: str | None = None) -> Markup:
+    """How a paper's id is shown: ``arXiv:2405.15738`` (a link to ``link``, when given) for an arXiv
+    paper; ``Local id local-...`` for a local one, which has nothing on arXiv to link to."""
+    if not is_arxiv_key(key):
+        return Markup('<span title="not on arXiv">Local id {}</span>').format(key)
+    label = Markup("arXiv:{}").format(key)
+    return Markup('<a href="{}" rel="noopener">{}</a>').format(link, label) if link else label
+
+
 def github_name(url: str | None) -> str:
     """'https://github.com/org/repo' -> 'org/repo'."""
     if not url:
@@ -162,6 +172,7 @@ def make_environment(*, strict: bool = False) -> Environment:
         short_date=short_date,
         long_date=long_date,
         github_name=github_name,
+        paper_label=paper_label,
         author_url=author_url,
         sentence=sentence,
     )

@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from papertide.catalog.arxiv_ids import normalise_arxiv_id
+from papertide.catalog.paper_ids import normalise_paper_id
 from papertide.community import comments, ratelimit, threads
 from papertide.community.errors import CommunityError
 from papertide.web import deps
@@ -52,7 +52,7 @@ def post_comment(request: Request, arxiv_id: str, body: Body, parent_id: ParentI
     account = who(request)
     if isinstance(account, Response):
         return account
-    key = normalise_arxiv_id(arxiv_id) or arxiv_id[:60]
+    key = normalise_paper_id(arxiv_id) or arxiv_id[:60]
     back = f"/papers/{key}#comments"
     try:
         with deps.database(request).session() as session:

@@ -55,9 +55,9 @@ def free_port() -> int:
 
 
 def load_demo(database: Database, count: int = PAPERS, off_list: int = OFF_LIST) -> tuple[str, ...]:
-    """Load the newest ``count`` demo papers; the ``off_list`` oldest of them without a daily entry."""
+    """Load the newest ``count`` demo papers of the daily list; the ``off_list`` oldest of them without a daily entry."""
     with gzip.open(DEMO_CORPUS, "rt", encoding="utf-8") as lines:
-        rows = [json.loads(line) for line in lines]
+        rows = [row for row in map(json.loads, lines) if row.get("daily_date")]
     rows.sort(key=lambda row: (row.get("daily_date") or "", row["arxiv_id"]))
     records = [record_from_mapping(row) for row in rows[-count:]]
     spare = [record.model_copy(update={"daily": None}) for record in records[:off_list]]

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from papertide.catalog.arxiv_ids import normalise_arxiv_id
+from papertide.catalog.paper_ids import normalise_paper_id
 from papertide.community import comments, ratelimit, submission_queue, votes
 from papertide.community.accounts import Account
 from papertide.community.errors import CommunityError
@@ -29,7 +29,7 @@ from papertide.web.api import hf_shapes, models
 from papertide.web.api.routes import JSON
 from papertide.web.digest import limited_subscribe
 from papertide.web.errors import error_responses, json_error
-from papertide.web.inputs import ARXIV_ID  # also registers the {arxiv_id:arxiv} path convertor
+from papertide.web.inputs import ARXIV_ID, PaperId  # also registers the {arxiv_id:arxiv} path convertor
 from papertide.web.session import require_user, verify_write
 
 router = APIRouter(prefix="/api", tags=["your account"])
@@ -61,7 +61,7 @@ def _on_paper(request: Request, account: Account, arxiv_id: str, action: str,
               act: Callable[[Session, str], object], answer: Callable[[str, object], Response]) -> Response:
     """What a vote and a comment share: the paper's key (404 if none), the owner's rate limit
     for ``action`` and ``act`` in one transaction, and errors in the one JSON shape."""
-    key = normalise_arxiv_id(arxiv_id)
+    key = normalise_paper_id(arxiv_id)
     if key is None:
         return json_error(404, "Paper not found")
     try:
@@ -78,7 +78,7 @@ def _on_paper(request: Request, account: Account, arxiv_id: str, action: str,
 
 @router.post("/papers/{arxiv_id:arxiv}/vote", summary="Toggle your upvote (papertide)", dependencies=Writes,
              response_model=models.VoteResult, responses=WRITE_ERRORS)
-def vote(request: Request, arxiv_id: str, account: User) -> Response:
+def vote(request: Request, arxiv_id: PaperId, account: User) -> Response:
     return _on_paper(request, account, arxiv_id, "vote",
                      lambda session, key: votes.toggle_vote(session, account.id, key, now=deps.now(request)),
                      lambda key, result: JSON({"id": key, "voted": result.voted, "upvotes": result.upvotes}))
@@ -86,7 +86,7 @@ def vote(request: Request, arxiv_id: str, account: User) -> Response:
 
 @router.post("/papers/{arxiv_id:arxiv}/comments", summary="Comment on a paper (papertide)", dependencies=Writes,
              status_code=201, response_model=models.Comment, responses=WRITE_ERRORS)
-def comment(request: Request, arxiv_id: str, new: NewComment, account: User) -> Response:
+def comment(request: Request, arxiv_id: PaperId, new: NewComment, account: User) -> Response:
     return _on_paper(request, account, arxiv_id, "comment",
                      lambda session, key: comments.add_comment(session, account.id, key, new.body, new.parentId,
                                                                now=deps.now(request)),

@@ -25,7 +25,7 @@ MEDIA_TYPE = "text/markdown; charset=utf-8"
 def paper_markdown(item: FeedItem) -> str:
     """Title, facts as a list, then the abstract: the layout of Hugging Face's paper pages as Markdown."""
     paper = item.paper
-    facts = [f"- arXiv: [{paper.arxiv_id}](https://arxiv.org/abs/{paper.arxiv_id})",
+    facts = [f"- arXiv: [{paper.arxiv_id}]({paper.abs_url})" if paper.is_arxiv else f"- Local id: {paper.arxiv_id} (not on arXiv)",
              f"- Authors: {', '.join(paper.authors or []) or 'unknown'}"]
     if paper.published_at:
         facts.append(f"- Published: {paper.published_at.date().isoformat()}")

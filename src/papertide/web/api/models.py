@@ -46,7 +46,7 @@ class Author(Model):
 
 
 class Paper(Model):
-    id: str = Field(description="arXiv id, without version")
+    id: str = Field(description="arXiv id, without version; or a local id (local-...) for a paper not on arXiv")
     authors: list[Author]
     publishedAt: datetime = Absent
     submittedOnDailyAt: datetime = Absent

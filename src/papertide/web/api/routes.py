@@ -21,7 +21,7 @@ from papertide.search import MAX_RESULTS, search_papers, similar_papers
 from papertide.web import deps, security
 from papertide.web.api import hf_shapes, models
 from papertide.web.errors import error_responses, json_error
-from papertide.web.inputs import Day, Month, PageNumber, Sort, Week, bounded
+from papertide.web.inputs import Day, Month, PageNumber, PaperId, Sort, Week, bounded
 from papertide.web.session import bearer_token, check_token, current_user
 
 router = APIRouter(prefix="/api", tags=["papers"], dependencies=[Depends(check_token)])
@@ -131,7 +131,7 @@ def organization_papers(request: Request, session: ReadSession, slug: str,
 
 @router.get("/papers/{arxiv_id:arxiv}/similar", summary="Similar papers (papertide)",
             response_model=list[models.DailyItem], responses=error_responses(404))
-def similar(request: Request, session: ReadSession, arxiv_id: str, k: bounded(1, 50, "how many") = 6) -> JSON:
+def similar(request: Request, session: ReadSession, arxiv_id: PaperId, k: bounded(1, 50, "how many") = 6) -> JSON:
     if feed.get_paper_item(session, arxiv_id) is None:
         return error(404, "Paper not found")
     hits = similar_papers(deps.database(request), arxiv_id, k=k)
@@ -140,7 +140,7 @@ def similar(request: Request, session: ReadSession, arxiv_id: str, k: bounded(1,
 
 @router.get("/papers/{arxiv_id:arxiv}/votes", summary="Upvotes over time (papertide)", response_model=models.VoteHistory,
             responses=error_responses(404))
-def vote_history(request: Request, session: ReadSession, arxiv_id: str) -> JSON:
+def vote_history(request: Request, session: ReadSession, arxiv_id: PaperId) -> JSON:
     item = feed.get_paper_item(session, arxiv_id)
     if item is None:
         return error(404, "Paper not found")
@@ -151,7 +151,7 @@ def vote_history(request: Request, session: ReadSession, arxiv_id: str) -> JSON:
 
 @router.get("/papers/{arxiv_id:arxiv}/comments", summary="Comments (papertide)", response_model=list[models.Comment],
             responses=error_responses(404))
-def list_comments(session: ReadSession, arxiv_id: str) -> JSON:
+def list_comments(session: ReadSession, arxiv_id: PaperId) -> JSON:
     item = feed.get_paper_item(session, arxiv_id)
     if item is None:
         return error(404, "Paper not found")
@@ -160,7 +160,7 @@ def list_comments(session: ReadSession, arxiv_id: str) -> JSON:
 
 @router.get("/papers/{arxiv_id:arxiv}", summary="One paper (Hugging Face compatible)", response_model=models.PaperWithCounts,
             responses=error_responses(404))
-def paper(session: ReadSession, arxiv_id: str) -> JSON:
+def paper(session: ReadSession, arxiv_id: PaperId) -> JSON:
     item = feed.get_paper_item(session, arxiv_id)
     if item is None:
         return error(404, "Paper not found")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from papertide import feed
-from papertide.catalog.arxiv_ids import normalise_arxiv_id
+from papertide.catalog.paper_ids import normalise_paper_id
 from papertide.community import accounts, audit, comments, moderation, threads
 from papertide.web.deps import database
 from papertide.web.rendering import page_context, render_page
@@ -49,7 +49,7 @@ def _confirmation(request: Request, what: str, target: str, verb: str, thread: b
     """What the confirmation of hiding a paper, removing a comment or blocking a user says."""
     with database(request).session() as session:
         if what == "papers":
-            item = feed.get_paper_item(session, normalise_arxiv_id(target) or target[:60])
+            item = feed.get_paper_item(session, normalise_paper_id(target) or target[:60])
             if item is None:
                 return None
             arxiv_id = item.paper.arxiv_id

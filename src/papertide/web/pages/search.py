@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from papertide import feed
-from papertide.catalog.arxiv_ids import normalise_arxiv_id
+from papertide.catalog.paper_ids import normalise_paper_id
 from papertide.catalog.organizations import list_organizations
 from papertide.community import votes
 from papertide.web.cache import Memo
@@ -59,7 +59,7 @@ def search_page(request: Request, q: str = "", date_from: str | None = None, dat
         return render_page(request, context, "error.html", status_code=400, nav="search",
                            error_title="That is not a date we understand", error_text=str(error))
     with database(request).session() as session:
-        if go and (exact := normalise_arxiv_id(q)) and feed.get_paper_item(session, exact):
+        if go and (exact := normalise_paper_id(q)) and feed.get_paper_item(session, exact):
             return RedirectResponse(f"/papers/{exact}", status_code=303)  # "I'm feeling lucky" on an id
         first, deepest = p * RESULTS, min((p + 1) * RESULTS, MAX_RESULTS)
         answer = search_answer(database(request), q, limit=deepest, published_from=start, published_until=end,
