@@ -13,14 +13,15 @@ request, a local file read: a vote made through one worker is reflected by every
 very next request. On PostgreSQL that read is a network round trip, so each worker keeps the
 counter in memory, current through LISTEN/NOTIFY (``papertide.catalog.version_listener``; the
 ``listen_versions`` setting, on by default, turns it off): every bump notifies in its own
-transaction, so only once it commits. The staleness window, honestly: a worker sees its own
-commits at once (it reads the row until their notification arrives), and another worker's once
-the notification reaches it, well under a millisecond after the commit on one machine
-(docs/performance.md); a request served in between gets the page as it was before that commit.
-Whenever the listening connection is down (from the moment it fails until it has listened and
-read the row again), every request reads the row as on SQLite. A connection that dies silently
-(a network partition without a reset) is noticed within a few seconds (a heartbeat query after 2
-quiet seconds, TCP keepalives): that is the worst case for a page older than another worker's change.
+transaction, so only once it commits. The staleness window: a worker sees its own commits at
+once (it reads the row until their notification arrives), and another worker's once the
+notification reaches it, about 0.1 ms after the commit returned to that worker on one machine
+(p99 0.15 ms; docs/performance.md); a request served in between gets the page as it was before
+that commit. Whenever the listening connection is down (from the moment its thread sees the
+failure until it has listened and read the row again), every request reads the row as on SQLite.
+A connection that dies silently (a network partition without a reset) is noticed within about 7
+seconds (a heartbeat query after 2 quiet seconds, which fails once the server has not acknowledged
+it for 5): that is the worst case for a page older than another worker's change.
 
 Text answers are also stored gzip-compressed (once, when stored) and sent that way to clients
 that accept it: a page travels at a fraction of its size at no per-request cost.
