@@ -3,7 +3,8 @@
 Every change a reader would see (an ingest, a vote, a comment, a moderation action, a submission) bumps
 ``"catalog"`` and the changed paper's ``"paper:<id>"`` in the same transaction as the change.
 Caches in any number of web workers key their entries on these numbers, so a vote in one worker
-is visible in every other on the next request.
+is visible in every other on the next request (on PostgreSQL, the next one after the vote's
+notification reached that worker).
 
 On PostgreSQL a bump also sends ``NOTIFY papertide_versions`` (payload ``key:version``) in the same
 transaction, so the notification leaves only if the change commits; ``catalog.version_listener``
