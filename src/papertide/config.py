@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     # Multiplies every community rate limit (log-in, sign-up, votes, comments, submissions):
     # raise it for load tests and benchmarks; 0 turns rate limiting off.
     rate_limit_scale: float = Field(1.0, ge=0)
+    # On PostgreSQL each web worker keeps the content version in memory, current through
+    # LISTEN/NOTIFY (catalog/version_listener.py), instead of reading it for every cached page;
+    # off: one read per cached page, as on SQLite. No effect on SQLite.
+    listen_versions: bool = True
     # Operations (docs/admin-guide.md, "Health and metrics").
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"

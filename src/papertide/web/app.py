@@ -10,8 +10,9 @@ Request path, outermost first (Starlette runs the middleware added last first; a
 * ReadOnlyCORS (``cors``): CORS headers for the read-only API and feeds, on cached answers too;
 * HeadAsGet (``head``): HEAD is routed as GET and answered without the body;
 * PageCache (``cache``): an anonymous GET of a shared page whose content version (one indexed row,
-  see ``catalog.versions``) has not moved is answered from memory, without rendering; the stored
-  answer already carries the validators and security headers it was rendered with;
+  see ``catalog.versions``; on PostgreSQL kept in memory by ``catalog.version_listener``) has not
+  moved is answered from memory, without rendering; the stored answer already carries the
+  validators and security headers it was rendered with;
 * Validators (``http_cache``): ETag, Last-Modified, Cache-Control, and 304 for conditional GETs.
 
 Workers keep no state but that cache, which is keyed on the database's content version, so any
@@ -20,7 +21,8 @@ number of them (``papertide serve --workers N``) serve the same, current site.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from urllib.parse import quote
 
@@ -31,8 +33,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from papertide.catalog import versions
+from papertide.catalog.version_listener import ListeningReader
 from papertide.config import Settings, get_settings
-from papertide.db import Database, get_database
+from papertide.db import Database, get_database, is_postgres
 from papertide.web import (actions, api, digest, errors, feeds, health, pages, password_reset, reader_actions, security,
                            suggest, threads, thumbnails)
 from papertide.web.api.schema import build_openapi
@@ -82,13 +85,30 @@ def trailing_slash_redirect(router: Router) -> ASGIApp:
     return answer
 
 
-def content_version(database: Database) -> Callable[[], int]:
-    """The cache's version stamp: the catalog's content version, read fresh on every request.
+def content_version(database: Database, settings: Settings) -> Callable[[], int]:
+    """The cache's version stamp: the catalog's content version, current on every request.
 
-    It sits on the hot path of every cached answer, so it is a raw one-row read rather than an
-    ORM session, whose setup costs several times the read itself.
+    It sits on the hot path of every cached answer. On PostgreSQL (unless ``listen_versions`` is
+    off) it is a ``ListeningReader``: memory kept current by LISTEN/NOTIFY, started and stopped
+    with the app (``lifespan``), reading the database whenever it is not listening. Otherwise a
+    raw one-row read rather than an ORM session, whose setup costs several times the read itself.
     """
+    if settings.listen_versions and is_postgres(database.engine):
+        return ListeningReader(database.engine)
     return versions.reader(database.engine)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """What runs for as long as the app serves: the content version's listener, if it has one."""
+    version = getattr(app.state, "content_version", None)
+    if isinstance(version, ListeningReader):
+        version.start()
+    try:
+        yield
+    finally:
+        if isinstance(version, ListeningReader):
+            version.stop()
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None,
@@ -99,7 +119,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     database = database or get_database(settings.database_url)
     app = FastAPI(title=settings.site_name, description="papertide: research papers, every morning.",
                   docs_url=None, redoc_url=None,  # /docs: vendored Swagger UI in api.router
-                  redirect_slashes=False)  # Starlette's copies the Host header into Location: ours below
+                  redirect_slashes=False,  # Starlette's copies the Host header into Location: ours below
+                  lifespan=lifespan)
     app.state.settings, app.state.database, app.state.clock = settings, database, clock
 
     app.mount("/static", ImmutableStaticFiles(directory=STATIC_DIR), name="static")
@@ -135,7 +156,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     security.install(app, settings)  # signed-cookie sessions, and around them the CSP and other headers
     app.add_middleware(ValidatorsMiddleware, shared=is_cacheable, private_cookies=(security.SESSION_COOKIE,))
     if page_cache:  # a hit skips the validators, session and header layers: it keeps what they added
-        app.add_middleware(PageCacheMiddleware, cache=PageCache(), version=content_version(database),
+        app.state.content_version = content_version(database, settings)
+        app.add_middleware(PageCacheMiddleware, cache=PageCache(), version=app.state.content_version,
                            cacheable=is_cacheable, private_cookies=[security.SESSION_COOKIE])
     app.add_middleware(HeadAsGetMiddleware)  # HEAD wherever GET, from the cache too
     app.add_middleware(ReadOnlyCORSMiddleware, origins=settings.cors_origin_list)  # cached answers too

@@ -4,10 +4,24 @@ Most visits are anonymous readers asking for the same few pages (today's list, a
 a common search). Each worker keeps the bytes it rendered, keyed on the request's path and query,
 and tagged with the site's *content version*: a counter in the database that ingest and the
 community services bump in the same transaction as every new paper, vote, comment, submission or
-moderation action (``papertide.catalog.versions``). Before answering from the cache a worker reads that counter,
-one indexed row; if it moved, the entry is stale and the page is rendered again. So a vote made
-through one worker is reflected by every worker on the very next request, with no messaging
-between processes, and a cache hit costs one tiny query instead of a page render.
+moderation action (``papertide.catalog.versions``). Before answering from the cache a worker reads that counter;
+if it moved, the entry is stale and the page is rendered again. A cache hit costs that read
+instead of a page render.
+
+How the counter is read depends on the database. On SQLite it is one indexed row read per
+request, a local file read: a vote made through one worker is reflected by every worker on the
+very next request. On PostgreSQL that read is a network round trip, so each worker keeps the
+counter in memory, current through LISTEN/NOTIFY (``papertide.catalog.version_listener``; the
+``listen_versions`` setting, on by default, turns it off): every bump notifies in its own
+transaction, so only once it commits. The staleness window: a worker sees its own commits at
+once (it reads the row until their notification arrives), and another worker's once the
+notification reaches it, about 0.1 ms after the commit returned to that worker on one machine
+(p99 0.15 ms; docs/performance.md); a request served in between gets the page as it was before
+that commit. Whenever the listening connection is down (from the moment its thread sees the
+failure until it has listened and read the row again), every request reads the row as on SQLite.
+A connection that dies silently (a network partition without a reset) is noticed within about 7
+seconds (a heartbeat query after 2 quiet seconds, which fails once the server has not acknowledged
+it for 5): that is the worst case for a page older than another worker's change.
 
 Text answers are also stored gzip-compressed (once, when stored) and sent that way to clients
 that accept it: a page travels at a fraction of its size at no per-request cost.
@@ -160,7 +174,8 @@ def _accepts_gzip(scope: Scope) -> bool:
 class PageCacheMiddleware:
     """ASGI middleware that answers cacheable GETs from a ``PageCache``.
 
-    ``version`` is called once per candidate request (it reads the database); ``cacheable``
+    ``version`` is called once per candidate request (it reads the database, or memory kept
+    current by ``catalog.version_listener``); ``cacheable``
     decides by path which pages may be shared; ``private_cookies`` are the cookie names that
     make a request personal (the session), so it bypasses the cache entirely.
     """
