@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from papertide.catalog.models import HarvestCheckpoint, Organization, OrganizationAlias, Paper, PaperThumbnail, SourcePacing
 from papertide.community import collections, follows
 from papertide.community.models import (AccountSession, ApiToken, Collection, CollectionItem, Comment, Follow, ModerationAction,
-                                        PasswordResetToken, RateLimitEvent, User, Vote)
+                                        PasswordResetToken, QueuedSubmission, RateLimitEvent, User, Vote)
 from papertide.db_copy import CopyError, copy_database
 from papertide.digest.models import DigestOutbox, Subscription
 from papertide.ingest.jsonl import JsonlSource
@@ -77,6 +77,8 @@ def fill(database, tmp_path, papers=300):
         session.add(ApiToken(user_id=users[1].id, name="nightly ✓", scope="write", token_hash="b" * 64, hint="pt_3kQ9",
                              created_at=WHEN, last_used_at=WHEN))
         session.add(PasswordResetToken(user_id=users[2].id, token_hash="c" * 64, created_at=WHEN, expires_at=WHEN))
+        session.add(QueuedSubmission(user_id=users[0].id, arxiv_id="1605.08386", requested_at=WHEN, status="queued",
+                                     attempts=2, last_error="arXiv answered 503 ✗", next_attempt_at=WHEN))
 
 
 def everything(database) -> dict[str, list[tuple]]:
