@@ -99,3 +99,22 @@ def test_bumps_of_other_keys_do_not_move_the_version(pg, listener):
     bump(pg, versions.paper_key(1))
     last = bump(pg)
     assert listener.wait_until(lambda r: r.remembered == last, WAIT) and last == start + 1
+
+
+@pytest.mark.postgres
+def test_only_listened_keys_are_notified_so_a_batch_of_papers_sends_one_notification(pg):
+    import psycopg
+
+    with psycopg.connect(pg.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                         autocommit=True) as connection:
+        connection.execute(f"LISTEN {versions.CHANNEL}")
+        with pg.session() as session:  # as ingest does: the catalog and a key per changed paper
+            versions.bump(session, versions.CATALOG, *(versions.paper_key(n) for n in range(1, 501)))
+        payloads = [notify.payload for notify in connection.notifies(timeout=WAIT, stop_after=1)]
+        payloads += [notify.payload for notify in connection.notifies(timeout=0)]  # anything else already here
+    assert [payload.rpartition(":")[0] for payload in payloads] == [versions.CATALOG]
+
+
+def test_a_reader_of_a_key_nobody_notifies_is_refused():
+    with pytest.raises(ValueError, match="no notification"):
+        ListeningReader(create_engine("postgresql+psycopg://nobody@localhost/none"), versions.paper_key(1))

@@ -51,6 +51,8 @@ class ListeningReader:
 
     def __init__(self, engine: Engine, key: str = versions.CATALOG, *, heartbeat: float = 2.0,
                  backoff: tuple[float, float] = (0.05, 5.0)):
+        if key not in versions.NOTIFIED:
+            raise ValueError(f"no notification is sent for {key!r}: listen to one of {sorted(versions.NOTIFIED)}")
         self.engine, self.key, self.heartbeat, self.backoff = engine, key, heartbeat, backoff
         self._read_database: Callable[[], int] = versions.reader(engine, key)
         self._value: int | None = None  # None: not listening, read the database
@@ -127,8 +129,7 @@ class ListeningReader:
             listened = self.connections
             try:
                 self._listen()
-            except Exception as error:  # noqa: BLE001 - any failure: fall back at once, then try again
-                self._down()
+            except Exception as error:  # noqa: BLE001 - any failure: fall back at once (finally), then try again
                 log.warning("content version listener: %s; reading the database until it reconnects",
                             str(error).strip() or type(error).__name__)
             finally:

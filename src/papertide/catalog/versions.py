@@ -25,6 +25,9 @@ from papertide.db import dialect_insert, is_postgres
 
 CATALOG = "catalog"
 CHANNEL = "papertide_versions"  # PostgreSQL's NOTIFY channel; payload "key:version"
+# The keys a process keeps in memory (``version_listener``): only their bumps are notified. A
+# batch of ingest bumps a key per paper, and nobody listens for those.
+NOTIFIED = frozenset({CATALOG})
 
 _table = ContentVersion.__table__
 _BUMPED = "papertide_bumped_versions"  # session.info: key -> newest version this transaction bumped it to
@@ -48,11 +51,12 @@ def bump(session: Session, *keys: str) -> None:
     if not is_postgres(session):
         session.execute(statement)
         return
-    # One statement still: the upsert as a CTE, and a notification per bumped key, delivered by
-    # PostgreSQL at commit (never for a rolled-back transaction).
+    # One statement still: the upsert as a CTE, and a notification per bumped key that is
+    # NOTIFIED, delivered by PostgreSQL at commit (never for a rolled-back transaction).
     bumped = statement.returning(_table.c["key"], _table.c.version).cte("bumped")
     payload = bumped.c["key"] + ":" + cast(bumped.c.version, String)
-    found = session.execute(select(bumped.c["key"], bumped.c.version, func.pg_notify(CHANNEL, payload))).all()
+    found = session.execute(select(bumped.c["key"], bumped.c.version, func.pg_notify(CHANNEL, payload))
+                            .where(bumped.c["key"].in_(sorted(NOTIFIED)))).all()
     newest = session.info.setdefault(_BUMPED, {})
     for key, version, _ in found:
         newest[key] = max(version, newest.get(key, 0))
