@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from papertide.catalog.models import Paper
 from papertide.community.accounts import require_active
 from papertide.community.errors import AlreadyListed, CommunityError, Conflict, NotFound, Unavailable
 from papertide.community.models import QueuedSubmission
-from papertide.community.submissions import Fetch, SubmissionResult, fetch_record, normalise_id, submit, submit_paper
+from papertide.community.submissions import Fetch, SubmissionResult, normalise_id, record_if_new, submit, submit_paper
 from papertide.db import dialect_insert
 
 if TYPE_CHECKING:
@@ -143,9 +142,7 @@ def _finish(database: Database, row, fetch: Fetch, now: datetime, progress: Prog
     """One queued submission: on the list (done), refused (failed), or still waiting. False when
     arXiv did not answer."""
     try:
-        with database.session() as session:
-            known = session.scalar(select(Paper.id).where(Paper.arxiv_id == row.arxiv_id)) is not None
-        record = None if known else fetch_record(row.arxiv_id, fetch)
+        record = record_if_new(database, row.arxiv_id, fetch)
     except Unavailable as slow:
         attempts = row.attempts + 1
         given_up = attempts >= MAX_ATTEMPTS
@@ -161,11 +158,11 @@ def _finish(database: Database, row, fetch: Fetch, now: datetime, progress: Prog
     try:
         with database.session() as session:  # the daily entry and "done" commit together, or neither does
             result = submit_paper(session, row.user_id, row.arxiv_id, now=now, record=record)
-            _mark_done(session, row.id, now, result.daily_date, row.attempts + (not known))
+            _mark_done(session, row.id, now, result.daily_date, row.attempts + (record is not None))
         progress.done += 1
     except AlreadyListed as listed:  # someone put it on the list meanwhile: that is where it is
         with database.session() as session:
-            _mark_done(session, row.id, now, listed.daily_date, row.attempts + (not known))
+            _mark_done(session, row.id, now, listed.daily_date, row.attempts + (record is not None))
         progress.done += 1
     except Conflict:  # submitted by someone else this very instant: the next pass finds it listed
         progress.waiting += 1

@@ -76,10 +76,18 @@ def submit(database: Database, user_id: int, arxiv_id: str, fetch: Fetch | None 
     arxiv_id = normalise_id(arxiv_id)
     with database.session() as session:
         require_active(session, user_id)
-        known = session.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id)) is not None
-    record = None if known else fetch_record(arxiv_id, fetch or default_fetch(database))
+    record = record_if_new(database, arxiv_id, fetch or default_fetch(database))
     with database.session() as session:
         return submit_paper(session, user_id, arxiv_id, now=now, record=record)
+
+
+def record_if_new(database: Database, arxiv_id: str, fetch: Fetch) -> PaperRecord | None:
+    """None when the catalog has ``arxiv_id``; else the paper from arXiv (``fetch_record``'s
+    errors), asked outside any transaction, for ``submit_paper(record=...)``."""
+    with database.session() as session:
+        if session.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id)) is not None:
+            return None
+    return fetch_record(arxiv_id, fetch)
 
 
 def fetch_record(arxiv_id: str, fetch: Fetch | None = None) -> PaperRecord:
