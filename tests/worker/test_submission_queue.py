@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from papertide.catalog.models import DailyEntry, Paper, SourcePacing
 from papertide.community.models import QueuedSubmission
+from papertide.db import is_postgres
 from papertide.worker import sources
 from papertide.worker.models import WorkerJob
 from papertide.worker.scheduler import Worker
@@ -207,3 +208,36 @@ def test_a_worker_killed_while_arxiv_answers_leaves_the_submission_queued_for_th
     assert run.ok and run.outcome.added == 1, run.outcome.summary
     assert [q.status for q in queued(database)] == ["done"] and daily_date_of(database, KNOWN) == NOW.date()
     assert [r.status for r in job_runs(database, "submissions")] == ["interrupted", "ok"]
+
+
+REFUSE_DONE = {  # the database refuses to mark a submission done, as a full disk or a lost connection would
+    "sqlite": ["CREATE TRIGGER refuse_done BEFORE UPDATE OF status ON queued_submissions WHEN NEW.status = 'done' "
+               "BEGIN SELECT RAISE(ABORT, 'the disk is full'); END"],
+    "postgresql": ["CREATE FUNCTION refuse_done() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$ BEGIN RAISE EXCEPTION 'the disk is full'; END $$",
+                   "CREATE TRIGGER refuse_done BEFORE UPDATE ON queued_submissions FOR EACH ROW "
+                   "WHEN (NEW.status = 'done') EXECUTE FUNCTION refuse_done()"],
+}
+
+
+def test_a_submission_not_marked_done_is_not_on_the_list_either_and_the_next_pass_adds_it(site, database, replay):
+    arxiv_is_down_then_answers(replay, KNOWN)
+    visitor = Visitor(site)
+    visitor.sign_up("patient")
+    assert submit_form(visitor, KNOWN).status_code == 202
+    with database.engine.begin() as connection:
+        for statement in REFUSE_DONE[database.engine.dialect.name]:
+            connection.execute(text(statement))
+
+    failed = run_submissions_job(database, replay)
+    assert not failed.ok and "the disk is full" in (failed.error or "")
+    assert daily_date_of(database, KNOWN) is None  # the daily entry went with the refused "done"
+    assert [(q.status, q.daily_date) for q in queued(database)] == [("queued", None)]
+
+    with database.engine.begin() as connection:
+        connection.execute(text("DROP TRIGGER refuse_done" + (" ON queued_submissions" if is_postgres(database.engine) else "")))
+    replay.route(API, lookup_params(KNOWN, 1), atom(ARXIV_ANSWER[KNOWN]))
+    run = run_submissions_job(database, replay, minutes_later=10)
+    assert run.ok and run.outcome.added == 1, run.outcome.summary
+    assert daily_date_of(database, KNOWN) == NOW.date()
+    assert [q.status for q in queued(database)] == ["done"]
