@@ -12,8 +12,11 @@ port and drives it with wrk (Debian package ``wrk``: a C load generator light en
   after an unmeasured 3 s warm-up that fills each worker's cache, answers come from the page
   cache (still one content-version read each).
 * ``rendered``: every request carries a distinct, ignored ``_n`` parameter, so each one misses the
-  cache and is rendered from the database: the cost of a cold page, or of a logged-in reader.
+  cache and is rendered from the database: the cost of a cold page.
   Searches go through the real search service (query embedding, keyword, vectors, fusion).
+* ``signed-in``: the same URL for every request, sent with the session cookie of a reader who
+  logged in over HTTP (an account the script makes, which has upvoted a few of the papers shown):
+  every request is that reader's page, with their votes, name and CSRF token.
 
     python benchmarks/web_load.py                      # SQLite, 2 workers, 10 s per scenario, 64 connections
     python benchmarks/web_load.py --backends sqlite,postgres --workers 1,2,4 --duration 8
@@ -141,13 +144,49 @@ def popular_paper(url: str) -> str:
     return arxiv_id
 
 
+READER, READER_PASSWORD = "bench-reader", "bench-reader-password"
+
+
+def make_reader(url: str, paper: str) -> None:
+    """The benchmark's reader: an account that upvoted the popular paper and a few of today's."""
+    from sqlalchemy import select
+
+    from papertide.catalog.models import DailyEntry, Paper
+    from papertide.community import accounts, votes
+    from papertide.db import Database
+
+    database = Database(url)
+    with database.session() as session:
+        if accounts.get_user_by_name(session, READER) is None:
+            reader = accounts.sign_up(session, READER, READER_PASSWORD)
+            newest = session.scalars(select(Paper.arxiv_id).join(DailyEntry, DailyEntry.paper_id == Paper.id)
+                                     .order_by(DailyEntry.daily_date.desc()).limit(5))
+            for arxiv_id in {paper, *newest}:
+                votes.set_vote(session, reader.id, arxiv_id, True)
+    database.dispose()
+
+
+def reader_cookie(base: str) -> str:
+    """The ``Cookie`` header of the reader, logged in as a browser does (form, CSRF token, redirect)."""
+    import requests
+
+    browser = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(f"{base}/login").text)[1]
+    answer = browser.post(f"{base}/login", data={"username": READER, "password": READER_PASSWORD, "csrf_token": token})
+    answer.raise_for_status()
+    browser.get(f"{base}/")  # the session now holds its CSRF token: no request below changes the cookie
+    return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+
+
 def _milliseconds(text: str) -> float:
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(name: str, url: str, *, duration: int, connections: int, threads: int, script: str | None) -> Result:
+def run_wrk(name: str, url: str, *, duration: int, connections: int, threads: int, script: str | None,
+            cookie: str | None = None) -> Result:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
+    command += ["-H", f"Cookie: {cookie}"] if cookie else []
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         if script:
             lua.write(script)
@@ -169,6 +208,7 @@ def run_wrk(name: str, url: str, *, duration: int, connections: int, threads: in
 def measure(url: str, workers: int, args, workdir: Path) -> list[Result]:
     """Serve ``url`` with ``workers`` workers and run every scenario against it."""
     paper = popular_paper(url)
+    make_reader(url, paper)
     port = free_port()
     env = {**os.environ, "PAPERTIDE_DATABASE_URL": url, "PAPERTIDE_SECRET_KEY": "benchmark-secret",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
@@ -185,20 +225,25 @@ def measure(url: str, workers: int, args, workdir: Path) -> list[Result]:
         ("daily page, rendered", f"{base}/", UNIQUE_LUA),
         ("paper page, rendered", f"{base}/papers/{paper}", UNIQUE_LUA),
         ("search, rendered (15 queries)", f"{base}/search", SEARCH_LUA % (quoted, "true")),
+        ("daily page, signed-in", f"{base}/", None),
+        ("paper page, signed-in", f"{base}/papers/{paper}", None),
     ]
     scenarios = [s for s in scenarios if not args.only or args.only in s[0]]
     results = []
     try:
         wait_until_ready(f"{base}/healthz", server, timeout=300)
+        cookie = reader_cookie(base)
         # Every worker loads the search model in the background as it starts; searches wait for it.
         run_wrk("warm-up", f"{base}/search?q=warm+up&_n=1", duration=3, connections=workers * 4, threads=1, script=UNIQUE_LUA)
         for name, target, script in scenarios:
-            if "cached" in name:
+            signed_in = cookie if "signed-in" in name else None
+            if "cached" in name or signed_in:
                 # Steady state is what a cached scenario measures: a short unmeasured run first
                 # fills every worker's cache (each worker has its own).
-                run_wrk("warm-up", target, duration=3, connections=args.connections, threads=args.threads, script=script)
+                run_wrk("warm-up", target, duration=3, connections=args.connections, threads=args.threads, script=script,
+                        cookie=signed_in)
             result = run_wrk(name, target, duration=args.duration, connections=args.connections,
-                             threads=args.threads, script=script)
+                             threads=args.threads, script=script, cookie=signed_in)
             result.load = os.getloadavg()[0]
             results.append(result)
     finally:

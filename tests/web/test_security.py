@@ -23,7 +23,8 @@ def test_the_page_cache_wraps_the_security_headers_which_wrap_the_session(app):
     """The order ``web/app.py`` documents; Starlette runs the middleware added last first."""
     order = [middleware.cls.__name__ for middleware in app.user_middleware]
     assert order == ["ObservabilityMiddleware", "ReadOnlyCORSMiddleware", "HeadAsGetMiddleware", "PageCacheMiddleware",
-                     "ValidatorsMiddleware", "SecurityHeadersMiddleware", "SessionMiddleware"]
+                     "ValidatorsMiddleware", "SecurityHeadersMiddleware", "SessionMiddleware",
+                     "ReaderPagesMiddleware"]
 
 
 def test_session_cookie_is_httponly_samesite_and_signed(client):

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from papertide.catalog.models import Paper
@@ -83,13 +83,17 @@ def _change_count(session: Session, paper_id: int, delta: int) -> int:
     )
 
 
+# Built once: every signed-in list page asks, and building the statement cost more than running it.
+_VOTED = select(_votes.c.paper_id).where(_votes.c.user_id == bindparam("user_id"),
+                                         _votes.c.paper_id.in_(bindparam("paper_ids", expanding=True)))
+
+
 def voted_papers(session: Session, user_id: int | None, paper_ids: Iterable[int]) -> set[int]:
     """Which of ``paper_ids`` the user has upvoted (for drawing vote buttons as on or off)."""
     paper_ids = list(paper_ids)
     if user_id is None or not paper_ids:
         return set()
-    rows = session.scalars(select(_votes.c.paper_id).where(_votes.c.user_id == user_id, _votes.c.paper_id.in_(paper_ids)))
-    return set(rows)
+    return set(session.scalars(_VOTED, {"user_id": user_id, "paper_ids": paper_ids}))
 
 
 def has_voted(session: Session, user_id: int | None, arxiv_id: str) -> bool:

@@ -3,7 +3,8 @@ and the digest's pages.
 
 Request path, outermost first (Starlette runs the middleware added last first; a test pins it):
 
-    Observability -> ReadOnlyCORS -> HeadAsGet -> PageCache -> Validators -> SecurityHeaders -> Session -> routes
+    Observability -> ReadOnlyCORS -> HeadAsGet -> PageCache -> Validators -> SecurityHeaders -> Session
+        -> ReaderPages -> routes
 
 * Observability (``observability``): every request gets an id (X-Request-ID), its duration, the
   access log line and the request metrics, cache hits included;
@@ -13,7 +14,9 @@ Request path, outermost first (Starlette runs the middleware added last first; a
   see ``catalog.versions``; on PostgreSQL kept in memory by ``catalog.version_listener``) has not
   moved is answered from memory, without rendering; the stored answer already carries the
   validators and security headers it was rendered with;
-* Validators (``http_cache``): ETag, Last-Modified, Cache-Control, and 304 for conditional GETs.
+* Validators (``http_cache``): ETag, Last-Modified, Cache-Control, and 304 for conditional GETs;
+* ReaderPages (``reader_pages``): a signed-in reader's daily or paper page, filled with their
+  votes, name and CSRF token from the page rendered once for all readers at this content version.
 
 Workers keep no state but that cache, which is keyed on the database's content version, so any
 number of them (``papertide serve --workers N``) serve the same, current site.
@@ -44,6 +47,7 @@ from papertide.web.cors import ReadOnlyCORSMiddleware
 from papertide.web.head import HeadAsGetMiddleware
 from papertide.web.http_cache import ValidatorsMiddleware
 from papertide.web.observability import ObservabilityMiddleware
+from papertide.web.reader_pages import ReaderPages, ReaderPagesMiddleware
 from papertide.web.rendering import STATIC_DIR, static
 
 # Answers that are the same for every anonymous reader (by path prefix): pages, the JSON API and
@@ -153,10 +157,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     app.openapi = lambda: build_openapi(app)
     errors.install(app)
+    if page_cache:  # signed-in readers' pages, shared at the content version (inside the session layer)
+        app.state.content_version = content_version(database, settings)
+        app.state.reader_pages = ReaderPages()
+        app.add_middleware(ReaderPagesMiddleware, pages=app.state.reader_pages, version=app.state.content_version)
     security.install(app, settings)  # signed-cookie sessions, and around them the CSP and other headers
     app.add_middleware(ValidatorsMiddleware, shared=is_cacheable, private_cookies=(security.SESSION_COOKIE,))
     if page_cache:  # a hit skips the validators, session and header layers: it keeps what they added
-        app.state.content_version = content_version(database, settings)
         app.add_middleware(PageCacheMiddleware, cache=PageCache(), version=app.state.content_version,
                            cacheable=is_cacheable, private_cookies=[security.SESSION_COOKIE])
     app.add_middleware(HeadAsGetMiddleware)  # HEAD wherever GET, from the cache too

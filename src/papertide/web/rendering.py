@@ -27,6 +27,7 @@ from papertide.catalog.paper_ids import is_arxiv_key
 from papertide.config import get_settings
 from papertide.web.security import csrf_token
 from papertide.web.session import current_user, pop_flashes
+from papertide.web.slots import choose, holds
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -175,8 +176,9 @@ def make_environment(*, strict: bool = False) -> Environment:
         paper_label=paper_label,
         author_url=author_url,
         sentence=sentence,
+        holds=holds,
     )
-    environment.globals.update(static=static, icon=icon, site_name=get_settings().site_name)
+    environment.globals.update(static=static, icon=icon, choose=choose, site_name=get_settings().site_name)
     return environment
 
 

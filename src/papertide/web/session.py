@@ -15,7 +15,7 @@ from __future__ import annotations
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from papertide.community import accounts, ratelimit, sessions, tokens
+from papertide.community import ratelimit, sessions, tokens
 from papertide.community.accounts import Account
 from papertide.web import deps, security
 
@@ -66,15 +66,22 @@ def _token_account(request: Request, token: str) -> Account:
 def _session_account(request: Request) -> Account | None:
     if "session" not in request.scope or "uid" not in request.session:
         return None
+    with deps.database(request).session() as session:
+        return session_account(request, session)
+
+
+def session_account(request: Request, session) -> Account | None:
+    """The account of the request's session cookie, read in the open database ``session`` (the
+    signed-in reader's fast path reads their votes in the same one), and remembered for the
+    request. A session that ended, or a blocked account, clears the cookie's session."""
     user_id, key = request.session.get("uid"), request.session.get("sid")
     account = None
     if isinstance(user_id, int) and isinstance(key, str):
-        with deps.database(request).session() as session:
-            if sessions.is_live(session, user_id, key, now=deps.now(request)):
-                account = accounts.get_user(session, user_id)
+        account = sessions.account_of(session, user_id, key, now=deps.now(request))
     if account is None or account.is_blocked or account.session_epoch != request.session.get("epoch", 0):
         request.session.clear()  # logged out, blocked, or signed out everywhere / password changed since
-        return None
+        account = None
+    request.state.papertide_user = account
     return account
 
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from papertide import feed
-from papertide.community import votes
+from papertide.web import reader_pages
 from papertide.web.deps import database, now
 from papertide.web.inputs import PageNumber
 from papertide.web.paging import pager
-from papertide.web.rendering import query_url, long_date, page_context, render_page
+from papertide.web.rendering import query_url, long_date, render_page
 from papertide.worker.status import catalog_updated_at
 
 router = APIRouter()
@@ -24,7 +24,11 @@ SORT_LABELS = (("trending", "Trending"), ("upvotes", "Most upvoted"), ("newest",
 @router.get("/", response_class=HTMLResponse)
 def daily_page(request: Request, date: str | None = None, week: str | None = None, month: str | None = None,
                sort: str = "trending", p: PageNumber = 0) -> HTMLResponse:
-    context = page_context(request)
+    return reader_pages.respond(request, lambda context: _daily_page(request, context, date, week, month, sort, p))
+
+
+def _daily_page(request: Request, context: dict, date: str | None, week: str | None, month: str | None,
+                sort: str, p: int) -> HTMLResponse:
     kind = "week" if week else "month" if month else "day"
     with database(request).session() as session:
         try:
@@ -33,8 +37,7 @@ def daily_page(request: Request, date: str | None = None, week: str | None = Non
         except feed.InvalidQuery as error:
             return render_page(request, context, "error.html", status_code=400, nav="daily",
                                error_title="That is not a date we understand", error_text=str(error))
-        user = context["user"]
-        voted = votes.voted_papers(session, user.id, [i.paper.id for i in page.items]) if user else set()
+        voted = reader_pages.voted_ids(session, context["user"], [i.paper.id for i in page.items])
         updated_at = catalog_updated_at(session)
         choices = feed.periods_with_papers(session, kind) if page.period and kind != "day" else []
         if choices and page.period not in choices:  # an empty week asked for by its URL is still the one shown

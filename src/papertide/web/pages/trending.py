@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from papertide import feed, ranking
-from papertide.community import votes
+from papertide.web import reader_pages
 from papertide.web.charts import Bar, bar_list
 from papertide.web.deps import database, now
-from papertide.web.rendering import feed_link, page_context, render_page
+from papertide.web.rendering import feed_link, render_page
 
 router = APIRouter()
 DAYS = 7
@@ -22,14 +22,16 @@ RISING = 8
 
 @router.get("/trending", response_class=HTMLResponse)
 def trending_page(request: Request) -> HTMLResponse:
-    context = page_context(request)
+    return reader_pages.respond(request, lambda context: _trending_page(request, context))
+
+
+def _trending_page(request: Request, context: dict) -> HTMLResponse:
     clock = now(request)
     with database(request).session() as session:
         window = feed.trending_window(session, clock, days=DAYS)
         items = feed.trending(session, clock, window=window, limit=30)
         rising = feed.rising(session, clock, days=DAYS, limit=RISING)
-        user = context["user"]
-        voted = votes.voted_papers(session, user.id, [i.paper.id for i in items]) if user else set()
+        voted = reader_pages.voted_ids(session, context["user"], [i.paper.id for i in items])
     recent = feed.recent_days(clock, DAYS)
     return render_page(request, context, "trending.html", nav="trending", items=items, voted_ids=voted,
                        days=DAYS, window=window, window_label=feed.date_span(window.first, window.last),
