@@ -56,7 +56,8 @@ def ada(app) -> Visitor:
     return visitor
 
 
-@pytest.mark.parametrize("path", ["/", "/?sort=newest", "/?week=2025-W34", f"/papers/{PAPER}", f"/papers/{OTHER}", "/trending"])
+@pytest.mark.parametrize("path", ["/", "/?sort=newest", "/?week=2025-W34", f"/papers/{PAPER}", f"/papers/{OTHER}", "/trending",
+                                  "/search?q=attention", "/search?q=sparse+attention&org=acme"])
 def test_a_readers_page_is_the_page_rendered_for_them_alone(app, ada, path):
     pages = app.state.reader_pages
     first = ada.http.get(path)  # renders the shared page, then fills it

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from papertide.catalog.paper_ids import normalise_paper_id
@@ -63,16 +63,26 @@ def _clean(name: str, description: str) -> tuple[str, str]:
     return name, description
 
 
-def _views(session: Session, *where) -> list[CollectionView]:
+def _views_query(*where):
     count = select(func.count()).where(_items.c.collection_id == _collections.c.id).scalar_subquery()
-    rows = session.execute(
+    return (
         select(_collections.c.id, _collections.c.public_id, _collections.c.name, _collections.c.description,
                _collections.c.shared, _collections.c.user_id, User.username, count, _collections.c.created_at,
                _collections.c.updated_at)
         .join(User, User.id == _collections.c.user_id).where(*where)
         .order_by(_collections.c.updated_at.desc(), _collections.c.id.desc())
     )
-    return [CollectionView(*row) for row in rows]
+
+
+def _views(session: Session, *where) -> list[CollectionView]:
+    return [CollectionView(*row) for row in session.execute(_views_query(*where))]
+
+
+# Built once: a signed-in reader's paper page asks for its Save menu on every request, and
+# building these statements cost more than running them.
+_OWNED_BY = _views_query(_collections.c.user_id == bindparam("user_id"))
+_HOLDING = (select(_items.c.collection_id).join(_collections, _collections.c.id == _items.c.collection_id)
+            .where(_collections.c.user_id == bindparam("user_id"), _items.c.paper_id == bindparam("paper_id")))
 
 
 def _owned(session: Session, user_id: int, public_id: str) -> CollectionView:
@@ -143,7 +153,7 @@ def readable_collection(session: Session, public_id: str, viewer_id: int | None)
 
 def list_collections(session: Session, user_id: int) -> list[CollectionView]:
     """The reader's collections, the most recently changed first."""
-    return _views(session, _collections.c.user_id == user_id)
+    return [CollectionView(*row) for row in session.execute(_OWNED_BY, {"user_id": user_id})]
 
 
 def paper_ids(session: Session, collection_id: int) -> list[int]:
@@ -154,8 +164,7 @@ def paper_ids(session: Session, collection_id: int) -> list[int]:
 
 def holding(session: Session, user_id: int, paper_id: int) -> set[int]:
     """Ids of the reader's collections that hold the paper."""
-    return set(session.scalars(select(_items.c.collection_id).join(_collections, _collections.c.id == _items.c.collection_id)
-                               .where(_collections.c.user_id == user_id, _items.c.paper_id == paper_id)))
+    return set(session.scalars(_HOLDING, {"user_id": user_id, "paper_id": paper_id}))
 
 
 def menu(session: Session, user_id: int, paper_id: int) -> list[tuple[CollectionView, bool]]:

@@ -15,7 +15,7 @@ Request path, outermost first (Starlette runs the middleware added last first; a
   moved is answered from memory, without rendering; the stored answer already carries the
   validators and security headers it was rendered with;
 * Validators (``http_cache``): ETag, Last-Modified, Cache-Control, and 304 for conditional GETs;
-* ReaderPages (``reader_pages``): a signed-in reader's daily or paper page, filled with their
+* ReaderPages (``reader_pages``): a signed-in reader's daily, paper, trending or search page, filled with their
   votes, name and CSRF token from the page rendered once for all readers at this content version.
 
 Workers keep no state but that cache, which is keyed on the database's content version, so any

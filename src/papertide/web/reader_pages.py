@@ -1,7 +1,8 @@
 """Signed-in readers' pages: rendered once for all of them, then filled per reader.
 
 The page cache (``web.cache``) serves anonymous readers; a signed-in reader's page used to be
-rendered for each request (the daily list: tens of milliseconds). Yet two readers' daily pages
+rendered for each request (the daily list: tens of milliseconds). The daily list, paper pages,
+trending and search opt in here. Yet two readers' daily pages
 differ only in a few values: their name, their CSRF token, which papers they upvoted, and on a
 paper page their collections. So a page that opts in (``respond``) is rendered once per content
 version for a *stand-in* reader whose values are slots (``web.slots``), kept per worker, and

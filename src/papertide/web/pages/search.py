@@ -20,11 +20,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from papertide import feed
 from papertide.catalog.paper_ids import normalise_paper_id
 from papertide.catalog.organizations import list_organizations
-from papertide.community import votes
+from papertide.web import reader_pages
 from papertide.web.cache import Memo
 from papertide.web.deps import database, now
 from papertide.web.inputs import PageNumber
-from papertide.web.rendering import feed_link, page_context, query_url, render_page
+from papertide.web.rendering import feed_link, query_url, render_page
 from papertide.search import MAX_RESULTS, SearchAnswer, search_answer
 
 router = APIRouter()
@@ -51,7 +51,12 @@ def _date(text: str | None) -> date | None:
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, q: str = "", date_from: str | None = None, date_to: str | None = None,
                 org: str | None = None, go: str | None = None, exact: str | None = None, p: PageNumber = 0):
-    context = page_context(request)
+    return reader_pages.respond(request, lambda context: _search_page(request, context, q, date_from, date_to, org, go,
+                                                                      exact, p))
+
+
+def _search_page(request: Request, context: dict, q: str, date_from: str | None, date_to: str | None,
+                 org: str | None, go: str | None, exact: str | None, p: int):
     q = q.strip()[: feed.MAX_QUERY]
     try:
         start, end = _date(date_from), _date(date_to)
@@ -68,8 +73,7 @@ def search_page(request: Request, q: str = "", date_from: str | None = None, dat
         items = feed.items_by_ids(session, [hit.arxiv_id for hit in hits[first:deepest]], now=now(request))
         related = feed.items_by_ids(session, [hit.arxiv_id for hit in answer.related], now=now(request)) if not p else []
         organizations = organization_choices(session, database(request).url)
-        user = context["user"]
-        voted = votes.voted_papers(session, user.id, [i.paper.id for i in items + related]) if user else set()
+        voted = reader_pages.voted_ids(session, context["user"], [i.paper.id for i in items + related])
     more = len(hits) == deepest < MAX_RESULTS  # a full page, and search could go deeper
     filters = {k: v for k, v in (("date_from", start), ("date_to", end), ("org", org)) if v}
     more_url = query_url("/search", q=q, **filters, exact=exact and 1, p=p + 1) if more else None
