@@ -159,3 +159,12 @@ def test_pages_without_the_page_cache_render_for_each_reader(catalog):
     visitor = reader(app, "ada")
     assert ">ada<" in visitor.http.get("/").text
     assert getattr(app.state, "reader_pages", None) is None
+
+
+def test_a_follow_shows_at_once_on_the_author_page(app, ada):
+    """Author pages are rendered for their reader (not shared): a follow shows on the next one."""
+    author = "/authors/Ada%20Lovelace"
+    assert 'aria-pressed="false" data-testid="follow"' in ada.http.get(author).text
+    answer = ada.post("/follows", {"kind": "author", "name": "Ada Lovelace", "on": "1"})
+    assert answer.status_code == 200 and answer.json()["following"] is True
+    assert 'aria-pressed="true" data-testid="follow"' in ada.http.get(author).text
