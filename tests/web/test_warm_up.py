@@ -1,7 +1,8 @@
 """Readiness means warm: ``/readyz`` stays 503 until the worker has rendered a search page and an
 API search itself (``web/warm.py``), so a reader's first search after it compiles no template,
-counts no organisation menu and loads no model; and the warm-up's searches are no reader's, so
-they count in no metric.
+counts no organisation menu and loads no model; the warm-up's searches are no reader's, so they
+count in no metric; and a worker of several says ready only once every worker of its server is
+warm (``warm_workers``), whichever one a probe reaches.
 
 The hash embedder stands in for the model: what is tested is what readiness waits for, not the
 model's loading (``tests/ops/test_readiness.py`` serves the real one).
@@ -9,6 +10,8 @@ model's loading (``tests/ops/test_readiness.py`` serves the real one).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -17,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from papertide import metrics
 from papertide.config import get_settings
+from papertide.warm_workers import WorkerMarks
 from papertide.web import rendering
 from papertide.web.api import routes as api_routes
 from papertide.web.pages import search as search_page
@@ -90,6 +94,39 @@ def test_after_readiness_a_first_search_compiles_no_template_and_counts_no_menu(
         api = client.get("/api/papers/search", params={"q": "diffusion"})
         assert api.status_code == 200 and api.json()
     assert _searches_observed() == searches_before + 2  # the readers' are counted
+
+
+def test_a_worker_of_two_says_ready_only_while_the_other_is_warm_too(app, tmp_path):
+    app.state.search_warm_up.marks = WorkerMarks(tmp_path, 2)
+    other = WorkerMarks(tmp_path, 2)  # the server's other worker (in this process: its mark is named)
+    with TestClient(app) as client:
+        client.get("/readyz")
+        assert app.state.search_warm_up.finished.wait(WAIT)
+        alone = client.get("/readyz")
+        assert alone.status_code == 503 and alone.json()["checks"]["search"] == "warming up: 1 of 2 workers warm"
+        other.mark("other")
+        assert client.get("/readyz").status_code == 200
+        other.release()  # it died: uvicorn starts another, cold
+        assert client.get("/readyz").json()["checks"]["search"] == "warming up: 1 of 2 workers warm"
+        other.mark("its successor")
+        assert client.get("/readyz").status_code == 200
+    other.release()
+    app.state.search_warm_up.marks.release()
+
+
+def test_a_mark_counts_while_its_process_lives(tmp_path):
+    marks = WorkerMarks(tmp_path, 2)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from papertide.warm_workers import WorkerMarks; "
+         "WorkerMarks(sys.argv[1], 2).mark(); print('warm', flush=True); sys.stdin.read()", str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout.readline() == "warm\n"
+        assert marks.waiting() == 1
+    finally:
+        worker.kill()  # no clean exit: the kernel drops its lock all the same
+        worker.wait()
+    assert marks.waiting() == 2 and len(list(tmp_path.iterdir())) == 1  # its mark is there, and counts for nothing
 
 
 def _searches_observed() -> float:
