@@ -36,6 +36,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +131,35 @@ def postgres_copy(server, source_url: str) -> str:
     source.dispose()
     target.dispose()
     return target.url
+
+
+def database_per_backend(backends: list[str], sqlite_url: str) -> Iterator[tuple[str, str]]:
+    """(backend, URL) for each of ``backends``: the SQLite installation itself, or for
+    ``postgres`` its copy in a private PostgreSQL server, stopped when the iteration is closed."""
+    postgres = None
+    try:
+        for backend in backends:
+            url = sqlite_url
+            if backend == "postgres":
+                from papertide.local_postgres import THROWAWAY_SETTINGS, LocalPostgres
+
+                postgres = LocalPostgres(settings={**THROWAWAY_SETTINGS, "shared_buffers": "512MB"}).start()
+                url = postgres_copy(postgres, sqlite_url)
+            yield backend, url
+    finally:
+        if postgres is not None:
+            postgres.close()
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop ``papertide serve``; if it does not stop in time (requests still queued behind slow
+    searches), kill it and its workers (started in a process group of their own)."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def popular_paper(url: str) -> str:
@@ -247,12 +278,7 @@ def measure(url: str, workers: int, args, workdir: Path) -> list[Result]:
             result.load = os.getloadavg()[0]
             results.append(result)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # requests still queued behind slow searches
-            os.killpg(server.pid, signal.SIGKILL)  # the server and its workers (their own process group)
-            server.wait()
+        stop_server(server)
     return results
 
 
@@ -272,28 +298,20 @@ def main() -> int:
     backends = ["given"] if args.database else [b.strip() for b in args.backends.split(",") if b.strip()]
 
     workdir = Path(tempfile.mkdtemp(prefix="papertide-bench-"))
-    postgres = None
     rows: list[tuple[str, int, Result]] = []
     print(f"papertide web load: wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
           f"{os.cpu_count()} cores, load average before: {os.getloadavg()[0]:.1f}", flush=True)
     try:
         sqlite_url = args.database or (build_database(workdir) if backends else None)
-        for backend in backends:
-            url = sqlite_url
-            if backend == "postgres":
-                from papertide.local_postgres import THROWAWAY_SETTINGS, LocalPostgres
-
-                postgres = LocalPostgres(settings={**THROWAWAY_SETTINGS, "shared_buffers": "512MB"}).start()
-                url = postgres_copy(postgres, sqlite_url)
-            for workers in worker_counts:
-                for result in measure(url, workers, args, workdir):
-                    rows.append((backend, workers, result))
-                    print(f"  {backend} x{workers}: {result.name}: {result.requests_per_s:,.0f}/s, "
-                          f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.errors} errors "
-                          f"(load {result.load:.1f})", flush=True)
+        with closing(database_per_backend(backends, sqlite_url)) as databases:
+            for backend, url in databases:
+                for workers in worker_counts:
+                    for result in measure(url, workers, args, workdir):
+                        rows.append((backend, workers, result))
+                        print(f"  {backend} x{workers}: {result.name}: {result.requests_per_s:,.0f}/s, "
+                              f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.errors} errors "
+                              f"(load {result.load:.1f})", flush=True)
     finally:
-        if postgres is not None:
-            postgres.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
     print("\n| backend | workers | scenario | requests/s | p50 ms | p99 ms | requests | errors | load |\n"

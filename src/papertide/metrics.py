@@ -19,7 +19,9 @@ import re
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -152,7 +154,23 @@ def request_counter() -> Callable[[str, str, int, float], None]:
 
 def search_finished(seconds: float, kind: str = "search") -> None:
     """A search (``search``) or a similar-papers lookup (``similar``) took ``seconds``."""
-    _get().search_seconds.labels(kind).observe(seconds)
+    if _searches_recorded.get():
+        _get().search_seconds.labels(kind).observe(seconds)
+
+
+_searches_recorded: ContextVar[bool] = ContextVar("papertide_searches_recorded", default=True)
+
+
+@contextmanager
+def searches_unrecorded() -> Iterator[None]:
+    """Searches made inside count nowhere: a worker's warm-up searches (``web.warm``), which no
+    reader asked for. A context variable, so it follows the work into the event loop and the
+    threads that asyncio and anyio run it on, and touches no other thread's searches."""
+    token = _searches_recorded.set(False)
+    try:
+        yield
+    finally:
+        _searches_recorded.reset(token)
 
 
 def job_finished(job: str, ok: bool, seconds: float | None = None) -> None:

@@ -13,6 +13,7 @@ import click
 from papertide.cli.common import open_database
 from papertide.cli.worker import require_digest_key
 from papertide.config import get_settings
+from papertide.warm_workers import WorkerMarks
 from papertide.worker.supervisor import WorkerProcess
 
 
@@ -49,6 +50,8 @@ def serve(host: str, port: int, workers: int, access_log: bool | None, forwarded
         get_settings.cache_clear()  # one worker runs in this process, with settings read already
     if workers > 1 or settings.metrics_dir:
         _share_metrics(settings.metrics_dir)
+    if workers > 1:  # each worker's /readyz answers for all: 200 once every one is warm
+        WorkerMarks.share(workers)
     pipeline = WorkerProcess().start() if with_worker else None  # after the key is settled: the child inherits it
     try:
         # The app logs each request itself (web/observability.py) and the logging setup is papertide's.

@@ -175,11 +175,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
 def create_served_app() -> FastAPI:
     """The app ``papertide serve`` runs (uvicorn calls this in each worker process): ``create_app``
-    plus loading the search model and vectors in the background, seconds of work that would
-    otherwise fall on the first reader's search."""
+    plus warming search up in the background (the model, the vectors, the search pages: seconds of
+    work that would otherwise fall on the first reader's search), and with several workers the
+    marks by which each one's ``/readyz`` answers for all (``warm_workers``)."""
     from papertide.logging_setup import configure_from_settings
+    from papertide.warm_workers import WorkerMarks
 
     configure_from_settings(get_settings())  # uvicorn's worker processes start with no logging set up
     app = create_app()
+    app.state.search_warm_up.marks = WorkerMarks.from_environment()
     app.state.search_warm_up.start()
     return app

@@ -2,10 +2,13 @@
 
 ``/healthz`` (in app.py) says the process answers. ``/readyz`` says it can serve: the database
 answers a query, its schema is the one this code expects (Alembic's head), and search is warmed
-up (model and vector index loaded, so the first reader's search is not the slow one). Until all
-three hold it answers 503 with the failing check named, so a proxy keeps traffic away from a
-worker that would fail or crawl. ``/metrics`` is for loopback or a bearer token only: it tells
-an outsider how busy the site is and what it runs.
+up (model and vector index loaded, then a search page and an API search rendered by the worker
+itself, ``warm.py``: the first reader's search is not the slow one). Until all three hold it
+answers 503 with the failing check named, so a proxy keeps traffic away from a worker that would
+fail or crawl. A worker of several (``papertide serve --workers N``) answers for them all: its
+search is "ok" once every worker is warm (``warm_workers``), since a probe reaches any one of them
+and a proxy then sends readers to all. ``/metrics`` is for loopback or a bearer token only: it
+tells an outsider how busy the site is and what it runs.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import hmac
 import ipaddress
 import logging
 import threading
+from collections.abc import Callable
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -23,18 +27,22 @@ from papertide import metrics
 from papertide.db import Database
 from papertide.schema_status import missing_sqlite_file, schema_state
 from papertide.search import search_service, warm_up
-from papertide.web import deps
+from papertide.warm_workers import WorkerMarks
+from papertide.web import deps, warm
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 
 class SearchWarmUp:
-    """Loads the search model and index once, in the background, and says how far it got."""
+    """Loads the search model and index once, in the background, then runs ``pages`` (the search
+    pages, rendered in-process), and says how far it got; with ``marks``, how far this server's
+    other workers got too."""
 
-    def __init__(self, database: Database):
-        self.database = database
+    def __init__(self, database: Database, pages: Callable[[], None] = lambda: None, marks: WorkerMarks | None = None):
+        self.database, self.pages, self.marks = database, pages, marks
         self.state = "not started"  # -> "warming up" -> "ready" | "failed: ..."
+        self.finished = threading.Event()  # set when it ended, ready or failed (for whoever must wait)
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -47,21 +55,28 @@ class SearchWarmUp:
     def _run(self) -> None:
         try:
             warm_up(self.database)
+            self.pages()
+            semantic_error = search_service(self.database).semantic_error
+            # Keyword-only because the model could not load is not ready: search would answer, worse.
+            self.state = "ready" if semantic_error is None else f"failed: {semantic_error}"
+            if self.state == "ready" and self.marks is not None:
+                self.marks.mark()
         except Exception as error:  # noqa: BLE001 - reported by /readyz, and logged
             log.exception("search warm-up failed")
             self.state = f"failed: {error}"
-            return
-        semantic_error = search_service(self.database).semantic_error
-        # Keyword-only because the model could not load is not ready: search would answer, worse.
-        self.state = "ready" if semantic_error is None else f"failed: {semantic_error}"
+        finally:
+            self.finished.set()
 
     def check(self) -> str:
         self.start()  # an app that nobody warmed up (a plain create_app) warms up when first asked
-        return "ok" if self.state == "ready" else self.state
+        if self.state != "ready":
+            return self.state
+        waiting = self.marks.waiting() if self.marks is not None else 0
+        return f"warming up: {self.marks.workers - waiting} of {self.marks.workers} workers warm" if waiting else "ok"
 
 
 def install(app: FastAPI, database: Database) -> None:
-    app.state.search_warm_up = SearchWarmUp(database)
+    app.state.search_warm_up = SearchWarmUp(database, pages=lambda: warm.warm_search_pages(app, database))
     app.include_router(router)
 
 
