@@ -29,7 +29,8 @@ from papertide.feed.daily import FeedPage, daily_feed, latest_daily_date, period
 from papertide.feed.for_you import ForYouPage, Reason, for_you
 from papertide.feed.items import FeedItem, items_by_ids, items_by_paper_ids, sort_items
 from papertide.feed.organizations import OrganizationPage, organization_page
-from papertide.feed.paper import PaperDetail, VotePoint, get_paper_detail, get_paper_item, votes_over_time
+from papertide.feed.paper import (PaperDetail, VotePoint, get_paper_detail, get_paper_item, newest_title,
+                                  votes_over_time)
 from papertide.feed.params import MAX_LIMIT, MAX_QUERY, SORTS, InvalidQuery, normalise_sort
 from papertide.feed.periods import (DAY_PATTERN, FIRST_DAY, LAST_DAY, MONTH_PATTERN, WEEK_PATTERN, NoSuchPeriod, Period,
                                     date_span, day_period, month_period, parse_day, parse_period, week_period)
@@ -40,7 +41,7 @@ __all__ = [
     "DAY_PATTERN", "FIRST_DAY", "LAST_DAY", "MAX_LIMIT", "MAX_QUERY", "MONTH_PATTERN", "NoSuchPeriod", "WEEK_PATTERN",
     "SORTS", "FeedItem", "FeedPage", "InvalidQuery", "OrganizationPage", "PaperDetail",
     "Period", "RisingItem", "VotePoint", "Window", "daily_feed", "date_span", "day_period", "get_paper_detail",
-    "get_paper_item", "items_by_ids", "latest_daily_date", "month_period", "normalise_sort", "organization_page",
+    "get_paper_item", "items_by_ids", "newest_title", "latest_daily_date", "month_period", "normalise_sort", "organization_page",
     "parse_day", "parse_period", "periods_with_papers", "recent_days", "recent_feed", "rising", "sort_items", "trending",
     "trending_window", "votes_over_time", "week_period",
 ]

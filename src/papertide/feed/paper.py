@@ -80,3 +80,8 @@ def votes_over_time(session: Session, paper_id: int, *, now: datetime | None = N
         total += per_day.get(day, 0)
         points.append(VotePoint(day, per_day.get(day, 0), total))
     return points
+
+
+def newest_title(session: Session) -> str | None:
+    """The title of the newest visible paper (a query that finds something, for warming search up)."""
+    return session.scalar(select(Paper.title).where(Paper.hidden.is_(False)).order_by(Paper.id.desc()).limit(1))

@@ -22,9 +22,7 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI
 from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
-from sqlalchemy import text
-
-from papertide import metrics
+from papertide import feed, metrics
 from papertide.db import Database
 
 PAGES = ("/search", "/api/papers/search")
@@ -48,9 +46,8 @@ def warm_search_pages(app: FastAPI, database: Database) -> None:
 
 def warm_up_query(database: Database) -> str:
     """The newest visible paper's title (at most 200 characters: a query, not an abstract)."""
-    with database.engine.connect() as connection:
-        title = connection.execute(text("SELECT title FROM papers WHERE hidden = :hidden ORDER BY id DESC LIMIT 1"),
-                                   {"hidden": False}).scalar()
+    with database.session() as session:
+        title = feed.newest_title(session)
     return (title or EMPTY_CATALOG_QUERY)[:200]
 
 
