@@ -262,9 +262,9 @@ def measure(url: str, workers: int, args, workdir: Path) -> list[Result]:
     scenarios = [s for s in scenarios if not args.only or args.only in s[0]]
     results = []
     try:
-        wait_until_ready(f"{base}/healthz", server, timeout=300)
+        # Ready: every worker has loaded the search model and warmed its search pages (web.warm).
+        wait_until_ready(f"{base}/readyz", server, timeout=300)
         cookie = reader_cookie(base)
-        # Every worker loads the search model in the background as it starts; searches wait for it.
         run_wrk("warm-up", f"{base}/search?q=warm+up&_n=1", duration=3, connections=workers * 4, threads=1, script=UNIQUE_LUA)
         for name, target, script in scenarios:
             signed_in = cookie if "signed-in" in name else None

@@ -160,6 +160,14 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for a few reads, without an ORM session: on a signed-in reader's every page
+        (``web.reader_pages``) the session's setup and commit cost more than the reads. Nothing is
+        written through it; it ends by giving the connection back to the pool (a rollback)."""
+        with self.engine.connect() as connection:
+            yield connection
+
     def migrate(self) -> None:
         """Bring the schema to the newest revision (idempotent)."""
         config = alembic_config(self.url)

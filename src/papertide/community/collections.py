@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from papertide.catalog.paper_ids import normalise_paper_id
@@ -151,7 +151,7 @@ def readable_collection(session: Session, public_id: str, viewer_id: int | None)
     return found[0]
 
 
-def list_collections(session: Session, user_id: int) -> list[CollectionView]:
+def list_collections(session: Session | Connection, user_id: int) -> list[CollectionView]:
     """The reader's collections, the most recently changed first."""
     return [CollectionView(*row) for row in session.execute(_OWNED_BY, {"user_id": user_id})]
 
@@ -162,12 +162,12 @@ def paper_ids(session: Session, collection_id: int) -> list[int]:
                                 .order_by(_items.c.added_at.desc(), _items.c.paper_id.desc())))
 
 
-def holding(session: Session, user_id: int, paper_id: int) -> set[int]:
+def holding(session: Session | Connection, user_id: int, paper_id: int) -> set[int]:
     """Ids of the reader's collections that hold the paper."""
     return set(session.scalars(_HOLDING, {"user_id": user_id, "paper_id": paper_id}))
 
 
-def menu(session: Session, user_id: int, paper_id: int) -> list[tuple[CollectionView, bool]]:
+def menu(session: Session | Connection, user_id: int, paper_id: int) -> list[tuple[CollectionView, bool]]:
     """The reader's collections, each with whether it holds the paper (a "save to" menu)."""
     inside = holding(session, user_id, paper_id)
     return [(collection, collection.id in inside) for collection in list_collections(session, user_id)]

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from papertide.community.accounts import Account
@@ -46,7 +46,7 @@ _ACCOUNT_OF = (
 )
 
 
-def account_of(session: Session, user_id: int, key: str, *, now: datetime) -> Account | None:
+def account_of(session: Session | Connection, user_id: int, key: str, *, now: datetime) -> Account | None:
     """The account whose live session a cookie names by (user id, key), in one query (every
     signed-in page asks, so it is one round trip rather than the session's and then the user's)."""
     row = session.execute(_ACCOUNT_OF, {"user_id": user_id, "key_hash": digest(key), "since": now - MAX_AGE}).first()

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from papertide.catalog.models import Paper
@@ -88,7 +88,7 @@ _VOTED = select(_votes.c.paper_id).where(_votes.c.user_id == bindparam("user_id"
                                          _votes.c.paper_id.in_(bindparam("paper_ids", expanding=True)))
 
 
-def voted_papers(session: Session, user_id: int | None, paper_ids: Iterable[int]) -> set[int]:
+def voted_papers(session: Session | Connection, user_id: int | None, paper_ids: Iterable[int]) -> set[int]:
     """Which of ``paper_ids`` the user has upvoted (for drawing vote buttons as on or off)."""
     paper_ids = list(paper_ids)
     if user_id is None or not paper_ids:

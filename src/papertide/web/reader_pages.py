@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from papertide.community import collections, votes
@@ -135,8 +137,8 @@ def respond(request: Request, build: Callable[[dict], Response]) -> Response:
         pages.put(key, version, entry)
     if user.id in entry.personal_for:
         return build(context)
-    with deps.database(request).session() as session:
-        html = entry.page.fill(reader_values(session, user, str(context["csrf_token"]), entry.page))
+    with deps.database(request).reading() as connection:
+        html = entry.page.fill(reader_values(connection, user, str(context["csrf_token"]), entry.page))
     return HTMLResponse(html, media_type=entry.media_type)
 
 
@@ -171,11 +173,11 @@ def _has_authorization(scope: Scope) -> bool:
 
 def _fill_for(request: Request, entry: ReaderPage) -> str | None:
     """The shared page filled for the request's reader, or None if it is not theirs to have."""
-    with deps.database(request).session() as session:
-        user = session_account(request, session)
+    with deps.database(request).reading() as connection:
+        user = session_account(request, connection)
         if user is None or user.is_admin or user.id in entry.personal_for:
             return None
-        return entry.page.fill(reader_values(session, user, str(csrf_token(request)), entry.page))
+        return entry.page.fill(reader_values(connection, user, str(csrf_token(request)), entry.page))
 
 
 def _render_shared(request: Request, build: Callable[[dict], Response]) -> ReaderPage | None:
@@ -188,9 +190,9 @@ def _render_shared(request: Request, build: Callable[[dict], Response]) -> Reade
     return ReaderPage(page, response.media_type or "text/html", frozenset(stand_in.personal_for))
 
 
-def reader_values(session, user, csrf: str, page: SharedPage) -> ReaderValues:
-    """The reader's values for the slots of ``page``, read in the open database ``session``:
-    a query per kind of slot."""
+def reader_values(session: Session | Connection, user, csrf: str, page: SharedPage) -> ReaderValues:
+    """The reader's values for the slots of ``page``, read through ``session`` (a connection on
+    the fast path): a query per kind of slot."""
     fragments = {}
     voted = votes.voted_papers(session, user.id, page.keys("choice", "voted"))
     for paper_id, arxiv_id in page.keys("fragment", "collect_menu"):

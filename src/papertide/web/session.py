@@ -13,6 +13,8 @@ here rather than in either.
 from __future__ import annotations
 
 from fastapi import HTTPException, Request
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from papertide.community import ratelimit, sessions, tokens
@@ -70,9 +72,9 @@ def _session_account(request: Request) -> Account | None:
         return session_account(request, session)
 
 
-def session_account(request: Request, session) -> Account | None:
-    """The account of the request's session cookie, read in the open database ``session`` (the
-    signed-in reader's fast path reads their votes in the same one), and remembered for the
+def session_account(request: Request, session: Session | Connection) -> Account | None:
+    """The account of the request's session cookie, read through ``session`` (the signed-in
+    reader's fast path reads their votes through the same connection), and remembered for the
     request. A session that ended, or a blocked account, clears the cookie's session."""
     user_id, key = request.session.get("uid"), request.session.get("sid")
     account = None
