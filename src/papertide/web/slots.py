@@ -26,6 +26,7 @@ import re
 import secrets
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 from markupsafe import Markup, escape
@@ -115,15 +116,23 @@ class SharedPage:
     parts: tuple[str, ...]
     slots: tuple[Slot, ...]
 
+    @cached_property
+    def _keys(self) -> dict[tuple[str, str], list[Hashable]]:
+        found: dict[tuple[str, str], dict[Hashable, None]] = {}
+        for slot in self.slots:
+            found.setdefault((slot.kind, slot.name), {})[slot.key] = None
+        return {kind_name: list(keys) for kind_name, keys in found.items()}
+
     def keys(self, kind: str, name: str) -> list[Hashable]:
         """The keys of the slots of a kind and name (the papers whose votes a reader's page shows)."""
-        return list(dict.fromkeys(slot.key for slot in self.slots if slot.kind == kind and slot.name == name))
+        return self._keys.get((kind, name), [])
 
     def fill(self, values: ReaderValues) -> str:
+        texts = {name: str(escape(text)) for name, text in values.texts.items()}
         out = [self.parts[0]]
         for slot, part in zip(self.slots, self.parts[1:]):
             if slot.kind == "text":
-                out.append(escape(values.texts[slot.name]))
+                out.append(texts[slot.name])
             elif slot.kind == "choice":
                 out.append(slot.options[0] if slot.key in values.sets[slot.name] else slot.options[1])
             else:
