@@ -30,3 +30,19 @@ def test_a_marker_of_another_render_is_left_as_it_is():
     stray = str(first.text("username"))
     page = second.cut(f"{stray}{second.text('username')}")
     assert page.fill(ReaderValues({"username": "ada"}, {}, {})) == f"{stray}ada"
+
+
+def test_the_store_of_shared_pages_keeps_its_budgets_and_versions():
+    from papertide.web.reader_pages import ReaderPage, ReaderPages
+    from papertide.web.slots import SharedPage
+
+    now = [0.0]
+    pages = ReaderPages(max_entries=3, max_bytes=25, ttl=10.0, clock=lambda: now[0])
+    page = lambda text: ReaderPage(SharedPage((text,), ()), "text/html", frozenset())  # noqa: E731
+    pages.put("a", 1, page("x" * 10))
+    pages.put("b", 1, page("y" * 10))
+    assert pages.get("a", 1) is not None and pages.get("a", 2) is None  # another version: a miss
+    pages.put("c", 1, page("z" * 10))  # 30 characters: the least recently used ("b") leaves
+    assert pages.get("b", 1) is None and pages.get("a", 1) is not None and pages.get("c", 1) is not None
+    now[0] = 10.0
+    assert pages.get("a", 1) is None  # expired

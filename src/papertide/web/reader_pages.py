@@ -62,14 +62,22 @@ class ReaderPage:
     media_type: str
     personal_for: frozenset[int]
 
+    @property
+    def size(self) -> int:
+        """Characters of text kept (what the store's budget counts)."""
+        return sum(map(len, self.page.parts))
+
 
 class ReaderPages:
     """The shared pages of one worker, by path and query, each valid for one content version and
-    at most ``ttl`` seconds (what changes with the clock alone: trending, "today")."""
+    at most ``ttl`` seconds (what changes with the clock alone: trending, "today"); the least
+    recently used leave first beyond ``max_entries`` or ``max_bytes`` of text."""
 
-    def __init__(self, *, max_entries: int = 512, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic):
-        self.max_entries, self.ttl, self.clock = max_entries, ttl, clock
+    def __init__(self, *, max_entries: int = 512, max_bytes: int = 32 * 1024 * 1024, ttl: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.max_entries, self.max_bytes, self.ttl, self.clock = max_entries, max_bytes, ttl, clock
         self._entries: OrderedDict[Hashable, tuple[Hashable, float, ReaderPage]] = OrderedDict()
+        self._bytes = 0
         self.hits = self.misses = 0
 
     def get(self, key: Hashable, version: Hashable) -> ReaderPage | None:
@@ -82,10 +90,16 @@ class ReaderPages:
         return found[2]
 
     def put(self, key: Hashable, version: Hashable, page: ReaderPage) -> None:
+        self._drop(key)
         self._entries[key] = (version, self.clock() + self.ttl, page)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self._bytes += page.size
+        while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: Hashable) -> None:
+        found = self._entries.pop(key, None)
+        if found is not None:
+            self._bytes -= found[2].size
 
 
 # ---------------------------------------------------------------------------------------------
