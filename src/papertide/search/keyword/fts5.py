@@ -106,11 +106,20 @@ def tokenize_options(table_sql: str) -> str:
     return match.group(1) if match else "'unicode61'"
 
 
+def word_repeats(phrases: list[str]) -> int:
+    """How often ``fts5_expression`` lists each word of ``phrases``: ``WORD_REPEATS``, but once
+    when there is a single phrase. With no pair to weigh it against, the repeats change nothing
+    but the cost (FTS5 reads the postings of each listed phrase, repeats too): ``bm25()`` of a word
+    listed n times is n times its one term, exactly (a sum of equal doubles), divided by n again."""
+    return WORD_REPEATS if len(phrases) > 1 else 1
+
+
 def fts5_expression(phrases: list[str]) -> str:
-    """The OR of the quoted ``phrases`` for ``MATCH``, each word repeated ``WORD_REPEATS`` times:
-    ``bm25()`` of it divided by ``WORD_REPEATS`` is the pair-weighted BM25. Phrases are ``\\w+``
+    """The OR of the quoted ``phrases`` for ``MATCH``, each word repeated ``word_repeats`` times:
+    ``bm25()`` of it divided by that is the pair-weighted BM25. Phrases are ``\\w+``
     words and spaces, so quoting escapes everything."""
-    return " OR ".join(" OR ".join([f'"{p}"'] * (1 if " " in p else WORD_REPEATS)) for p in phrases)
+    repeats = word_repeats(phrases)
+    return " OR ".join(" OR ".join([f'"{p}"'] * (1 if " " in p else repeats)) for p in phrases)
 
 
 def match_any(phrases: list[str]) -> str:
