@@ -21,8 +21,6 @@ model) has none, and neither has a catalog too small for its lexicon to judge.
 from __future__ import annotations
 
 import math
-import re
-from functools import lru_cache
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
@@ -69,16 +67,17 @@ def above_floor(session: Session, fused: list[Fused], cosines: dict[int, float],
 def coverage(folded_text: str, shares: dict[str, float]) -> float:
     """The share of the query's weight (``shares``: word -> its share) whose words ``folded_text``
     holds: a word is held when the text has a word starting with its stem-like prefix ("models"
-    holds for "model"). One regular expression finds every prefix in one pass (longest first)."""
-    prefixes = {w: w[: max(4, len(w) - 2)] for w in shares}
-    pattern = _prefix_pattern(tuple(sorted(set(prefixes.values()), key=len, reverse=True)))
-    found = set(pattern.findall(folded_text))
-    return sum(share for w, share in shares.items() if any(f.startswith(prefixes[w]) for f in found))
+    holds for "model"), that is the prefix at the start of the text or after a character that is
+    not a word character (``\\b``, as a regular expression sees it). ``str.find`` finds each
+    prefix: a regular expression that found them all in one pass cost 20 times as much."""
+    return sum(share for word, share in shares.items() if _starts_a_word(folded_text, word[: max(4, len(word) - 2)]))
 
 
-@lru_cache(maxsize=256)
-def _prefix_pattern(prefixes: tuple[str, ...]) -> re.Pattern:
-    return re.compile(r"\b(" + "|".join(re.escape(p) for p in prefixes) + ")")
+def _starts_a_word(folded_text: str, prefix: str) -> bool:
+    at = folded_text.find(prefix)
+    while at > 0 and (folded_text[at - 1].isalnum() or folded_text[at - 1] == "_"):  # inside a word: look further
+        at = folded_text.find(prefix, at + 1)
+    return at != -1
 
 
 def _query_weights(query: str, lexicon: Lexicon) -> dict[str, float]:

@@ -21,7 +21,6 @@ import re
 import threading
 from functools import cache
 from importlib.resources import files
-import unicodedata
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from symspellpy import SymSpell, Verbosity
 
-from papertide.search.keyword.terms import STOPWORDS
+from papertide.search.keyword.terms import STOPWORDS, fold
 from papertide.search.name_index import NameIndex
 from papertide.search.trace import span
 
@@ -55,14 +54,6 @@ def english_words() -> frozenset[str]:
     papers use ("forum", "receiver") is rare, not misspelt."""
     listing = files("symspellpy").joinpath("frequency_dictionary_en_82_765.txt").read_text(encoding="utf-8")
     return frozenset(line.split(" ", 1)[0] for line in listing.splitlines() if line)
-
-
-def fold(value: str) -> str:
-    """Lower case without diacritics, as the keyword index folds text."""
-    value = value.lower()
-    if not value.isascii():
-        value = "".join(ch for ch in unicodedata.normalize("NFKD", value) if not unicodedata.combining(ch))
-    return value
 
 
 def words_of(value: str) -> list[str]:

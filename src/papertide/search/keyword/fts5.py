@@ -18,7 +18,6 @@ import math
 import re
 import sqlite3
 import threading
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -26,7 +25,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from papertide.search.keyword.terms import COLUMN_WEIGHTS, PAIR_WEIGHT, phrase_weight
+from papertide.search.keyword.terms import COLUMN_WEIGHTS, PAIR_WEIGHT, fold, phrase_weight
 from papertide.search.trace import span
 
 FTS_TABLE = "papers_fts"
@@ -296,7 +295,7 @@ def phrase_counts(docs: list[tuple[int, list[str]]], phrases: list[Phrase], toke
     prefixes = [x for i, x in enumerate(prefixes) if not any(x.startswith(y) for y in prefixes[:i])]
     # Every column of every doc in one string, so that each prefix is one C-level scan;
     # \x00 (never part of a word) separates the columns.
-    columns = [_fold(value) for _, values in docs for value in values]
+    columns = [fold(value) for _, values in docs for value in values]
     width = len(docs[0][1]) if docs else 1
     text_all = "\x00".join(columns)
     ends, at_end = [], -1
@@ -345,11 +344,3 @@ def _stem_prefix(token: str) -> str:
     if len(token) > 1 and (token[-1] in "ei" or token.endswith("bl")):
         return token[:-1]
     return token
-
-
-def _fold(value: str) -> str:
-    """Lower case without diacritics, as unicode61 with remove_diacritics sees the text."""
-    value = value.lower()
-    if value.isascii():
-        return value
-    return "".join(ch for ch in unicodedata.normalize("NFKD", value) if not unicodedata.combining(ch))
