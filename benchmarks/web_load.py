@@ -21,7 +21,9 @@ port and drives it with wrk (Debian package ``wrk``: a C load generator light en
     python benchmarks/web_load.py                      # SQLite, 2 workers, 10 s per scenario, 64 connections
     python benchmarks/web_load.py --backends sqlite,postgres --workers 1,2,4 --duration 8
 
-Numbers on a shared machine are noisy: the script prints the load average with every row.
+Numbers on a shared machine are noisy: the script prints the load average with every row, and the
+CPU the server spent per request (all its processes, the load generator and PostgreSQL not
+included), which depends much less on what else runs than requests a second do.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class Result:
     requests: int
     errors: int
     load: float = 0.0  # the machine's 1-minute load average when it ended
+    cpu_ms: float = 0.0  # CPU of the server (its workers and their query processes) per request
 
 
 DEMO_VECTORS = REPO / "data" / "demo" / "papers.embeddings.npz"
@@ -209,6 +212,21 @@ def reader_cookie(base: str) -> str:
     return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
 
 
+def group_cpu_seconds(group: int) -> float:
+    """CPU seconds used so far by the processes of one process group: the server, its workers and
+    their query processes (Linux: read from /proc). Throughput on a shared machine depends on what
+    else runs; the CPU a request costs much less."""
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[2]) == group:  # process group; then user and system time in ticks
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def _milliseconds(text: str) -> float:
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -273,8 +291,10 @@ def measure(url: str, workers: int, args, workdir: Path) -> list[Result]:
                 # fills every worker's cache (each worker has its own).
                 run_wrk("warm-up", target, duration=3, connections=args.connections, threads=args.threads, script=script,
                         cookie=signed_in)
+            cpu = group_cpu_seconds(server.pid)
             result = run_wrk(name, target, duration=args.duration, connections=args.connections,
                              threads=args.threads, script=script, cookie=signed_in)
+            result.cpu_ms = (group_cpu_seconds(server.pid) - cpu) / max(result.requests, 1) * 1000
             result.load = os.getloadavg()[0]
             results.append(result)
     finally:
@@ -309,16 +329,16 @@ def main() -> int:
                     for result in measure(url, workers, args, workdir):
                         rows.append((backend, workers, result))
                         print(f"  {backend} x{workers}: {result.name}: {result.requests_per_s:,.0f}/s, "
-                              f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.errors} errors "
-                              f"(load {result.load:.1f})", flush=True)
+                              f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.errors} errors, "
+                              f"server CPU {result.cpu_ms:.1f} ms/request (load {result.load:.1f})", flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print("\n| backend | workers | scenario | requests/s | p50 ms | p99 ms | requests | errors | load |\n"
-          "|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    print("\n| backend | workers | scenario | requests/s | p50 ms | p99 ms | CPU ms/request | requests | errors | load |\n"
+          "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for backend, workers, r in rows:
         print(f"| {backend} | {workers} | {r.name} | {r.requests_per_s:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} "
-              f"| {r.requests:,} | {r.errors} | {r.load:.1f} |")
+              f"| {r.cpu_ms:.1f} | {r.requests:,} | {r.errors} | {r.load:.1f} |")
     return 1 if any(r.errors for _, _, r in rows) else 0
 
 

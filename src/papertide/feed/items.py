@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from papertide import ranking
@@ -48,9 +49,12 @@ class FeedItem:
         return self.paper.comment_count
 
 
+@cache
 def items_query(*, include_hidden: bool = False, on_list: bool = False) -> Select:
     """Papers with their daily entry, organisation, submitter and thumbnail; hidden papers excluded.
-    ``on_list``: only papers on the daily list (an inner join the planner can drive by date)."""
+    ``on_list``: only papers on the daily list (an inner join the planner can drive by date).
+    Made once per form (a ``Select`` is immutable: ``.where`` makes a new one); building it cost
+    about half a millisecond, on every page that shows papers."""
     query = select(Paper, DailyEntry, Organization, User.username, PaperThumbnail.file)
     on_entry = DailyEntry.paper_id == Paper.id
     query = query.join(DailyEntry, on_entry) if on_list else query.outerjoin(DailyEntry, on_entry)
@@ -106,15 +110,25 @@ def sorted_page(session: Session, where: list, sort: str, now: datetime, page: i
         sort, score=ranking.trending_score(r[1], r[2], now) if r[2] else 0.0, upvotes=r[1], submitted=r[2],
         published=r[3], paper_id=r[0]))
     ids = [r[0] for r in rows[page * limit:(page + 1) * limit]]
-    loaded = {row[0].id: item_from_row(row, now) for row in session.execute(items_query().where(Paper.id.in_(ids)))} if ids else {}
+    loaded = {row[0].id: item_from_row(row, now) for row in session.execute(_by_paper_ids(), {"paper_ids": ids})} if ids else {}
     return [loaded[i] for i in ids if i in loaded], len(rows), sum(r[1] for r in rows)
+
+
+@cache
+def _by_arxiv_ids() -> Select:
+    return items_query().where(Paper.arxiv_id.in_(bindparam("arxiv_ids", expanding=True)))
+
+
+@cache
+def _by_paper_ids() -> Select:
+    return items_query().where(Paper.id.in_(bindparam("paper_ids", expanding=True)))
 
 
 def items_by_ids(session: Session, arxiv_ids: list[str], *, now: datetime | None = None) -> list[FeedItem]:
     """Visible papers for ``arxiv_ids``, in the order given (search results, similar papers)."""
     if not arxiv_ids:
         return []
-    found = {row[0].arxiv_id: item_from_row(row, now) for row in session.execute(items_query().where(Paper.arxiv_id.in_(arxiv_ids)))}
+    found = {row[0].arxiv_id: item_from_row(row, now) for row in session.execute(_by_arxiv_ids(), {"arxiv_ids": list(arxiv_ids)})}
     return [found[a] for a in arxiv_ids if a in found]
 
 
@@ -122,5 +136,5 @@ def items_by_paper_ids(session: Session, paper_ids: list[int], *, now: datetime 
     """Visible papers for database ids, in the order given (collections, "For you")."""
     if not paper_ids:
         return []
-    found = {row[0].id: item_from_row(row, now) for row in session.execute(items_query().where(Paper.id.in_(paper_ids)))}
+    found = {row[0].id: item_from_row(row, now) for row in session.execute(_by_paper_ids(), {"paper_ids": list(paper_ids)})}
     return [found[i] for i in paper_ids if i in found]

@@ -21,12 +21,11 @@ model) has none, and neither has a catalog too small for its lexicon to judge.
 from __future__ import annotations
 
 import math
-import re
-from functools import lru_cache
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from papertide.search.filters import in_ids
 from papertide.search.fusion import Fused
 from papertide.search.keyword.terms import STOPWORDS
 from papertide.search.lexicon import JUDGING_PAPERS, Lexicon, author_list, fold, words_of
@@ -69,16 +68,17 @@ def above_floor(session: Session, fused: list[Fused], cosines: dict[int, float],
 def coverage(folded_text: str, shares: dict[str, float]) -> float:
     """The share of the query's weight (``shares``: word -> its share) whose words ``folded_text``
     holds: a word is held when the text has a word starting with its stem-like prefix ("models"
-    holds for "model"). One regular expression finds every prefix in one pass (longest first)."""
-    prefixes = {w: w[: max(4, len(w) - 2)] for w in shares}
-    pattern = _prefix_pattern(tuple(sorted(set(prefixes.values()), key=len, reverse=True)))
-    found = set(pattern.findall(folded_text))
-    return sum(share for w, share in shares.items() if any(f.startswith(prefixes[w]) for f in found))
+    holds for "model"), that is the prefix at the start of the text or after a character that is
+    not a word character (``\\b``, as a regular expression sees it). ``str.find`` finds each
+    prefix: a regular expression that found them all in one pass cost 20 times as much."""
+    return sum(share for word, share in shares.items() if _starts_a_word(folded_text, word[: max(4, len(word) - 2)]))
 
 
-@lru_cache(maxsize=256)
-def _prefix_pattern(prefixes: tuple[str, ...]) -> re.Pattern:
-    return re.compile(r"\b(" + "|".join(re.escape(p) for p in prefixes) + ")")
+def _starts_a_word(folded_text: str, prefix: str) -> bool:
+    at = folded_text.find(prefix)
+    while at > 0 and (folded_text[at - 1].isalnum() or folded_text[at - 1] == "_"):  # inside a word: look further
+        at = folded_text.find(prefix, at + 1)
+    return at != -1
 
 
 def _query_weights(query: str, lexicon: Lexicon) -> dict[str, float]:
@@ -91,6 +91,6 @@ def _paper_texts(session: Session, ids: list[int]) -> dict[int, str]:
     """Each paper's title, abstract and authors, folded as the lexicon folds words."""
     if not ids:
         return {}
-    rows = session.execute(text("SELECT id, title, abstract, authors FROM papers WHERE id IN :ids").bindparams(
-        bindparam("ids", expanding=True)), {"ids": ids}).all()
+    among, params = in_ids(session, ids, "id")
+    rows = session.execute(text(f"SELECT id, title, abstract, authors FROM papers WHERE {among}"), params).all()
     return {pid: fold(f"{title or ''} {abstract or ''} {' '.join(author_list(authors))}") for pid, title, abstract, authors in rows}

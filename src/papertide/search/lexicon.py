@@ -21,18 +21,16 @@ import re
 import threading
 from functools import cache
 from importlib.resources import files
-import unicodedata
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from symspellpy import SymSpell, Verbosity
 
-from papertide.search.keyword.terms import STOPWORDS
+from papertide.search.keyword.terms import STOPWORDS, fold
+from papertide.search.name_index import NameIndex
 from papertide.search.trace import span
 
 LEXICON_PAPERS = 200_000
@@ -56,14 +54,6 @@ def english_words() -> frozenset[str]:
     papers use ("forum", "receiver") is rare, not misspelt."""
     listing = files("symspellpy").joinpath("frequency_dictionary_en_82_765.txt").read_text(encoding="utf-8")
     return frozenset(line.split(" ", 1)[0] for line in listing.splitlines() if line)
-
-
-def fold(value: str) -> str:
-    """Lower case without diacritics, as the keyword index folds text."""
-    value = value.lower()
-    if not value.isascii():
-        value = "".join(ch for ch in unicodedata.normalize("NFKD", value) if not unicodedata.combining(ch))
-    return value
 
 
 def words_of(value: str) -> list[str]:
@@ -95,7 +85,7 @@ class Lexicon:
             for word in folded.split():
                 self.frequencies[word] = self.frequencies.get(word, 0) + 1
         self._by_sorted = {_sorted_words(folded): name for folded, name in names.items()}
-        self._folded = list(names)
+        self._folded = NameIndex(list(names))
         self._speller = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for word, count in text_frequencies.items():
             if count >= MIN_CORRECTION_PAPERS and len(word) >= MIN_CORRECTED_LENGTH - 1 and not word.isdigit():
@@ -139,9 +129,8 @@ class Lexicon:
             return None
         edits = 1 if len(folded) <= LONG_NAME else 2
         for order in (folded, " ".join(reversed(folded.split()))):
-            found = process.extractOne(order, self._folded, scorer=DamerauLevenshtein.distance, score_cutoff=edits)
-            if found:
-                return self.names[found[0]]
+            if (found := self._folded.closest(order, edits)) is not None:
+                return self.names[found]
         return None
 
     def correct(self, query: str) -> Correction | None:

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from papertide import metrics
@@ -29,7 +29,7 @@ from papertide.config import get_settings
 from papertide.db import Database
 from papertide.search.authors import author_papers
 from papertide.search.files import SearchFiles
-from papertide.search.filters import Filters, SqlFilter
+from papertide.search.filters import Filters, SqlFilter, in_ids
 from papertide.search.floor import RELATED, above_floor, semantic_floor
 from papertide.search.fusion import fuse, keyword_weight
 from papertide.search.keyword import KeywordOptions, KeywordRetriever
@@ -200,9 +200,9 @@ def _visible(session: Session, ids: list[int], where: SqlFilter) -> dict[int, st
     """The arXiv id of each of ``ids`` that is visible and passes ``where`` (None for the others)."""
     if not ids:
         return {}
-    statement = text(f"SELECT p.id, p.arxiv_id FROM papers AS p WHERE p.id IN :ids AND {where.condition}").bindparams(
-        bindparam("ids", expanding=True))
-    found = dict(session.execute(statement, {"ids": list(ids), **where.params}).all())
+    among, params = in_ids(session, ids)
+    found = dict(session.execute(text(f"SELECT p.id, p.arxiv_id FROM papers AS p WHERE {among} AND {where.condition}"),
+                                 {**params, **where.params}).all())
     return {pid: found.get(pid) for pid in ids}
 
 

@@ -18,7 +18,6 @@ import math
 import re
 import sqlite3
 import threading
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -26,7 +25,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from papertide.search.keyword.terms import COLUMN_WEIGHTS, PAIR_WEIGHT, phrase_weight
+from papertide.search.keyword.terms import COLUMN_WEIGHTS, PAIR_WEIGHT, fold, phrase_weight
 from papertide.search.trace import span
 
 FTS_TABLE = "papers_fts"
@@ -106,11 +105,20 @@ def tokenize_options(table_sql: str) -> str:
     return match.group(1) if match else "'unicode61'"
 
 
+def word_repeats(phrases: list[str]) -> int:
+    """How often ``fts5_expression`` lists each word of ``phrases``: ``WORD_REPEATS``, but once
+    when there is a single phrase. With no pair to weigh it against, the repeats change nothing
+    but the cost (FTS5 reads the postings of each listed phrase, repeats too): ``bm25()`` of a word
+    listed n times is n times its one term, exactly (a sum of equal doubles), divided by n again."""
+    return WORD_REPEATS if len(phrases) > 1 else 1
+
+
 def fts5_expression(phrases: list[str]) -> str:
-    """The OR of the quoted ``phrases`` for ``MATCH``, each word repeated ``WORD_REPEATS`` times:
-    ``bm25()`` of it divided by ``WORD_REPEATS`` is the pair-weighted BM25. Phrases are ``\\w+``
+    """The OR of the quoted ``phrases`` for ``MATCH``, each word repeated ``word_repeats`` times:
+    ``bm25()`` of it divided by that is the pair-weighted BM25. Phrases are ``\\w+``
     words and spaces, so quoting escapes everything."""
-    return " OR ".join(" OR ".join([f'"{p}"'] * (1 if " " in p else WORD_REPEATS)) for p in phrases)
+    repeats = word_repeats(phrases)
+    return " OR ".join(" OR ".join([f'"{p}"'] * (1 if " " in p else repeats)) for p in phrases)
 
 
 def match_any(phrases: list[str]) -> str:
@@ -287,7 +295,7 @@ def phrase_counts(docs: list[tuple[int, list[str]]], phrases: list[Phrase], toke
     prefixes = [x for i, x in enumerate(prefixes) if not any(x.startswith(y) for y in prefixes[:i])]
     # Every column of every doc in one string, so that each prefix is one C-level scan;
     # \x00 (never part of a word) separates the columns.
-    columns = [_fold(value) for _, values in docs for value in values]
+    columns = [fold(value) for _, values in docs for value in values]
     width = len(docs[0][1]) if docs else 1
     text_all = "\x00".join(columns)
     ends, at_end = [], -1
@@ -336,11 +344,3 @@ def _stem_prefix(token: str) -> str:
     if len(token) > 1 and (token[-1] in "ei" or token.endswith("bl")):
         return token[:-1]
     return token
-
-
-def _fold(value: str) -> str:
-    """Lower case without diacritics, as unicode61 with remove_diacritics sees the text."""
-    value = value.lower()
-    if value.isascii():
-        return value
-    return "".join(ch for ch in unicodedata.normalize("NFKD", value) if not unicodedata.combining(ch))

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from papertide.search.filters import SqlFilter, passing
 from papertide.search.keyword.fts5 import (
-    FTS_TABLE, WORD_REPEATS, Fts5Query, fts5_expression, match_any, rescore,
+    FTS_TABLE, WORD_REPEATS, Fts5Query, fts5_expression, match_any, rescore, word_repeats,
 )
 from papertide.search.keyword.terms import COLUMN_WEIGHTS
 from papertide.search.trace import span
@@ -38,7 +38,7 @@ HIDDEN_MARGIN = 20  # extra FTS5 rows fetched so that a few hidden papers do not
 
 def exact_bm25(session: Session, phrases: list[str], where: SqlFilter, limit: int) -> list[tuple[int, float]]:
     """(paper id, BM25 score) of the best ``limit`` papers for the OR of ``phrases``, as FTS5 ranks them."""
-    return fts5_ranked(session, fts5_expression(phrases), where, limit)
+    return fts5_ranked(session, fts5_expression(phrases), where, limit, word_repeats(phrases))
 
 
 def budget_bm25(session: Session, query: Fts5Query, where: SqlFilter, limit: int) -> list[tuple[int, float]]:
@@ -55,7 +55,8 @@ def budget_bm25(session: Session, query: Fts5Query, where: SqlFilter, limit: int
         spent += bounds[ph.text]
     depth = max(RESCORE, limit)
     # Each group: the phrases FTS5 scored, and the candidates it found with them.
-    groups = [(rare, fts5_ranked(session, fts5_expression([ph.text for ph in rare]), where, depth))] if rare else []
+    rare_texts = [ph.text for ph in rare]
+    groups = [(rare, fts5_ranked(session, fts5_expression(rare_texts), where, depth, word_repeats(rare_texts)))] if rare else []
     seen = {pid for _, found in groups for pid, _ in found}
     if len(seen) < depth and len(rare) < len(ordered):
         # Too few papers have the rare words (or no word is under budget): the newest papers
@@ -78,15 +79,16 @@ def budget_bm25(session: Session, query: Fts5Query, where: SqlFilter, limit: int
     return rescored[:limit]
 
 
-def fts5_ranked(session: Session, expression: str, where: SqlFilter, limit: int) -> list[tuple[int, float]]:
+def fts5_ranked(session: Session, expression: str, where: SqlFilter, limit: int,
+                repeats: int = WORD_REPEATS) -> list[tuple[int, float]]:
     """FTS5's BM25 ranking of ``expression``'s matches that pass ``where``; ``expression`` comes
-    from ``fts5_expression`` (its words repeated), so the score is divided by ``WORD_REPEATS``.
+    from ``fts5_expression`` (its words listed ``repeats`` times), so the score is divided by that.
 
     Without date or organisation filters the FTS5 query runs alone and hidden papers are removed
     afterwards: joining ``papers`` for every match cost more than the ranking at 1M.
     """
     weights = ", ".join(str(x) for x in COLUMN_WEIGHTS)
-    score = f"-bm25({FTS_TABLE}, {weights}) / {float(WORD_REPEATS)!r}"
+    score = f"-bm25({FTS_TABLE}, {weights}) / {float(repeats)!r}"
     with span("keyword.fts5"):
         if where.active:
             return _pairs(session.execute(
@@ -102,7 +104,7 @@ def fts5_ranked(session: Session, expression: str, where: SqlFilter, limit: int)
         ))
         visible = passing(session, [pid for pid, _ in rows], where)
     if len(rows) - len(visible) > HIDDEN_MARGIN:  # many hidden papers at the top: filter first
-        return fts5_ranked(session, expression, SqlFilter(where.condition, where.params, active=True), limit)
+        return fts5_ranked(session, expression, SqlFilter(where.condition, where.params, active=True), limit, repeats)
     return [(pid, score) for pid, score in rows if pid in visible][:limit]
 
 

@@ -15,6 +15,9 @@ applies it: FTS5 (``fts5.fts5_expression``), the impact index, the Python rescor
 from __future__ import annotations
 
 import re
+import sys
+import unicodedata
+from functools import cache
 
 # Column weights for BM25: title, abstract, authors. Equal weights measured best (research log).
 COLUMN_WEIGHTS = (1.0, 1.0, 1.0)
@@ -56,3 +59,18 @@ def query_phrases(query: str) -> list[str]:
 def phrase_weight(phrase: str) -> float:
     """``PAIR_WEIGHT`` for a pair ("sparse attention"), 1 for a word (words never hold a space)."""
     return PAIR_WEIGHT if " " in phrase else 1.0
+
+
+def fold(value: str) -> str:
+    """Lower case without diacritics, as the keyword index (unicode61, remove_diacritics) sees text."""
+    value = value.lower()
+    if value.isascii():
+        return value
+    return unicodedata.normalize("NFKD", value).translate(_combining_marks())
+
+
+@cache
+def _combining_marks() -> dict[int, None]:
+    """Every character of non-zero combining class, to delete: ``str.translate`` drops them in C
+    (a generator over the characters cost 25 µs an abstract, and most abstracts are not ASCII)."""
+    return dict.fromkeys(point for point in range(sys.maxunicode + 1) if unicodedata.combining(chr(point)))
