@@ -164,8 +164,11 @@ class Database:
     def reading(self) -> Iterator[Connection]:
         """A connection for a few reads, without an ORM session: on a signed-in reader's every page
         (``web.reader_pages``) the session's setup and commit cost more than the reads. Nothing is
-        written through it; it ends by giving the connection back to the pool (a rollback)."""
+        written through it, and on PostgreSQL each read is its own statement (autocommit): two
+        round trips fewer than a transaction around them."""
         with self.engine.connect() as connection:
+            if is_postgres(self.engine):  # no BEGIN and ROLLBACK round trips around the reads
+                connection.execution_options(isolation_level="AUTOCOMMIT")
             yield connection
 
     def migrate(self) -> None:

@@ -160,7 +160,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     if page_cache:  # signed-in readers' pages, shared at the content version (inside the session layer)
         app.state.content_version = content_version(database, settings)
         app.state.reader_pages = ReaderPages()
-        app.add_middleware(ReaderPagesMiddleware, pages=app.state.reader_pages, version=app.state.content_version)
+        app.add_middleware(ReaderPagesMiddleware, pages=app.state.reader_pages, version=app.state.content_version,
+                           reads_wait=is_postgres(database.engine))
     security.install(app, settings)  # signed-cookie sessions, and around them the CSP and other headers
     app.add_middleware(ValidatorsMiddleware, shared=is_cacheable, private_cookies=(security.SESSION_COOKIE,))
     if page_cache:  # a hit skips the validators, session and header layers: it keeps what they added

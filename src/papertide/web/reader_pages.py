@@ -30,6 +30,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from papertide.community import collections, votes
@@ -159,13 +160,15 @@ def respond(request: Request, build: Callable[[dict], Response]) -> Response:
 class ReaderPagesMiddleware:
     """Answers a signed-in reader's GET from its shared page, if one is stored at the current
     content version, before routing: the reader's session and their votes in one database
-    session, then the fill. Anything else (no stored page, a moderator, a reader with messages
+    connection, then the fill. Anything else (no stored page, a moderator, a reader with messages
     to show, an API token) goes on to the routes, where ``respond`` decides as before.
 
-    It sits inside the session layer (it reads the decoded session) and outside the routes."""
+    It sits inside the session layer (it reads the decoded session) and outside the routes. With
+    ``reads_wait`` (a database across a network) the reads go to the thread pool, so that the
+    event loop serves other requests while they wait; a local SQLite file is read in place."""
 
-    def __init__(self, app: ASGIApp, *, pages: ReaderPages, version: Callable[[], Hashable]):
-        self.app, self.pages, self.version = app, pages, version
+    def __init__(self, app: ASGIApp, *, pages: ReaderPages, version: Callable[[], Hashable], reads_wait: bool = False):
+        self.app, self.pages, self.version, self.reads_wait = app, pages, version, reads_wait
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         session = scope.get("session") if scope["type"] == "http" and scope["method"] == "GET" else None
@@ -174,7 +177,12 @@ class ReaderPagesMiddleware:
             return
         entry = self.pages.get(page_key(scope), self.version())
         request = Request(scope, receive)
-        html = _fill_for(request, entry) if entry is not None else None
+        if entry is None:
+            html = None
+        elif self.reads_wait:
+            html = await run_in_threadpool(_fill_for, request, entry)
+        else:
+            html = _fill_for(request, entry)
         if html is None:
             await self.app(scope, receive, send)
             return
