@@ -20,6 +20,7 @@ the requesting reader's own rows.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -80,22 +81,25 @@ class ReaderPages:
         self._entries: OrderedDict[Hashable, tuple[Hashable, float, ReaderPage]] = OrderedDict()
         self._bytes = 0
         self.hits = self.misses = 0
+        self._lock = threading.Lock()  # routes store from the thread pool, the middleware reads on the event loop
 
     def get(self, key: Hashable, version: Hashable) -> ReaderPage | None:
-        found = self._entries.get(key)
-        if found is None or found[0] != version or found[1] <= self.clock():
-            self.misses += 1
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
-        return found[2]
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] != version or found[1] <= self.clock():
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return found[2]
 
     def put(self, key: Hashable, version: Hashable, page: ReaderPage) -> None:
-        self._drop(key)
-        self._entries[key] = (version, self.clock() + self.ttl, page)
-        self._bytes += page.size
-        while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
-            self._drop(next(iter(self._entries)))
+        with self._lock:
+            self._drop(key)
+            self._entries[key] = (version, self.clock() + self.ttl, page)
+            self._bytes += page.size
+            while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
+                self._drop(next(iter(self._entries)))
 
     def _drop(self, key: Hashable) -> None:
         found = self._entries.pop(key, None)
