@@ -66,7 +66,10 @@ def test_local_server_command_runs_in_the_foreground_and_keeps_its_data(tmp_path
     command = [sys.executable, "-m", "papertide", "db", "local-server", str(directory), "--port", str(port)]
 
     def run_once(statement: str):
-        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+        # Ctrl-C as a terminal sends it: a suite started in the background of a script inherits
+        # SIGINT ignored (POSIX), and so would this command, which then never hears it.
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ,
+                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             first_line = server.stdout.readline()  # printed once the server accepts connections
             assert f"127.0.0.1:{port}" in first_line, server.stderr.read()
