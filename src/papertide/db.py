@@ -95,6 +95,17 @@ def dialect_insert(bind: Engine | Connection | Session, table):
     return insert(table)
 
 
+def ids_condition(bind: Engine | Connection | Session, ids, column: str = "id") -> tuple[str, dict]:
+    """SQL saying that ``column`` is one of ``ids``, and its one parameter (``:ids``): the ids as
+    one value, a JSON array read by ``json_each`` on SQLite, an array on PostgreSQL. An expanding
+    ``IN`` binds each id as a parameter of its own, and SQLAlchemy's work per parameter cost more
+    than the query (0.73 against 0.27 ms for 120 ids on SQLite)."""
+    values = [int(i) for i in ids]
+    if is_sqlite(bind):
+        return f"{column} IN (SELECT value FROM json_each(:ids))", {"ids": "[" + ",".join(map(str, values)) + "]"}
+    return f"{column} = ANY(CAST(:ids AS bigint[]))", {"ids": values}
+
+
 def advisory_key(name: str) -> int:
     """A stable signed 64-bit lock key for ``name`` (PostgreSQL advisory locks take a bigint)."""
     return int.from_bytes(hashlib.sha256(f"papertide:{name}".encode()).digest()[:8], "big", signed=True)

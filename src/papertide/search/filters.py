@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from papertide.db import ids_condition
+
 
 @dataclass(frozen=True)
 class SqlFilter:
@@ -65,19 +67,8 @@ def passing(session: Session, ids: list[int], where: SqlFilter) -> set[int]:
     """The papers of ``ids`` that exist and pass ``where``."""
     if not ids:
         return set()
-    among, params = in_ids(session, ids)
+    among, params = ids_condition(session, ids, "p.id")
     return set(session.execute(text(f"SELECT p.id FROM papers AS p WHERE {among} AND {where.condition}"), {**params, **where.params}).scalars())
-
-
-def in_ids(session: Session, ids, column: str = "p.id") -> tuple[str, dict]:
-    """The condition that ``column`` is one of ``ids``, and its parameter: the ids as one value (a
-    JSON array on SQLite, an array on PostgreSQL). An expanding ``IN`` bound each id as a
-    parameter of its own, and SQLAlchemy's work per parameter cost more than the query (0.73
-    against 0.27 ms for 120 ids on SQLite)."""
-    values = [int(i) for i in ids]
-    if session.get_bind().dialect.name == "sqlite":
-        return f"{column} IN (SELECT value FROM json_each(:ids))", {"ids": "[" + ",".join(map(str, values)) + "]"}
-    return f"{column} = ANY(CAST(:ids AS bigint[]))", {"ids": values}
 
 
 def _bound_time(value: date | datetime, dialect: str):

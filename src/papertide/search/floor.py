@@ -25,7 +25,7 @@ import math
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from papertide.search.filters import in_ids
+from papertide.db import ids_condition
 from papertide.search.fusion import Fused
 from papertide.search.keyword.terms import STOPWORDS
 from papertide.search.lexicon import JUDGING_PAPERS, Lexicon, author_list, fold, words_of
@@ -91,6 +91,6 @@ def _paper_texts(session: Session, ids: list[int]) -> dict[int, str]:
     """Each paper's title, abstract and authors, folded as the lexicon folds words."""
     if not ids:
         return {}
-    among, params = in_ids(session, ids, "id")
+    among, params = ids_condition(session, ids)
     rows = session.execute(text(f"SELECT id, title, abstract, authors FROM papers WHERE {among}"), params).all()
     return {pid: fold(f"{title or ''} {abstract or ''} {' '.join(author_list(authors))}") for pid, title, abstract, authors in rows}

@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 from papertide import metrics
 from papertide.catalog.paper_ids import InvalidPaperId, is_arxiv_key, parse_paper_id
 from papertide.config import get_settings
-from papertide.db import Database
+from papertide.db import Database, ids_condition
 from papertide.search.authors import author_papers
 from papertide.search.files import SearchFiles
-from papertide.search.filters import Filters, SqlFilter, in_ids
+from papertide.search.filters import Filters, SqlFilter
 from papertide.search.floor import RELATED, above_floor, semantic_floor
 from papertide.search.fusion import fuse, keyword_weight
 from papertide.search.keyword import KeywordOptions, KeywordRetriever
@@ -200,7 +200,7 @@ def _visible(session: Session, ids: list[int], where: SqlFilter) -> dict[int, st
     """The arXiv id of each of ``ids`` that is visible and passes ``where`` (None for the others)."""
     if not ids:
         return {}
-    among, params = in_ids(session, ids)
+    among, params = ids_condition(session, ids, "p.id")
     found = dict(session.execute(text(f"SELECT p.id, p.arxiv_id FROM papers AS p WHERE {among} AND {where.condition}"),
                                  {**params, **where.params}).all())
     return {pid: found.get(pid) for pid in ids}
