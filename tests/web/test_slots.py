@@ -41,8 +41,10 @@ def test_the_store_of_shared_pages_keeps_its_budgets_and_versions():
     page = lambda text: ReaderPage(SharedPage((text,), ()), "text/html", frozenset())  # noqa: E731
     pages.put("a", 1, page("x" * 10))
     pages.put("b", 1, page("y" * 10))
-    assert pages.get("a", 1) is not None and pages.get("a", 2) is None  # another version: a miss
+    assert pages.get("a", 1) is not None  # "a" is now the more recently used
     pages.put("c", 1, page("z" * 10))  # 30 characters: the least recently used ("b") leaves
     assert pages.get("b", 1) is None and pages.get("a", 1) is not None and pages.get("c", 1) is not None
+    assert pages.get("a", 2) is None  # another version: a miss
+    assert "a" not in pages  # and the stale entry is gone
     now[0] = 10.0
-    assert pages.get("a", 1) is None  # expired
+    assert pages.get("c", 1) is None  # expired

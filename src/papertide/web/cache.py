@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -61,8 +62,6 @@ COMPRESSIBLE = (b"text/", b"application/json", b"application/xml", b"application
 
 @dataclass(frozen=True)
 class CachedPage:
-    version: Hashable
-    expires: float
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
@@ -94,53 +93,76 @@ def compress(headers: list[tuple[bytes, bytes]], body: bytes) -> bytes | None:
     return gzip.compress(body, compresslevel=6, mtime=0)
 
 
-class PageCache:
-    """A bounded LRU of rendered pages; the caller supplies the current content version."""
+class VersionedLRU:
+    """Values by key, each good at one content version and for ``ttl`` seconds, in a bounded LRU:
+    the least recently used leave first beyond ``max_entries`` or ``max_bytes`` (the sizes their
+    owners give). A look-up at another version drops the entry (versions only move forward).
+    The page cache keeps its pages here; ``web.reader_pages`` its shared pages, which routes store
+    from the thread pool while the middleware reads on the event loop, hence the lock."""
 
-    def __init__(self, *, max_entries: int = 2048, max_bytes: int = 64 * 1024 * 1024, ttl: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(self, *, max_entries: int, max_bytes: int, ttl: float, clock: Callable[[], float] = time.monotonic):
         self.max_entries, self.max_bytes, self.ttl, self.clock = max_entries, max_bytes, ttl, clock
-        self._entries: OrderedDict[Hashable, CachedPage] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Hashable, float, object, int]] = OrderedDict()
         self._bytes = 0
+        self._lock = threading.Lock()
         self.hits = self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._entries
+
+    def get(self, key: Hashable, version: Hashable):
+        """The value stored under ``key`` at ``version``, if it has not expired; else None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != version or entry[1] <= self.clock():
+                if entry is not None:
+                    self._drop(key)
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[2]
+
+    def store(self, key: Hashable, version: Hashable, value: object, size: int) -> None:
+        with self._lock:
+            self._drop(key)
+            self._entries[key] = (version, self.clock() + self.ttl, value, size)
+            self._bytes += size
+            while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
+                self._drop(next(iter(self._entries)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def _drop(self, key: Hashable) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= entry[3]
+
+
+class PageCache(VersionedLRU):
+    """The rendered pages of anonymous readers; the caller supplies the current content version."""
+
+    def __init__(self, *, max_entries: int = 2048, max_bytes: int = 64 * 1024 * 1024, ttl: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic):
+        super().__init__(max_entries=max_entries, max_bytes=max_bytes, ttl=ttl, clock=clock)
+
     def get(self, key: Hashable, version: Hashable) -> CachedPage | None:
-        """The page stored under ``key`` if it was rendered at ``version`` and has not expired."""
-        entry = self._entries.get(key)
-        if entry is None or entry.version != version or entry.expires <= self.clock():
-            if entry is not None:
-                self._drop(key)
-            self.misses += 1
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
-        return entry
+        return super().get(key, version)
 
     def put(self, key: Hashable, version: Hashable, status: int, headers: list[tuple[bytes, bytes]],
             body: bytes) -> CachedPage:
         """Store a page (unless it alone would take an eighth of the budget) and return it."""
         headers = _vary_on_encoding(headers)
-        page = CachedPage(version, self.clock() + self.ttl, status, headers, body, compress(headers, body))
-        if len(body) > self.max_bytes // 8:
-            return page  # one huge page must not flush everything else
-        self._drop(key)
-        self._entries[key] = page
-        self._bytes += len(body) + len(page.gzipped or b"")
-        while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
-            self._drop(next(iter(self._entries)))
+        page = CachedPage(status, headers, body, compress(headers, body))
+        if len(body) <= self.max_bytes // 8:  # one huge page must not flush everything else
+            self.store(key, version, page, len(body) + len(page.gzipped or b""))
         return page
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self._bytes = 0
-
-    def _drop(self, key: Hashable) -> None:
-        entry = self._entries.pop(key, None)
-        if entry is not None:
-            self._bytes -= len(entry.body) + len(entry.gzipped or b"")
 
 
 class Memo:

@@ -20,9 +20,7 @@ the requesting reader's own rows.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 
@@ -36,6 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from papertide.community import collections, votes
 from papertide.web import deps
+from papertide.web.cache import VersionedLRU
 from papertide.web.rendering import page_context, render_string
 from papertide.web.security import csrf_token
 from papertide.web.session import session_account
@@ -70,41 +69,19 @@ class ReaderPage:
         return sum(map(len, self.page.parts))
 
 
-class ReaderPages:
+class ReaderPages(VersionedLRU):
     """The shared pages of one worker, by path and query, each valid for one content version and
-    at most ``ttl`` seconds (what changes with the clock alone: trending, "today"); the least
-    recently used leave first beyond ``max_entries`` or ``max_bytes`` of text."""
+    at most ``ttl`` seconds (what changes with the clock alone: trending, "today")."""
 
     def __init__(self, *, max_entries: int = 512, max_bytes: int = 32 * 1024 * 1024, ttl: float = 60.0,
                  clock: Callable[[], float] = time.monotonic):
-        self.max_entries, self.max_bytes, self.ttl, self.clock = max_entries, max_bytes, ttl, clock
-        self._entries: OrderedDict[Hashable, tuple[Hashable, float, ReaderPage]] = OrderedDict()
-        self._bytes = 0
-        self.hits = self.misses = 0
-        self._lock = threading.Lock()  # routes store from the thread pool, the middleware reads on the event loop
+        super().__init__(max_entries=max_entries, max_bytes=max_bytes, ttl=ttl, clock=clock)
 
     def get(self, key: Hashable, version: Hashable) -> ReaderPage | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None or found[0] != version or found[1] <= self.clock():
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return found[2]
+        return super().get(key, version)
 
     def put(self, key: Hashable, version: Hashable, page: ReaderPage) -> None:
-        with self._lock:
-            self._drop(key)
-            self._entries[key] = (version, self.clock() + self.ttl, page)
-            self._bytes += page.size
-            while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
-                self._drop(next(iter(self._entries)))
-
-    def _drop(self, key: Hashable) -> None:
-        found = self._entries.pop(key, None)
-        if found is not None:
-            self._bytes -= found[2].size
+        self.store(key, version, page, page.size)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,14 +156,12 @@ class ReaderPagesMiddleware:
         if not session or "uid" not in session or "flash" in session or _has_authorization(scope):
             await self.app(scope, receive, send)
             return
-        entry = self.pages.get(page_key(scope), self.version())
-        request = Request(scope, receive)
-        if entry is None:
-            html = None
-        elif self.reads_wait:
-            html = await run_in_threadpool(_fill_for, request, entry)
-        else:
-            html = _fill_for(request, entry)
+        key = page_key(scope)
+        entry = self.pages.get(key, self.version()) if key in self.pages else None  # no version read for other pages
+        html = None
+        if entry is not None:
+            request = Request(scope, receive)
+            html = await run_in_threadpool(_fill_for, request, entry) if self.reads_wait else _fill_for(request, entry)
         if html is None:
             await self.app(scope, receive, send)
             return
