@@ -13,10 +13,14 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from papertide.catalog import versions
+from papertide.catalog.version_listener import ListeningReader
+from papertide.db import Database
 from papertide.web.app import create_app
 from tests.catalog.helpers import NOW
-from tests.web.helpers import Visitor, make_admin, settings_for
+from tests.web.helpers import Visitor, build_app, make_admin, settings_for
 
+WAIT = 10.0  # seconds, for a notification on a loaded machine; each wait ends once its condition holds
 SLOT_MARKER = re.compile(r"<!--[0-9a-f]{16}:\d+-->")
 PAPER = "2508.00004"  # on Thursday's list, the day the test clock shows
 OTHER = "2508.00005"
@@ -168,3 +172,35 @@ def test_a_follow_shows_at_once_on_the_author_page(app, ada):
     answer = ada.post("/follows", {"kind": "author", "name": "Ada Lovelace", "on": "1"})
     assert answer.status_code == 200 and answer.json()["following"] is True
     assert 'aria-pressed="true" data-testid="follow"' in ada.http.get(author).text
+
+
+def test_a_vote_through_one_worker_reaches_another_workers_shared_page(catalog):
+    """Two apps with their own engines on one database, as two worker processes: a reader's vote
+    through the first changes the count on the other reader's filled page in the second, and the
+    voter's own button there, within the staleness the page cache documents (on PostgreSQL: once
+    the notification has arrived; no sleeps, a wait on the listener's condition)."""
+    other_worker = Database(catalog.url)  # its own engine and pool
+    first = build_app(settings_for(catalog), catalog, clock=lambda: NOW)
+    second = build_app(settings_for(other_worker), other_worker, clock=lambda: NOW)
+    try:
+        with TestClient(first, base_url="http://testserver") as one, TestClient(second, base_url="http://testserver") as two:
+            voter, reader_ = Visitor(one), Visitor(two)
+            voter.sign_up("ada")
+            reader_.sign_up("grace")
+            watching = second.state.content_version
+            if isinstance(watching, ListeningReader):
+                assert watching.wait_until(lambda r: r.listening, WAIT)
+            before = count(two.get("/").text, OTHER)
+            hits = second.state.reader_pages.hits
+            assert count(two.get("/").text, OTHER) == before and second.state.reader_pages.hits == hits + 1
+            assert voter.vote(OTHER).json()["upvotes"] == before + 1
+            if isinstance(watching, ListeningReader):
+                with catalog.session() as session:
+                    after = versions.content_version(session)
+                assert watching.wait_until(lambda r: r.remembered >= after, WAIT), "no notification reached the other worker"
+            grace_page = two.get("/").text
+            assert count(grace_page, OTHER) == before + 1 and pressed(grace_page, OTHER) == "false"
+            ada_there = TestClient(second, base_url="http://testserver", cookies=dict(one.cookies)).get("/").text
+            assert pressed(ada_there, OTHER) == "true" and count(ada_there, OTHER) == before + 1
+    finally:
+        other_worker.dispose()
