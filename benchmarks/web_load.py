@@ -201,15 +201,15 @@ def make_reader(url: str, paper: str) -> None:
 
 
 def reader_cookie(base: str) -> str:
-    """The ``Cookie`` header of the reader, logged in as a browser does (form, CSRF token, redirect)."""
-    import requests
+    """The ``Cookie`` header of the reader, logged in over HTTP as the tests' browser-like visitor does."""
+    import httpx
 
-    browser = requests.Session()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(f"{base}/login").text)[1]
-    answer = browser.post(f"{base}/login", data={"username": READER, "password": READER_PASSWORD, "csrf_token": token})
-    answer.raise_for_status()
-    browser.get(f"{base}/")  # the session now holds its CSRF token: no request below changes the cookie
-    return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+    from tests.web.helpers import Visitor
+
+    with httpx.Client(base_url=base) as http:
+        visitor = Visitor(http)
+        visitor.log_in(READER, READER_PASSWORD).raise_for_status()  # the session now holds its CSRF token
+        return "; ".join(f"{name}={value}" for name, value in http.cookies.items())
 
 
 def group_cpu_seconds(group: int) -> float:
