@@ -191,15 +191,21 @@ def _swallow(connection, statement: str) -> None:
         pass
 
 
-def _wait_for_child(parent: int) -> int:
-    """The process ``parent`` started (the backend's program), once it runs."""
+def _wait_for_child(parent: int, program: str = "sleep") -> int:
+    """The process ``parent`` started (the backend's program), once it runs ``program``: the shell
+    that starts it has then set its traps and exec'd. Returning as soon as the shell exists let a
+    fast shutdown's SIGTERM reach it before ``trap`` ran, under load, and the backend was not deaf."""
     import time
 
     from tests.db.test_workers import children_of
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if children := children_of(parent):
-            return children[0]
+        for child in children_of(parent):
+            try:
+                if Path(f"/proc/{child}/comm").read_text().strip() == program:
+                    return child
+            except OSError:  # gone meanwhile
+                continue
         time.sleep(0.05)  # polling for the program to start, not synchronisation
     raise AssertionError(f"backend {parent} started no program")
