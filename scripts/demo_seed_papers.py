@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     with np.load(args.vectors, allow_pickle=False) as data:
         ids, hashes, vectors, model = data["arxiv_ids"].tolist(), data["text_hashes"].tolist(), data["vectors"], str(data["model"])
     keep = [i for i, key in enumerate(ids) if is_arxiv_key(key)]
-    embedder = MiniLM(document_precision="fp32")
+    embedder = MiniLM()
     if embedder.model_id != model:
         raise SystemExit(f"{args.vectors} holds vectors of {model}, not {embedder.model_id}")
     fresh = embedder.embed_documents([document_text(r.title, r.abstract) for r in records]).astype("<f2")

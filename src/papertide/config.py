@@ -93,15 +93,14 @@ class Settings(BaseSettings):
     backup_keep: int = Field(14, ge=1)  # backups kept in backup_dir; older ones are deleted
     pg_dump: str = "pg_dump"  # the pg_dump binary (its major version must be at least the server's)
     # Search.
-    embedder: Literal["default", "minilm", "minilm-bf16", "hash"] = "default"
-    # Precision of query and of document embedding: "auto" picks the fastest at equal quality on
-    # this CPU (int8 queries, bf16 documents where supported; see search/semantic/minilm.py), or fp32/bf16/int8.
-    query_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
-    document_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
+    embedder: Literal["default", "minilm", "hash"] = "default"
+    # Precision of query embedding: "auto" is int8 where the CPU has int8 dot-product units (VNNI,
+    # AMX), else fp32 (search/semantic/minilm.py). Documents are always embedded in fp32.
+    query_precision: Literal["auto", "fp32", "int8"] = "auto"
     # Where queries are embedded: "process" (a child process per worker, so the embedding runs
     # beside the keyword side instead of sharing the GIL; search/semantic/query_process.py) or "inline".
     query_embedder: Literal["process", "inline"] = "process"
-    # torch threads of `papertide index` (document embedding). One: a second thread waits on the
+    # Threads of `papertide index` (document embedding). One: a second thread waits on the
     # first as soon as anything else runs on the machine (docs/performance.md, "Embedding
     # documents"); 0 = one per core, for a machine that does nothing else.
     index_threads: int = Field(1, ge=0)

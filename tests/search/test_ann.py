@@ -331,30 +331,35 @@ def test_a_running_service_opens_the_generation_papertide_index_wrote(database):
 
 
 def test_papertide_index_threads_setting_and_option(database, monkeypatch):
-    """``--threads`` and ``PAPERTIDE_INDEX_THREADS`` set torch's threads for document embedding."""
-    import torch
+    """``--threads`` and ``PAPERTIDE_INDEX_THREADS`` set the threads of the document model's
+    onnxruntime session (read back from the session the command made)."""
     from click.testing import CliRunner
 
     from papertide.cli import main
     from papertide.config import get_settings
     from papertide.db import get_database
+    from papertide.search.semantic import minilm
 
     from .helpers import add_papers
 
+    sessions = []
+    load = minilm._load
+    monkeypatch.setattr(minilm, "_load", lambda path, threads: sessions.append((path.name, load(path, threads))) or sessions[-1][1])
     add_papers(database)
     monkeypatch.setenv("PAPERTIDE_DATABASE_URL", database.url)
+    monkeypatch.setenv("PAPERTIDE_EMBEDDER", "default")
     monkeypatch.setenv("PAPERTIDE_INDEX_THREADS", "1")
-    before = torch.get_num_threads()
     try:
         for arguments, threads in ((["index", "--quiet", "--limit", "2"], 1), (["index", "--quiet", "--threads", "2"], 2)):
             get_settings.cache_clear()
             get_database.cache_clear()
+            sessions.clear()
             result = CliRunner().invoke(main, arguments, catch_exceptions=False)
             assert result.exit_code == 0, result.output
-            assert torch.get_num_threads() == threads
+            documents = [session for name, session in sessions if name == minilm.DOCUMENT_MODEL]
+            assert [s.get_session_options().intra_op_num_threads for s in documents] == [threads]
             get_database().dispose()
     finally:
-        torch.set_num_threads(before)
         get_database.cache_clear()
         get_settings.cache_clear()
     assert "embedded 4" in result.output  # the second run embedded the four the first left

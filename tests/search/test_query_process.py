@@ -1,6 +1,6 @@
 """The query embedding process: the real model in a real spawned child, killed and stopped for real.
 
-Each test that harms its child owns a ``QueryProcess`` of its own (a few seconds to spawn: torch
+Each test that harms its child owns a ``QueryProcess`` of its own (a second to spawn: onnxruntime
 and the model load in the child); the others share one per module.
 """
 

@@ -49,8 +49,8 @@ def test_the_server_searches_by_meaning_through_its_query_process_and_leaves_no_
         children = children_of(server.pid)
         embedders = [pid for pid in children if "spawn_main" in cmdline(pid)]
         assert len(embedders) == 1, [cmdline(pid) for pid in children]
-        assert "torch" in Path(f"/proc/{embedders[0]}/maps").read_text()  # the model lives there ...
-        assert "torch" not in Path(f"/proc/{server.pid}/maps").read_text()  # ... not in the server
+        assert "onnxruntime" in Path(f"/proc/{embedders[0]}/maps").read_text()  # the model lives there ...
+        assert "onnxruntime" not in Path(f"/proc/{server.pid}/maps").read_text()  # ... not in the server
 
         os.kill(server.pid, signal.SIGKILL)
         server.wait(timeout=30)

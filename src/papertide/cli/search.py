@@ -68,7 +68,7 @@ def search(query: str, limit: int, date_from: str | None, date_to: str | None, o
               help="After indexing, write all vectors to this .npz file.")
 @click.option("--limit", type=click.IntRange(min=1), help="Embed at most this many papers, then stop.")
 @click.option("--threads", type=click.IntRange(min=0),
-              help="torch threads for embedding (default PAPERTIDE_INDEX_THREADS, 1; 0 = one per core).")
+              help="threads for embedding documents (default PAPERTIDE_INDEX_THREADS, 1; 0 = one per core).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--keyword-only", is_flag=True, help="Only (re)build the keyword impact index (SQLite, 100k papers and more).")
 def index(import_path: Path | None, export_path: Path | None, limit: int | None, threads: int | None, quiet: bool,

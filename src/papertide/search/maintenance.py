@@ -61,7 +61,7 @@ class RefreshSummary:
 
 
 def index_embedder(threads: int | None = None) -> Embedder:
-    """The document embedder of the configured model, with ``threads`` torch threads (default
+    """The document embedder of the configured model, with ``threads`` threads (default
     ``PAPERTIDE_INDEX_THREADS``; 0: one per core). Raises ``EmbedderUnavailable``."""
     settings = get_settings()
     threads = settings.index_threads if threads is None else threads

@@ -1,7 +1,7 @@
 """``papertide serve --worker``: the worker as a supervised child process of the serving process.
 
 A child process rather than a thread of the web server: harvest parsing and document embedding
-are seconds of CPU-bound Python and torch that would otherwise hold the web process's GIL while
+are seconds of CPU-bound Python and model arithmetic that would otherwise hold the web process's GIL while
 readers wait, the embedding model's memory stays out of the web process, and a crash in a job
 cannot take the site down. It is the same ``papertide worker`` a larger installation runs on its
 own; the parent starts it again if it dies (waiting longer after each quick death) and stops it

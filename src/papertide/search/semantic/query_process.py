@@ -6,11 +6,11 @@ partly (``benchmarks/embedding_overlap.py``; figures in the research log). So a 
 keeps the query model in a child process and talks to it over a pipe. Queries only: documents are
 embedded in-process by ``papertide index`` (batch work, no GIL to share).
 
-- The child is *spawned*, never forked: the web server is threaded and may have torch loaded.
+- The child is *spawned*, never forked: the web server is threaded, and a forked child inherits its locks.
   (So, as with any spawned child, the program's main module must be importable without running
   it: ``if __name__ == "__main__"``, as console scripts, ``python -m`` and uvicorn are.)
   It loads the model exactly as the service would (``load_embedder``: same name and precision
-  settings, checksum-verified files, one torch thread) and answers ``(number, text)`` requests.
+  settings, checksum-verified files, one thread) and answers ``(number, text)`` requests.
 - It exits when the parent goes away: end-of-file on its pipe, or (should a grandchild hold the
   pipe open) its parent process id changing, checked every second while idle.
 - Thread-safe: requests are numbered; any thread may send, and whichever waiting thread holds the
@@ -54,7 +54,7 @@ from papertide.search.semantic.registry import describe, load_embedder
 log = logging.getLogger(__name__)
 
 MODES = ("process", "inline")
-START_TIMEOUT = 120.0  # seconds for a child to import torch and load the model (on a busy machine)
+START_TIMEOUT = 120.0  # seconds for a child to import onnxruntime and load the model (on a busy machine)
 QUERY_TIMEOUT = 2.0  # seconds for one query vector: hundreds of times what an embedding takes (docs/performance.md)
 RESTART_BACKOFF = (1.0, 60.0)  # first and longest wait between restarts of children that keep dying
 LOCK_GRACE = 0.1  # seconds a late caller waits for the thread reading the pipe (answers come in order)

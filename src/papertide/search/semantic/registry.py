@@ -16,30 +16,24 @@ from papertide.search.semantic.minilm import MODEL_ID, MiniLM, model_dir
 
 @dataclass(frozen=True)
 class Model:
-    """One known model: ``load(threads, query_precision, document_precision)`` makes it;
-    ``check()`` raises ``EmbedderUnavailable`` when it cannot load on this installation."""
+    """One known model: ``load(threads, query_precision)`` makes it; ``check()`` raises
+    ``EmbedderUnavailable`` when it cannot load on this installation."""
 
     model_id: str
     dim: int
-    load: Callable[[int | None, str | None, str | None], Embedder]
+    load: Callable[[int | None, str | None], Embedder]
     check: Callable[[], object] = lambda: None
 
 
-def _minilm(documents: str | None = None) -> Callable[[int | None, str | None, str | None], Embedder]:
-    """MiniLM with the precisions asked for, else the settings' (``documents`` overrides them)."""
-    def load(threads: int | None, query_precision: str | None, document_precision: str | None) -> Embedder:
-        settings = get_settings()
-        return MiniLM(query_precision=query_precision or settings.query_precision,
-                      document_precision=documents or document_precision or settings.document_precision, threads=threads)
-
-    return load
+def _minilm(threads: int | None, query_precision: str | None) -> Embedder:
+    """MiniLM with the query precision asked for, else the settings'."""
+    return MiniLM(query_precision=query_precision or get_settings().query_precision, threads=threads)
 
 
 MODELS: dict[str, Model] = {
-    "default": Model(MODEL_ID, MiniLM.dim, _minilm(), model_dir),
-    "minilm": Model(MODEL_ID, MiniLM.dim, _minilm(), model_dir),
-    "minilm-bf16": Model(MODEL_ID, MiniLM.dim, _minilm("bf16"), model_dir),  # bfloat16 documents even without bf16 units
-    "hash": Model("hash-64", 64, lambda threads, query, documents: HashEmbedder(64)),  # tests: no model files
+    "default": Model(MODEL_ID, MiniLM.dim, _minilm, model_dir),
+    "minilm": Model(MODEL_ID, MiniLM.dim, _minilm, model_dir),
+    "hash": Model("hash-64", 64, lambda threads, query_precision: HashEmbedder(64)),  # tests: no model files
 }
 
 
@@ -50,13 +44,12 @@ def model(name: str) -> Model:
         raise EmbedderUnavailable(f"unknown embedder {name!r} (known: {', '.join(MODELS)})") from None
 
 
-def load_embedder(name: str = "default", threads: int | None = None, query_precision: str | None = None,
-                  document_precision: str | None = None) -> Embedder:
-    """The embedder called ``name``. The precisions default to the settings
-    (``PAPERTIDE_QUERY_PRECISION``/``PAPERTIDE_DOCUMENT_PRECISION``, "auto"); ``threads`` sets
-    the process's torch threads (None: one per core). Raises ``EmbedderUnavailable`` when the
+def load_embedder(name: str = "default", threads: int | None = None, query_precision: str | None = None) -> Embedder:
+    """The embedder called ``name``. The query precision defaults to the settings
+    (``PAPERTIDE_QUERY_PRECISION``, "auto"); ``threads`` is how many threads embedding documents
+    uses (None: one per core; a query always uses one). Raises ``EmbedderUnavailable`` when the
     model cannot be loaded."""
-    return model(name).load(threads, query_precision, document_precision)
+    return model(name).load(threads, query_precision)
 
 
 def describe(name: str) -> tuple[str, int]:

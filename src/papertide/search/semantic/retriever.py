@@ -37,7 +37,7 @@ from papertide.search.trace import span
 log = logging.getLogger(__name__)
 _EMBEDDING_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="papertide-embed")
 _REFRESH_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="papertide-vectors")
-QUERY_THREADS = 1  # torch threads for query embedding: see minilm.MiniLM
+QUERY_THREADS = 1  # threads for query embedding: one, see minilm.MiniLM
 
 
 @dataclass(frozen=True)
