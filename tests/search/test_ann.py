@@ -330,9 +330,12 @@ def test_a_running_service_opens_the_generation_papertide_index_wrote(database):
     assert semantic[0][0] == service.search("2404.00004")[0].paper_id
 
 
-def test_papertide_index_threads_setting_and_option(database, monkeypatch):
-    """``--threads`` and ``PAPERTIDE_INDEX_THREADS`` set the threads of the document model's
-    onnxruntime session (read back from the session the command made)."""
+@pytest.mark.parametrize("engine", ["onnxruntime", "torch"])
+def test_papertide_index_threads_setting_and_option(engine, database, monkeypatch):
+    """``--threads`` and ``PAPERTIDE_INDEX_THREADS`` set the threads document embedding runs on:
+    those of the document model's onnxruntime session (read back from the session the command
+    made), or PyTorch's (the ``bulk`` extra)."""
+    import torch
     from click.testing import CliRunner
 
     from papertide.cli import main
@@ -348,7 +351,9 @@ def test_papertide_index_threads_setting_and_option(database, monkeypatch):
     add_papers(database)
     monkeypatch.setenv("PAPERTIDE_DATABASE_URL", database.url)
     monkeypatch.setenv("PAPERTIDE_EMBEDDER", "default")
+    monkeypatch.setenv("PAPERTIDE_DOCUMENT_ENGINE", engine)
     monkeypatch.setenv("PAPERTIDE_INDEX_THREADS", "1")
+    before = torch.get_num_threads()
     try:
         for arguments, threads in ((["index", "--quiet", "--limit", "2"], 1), (["index", "--quiet", "--threads", "2"], 2)):
             get_settings.cache_clear()
@@ -357,9 +362,13 @@ def test_papertide_index_threads_setting_and_option(database, monkeypatch):
             result = CliRunner().invoke(main, arguments, catch_exceptions=False)
             assert result.exit_code == 0, result.output
             documents = [session for name, session in sessions if name == minilm.DOCUMENT_MODEL]
-            assert [s.get_session_options().intra_op_num_threads for s in documents] == [threads]
+            if engine == "onnxruntime":
+                assert [s.get_session_options().intra_op_num_threads for s in documents] == [threads]
+            else:
+                assert documents == [] and torch.get_num_threads() == threads
             get_database().dispose()
     finally:
+        torch.set_num_threads(before)
         get_database.cache_clear()
         get_settings.cache_clear()
     assert "embedded 4" in result.output  # the second run embedded the four the first left

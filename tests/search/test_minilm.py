@@ -12,6 +12,7 @@ import pytest
 
 from papertide.config import get_settings
 from papertide.search.semantic.embedder import EmbedderUnavailable, document_text
+from papertide.search.semantic import minilm_torch
 from papertide.search.semantic.minilm import MiniLM, cpu_has_int8_units, model_dir
 from papertide.search.semantic.registry import load_embedder
 
@@ -97,6 +98,35 @@ def test_query_and_document_precisions_agree(model):
 def test_long_text_is_truncated_not_rejected(model):
     assert model.embed_documents(["word " * 5000]).shape == (1, 384)
     assert model.embed_query("word " * 5000).shape == (384,)
+
+
+@pytest.mark.parametrize("dtype, tolerance", [("fp32", 0.9999), ("bf16", 0.999)])
+def test_bulk_documents_on_torch_equal_the_reference(dtype, tolerance, reference):
+    """The ``bulk`` extra's PyTorch path (bf16 on CPUs with bf16 units) gives the same vectors."""
+    texts, expected = reference
+    bulk = minilm_torch.TorchDocuments(MiniLM()._tokenizer, dtype=dtype)
+    assert (bulk.device, bulk.dtype) == ("cpu", dtype)
+    cosine = (bulk.embed_documents(texts) * expected).sum(1)
+    assert cosine.min() >= tolerance, (cosine.min(), texts[int(cosine.argmin())][:80])
+
+
+def test_documents_go_to_torch_where_the_bulk_extra_is_installed(monkeypatch):
+    """"auto" picks PyTorch when it is installed (as in the test environment), onnxruntime when not;
+    the setting overrides."""
+    assert minilm_torch.installed()
+    assert MiniLM().document_engine == "onnxruntime"  # the class alone: what it is told
+    monkeypatch.setattr(minilm_torch, "installed", lambda: False)
+    assert MiniLM(document_engine="auto").document_engine == "onnxruntime"
+    monkeypatch.undo()
+    assert MiniLM(document_engine="auto").document_engine == "torch"
+    monkeypatch.setenv("PAPERTIDE_DOCUMENT_ENGINE", "onnxruntime")
+    get_settings.cache_clear()
+    try:
+        assert load_embedder("default").document_engine == "onnxruntime"
+    finally:
+        get_settings.cache_clear()
+    with pytest.raises(EmbedderUnavailable, match="unknown document engine"):
+        MiniLM(document_engine="tensorflow")
 
 
 def test_precision_comes_from_the_settings(monkeypatch):

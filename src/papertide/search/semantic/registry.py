@@ -26,8 +26,10 @@ class Model:
 
 
 def _minilm(threads: int | None, query_precision: str | None) -> Embedder:
-    """MiniLM with the query precision asked for, else the settings'."""
-    return MiniLM(query_precision=query_precision or get_settings().query_precision, threads=threads)
+    """MiniLM with the query precision asked for, else the settings', and their document engine."""
+    settings = get_settings()
+    return MiniLM(query_precision=query_precision or settings.query_precision, threads=threads,
+                  document_engine=settings.document_engine)
 
 
 MODELS: dict[str, Model] = {
