@@ -30,6 +30,23 @@ class Embedder(Protocol):
         """(dim,) float32, unit length; one short text, for latency."""
 
 
+def padded_batches(tokenizer, texts: Sequence[str], batch_size: int):
+    """``(rows, ids, mask)`` for each batch of ``texts``, tokenised: texts of similar lengths
+    together (less padding, less wasted compute), ``ids`` and ``mask`` int64 arrays padded with 0,
+    ``rows`` the texts' positions."""
+    encodings = tokenizer.encode_batch(list(texts))
+    order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+    for start in range(0, len(texts), batch_size):
+        rows = order[start : start + batch_size]
+        width = max(len(encodings[i].ids) for i in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for r, i in enumerate(rows):
+            n = len(encodings[i].ids)
+            ids[r, :n], mask[r, :n] = encodings[i].ids, 1
+        yield rows, ids, mask
+
+
 def document_text(title: str, abstract: str) -> str:
     """What a paper's vector is computed from: the title, then the abstract (measured best)."""
     return f"{title.strip()}. {abstract.strip()}" if abstract else title.strip()

