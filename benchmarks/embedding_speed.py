@@ -1,17 +1,23 @@
-"""Embedding speed and fidelity of all-MiniLM-L6-v2 in each precision papertide supports.
+"""Embedding speed of all-MiniLM-L6-v2 on onnxruntime (and, for documents, on PyTorch: the bulk
+extra), and how far int8 queries stray from fp32.
 
-    python benchmarks/embedding_speed.py --queries ../shared/data/benchmark_known_item/queries.jsonl \
-        [--corpus data/demo/papers.jsonl.gz] [--documents 512] [--repeat 3]
+    PYTHONPATH=src .venv/bin/python benchmarks/embedding_speed.py [--queries shared/data/benchmark_known_item/queries.jsonl] \
+        [--corpus data/demo/papers.jsonl.gz] [--documents 256] [--engines onnxruntime,torch] [--threads 1,2] \
+        [--batch-sizes 8,16,32] [--repeat 3]
 
-Queries: every query of the file, embedded one at a time on one torch thread (what a web worker
-does), after a warm-up; p50/p99 of wall-clock and of the thread's CPU time (the steadier figure
-on a shared machine); then shorter queries: the last ``--short-queries`` demo titles, and their
-first four words. Documents: ``--documents`` real abstracts (title + abstract, the last ones
-of the corpus, so none was in the int8 calibration set), 256-token truncation, tokenising and
-pooling included, per precision, thread count and batch size; the median of ``--repeat`` runs.
-Fidelity against fp32: cosine (min, mean) and the overlap of the top-10 neighbours (queries:
-among the shipped demo vectors; documents: among the embedded documents themselves).
-The load average is printed with every figure. The last line is one JSON object.
+Why: a search waits for one query vector, the indexer for thousands of document vectors; the two
+paths run different models (``query.int8.onnx`` or ``document.onnx``, see ``minilm.py``) and their
+speed depends on the CPU's int8 units, so the figures are printed beside the CPU's model and flags.
+
+Queries: every query of the file, embedded one at a time with ``threads=1`` (what a web worker's
+query process does), after a warm-up, per precision: p50/p90/p99 of wall-clock, p50 of the thread's
+CPU time (the steadier figure on a shared machine), mean tokens; then the cosine of int8 to fp32
+(min, mean). Documents: ``--documents`` demo abstracts (title + abstract, the last ones of the
+corpus, so none of the first 32 that calibrated int8), 256-token truncation, tokenising and pooling
+included, per engine, thread count and batch size: abstracts per second, median of ``--repeat``
+runs (PyTorch in bfloat16 where the CPU has bf16 units, as ``papertide index`` runs it).
+The load average is printed with every figure. The last line is one JSON object. With the
+defaults it takes about five minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -25,165 +31,101 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import onnxruntime  # noqa: E402
+from bulk_ingest import cpu_description  # noqa: E402
+from shared_data import KNOWN_ITEM_QUERIES  # noqa: E402
 
 from papertide.search.semantic.embedder import document_text  # noqa: E402
 from papertide.search.semantic.minilm import MiniLM  # noqa: E402
+
+CALIBRATION_PAPERS = 32  # the first papers of the corpus, which calibrated query.int8.onnx
 
 
 def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def top10_overlap(a: np.ndarray, b: np.ndarray, corpus_a: np.ndarray, corpus_b: np.ndarray, skip_self: bool) -> float:
-    """Mean share of the 10 nearest corpus vectors that ``a`` and ``b`` (row by row) agree on."""
-    def top(queries, corpus):
-        scores = queries @ corpus.T
-        if skip_self:
-            np.fill_diagonal(scores, -np.inf)
-        return np.argsort(-scores, axis=1)[:, :10]
-
-    ta, tb = top(a, corpus_a), top(b, corpus_b)
-    return float(np.mean([len(set(x) & set(y)) / 10 for x, y in zip(ta, tb)]))
+def ms(seconds: list[float], q: float) -> float:
+    return round(1000 * float(np.percentile(seconds, q)), 2)
 
 
-def fidelity(vectors: np.ndarray, reference: np.ndarray) -> dict:
-    cosine = (vectors * reference).sum(1)
-    return {"cosine_min": round(float(cosine.min()), 5), "cosine_mean": round(float(cosine.mean()), 5)}
-
-
-def time_queries(model: MiniLM, texts: list[str]) -> tuple[list[float], list[float], list[np.ndarray]]:
-    """Wall and thread-CPU seconds of each query, after a warm-up, and the vectors."""
-    for text in texts[:20]:
-        model.embed_query(text)
-    walls, cpus, vectors = [], [], []
-    for text in texts:
-        w, c = time.perf_counter(), time.thread_time()
-        vectors.append(model.embed_query(text))
-        cpus.append(time.thread_time() - c)
-        walls.append(time.perf_counter() - w)
-    return walls, cpus, vectors
-
-
-def bench_queries(precisions: list[str], queries: list[str], short: dict[str, list[str]], neighbours: np.ndarray) -> dict:
-    torch.set_num_threads(1)
-    results, reference = {}, None
-    for precision in precisions:
-        model = MiniLM(query_precision=precision, document_precision="fp32")
-        before = load()
-        walls, cpus, vectors = time_queries(model, queries)
-        vectors = np.stack(vectors)
-        reference = vectors if reference is None else reference
-        row = {
-            "p50_ms": round(1000 * statistics.median(walls), 2),
-            "p99_ms": round(1000 * float(np.percentile(walls, 99)), 2),
-            "cpu_p50_ms": round(1000 * statistics.median(cpus), 2),
-            "cpu_p99_ms": round(1000 * float(np.percentile(cpus, 99)), 2),
-            **fidelity(vectors, reference),
-            "top10_overlap": round(top10_overlap(vectors, reference, neighbours, neighbours, False), 4),
-            "load": [before, load()],
-        }
-        results[precision] = row
-        print(f"query {precision:5s} 1 thread: p50 {row['p50_ms']:6.2f} ms, p99 {row['p99_ms']:6.2f} ms "
-              f"(CPU p50 {row['cpu_p50_ms']:.2f} ms); cosine to {precisions[0]} min {row['cosine_min']:.4f} "
-              f"mean {row['cosine_mean']:.5f}; top-10 overlap {row['top10_overlap']:.3f}; load {row['load']}", flush=True)
-        for name, texts in short.items():
-            walls, cpus, _ = time_queries(model, texts)
-            tokens = statistics.median(len(e.ids) for e in model._tokenizer.encode_batch(texts))
-            row[name] = {"tokens_p50": tokens, "p50_ms": round(1000 * statistics.median(walls), 2),
-                         "cpu_p50_ms": round(1000 * statistics.median(cpus), 2), "load": load()}
-            print(f"query {precision:5s} {name} ({len(texts)}, tokens p50 {tokens:.0f}): p50 {row[name]['p50_ms']:.2f} ms, "
-                  f"CPU p50 {row[name]['cpu_p50_ms']:.2f} ms; load {row[name]['load']}", flush=True)
+def bench_queries(queries: list[str]) -> dict:
+    results, vectors = {}, {}
+    for precision in ("fp32", "int8"):
+        model = MiniLM(query_precision=precision, threads=1)
+        for text in queries[:20]:
+            model.embed_query(text)
+        before, walls, cpus, rows = load(), [], [], []
+        for text in queries:
+            w, c = time.perf_counter(), time.thread_time()
+            rows.append(model.embed_query(text))
+            cpus.append(time.thread_time() - c)
+            walls.append(time.perf_counter() - w)
+        vectors[precision] = np.stack(rows)
+        tokens = float(np.mean([len(e.ids) for e in model._tokenizer.encode_batch(queries)]))
+        row = results[precision] = {"p50_ms": ms(walls, 50), "p90_ms": ms(walls, 90), "p99_ms": ms(walls, 99),
+                                    "cpu_p50_ms": ms(cpus, 50), "tokens_mean": round(tokens, 1), "load": [before, load()]}
+        print(f"query {precision} 1 thread, {len(queries)} queries of {tokens:.1f} tokens on average: p50 {row['p50_ms']:.2f} ms, "
+              f"p90 {row['p90_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms (CPU p50 {row['cpu_p50_ms']:.2f} ms); load {row['load']}",
+              flush=True)
+    cosine = (vectors["int8"] * vectors["fp32"]).sum(1) / (
+        np.linalg.norm(vectors["int8"], axis=1) * np.linalg.norm(vectors["fp32"], axis=1))
+    results["int8_vs_fp32"] = {"cosine_min": round(float(cosine.min()), 5), "cosine_mean": round(float(cosine.mean()), 5)}
+    print(f"query int8 vs fp32 cosine: min {cosine.min():.4f}, mean {cosine.mean():.5f}", flush=True)
     return results
 
 
-def bench_documents(precisions, threads_list, batch_sizes, texts, reference_count, repeat) -> dict:
+def bench_documents(texts: list[str], engines: list[str], threads_list: list[int], batch_sizes: list[int],
+                    repeat: int) -> dict:
     results = {}
-    reference = None
-    for precision in precisions:
-        for threads in threads_list:
-            torch.set_num_threads(threads)
-            for batch_size in batch_sizes:
-                model = MiniLM(query_precision="fp32", document_precision=precision, batch_size=batch_size)
-                # fp32 is the reference, too slow for the whole set: measured on the first texts only.
-                subset = texts[:reference_count] if precision == "fp32" else texts
-                model.embed_documents(subset[:batch_size])
-                rates, cpu_rates, loads = [], [], []
-                for _ in range(repeat if precision != "fp32" else 1):
-                    before = load()
-                    w, c = time.perf_counter(), time.process_time()
-                    vectors = model.embed_documents(subset)
-                    rates.append(len(subset) / (time.perf_counter() - w))
-                    cpu_rates.append(len(subset) / (time.process_time() - c))
-                    loads.append([before, load()])
-                if reference is None:
-                    reference = vectors
-                n = min(len(vectors), len(reference))
-                row = {
-                    "per_s": round(statistics.median(rates), 1),
-                    "runs_per_s": [round(r, 1) for r in rates],
-                    "per_cpu_s": round(statistics.median(cpu_rates), 1),
-                    "documents": len(subset),
-                    **fidelity(vectors[:n], reference[:n]),
-                    "top10_overlap": round(top10_overlap(vectors[:n], reference[:n], vectors[:n], reference[:n], True), 4),
-                    "load": loads,
-                }
-                results[f"{precision}/t{threads}/bs{batch_size}"] = row
-                print(f"documents {precision:5s} {threads} thread(s) batch {batch_size:3d}: {row['per_s']:6.1f}/s "
-                      f"(runs {row['runs_per_s']}, {row['per_cpu_s']:.1f} per CPU-s, {len(subset)} docs); cosine "
-                      f"to fp32 min {row['cosine_min']:.5f} mean {row['cosine_mean']:.5f}; top-10 overlap "
-                      f"{row['top10_overlap']:.3f}; load {loads}", flush=True)
+    for engine, threads, batch_size in ((e, t, b) for e in engines for t in threads_list for b in batch_sizes):
+        model = MiniLM(query_precision="fp32", batch_size=batch_size, threads=threads, document_engine=engine)
+        model.embed_documents(texts[:batch_size])
+        rates, loads = [], []
+        for _ in range(repeat):
+            before, start = load(), time.perf_counter()
+            model.embed_documents(texts)
+            rates.append(len(texts) / (time.perf_counter() - start))
+            loads.append([before, load()])
+        kind = f"{engine} {model._torch_documents.dtype}" if engine == "torch" else "onnxruntime fp32"
+        row = results[f"{engine}/t{threads}/bs{batch_size}"] = {
+            "per_s": round(statistics.median(rates), 1), "runs_per_s": [round(r, 1) for r in rates], "load": loads}
+        print(f"documents {kind} {threads} thread(s) batch {batch_size:3d}: {row['per_s']:6.1f} abstracts/s "
+              f"(runs {row['runs_per_s']}); load {loads}", flush=True)
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--queries", type=Path, required=True, help="JSONL with a 'text' per line")
+    parser.add_argument("--queries", type=Path, default=KNOWN_ITEM_QUERIES, help="JSONL with a 'text' per line")
     parser.add_argument("--corpus", type=Path, default=ROOT / "data/demo/papers.jsonl.gz")
-    parser.add_argument("--vectors", type=Path, default=ROOT / "data/demo/papers.embeddings.npz", help="neighbours for queries")
-    parser.add_argument("--documents", type=int, default=512)
-    parser.add_argument("--reference-documents", type=int, default=64, help="fp32 documents (slow), the reference")
-    parser.add_argument("--query-precisions", default="fp32,bf16,int8")
-    parser.add_argument("--document-precisions", default="fp32,bf16,int8")
-    parser.add_argument("--document-threads", default="2,1")
-    parser.add_argument("--batch-sizes", default="16")
+    parser.add_argument("--documents", type=int, default=256)
+    parser.add_argument("--engines", default="onnxruntime,torch", help="document engines (torch: the bulk extra)")
+    parser.add_argument("--threads", default="1,2", help="document threads")
+    parser.add_argument("--batch-sizes", default="8,16,32")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--short-queries", type=int, default=400, help="demo titles, and their first 4 words, as short queries")
     args = parser.parse_args()
 
     queries = [json.loads(line)["text"] for line in args.queries.read_text().splitlines() if line.strip()]
     with gzip.open(args.corpus, "rt", encoding="utf-8") as handle:
         papers = [json.loads(line) for line in handle if line.strip()]
-    texts = [document_text(p["title"], p.get("abstract") or "") for p in papers[-args.documents:]]
-    titles = [p["title"] for p in papers[-args.short_queries:]] if args.short_queries else []
-    short = {"titles": titles, "4 words": [" ".join(t.split()[:4]) for t in titles]} if titles else {}
-    with np.load(args.vectors, allow_pickle=False) as stored:
-        neighbours = stored["vectors"].astype(np.float32)
-    neighbours /= np.linalg.norm(neighbours, axis=1, keepdims=True)
+    papers = papers[max(CALIBRATION_PAPERS, len(papers) - args.documents):]
+    texts = [document_text(p["title"], p.get("abstract") or "") for p in papers]
+    lengths = np.array([len(e.ids) for e in MiniLM(query_precision="fp32")._tokenizer.encode_batch(texts)])
 
-    tokenizer = MiniLM(query_precision="fp32", document_precision="fp32")._tokenizer
-    lengths = [len(e.ids) for e in tokenizer.encode_batch(texts)]
-    query_lengths = [len(e.ids) for e in tokenizer.encode_batch(queries)]
-    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load {load()}; {len(queries)} queries, tokens p50 "
-          f"{statistics.median(query_lengths):.0f} (min {min(query_lengths)}, max {max(query_lengths)}); "
-          f"{len(texts)} documents, tokens mean {np.mean(lengths):.0f}, {np.mean(np.array(lengths) >= 256):.0%} truncated at 256")
-    t = time.perf_counter()
-    tokenizer.encode_batch(texts)
-    print(f"tokenising {len(texts)} documents: {1000 * (time.perf_counter() - t):.0f} ms", flush=True)
-
+    print(f"{cpu_description()}; onnxruntime {onnxruntime.__version__}; load {', '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    print(f"{len(texts)} documents, tokens mean {lengths.mean():.0f}, {np.mean(lengths >= 256):.0%} truncated at 256", flush=True)
     result = {
-        "load_start": load(),
-        "queries": bench_queries(args.query_precisions.split(","), queries, short, neighbours),
-        "documents": bench_documents(
-            args.document_precisions.split(","),
-            [int(x) for x in args.document_threads.split(",")],
-            [int(x) for x in args.batch_sizes.split(",")],
-            texts, args.reference_documents, args.repeat,
-        ),
+        "cpu": cpu_description(), "onnxruntime": onnxruntime.__version__, "load_start": load(),
+        "queries": bench_queries(queries),
+        "documents": bench_documents(texts, args.engines.split(","), [int(x) for x in args.threads.split(",")],
+                                     [int(x) for x in args.batch_sizes.split(",")], args.repeat),
         "load_end": load(),
     }
     print(json.dumps(result))

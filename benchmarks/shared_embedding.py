@@ -4,7 +4,8 @@
         [--threads 1] [--embedder default] [--backend sqlite|postgres]
 
 For each process count: a fresh database holding the first ``--papers`` demo papers (no vectors),
-then that many processes, each loading the model with ``--threads`` onnxruntime threads and waiting at a
+then that many processes, each loading the model with ``--threads`` threads (of PyTorch where the bulk
+extra is installed, else onnxruntime: ``PAPERTIDE_DOCUMENT_ENGINE``) and waiting at a
 barrier, run the worker's shared embedding (``papertide.worker.embedding.embed_shared``) at once.
 Timed from the barrier to the last process's end; model loading is not timed. Prints docs/s, each
 process's share, and the CPU model and flags, since the machines here differ and are shared.
@@ -85,7 +86,12 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="papertide-embed-bench-"))
     workdir.chmod(0o755)
-    print(f"CPU: {cpu_description()}; {args.papers:,} demo abstracts; backend {args.backend}", flush=True)
+    from papertide.config import get_settings
+    from papertide.search.semantic.minilm import resolve_document_engine
+
+    engine = resolve_document_engine(get_settings().document_engine)  # PAPERTIDE_DOCUMENT_ENGINE
+    print(f"CPU: {cpu_description()}; {args.papers:,} demo abstracts; backend {args.backend}; documents on {engine}",
+          flush=True)
     server = None
     if args.backend == "postgres":
         from papertide.local_postgres import THROWAWAY_SETTINGS, LocalPostgres
