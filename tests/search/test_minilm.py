@@ -117,6 +117,10 @@ def test_documents_go_to_torch_where_the_bulk_extra_is_installed(monkeypatch):
     assert MiniLM().document_engine == "onnxruntime"  # the class alone: what it is told
     monkeypatch.setattr(minilm_torch, "installed", lambda: False)
     assert MiniLM(document_engine="auto").document_engine == "onnxruntime"
+    without = MiniLM(document_engine="torch")  # queries still work: a web server's embedder
+    assert without.embed_query("protein folding").shape == (384,)
+    with pytest.raises(EmbedderUnavailable, match="bulk extra"):
+        without.embed_documents(["A paper."])
     monkeypatch.undo()
     assert MiniLM(document_engine="auto").document_engine == "torch"
     monkeypatch.setenv("PAPERTIDE_DOCUMENT_ENGINE", "onnxruntime")

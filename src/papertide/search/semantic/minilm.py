@@ -12,8 +12,8 @@ Two models, one per side:
 - documents (batches of 256-token abstracts) run ``document.onnx``: fp32 arithmetic from weights
   stored as float16; its vectors equal sentence-transformers' (cosine 1.0000);
 - queries (one text of a few dozen tokens, waited for) run ``query.int8.onnx`` where the CPU has
-  int8 dot-product units (VNNI, AMX): int8 weights, SmoothQuant-ed, about three times faster than
-  fp32 and within cosine 0.99 of it. Elsewhere, or when ``PAPERTIDE_QUERY_PRECISION=fp32``,
+  int8 dot-product units (VNNI, AMX): int8 weights, SmoothQuant-ed, about twice as fast as fp32
+  and within cosine 0.99 of it. Elsewhere, or when ``PAPERTIDE_QUERY_PRECISION=fp32``,
   queries run the document model.
 Both sides stay comparable with the stored fp32 vectors, so vectors never need recomputing when
 the precision changes. Where the optional ``bulk`` extra is installed, documents run on PyTorch
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,8 +31,6 @@ from pathlib import Path
 import numpy as np
 
 from papertide.search.semantic.embedder import EmbedderUnavailable, padded_batches
-
-log = logging.getLogger(__name__)
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 256
@@ -91,7 +88,9 @@ def resolve_precision(requested: str) -> str:
 
 
 def resolve_document_engine(requested: str) -> str:
-    """"auto": PyTorch where the ``bulk`` extra is installed, else onnxruntime."""
+    """"auto": PyTorch where the ``bulk`` extra is installed, else onnxruntime. "torch" without
+    the extra fails at the first documents, not here: a web server's query embedder, made with the
+    same settings, embeds no documents and must not fail for want of PyTorch."""
     if requested not in DOCUMENT_ENGINES:
         raise EmbedderUnavailable(f"unknown document engine {requested!r} (known: {', '.join(DOCUMENT_ENGINES)})")
     if requested != "auto":
