@@ -56,17 +56,19 @@ def author_line(authors: Sequence[str], shown: int = 3, query: str = "") -> Mark
     matched = matched_authors(authors, query)
     later = [i for i in sorted(matched) if i >= shown]
     names = [_author(authors[i], i in matched) for i in range(min(shown, len(authors)))]
-    line = Markup(", ").join(names)
+    line = ", ".join(names)
     if later:
-        line += Markup(" … ") + Markup(", ").join(_author(authors[i], True) for i in later)
+        line += " … " + ", ".join(_author(authors[i], True) for i in later)
     hidden = len(authors) - len(names) - len(later)
-    return line + (f" +{hidden} author{'s' if hidden != 1 else ''}" if hidden > 0 else "")
+    return Markup(line + (f" +{hidden} author{'s' if hidden != 1 else ''}" if hidden > 0 else ""))
 
 
-def _author(name: str, matched: bool) -> Markup:
-    """A name linked to its author page, marked when the search named it."""
-    link = Markup('<a href="{}">{}</a>').format(author_url(name), name)
-    return Markup("<mark>{}</mark>").format(link) if matched else link
+def _author(name: str, matched: bool) -> str:
+    """A name linked to its author page, marked when the search named it: HTML, every value
+    escaped here (``escape`` in an f-string, not ``Markup.format``: a card shows up to three names
+    and the formatter cost 11 µs a name against 2.6)."""
+    link = f'<a href="{escape(author_url(name))}">{escape(name)}</a>'
+    return f"<mark>{link}</mark>" if matched else link
 
 
 def _folded(text: str) -> str:
