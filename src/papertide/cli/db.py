@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from papertide.config import check_database_url
 from papertide.db import Database
 from papertide.db_copy import CopyError, copy_database
 
@@ -26,6 +27,11 @@ def copy(source_url: str, target_url: str, force: bool, batch_size: int, quiet: 
     The target gets the current schema; it must be empty unless --force. The copy is one
     transaction: if it fails, the target is left as it was.
     """
+    for option, url in (("--from", source_url), ("--to", target_url)):
+        try:
+            check_database_url(url)  # the settings' rules: a backend papertide runs on, its driver installed
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint=option) from None
     source, target = Database(source_url), Database(target_url)
     try:
         counts = copy_database(source, target, force=force, batch_size=batch_size, progress=not quiet)
