@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -28,6 +29,15 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray:
         """(dim,) float32, unit length; one short text, for latency."""
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (``/proc/cpuinfo``; empty where there is none): which precision runs
+    well here depends on them (int8 units for queries, bf16 units for bulk documents)."""
+    try:
+        return frozenset(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return frozenset()
 
 
 def padded_batches(tokenizer, texts: Sequence[str], batch_size: int):

